@@ -1,0 +1,333 @@
+//! The one error type of `paywire-core`, and the stable codes hosts match on.
+//!
+//! Every failure the core can report is a variant of [`Error`]. [`Error::code`] returns a
+//! stable snake_case string that never changes meaning once released: bindings put it in
+//! `.code`, the server puts it in `{"error": {"code": ...}}`, and tests assert it. Messages
+//! (`Display`) are for people and may be reworded.
+//!
+//! # Codes
+//!
+//! | code | meaning |
+//! | --- | --- |
+//! | `amount_invalid` | not a decimal number in the accepted grammar |
+//! | `amount_negative` | a negative amount where only non-negative ones make sense |
+//! | `amount_overflow` | the amount does not fit (u128 atomic units, or a `Decimal`) |
+//! | `amount_too_precise` | more fractional digits than the asset has decimals |
+//! | `asset_invalid` | an asset definition is unusable (e.g. more than 28 decimals) |
+//! | `asset_unknown` | no asset with that network and address is known |
+//! | `pricing_no_route` | no price rule matches the request's method and path |
+//! | `pricing_rule_invalid` | a price rule is inconsistent (unordered tiers, bad pattern, ...) |
+//! | `pricing_fee_invalid` | a platform fee above 10 000 basis points |
+//! | `policy_invalid` | a spending policy is inconsistent (zero velocity window, ...) |
+//! | `policy_*` | a payment the policy denies; see [`crate::policy::DenyReason`] |
+//! | `token_malformed` | the token is not in the `pw1` format |
+//! | `token_signature_invalid` | the MAC chain does not verify |
+//! | `token_unknown_kid` | no key (or only a retired one) under the token's key id |
+//! | `token_expired` | `now` is at or past the (narrowest) expiry |
+//! | `token_not_yet_valid` | `now` is before the token's issue time or a not-before caveat |
+//! | `token_scope_mismatch` | the request's method or resource is outside the scope |
+//! | `token_uses_exhausted` | the token has been used as many times as it allows |
+//! | `token_caveat_widens` | an attenuation tried to widen the token; attenuation only narrows |
+//! | `token_claims_invalid` | claims that cannot be issued (expiry before issue, empty id, ...) |
+//! | `token_key_invalid` | a key ring entry that cannot be used (short key, duplicate kid, ...) |
+//! | `idempotency_key_invalid` | not 1–255 printable ASCII characters |
+//! | `idempotency_key_reused` | the key was used before for a different request |
+//! | `idempotency_in_progress` | the first request under this key has not finished |
+//! | `idempotency_not_started` | `complete` for a key that is not in progress |
+//! | `idempotency_store_full` | the bounded store holds only in-progress records |
+//! | `header_too_large` | an x402 header longer than the configured limit |
+//! | `header_malformed` | not standard base64 of UTF-8 |
+//! | `invalid_payload` | JSON that does not have the x402 shape (also the x402 reason code) |
+//! | `invalid_x402_version` | an `x402Version` other than 1 or 2 (also the x402 reason code) |
+//! | `network_invalid` | not a CAIP-2 chain id, nor a known v1 network name |
+//! | `network_unknown` | a syntactically valid network this table does not know |
+//! | `payment_requirements_mismatch` | the payload matches none of the offered requirements |
+//! | `payment_identifier_invalid` | a `payment-identifier` id outside 16–128 of `[A-Za-z0-9_-]` |
+//! | `wallet_secret_invalid` | a ledger wallet secret shorter than 16 bytes or not hex |
+//! | x402 reason codes | a payment that does not verify; see [`crate::protocol::Reason`] |
+
+use crate::policy::DenyReason;
+use crate::protocol::Reason;
+
+/// A `Result` whose error is the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `paywire-core`. Match on [`Error::code`] across languages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The text is not an amount in the accepted grammar.
+    #[error("invalid amount: {0}")]
+    AmountInvalid(String),
+    /// A negative amount.
+    #[error("amount must not be negative")]
+    AmountNegative,
+    /// The amount does not fit the representation.
+    #[error("amount overflows its representation")]
+    AmountOverflow,
+    /// More fractional digits than the asset's decimals.
+    #[error("amount has more than {decimals} fractional digits")]
+    AmountTooPrecise {
+        /// The asset's number of decimals.
+        decimals: u8,
+    },
+    /// An unusable asset definition.
+    #[error("invalid asset: {0}")]
+    AssetInvalid(String),
+    /// An asset this registry does not know.
+    #[error("unknown asset {asset} on {network}")]
+    AssetUnknown {
+        /// The network the asset was looked up on.
+        network: String,
+        /// The asset address or code.
+        asset: String,
+    },
+    /// No price rule matches.
+    #[error("no price rule matches {method} {path}")]
+    PricingNoRoute {
+        /// The request's HTTP method.
+        method: String,
+        /// The request's path.
+        path: String,
+    },
+    /// An inconsistent price rule.
+    #[error("invalid price rule: {0}")]
+    PricingRuleInvalid(String),
+    /// A platform fee above 100 %.
+    #[error("platform fee {0} bps exceeds 10000")]
+    PricingFeeInvalid(u32),
+    /// An inconsistent spending policy.
+    #[error("invalid policy: {0}")]
+    PolicyInvalid(String),
+    /// The spending policy denies the payment.
+    #[error("payment denied by policy: {0}")]
+    PolicyDenied(DenyReason),
+    /// The token is not in the expected format.
+    #[error("malformed token: {0}")]
+    TokenMalformed(String),
+    /// The token's MAC chain does not verify.
+    #[error("token signature is invalid")]
+    TokenSignatureInvalid,
+    /// No (unretired) key under the token's key id.
+    #[error("unknown token key id {0:?}")]
+    TokenUnknownKid(String),
+    /// The token has expired.
+    #[error("token expired at {expired_at}")]
+    TokenExpired {
+        /// Unix seconds at which it stopped being valid.
+        expired_at: u64,
+    },
+    /// The token is not valid yet.
+    #[error("token not valid before {valid_from}")]
+    TokenNotYetValid {
+        /// Unix seconds from which it is valid.
+        valid_from: u64,
+    },
+    /// The request is outside the token's scope.
+    #[error("token does not cover this request: {0}")]
+    TokenScopeMismatch(String),
+    /// The token's uses are spent.
+    #[error("token used {used} of {max_uses} times")]
+    TokenUsesExhausted {
+        /// Uses so far.
+        used: u64,
+        /// Uses allowed.
+        max_uses: u64,
+    },
+    /// An attenuation that would widen the token.
+    #[error("caveat would widen the token: {0}")]
+    TokenCaveatWidens(String),
+    /// Claims that cannot be issued.
+    #[error("invalid token claims: {0}")]
+    TokenClaimsInvalid(String),
+    /// An unusable key ring entry.
+    #[error("invalid token key: {0}")]
+    TokenKeyInvalid(String),
+    /// An idempotency key outside 1–255 printable ASCII characters.
+    #[error("invalid idempotency key: {0}")]
+    IdempotencyKeyInvalid(String),
+    /// The key was used for a different request.
+    #[error("idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// The first request under this key is still running.
+    #[error("a request with this idempotency key is still in progress")]
+    IdempotencyInProgress,
+    /// `complete` without a matching `begin`.
+    #[error("no request in progress under this idempotency key")]
+    IdempotencyNotStarted,
+    /// The bounded in-memory store is full of in-progress records.
+    #[error("idempotency store is full ({capacity} records in progress)")]
+    IdempotencyStoreFull {
+        /// The store's capacity.
+        capacity: usize,
+    },
+    /// A header above the size limit.
+    #[error("header is {len} bytes, the limit is {limit}")]
+    HeaderTooLarge {
+        /// The header's length in bytes.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A header that is not standard base64 of UTF-8.
+    #[error("malformed header: {0}")]
+    HeaderMalformed(String),
+    /// JSON without the x402 shape.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    /// An unsupported `x402Version`.
+    #[error("unsupported x402Version {0}")]
+    InvalidX402Version(u64),
+    /// Not a CAIP-2 chain id or v1 network name.
+    #[error("invalid network {0:?}")]
+    NetworkInvalid(String),
+    /// A network the table does not know.
+    #[error("unknown network {0:?}")]
+    NetworkUnknown(String),
+    /// The payment matches none of the offered requirements.
+    #[error("payment does not match any offered requirements")]
+    PaymentRequirementsMismatch,
+    /// A `payment-identifier` outside the extension's grammar.
+    #[error("invalid payment identifier: {0}")]
+    PaymentIdentifierInvalid(String),
+    /// An unusable ledger wallet secret.
+    #[error("invalid wallet secret: {0}")]
+    WalletSecretInvalid(String),
+    /// A payment that does not verify, with its x402 reason.
+    #[error("payment invalid ({reason}): {message}")]
+    PaymentInvalid {
+        /// The x402 reason code.
+        reason: Reason,
+        /// What exactly failed.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The stable snake_case code of this error. See the module documentation for the list.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::AmountInvalid(_) => "amount_invalid",
+            Error::AmountNegative => "amount_negative",
+            Error::AmountOverflow => "amount_overflow",
+            Error::AmountTooPrecise { .. } => "amount_too_precise",
+            Error::AssetInvalid(_) => "asset_invalid",
+            Error::AssetUnknown { .. } => "asset_unknown",
+            Error::PricingNoRoute { .. } => "pricing_no_route",
+            Error::PricingRuleInvalid(_) => "pricing_rule_invalid",
+            Error::PricingFeeInvalid(_) => "pricing_fee_invalid",
+            Error::PolicyInvalid(_) => "policy_invalid",
+            Error::PolicyDenied(reason) => reason.code(),
+            Error::TokenMalformed(_) => "token_malformed",
+            Error::TokenSignatureInvalid => "token_signature_invalid",
+            Error::TokenUnknownKid(_) => "token_unknown_kid",
+            Error::TokenExpired { .. } => "token_expired",
+            Error::TokenNotYetValid { .. } => "token_not_yet_valid",
+            Error::TokenScopeMismatch(_) => "token_scope_mismatch",
+            Error::TokenUsesExhausted { .. } => "token_uses_exhausted",
+            Error::TokenCaveatWidens(_) => "token_caveat_widens",
+            Error::TokenClaimsInvalid(_) => "token_claims_invalid",
+            Error::TokenKeyInvalid(_) => "token_key_invalid",
+            Error::IdempotencyKeyInvalid(_) => "idempotency_key_invalid",
+            Error::IdempotencyKeyReused => "idempotency_key_reused",
+            Error::IdempotencyInProgress => "idempotency_in_progress",
+            Error::IdempotencyNotStarted => "idempotency_not_started",
+            Error::IdempotencyStoreFull { .. } => "idempotency_store_full",
+            Error::HeaderTooLarge { .. } => "header_too_large",
+            Error::HeaderMalformed(_) => "header_malformed",
+            Error::InvalidPayload(_) => "invalid_payload",
+            Error::InvalidX402Version(_) => "invalid_x402_version",
+            Error::NetworkInvalid(_) => "network_invalid",
+            Error::NetworkUnknown(_) => "network_unknown",
+            Error::PaymentRequirementsMismatch => "payment_requirements_mismatch",
+            Error::PaymentIdentifierInvalid(_) => "payment_identifier_invalid",
+            Error::WalletSecretInvalid(_) => "wallet_secret_invalid",
+            Error::PaymentInvalid { reason, .. } => reason.as_str(),
+        }
+    }
+
+    /// A payment-verification failure with its x402 reason code.
+    pub fn payment_invalid(reason: Reason, message: impl Into<String>) -> Self {
+        Error::PaymentInvalid {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Every fixed code [`Error::code`] can return, excluding the policy and x402 reason families,
+/// which are listed by [`DenyReason::ALL`] and [`Reason::KNOWN`]. Kept in step with the module
+/// documentation by a test.
+pub const ERROR_CODES: &[&str] = &[
+    "amount_invalid",
+    "amount_negative",
+    "amount_overflow",
+    "amount_too_precise",
+    "asset_invalid",
+    "asset_unknown",
+    "pricing_no_route",
+    "pricing_rule_invalid",
+    "pricing_fee_invalid",
+    "policy_invalid",
+    "token_malformed",
+    "token_signature_invalid",
+    "token_unknown_kid",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_scope_mismatch",
+    "token_uses_exhausted",
+    "token_caveat_widens",
+    "token_claims_invalid",
+    "token_key_invalid",
+    "idempotency_key_invalid",
+    "idempotency_key_reused",
+    "idempotency_in_progress",
+    "idempotency_not_started",
+    "idempotency_store_full",
+    "header_too_large",
+    "header_malformed",
+    "invalid_payload",
+    "invalid_x402_version",
+    "network_invalid",
+    "network_unknown",
+    "payment_requirements_mismatch",
+    "payment_identifier_invalid",
+    "wallet_secret_invalid",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_code_is_documented_in_the_module_table() {
+        let doc = include_str!("error.rs");
+        for code in ERROR_CODES {
+            assert!(
+                doc.contains(&format!("//! | `{code}` |")),
+                "{code} is missing from the documented code table"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_are_snake_case_and_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ERROR_CODES {
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
+            assert!(seen.insert(code), "duplicate code {code}");
+        }
+    }
+
+    #[test]
+    fn policy_denial_and_payment_reasons_surface_their_own_codes() {
+        assert_eq!(
+            Error::PolicyDenied(DenyReason::DailyLimitExceeded).code(),
+            "policy_daily_limit_exceeded"
+        );
+        assert_eq!(
+            Error::payment_invalid(Reason::InvalidExactEvmSignature, "x").code(),
+            "invalid_exact_evm_signature"
+        );
+    }
+}

@@ -1,0 +1,844 @@
+//! Spending policies: what an agent may pay, to whom, how much and how often.
+//!
+//! A [`Policy`] is configuration; [`Usage`] is the state the caller keeps (in memory, in a
+//! file, in the settlement server's database) and passes in. Nothing here reads a clock:
+//! `now` is unix seconds, given by the caller. The same policy runs twice in Paywire's design —
+//! in the client, to avoid paying, and in the settlement server, atomically with the balance —
+//! and decides the same way in both.
+//!
+//! # Amounts
+//!
+//! Limits are `Decimal` whole units (`"5.00"`), shared across the allowed assets — a policy is
+//! meant for one unit of account, typically USD stablecoins. Payments are converted from
+//! atomic units with the asset's decimals ([`AssetRegistry`]); an asset whose decimals are not
+//! known cannot be paid ([`DenyReason::AssetUnknown`]).
+//!
+//! # Windows
+//!
+//! - [`WindowMode::Calendar`] (the default): daily and monthly limits reset at midnight and on
+//!   the 1st, at a fixed UTC offset (default UTC).
+//! - [`WindowMode::Rolling`]: the last 24 hours and the last 30 days. Spending is kept in hourly
+//!   and daily buckets, and a bucket that overlaps the window counts in full: the sum can
+//!   over-count by up to one bucket but never under-counts, so a rolling limit is never passed.
+//!
+//! # Evaluation order
+//!
+//! amount sanity → network → asset → payee → resource host → max per request → velocity →
+//! daily limit → monthly limit → approval threshold. The first failing check is the reason.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::money::AssetRegistry;
+use crate::protocol::{AnyRequirements, PaymentRequired};
+
+const DAY: u64 = 86_400;
+const HOUR: u64 = 3_600;
+/// The length of the rolling "month": 30 days.
+pub const ROLLING_MONTH_SECONDS: u64 = 30 * DAY;
+
+/// Why a policy refuses a payment. Each reason has a stable `policy_*` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "&str")]
+#[non_exhaustive]
+pub enum DenyReason {
+    /// The amount is negative or unrepresentable.
+    AmountInvalid,
+    /// The network is not in `allowedNetworks`.
+    NetworkNotAllowed,
+    /// The asset is not in `allowedAssets`.
+    AssetNotAllowed,
+    /// The asset's decimals are unknown, so its value cannot be judged.
+    AssetUnknown,
+    /// The recipient is not in `allowedPayees`.
+    PayeeNotAllowed,
+    /// The resource's host is not in `allowedHosts`.
+    HostNotAllowed,
+    /// Above `maxPerRequest`.
+    MaxPerRequestExceeded,
+    /// More than `velocity.maxPayments` in `velocity.windowSeconds`.
+    VelocityExceeded,
+    /// The day's spending would pass `dailyLimit`.
+    DailyLimitExceeded,
+    /// The month's spending would pass `monthlyLimit`.
+    MonthlyLimitExceeded,
+    /// The 402 offered no options at all.
+    NoOptions,
+    /// A payment needed approval and the approver said no (raised by hosts).
+    ApprovalDenied,
+}
+
+impl DenyReason {
+    /// Every reason, in evaluation order.
+    pub const ALL: &'static [DenyReason] = &[
+        DenyReason::AmountInvalid,
+        DenyReason::NetworkNotAllowed,
+        DenyReason::AssetNotAllowed,
+        DenyReason::AssetUnknown,
+        DenyReason::PayeeNotAllowed,
+        DenyReason::HostNotAllowed,
+        DenyReason::MaxPerRequestExceeded,
+        DenyReason::VelocityExceeded,
+        DenyReason::DailyLimitExceeded,
+        DenyReason::MonthlyLimitExceeded,
+        DenyReason::NoOptions,
+        DenyReason::ApprovalDenied,
+    ];
+
+    /// The stable code.
+    pub const fn code(self) -> &'static str {
+        match self {
+            DenyReason::AmountInvalid => "policy_amount_invalid",
+            DenyReason::NetworkNotAllowed => "policy_network_not_allowed",
+            DenyReason::AssetNotAllowed => "policy_asset_not_allowed",
+            DenyReason::AssetUnknown => "policy_asset_unknown",
+            DenyReason::PayeeNotAllowed => "policy_payee_not_allowed",
+            DenyReason::HostNotAllowed => "policy_host_not_allowed",
+            DenyReason::MaxPerRequestExceeded => "policy_max_per_request_exceeded",
+            DenyReason::VelocityExceeded => "policy_velocity_exceeded",
+            DenyReason::DailyLimitExceeded => "policy_daily_limit_exceeded",
+            DenyReason::MonthlyLimitExceeded => "policy_monthly_limit_exceeded",
+            DenyReason::NoOptions => "policy_no_options",
+            DenyReason::ApprovalDenied => "policy_approval_denied",
+        }
+    }
+}
+
+impl fmt::Display for DenyReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl From<DenyReason> for &'static str {
+    fn from(reason: DenyReason) -> Self {
+        reason.code()
+    }
+}
+
+impl TryFrom<&str> for DenyReason {
+    type Error = String;
+    fn try_from(code: &str) -> std::result::Result<Self, String> {
+        DenyReason::ALL
+            .iter()
+            .copied()
+            .find(|reason| reason.code() == code)
+            .ok_or_else(|| format!("unknown policy code {code:?}"))
+    }
+}
+
+impl From<DenyReason> for Error {
+    fn from(reason: DenyReason) -> Self {
+        Error::PolicyDenied(reason)
+    }
+}
+
+/// At most `max_payments` payments in any `window_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VelocityLimit {
+    /// Payments allowed per window (at least 1).
+    pub max_payments: u32,
+    /// The window's length in seconds (at least 1).
+    pub window_seconds: u64,
+}
+
+/// How daily and monthly limits are windowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum WindowMode {
+    /// Calendar days and months at a fixed offset from UTC.
+    #[serde(rename_all = "camelCase")]
+    Calendar {
+        /// Minutes east of UTC (−720 to +840), e.g. `-300` for New York in winter.
+        #[serde(default)]
+        utc_offset_minutes: i32,
+    },
+    /// The last 24 hours and the last 30 days.
+    Rolling,
+}
+
+impl Default for WindowMode {
+    fn default() -> Self {
+        WindowMode::Calendar {
+            utc_offset_minutes: 0,
+        }
+    }
+}
+
+/// A spending policy. Every limit is optional; an absent allow-list allows everything.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Policy {
+    /// The most one payment may cost, in whole units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_request: Option<Decimal>,
+    /// The most that may be spent per day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_limit: Option<Decimal>,
+    /// The most that may be spent per month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_limit: Option<Decimal>,
+    /// Recipients that may be paid (compared case-insensitively, as EVM addresses are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_payees: Option<Vec<String>>,
+    /// Networks that may be used, in either form (`base` or `eip155:8453`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_networks: Option<Vec<String>>,
+    /// Assets (addresses or ledger codes) that may be used, case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_assets: Option<Vec<String>>,
+    /// Resource hosts that may be paid: `api.example.com`, or `*.example.com` for subdomains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// How many payments may be made how fast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub velocity: Option<VelocityLimit>,
+    /// Payments above this need approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_threshold: Option<Decimal>,
+    /// Calendar or rolling windows.
+    #[serde(default)]
+    pub windows: WindowMode,
+}
+
+/// One payment to judge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentIntent {
+    /// What it costs, in whole units.
+    pub amount: Decimal,
+    /// The network, in either form.
+    pub network: String,
+    /// The asset's address or ledger code.
+    pub asset: String,
+    /// The recipient.
+    pub pay_to: String,
+    /// The URL of the resource being paid for, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// What a policy says about one payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", content = "reason", rename_all = "camelCase")]
+pub enum Decision {
+    /// Pay.
+    Allow,
+    /// Pay only if an approver agrees.
+    NeedsApproval,
+    /// Do not pay, and why.
+    Deny(DenyReason),
+}
+
+/// One bucket of rolling-window spending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpendBucket {
+    /// Unix seconds at which the bucket starts (a multiple of its length).
+    pub start: u64,
+    /// What was spent in it.
+    pub amount: Decimal,
+}
+
+/// The spending so far, held by the caller between payments and passed in.
+///
+/// Start with `Usage::default()`; [`Policy::record`] keeps it up to date and pruned.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// The calendar day `spentToday` belongs to (days since 1970-01-01 at the offset).
+    #[serde(default)]
+    pub day: i64,
+    /// Spent on that day.
+    #[serde(default)]
+    pub spent_today: Decimal,
+    /// The calendar month `spentThisMonth` belongs to (months since 1970-01 at the offset).
+    #[serde(default)]
+    pub month: i64,
+    /// Spent in that month.
+    #[serde(default)]
+    pub spent_this_month: Decimal,
+    /// When recent payments were made, oldest first (for the velocity limit).
+    #[serde(default)]
+    pub recent_payments: Vec<u64>,
+    /// Hourly buckets of the last day (rolling windows only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hourly: Vec<SpendBucket>,
+    /// Daily buckets of the last 30 days (rolling windows only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daily: Vec<SpendBucket>,
+}
+
+/// The option [`Policy::select`] chose, or why none could be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "camelCase")]
+pub enum Selection {
+    /// Pay with `accepts[index]`.
+    #[serde(rename_all = "camelCase")]
+    Selected {
+        /// Index into the 402's `accepts`.
+        index: usize,
+        /// Its cost in whole units.
+        amount: Decimal,
+        /// Whether the policy wants approval first.
+        needs_approval: bool,
+    },
+    /// No option is allowed.
+    #[serde(rename_all = "camelCase")]
+    NoneAllowed {
+        /// Why each option was refused, in `accepts` order.
+        rejections: Vec<Rejection>,
+    },
+}
+
+impl Selection {
+    /// The refusal to report when nothing was allowed: that of the cheapest refused option
+    /// whose price is known, else the first refusal.
+    pub fn primary_reason(&self) -> Option<DenyReason> {
+        match self {
+            Selection::Selected { .. } => None,
+            Selection::NoneAllowed { rejections } => Some(
+                rejections
+                    .iter()
+                    .filter(|r| r.amount.is_some())
+                    .min_by_key(|r| r.amount)
+                    .or_else(|| rejections.first())
+                    .map_or(DenyReason::NoOptions, |r| r.reason),
+            ),
+        }
+    }
+}
+
+/// Why one offered option was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    /// Index into `accepts`.
+    pub index: usize,
+    /// The option's cost in whole units, when its asset is known.
+    pub amount: Option<Decimal>,
+    /// Why.
+    pub reason: DenyReason,
+}
+
+impl Policy {
+    /// Checks the configuration: non-negative limits, a usable velocity limit, an offset
+    /// within −12 h … +14 h.
+    pub fn validate(&self) -> Result<()> {
+        let limits = [
+            ("maxPerRequest", self.max_per_request),
+            ("dailyLimit", self.daily_limit),
+            ("monthlyLimit", self.monthly_limit),
+            ("approvalThreshold", self.approval_threshold),
+        ];
+        for (name, limit) in limits {
+            if limit.is_some_and(|l| l.is_sign_negative() && !l.is_zero()) {
+                return Err(Error::PolicyInvalid(format!("{name} must not be negative")));
+            }
+        }
+        if let Some(velocity) = self.velocity {
+            if velocity.max_payments == 0 || velocity.window_seconds == 0 {
+                return Err(Error::PolicyInvalid(
+                    "velocity needs maxPayments >= 1 and windowSeconds >= 1".into(),
+                ));
+            }
+        }
+        if let WindowMode::Calendar { utc_offset_minutes } = self.windows {
+            if !(-720..=840).contains(&utc_offset_minutes) {
+                return Err(Error::PolicyInvalid(
+                    "utcOffsetMinutes must be between -720 and 840".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges one payment at `now` against the spending in `usage`. Never allocates.
+    pub fn evaluate(&self, intent: &PaymentIntent, usage: &Usage, now: u64) -> Decision {
+        match self.check(intent, usage, now) {
+            Ok(()) => match self.approval_threshold {
+                Some(threshold) if intent.amount > threshold => Decision::NeedsApproval,
+                _ => Decision::Allow,
+            },
+            Err(reason) => Decision::Deny(reason),
+        }
+    }
+
+    fn check(&self, intent: &PaymentIntent, usage: &Usage, now: u64) -> Result<(), DenyReason> {
+        let amount = intent.amount;
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(DenyReason::AmountInvalid);
+        }
+        if let Some(networks) = &self.allowed_networks {
+            if !networks.iter().any(|n| same_network(n, &intent.network)) {
+                return Err(DenyReason::NetworkNotAllowed);
+            }
+        }
+        if !allowed(&self.allowed_assets, &intent.asset) {
+            return Err(DenyReason::AssetNotAllowed);
+        }
+        if !allowed(&self.allowed_payees, &intent.pay_to) {
+            return Err(DenyReason::PayeeNotAllowed);
+        }
+        if let Some(hosts) = &self.allowed_hosts {
+            let host = intent.resource.as_deref().and_then(host_of);
+            if !host.is_some_and(|host| hosts.iter().any(|pattern| host_matches(pattern, host))) {
+                return Err(DenyReason::HostNotAllowed);
+            }
+        }
+        if self.max_per_request.is_some_and(|max| amount > max) {
+            return Err(DenyReason::MaxPerRequestExceeded);
+        }
+        if let Some(velocity) = self.velocity {
+            let recent = usage
+                .recent_payments
+                .iter()
+                .filter(|&&t| within(t, now, velocity.window_seconds))
+                .count();
+            if recent >= velocity.max_payments as usize {
+                return Err(DenyReason::VelocityExceeded);
+            }
+        }
+        let (spent_day, spent_month) = self.spent(usage, now);
+        let passes = |spent: Decimal, limit: Option<Decimal>| match limit {
+            None => true,
+            Some(limit) => spent.checked_add(amount).is_some_and(|total| total <= limit),
+        };
+        if !passes(spent_day, self.daily_limit) {
+            return Err(DenyReason::DailyLimitExceeded);
+        }
+        if !passes(spent_month, self.monthly_limit) {
+            return Err(DenyReason::MonthlyLimitExceeded);
+        }
+        Ok(())
+    }
+
+    /// What counts as spent today and this month at `now`.
+    fn spent(&self, usage: &Usage, now: u64) -> (Decimal, Decimal) {
+        match self.windows {
+            WindowMode::Calendar { utc_offset_minutes } => {
+                let (day, month) = calendar_position(now, utc_offset_minutes);
+                // A usage from a *later* day (the clock went back) still counts: resetting it
+                // would let a skewed clock double the limit.
+                let today = if usage.day >= day { usage.spent_today } else { Decimal::ZERO };
+                let this_month = if usage.month >= month {
+                    usage.spent_this_month
+                } else {
+                    Decimal::ZERO
+                };
+                (today, this_month)
+            }
+            WindowMode::Rolling => (
+                bucket_sum(&usage.hourly, HOUR, now, DAY),
+                bucket_sum(&usage.daily, DAY, now, ROLLING_MONTH_SECONDS),
+            ),
+        }
+    }
+
+    /// Folds a payment of `amount` made at `now` into `usage`, pruning what no window needs.
+    pub fn record(&self, usage: &mut Usage, amount: Decimal, now: u64) {
+        match self.windows {
+            WindowMode::Calendar { utc_offset_minutes } => {
+                let (day, month) = calendar_position(now, utc_offset_minutes);
+                if day > usage.day {
+                    usage.day = day;
+                    usage.spent_today = Decimal::ZERO;
+                }
+                if month > usage.month {
+                    usage.month = month;
+                    usage.spent_this_month = Decimal::ZERO;
+                }
+                usage.spent_today = usage.spent_today.saturating_add(amount);
+                usage.spent_this_month = usage.spent_this_month.saturating_add(amount);
+            }
+            WindowMode::Rolling => {
+                add_to_bucket(&mut usage.hourly, HOUR, now, amount, DAY);
+                add_to_bucket(&mut usage.daily, DAY, now, amount, ROLLING_MONTH_SECONDS);
+            }
+        }
+        match self.velocity {
+            Some(velocity) => {
+                usage.recent_payments.retain(|&t| within(t, now, velocity.window_seconds));
+                let at = usage.recent_payments.partition_point(|&t| t <= now);
+                usage.recent_payments.insert(at, now);
+            }
+            None => usage.recent_payments.clear(),
+        }
+    }
+
+    /// Picks the cheapest option of a 402 this policy allows (ties: the server's order), or
+    /// says why each was refused. Amounts are converted with `assets`.
+    pub fn select(
+        &self,
+        required: &PaymentRequired,
+        usage: &Usage,
+        now: u64,
+        assets: &AssetRegistry,
+    ) -> Selection {
+        let options: Vec<(AnyRequirements, Option<&str>)> = match required {
+            PaymentRequired::V1(r) => r
+                .accepts
+                .iter()
+                .map(|a| (AnyRequirements::V1(a.clone()), Some(a.resource.as_str())))
+                .collect(),
+            PaymentRequired::V2(r) => r
+                .accepts
+                .iter()
+                .map(|a| (AnyRequirements::V2(a.clone()), Some(r.resource.url.as_str())))
+                .collect(),
+        };
+        self.select_from(options.iter().map(|(o, r)| (o, *r)), usage, now, assets)
+    }
+
+    /// [`Policy::select`] over any list of requirements, each with its resource URL.
+    pub fn select_from<'a>(
+        &self,
+        options: impl IntoIterator<Item = (&'a AnyRequirements, Option<&'a str>)>,
+        usage: &Usage,
+        now: u64,
+        assets: &AssetRegistry,
+    ) -> Selection {
+        let mut best: Option<(usize, Decimal, bool)> = None;
+        let mut rejections = Vec::new();
+        for (index, (option, resource)) in options.into_iter().enumerate() {
+            let amount = assets
+                .find(option.network(), option.asset())
+                .and_then(|asset| asset.to_decimal(option.amount()).ok());
+            let Some(amount) = amount else {
+                rejections.push(Rejection {
+                    index,
+                    amount: None,
+                    reason: DenyReason::AssetUnknown,
+                });
+                continue;
+            };
+            let intent = PaymentIntent {
+                amount,
+                network: option.network().to_string(),
+                asset: option.asset().to_string(),
+                pay_to: option.pay_to().to_string(),
+                resource: resource.map(str::to_string),
+            };
+            match self.evaluate(&intent, usage, now) {
+                Decision::Deny(reason) => rejections.push(Rejection {
+                    index,
+                    amount: Some(amount),
+                    reason,
+                }),
+                decision => {
+                    let needs_approval = decision == Decision::NeedsApproval;
+                    // Strictly cheaper replaces, so equal prices keep the server's order.
+                    if best.is_none_or(|(_, best_amount, _)| amount < best_amount) {
+                        best = Some((index, amount, needs_approval));
+                    }
+                }
+            }
+        }
+        match best {
+            Some((index, amount, needs_approval)) => Selection::Selected {
+                index,
+                amount,
+                needs_approval,
+            },
+            None if rejections.is_empty() => Selection::NoneAllowed {
+                rejections: vec![Rejection {
+                    index: 0,
+                    amount: None,
+                    reason: DenyReason::NoOptions,
+                }],
+            },
+            None => Selection::NoneAllowed { rejections },
+        }
+    }
+}
+
+fn allowed(list: &Option<Vec<String>>, value: &str) -> bool {
+    match list {
+        None => true,
+        Some(list) => list.iter().any(|entry| entry.eq_ignore_ascii_case(value)),
+    }
+}
+
+/// Networks compare in CAIP-2 form, so `base` in a policy allows `eip155:8453` and back.
+fn same_network(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    // Only v1 names need resolving; two CAIP-2 ids are equal only as strings.
+    if a.contains(':') && b.contains(':') {
+        return false;
+    }
+    let resolve = |n: &str| crate::protocol::network::resolve(n).ok();
+    match (resolve(a), resolve(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Whether time `t` falls inside the `window` seconds ending at `now` (`now - window < t ≤ now`).
+/// A time after `now` (a clock that went back) is counted, conservatively.
+fn within(t: u64, now: u64, window: u64) -> bool {
+    t > now.saturating_sub(window) || (now < window)
+}
+
+/// Days since the epoch and months since 1970-01 at a fixed UTC offset.
+fn calendar_position(now: u64, utc_offset_minutes: i32) -> (i64, i64) {
+    let local = i128::from(now) + i128::from(utc_offset_minutes) * 60;
+    let day = local.div_euclid(i128::from(DAY)) as i64;
+    let (year, month) = civil_year_month(day);
+    (day, (year - 1970) * 12 + (month - 1))
+}
+
+/// The proleptic Gregorian year and month (1–12) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_year_month(days: i64) -> (i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month)
+}
+
+/// The sum of buckets of length `len` overlapping the `window` ending at `now`.
+fn bucket_sum(buckets: &[SpendBucket], len: u64, now: u64, window: u64) -> Decimal {
+    let window_start = now.saturating_sub(window);
+    buckets
+        .iter()
+        .filter(|b| b.start.saturating_add(len) > window_start)
+        .fold(Decimal::ZERO, |sum, b| sum.saturating_add(b.amount))
+}
+
+fn add_to_bucket(buckets: &mut Vec<SpendBucket>, len: u64, now: u64, amount: Decimal, window: u64) {
+    let start = now - now % len;
+    let window_start = now.saturating_sub(window);
+    buckets.retain(|b| b.start.saturating_add(len) > window_start);
+    match buckets.iter_mut().find(|b| b.start == start) {
+        Some(bucket) => bucket.amount = bucket.amount.saturating_add(amount),
+        None => {
+            let at = buckets.partition_point(|b| b.start < start);
+            buckets.insert(at, SpendBucket { start, amount });
+        }
+    }
+}
+
+/// The host of an absolute URL, lowercase comparison left to the caller: `https://A.b:8080/x`
+/// → `A.b`; `[::1]` keeps its brackets. `None` when the text has no `scheme://host`.
+pub fn host_of(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        &host_port[..=host_port.find(']')?]
+    } else {
+        host_port.split(':').next()?
+    };
+    (!host.is_empty()).then_some(host)
+}
+
+/// `api.example.com` matches itself (any case); `*.example.com` matches any subdomain of
+/// `example.com` but not `example.com` itself.
+fn host_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => {
+            host.len() > suffix.len() + 1
+                && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        }
+        None => pattern.eq_ignore_ascii_case(host),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(text: &str) -> Decimal {
+        Decimal::from_str(text).unwrap()
+    }
+
+    fn intent(amount: &str) -> PaymentIntent {
+        PaymentIntent {
+            amount: d(amount),
+            network: "eip155:84532".into(),
+            asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e".into(),
+            pay_to: "0x209693Bc6afc0C5328bA36FaF03C514EF312287C".into(),
+            resource: Some("https://api.example.com/weather".into()),
+        }
+    }
+
+    const NOV_21_2026_NOON: u64 = 1_795_262_400;
+
+    #[test]
+    fn an_empty_policy_allows_everything() {
+        assert_eq!(
+            Policy::default().evaluate(&intent("1000000"), &Usage::default(), 0),
+            Decision::Allow
+        );
+    }
+
+    #[test]
+    fn each_limit_denies_with_its_own_code() {
+        let usage = Usage::default();
+        let now = NOV_21_2026_NOON;
+        let cases: Vec<(Policy, &str, DenyReason)> = vec![
+            (Policy { max_per_request: Some(d("0.5")), ..Default::default() }, "0.51", DenyReason::MaxPerRequestExceeded),
+            (Policy { daily_limit: Some(d("1")), ..Default::default() }, "1.000001", DenyReason::DailyLimitExceeded),
+            (Policy { monthly_limit: Some(d("1")), ..Default::default() }, "2", DenyReason::MonthlyLimitExceeded),
+            (Policy { allowed_networks: Some(vec!["base".into()]), ..Default::default() }, "1", DenyReason::NetworkNotAllowed),
+            (Policy { allowed_assets: Some(vec!["USD".into()]), ..Default::default() }, "1", DenyReason::AssetNotAllowed),
+            (Policy { allowed_payees: Some(vec!["0xdead".into()]), ..Default::default() }, "1", DenyReason::PayeeNotAllowed),
+            (Policy { allowed_hosts: Some(vec!["other.com".into()]), ..Default::default() }, "1", DenyReason::HostNotAllowed),
+            (Policy::default(), "-1", DenyReason::AmountInvalid),
+        ];
+        for (policy, amount, reason) in cases {
+            assert_eq!(policy.evaluate(&intent(amount), &usage, now), Decision::Deny(reason), "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn a_limit_is_inclusive() {
+        let policy = Policy { daily_limit: Some(d("1")), max_per_request: Some(d("1")), ..Default::default() };
+        assert_eq!(policy.evaluate(&intent("1"), &Usage::default(), 0), Decision::Allow);
+    }
+
+    #[test]
+    fn allow_lists_normalize_names_and_case() {
+        let policy = Policy {
+            allowed_networks: Some(vec!["base-sepolia".into()]),
+            allowed_assets: Some(vec!["0x036cbd53842c5426634e7929541ec2318f3dcf7e".into()]),
+            allowed_payees: Some(vec!["0x209693BC6AFC0C5328BA36FAF03C514EF312287C".into()]),
+            allowed_hosts: Some(vec!["*.EXAMPLE.com".into()]),
+            ..Default::default()
+        };
+        assert_eq!(policy.evaluate(&intent("1"), &Usage::default(), 0), Decision::Allow);
+        let mut apex = intent("1");
+        apex.resource = Some("https://example.com/x".into());
+        assert_eq!(policy.evaluate(&apex, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        let mut evil = intent("1");
+        evil.resource = Some("https://api.example.com.evil.io/x".into());
+        assert_eq!(policy.evaluate(&evil, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        let mut userinfo = intent("1");
+        userinfo.resource = Some("https://api.example.com@evil.io/x".into());
+        assert_eq!(policy.evaluate(&userinfo, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        let mut none = intent("1");
+        none.resource = None;
+        assert_eq!(policy.evaluate(&none, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+    }
+
+    #[test]
+    fn approval_threshold_asks_above_it() {
+        let policy = Policy { approval_threshold: Some(d("0.10")), ..Default::default() };
+        assert_eq!(policy.evaluate(&intent("0.10"), &Usage::default(), 0), Decision::Allow);
+        assert_eq!(policy.evaluate(&intent("0.11"), &Usage::default(), 0), Decision::NeedsApproval);
+    }
+
+    #[test]
+    fn calendar_day_resets_at_the_offset_midnight() {
+        let policy = Policy {
+            daily_limit: Some(d("1")),
+            windows: WindowMode::Calendar { utc_offset_minutes: -300 },
+            ..Default::default()
+        };
+        let mut usage = Usage::default();
+        // 2026-11-21 04:00 UTC is 23:00 on the 20th in UTC-5.
+        let late_evening = 1_795_233_600;
+        policy.record(&mut usage, d("1"), late_evening);
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, late_evening + 3599), Decision::Deny(DenyReason::DailyLimitExceeded));
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, late_evening + 3600), Decision::Allow);
+    }
+
+    #[test]
+    fn calendar_month_follows_the_civil_calendar() {
+        assert_eq!(civil_year_month(0), (1970, 1));
+        assert_eq!(civil_year_month(31), (1970, 2));
+        assert_eq!(civil_year_month(-1), (1969, 12));
+        assert_eq!(civil_year_month(20_513), (2026, 3)); // 2026-03-01
+        assert_eq!(civil_year_month(20_512), (2026, 2)); // 2026-02-28
+        assert_eq!(civil_year_month(11_016), (2000, 2)); // 2000-02-29, a leap day
+    }
+
+    #[test]
+    fn a_clock_that_goes_back_does_not_reset_spending() {
+        let policy = Policy { daily_limit: Some(d("1")), ..Default::default() };
+        let mut usage = Usage::default();
+        policy.record(&mut usage, d("1"), NOV_21_2026_NOON);
+        assert_eq!(
+            policy.evaluate(&intent("0.5"), &usage, NOV_21_2026_NOON - 2 * DAY),
+            Decision::Deny(DenyReason::DailyLimitExceeded)
+        );
+    }
+
+    #[test]
+    fn velocity_counts_a_sliding_window() {
+        let policy = Policy {
+            velocity: Some(VelocityLimit { max_payments: 2, window_seconds: 60 }),
+            ..Default::default()
+        };
+        let mut usage = Usage::default();
+        policy.record(&mut usage, d("0.01"), 1000);
+        policy.record(&mut usage, d("0.01"), 1030);
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 1059), Decision::Deny(DenyReason::VelocityExceeded));
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 1060), Decision::Allow);
+        policy.record(&mut usage, d("0.01"), 1100);
+        assert_eq!(usage.recent_payments, vec![1100], "old times are pruned");
+    }
+
+    #[test]
+    fn rolling_windows_never_undercount() {
+        let policy = Policy {
+            daily_limit: Some(d("1")),
+            monthly_limit: Some(d("3")),
+            windows: WindowMode::Rolling,
+            ..Default::default()
+        };
+        let mut usage = Usage::default();
+        policy.record(&mut usage, d("1"), 10 * DAY + 1800);
+        // 23.5 h later the payment is still in the window.
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 11 * DAY), Decision::Deny(DenyReason::DailyLimitExceeded));
+        // Two hours past a full day, its bucket has left the window.
+        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 11 * DAY + 2 * HOUR), Decision::Allow);
+        policy.record(&mut usage, d("1"), 12 * DAY);
+        policy.record(&mut usage, d("1"), 14 * DAY);
+        assert_eq!(policy.evaluate(&intent("0.5"), &usage, 16 * DAY), Decision::Deny(DenyReason::MonthlyLimitExceeded));
+        assert_eq!(policy.evaluate(&intent("0.5"), &usage, 41 * DAY), Decision::Allow);
+    }
+
+    #[test]
+    fn invalid_policies_are_reported() {
+        let negative = Policy { daily_limit: Some(d("-1")), ..Default::default() };
+        assert_eq!(negative.validate().unwrap_err().code(), "policy_invalid");
+        let zero_window = Policy {
+            velocity: Some(VelocityLimit { max_payments: 1, window_seconds: 0 }),
+            ..Default::default()
+        };
+        assert_eq!(zero_window.validate().unwrap_err().code(), "policy_invalid");
+        let offset = Policy { windows: WindowMode::Calendar { utc_offset_minutes: 900 }, ..Default::default() };
+        assert_eq!(offset.validate().unwrap_err().code(), "policy_invalid");
+    }
+
+    #[test]
+    fn policies_read_decimal_strings_not_floats() {
+        let policy: Policy = serde_json::from_str(r#"{"dailyLimit":"5.00","windows":{"type":"rolling"}}"#).unwrap();
+        assert_eq!(policy.daily_limit, Some(d("5")));
+        assert!(serde_json::from_str::<Policy>(r#"{"dailyLimit":5.1}"#).is_err());
+        assert!(serde_json::from_str::<Policy>(r#"{"dailyLimt":"5"}"#).is_err(), "typos are caught");
+    }
+
+    #[test]
+    fn hosts_are_extracted_from_urls() {
+        assert_eq!(host_of("https://api.example.com/x?y#z"), Some("api.example.com"));
+        assert_eq!(host_of("http://user:pw@h.io:8080"), Some("h.io"));
+        assert_eq!(host_of("http://[::1]:4020/x"), Some("[::1]"));
+        assert_eq!(host_of("/relative"), None);
+        assert_eq!(host_of("https://"), None);
+    }
+}

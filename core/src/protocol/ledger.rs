@@ -1,0 +1,296 @@
+//! The Paywire ledger scheme: `exact` on network `paywire:<ledger-id>`.
+//!
+//! The authorization has EIP-3009's fields (`from` is a Paywire wallet id) and is signed with
+//! HMAC-SHA256 under the wallet's signing secret, which the wallet and the settlement server
+//! share (the custodial model). The checks run in the EVM scheme's order and answer its reason
+//! codes, so a client that handles one handles both.
+//!
+//! # Signed message
+//!
+//! The MAC input is the ASCII tag `paywire-ledger-exact-v1` followed by eight fields, each as a
+//! 4-byte big-endian length and its bytes: network, asset, from, to, value (decimal), validAfter
+//! (decimal), validBefore (decimal), nonce (the 32 raw bytes). Length prefixes make the encoding
+//! unambiguous whatever the strings contain; network and asset play the EIP-712 domain's part,
+//! so a signature for one ledger or asset is worthless on another.
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::protocol::types::{AnyRequirements, ExactAuthorization, ExactPayload, PaymentPayload};
+use crate::protocol::Reason;
+
+/// The CAIP-2 namespace of Paywire ledgers.
+pub const LEDGER_NAMESPACE: &str = "paywire";
+/// `paywire:`, the prefix of every ledger network.
+pub const LEDGER_NAMESPACE_PREFIX: &str = "paywire:";
+/// The network pattern standing for every ledger in asset tables.
+pub const ANY_LEDGER_NETWORK: &str = "paywire:*";
+/// The shortest wallet secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 16;
+/// Seconds an authorization must still be valid for when it is verified (the official EVM
+/// facilitators' grace, kept for the ledger).
+pub const VALID_BEFORE_GRACE_SECONDS: u64 = 6;
+/// How far back v1 clients date `validAfter`, to absorb clock skew.
+pub const V1_VALID_AFTER_SKEW_SECONDS: u64 = 600;
+
+const DOMAIN_TAG: &[u8] = b"paywire-ledger-exact-v1";
+
+/// Whether `network` is a Paywire ledger network (`paywire:<ledger-id>`).
+pub fn is_ledger_network(network: &str) -> bool {
+    network
+        .strip_prefix(LEDGER_NAMESPACE_PREFIX)
+        .is_some_and(|id| crate::protocol::network::ChainId::parse(network).is_ok() && !id.is_empty())
+}
+
+/// A wallet's signing secret. Redacted in `Debug`, zeroized on drop.
+#[derive(Clone)]
+pub struct WalletSecret {
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+impl WalletSecret {
+    /// A secret of at least [`MIN_SECRET_LEN`] bytes, or [`Error::WalletSecretInvalid`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < MIN_SECRET_LEN {
+            return Err(Error::WalletSecretInvalid(format!(
+                "a wallet secret needs at least {MIN_SECRET_LEN} bytes, got {}",
+                bytes.len()
+            )));
+        }
+        Ok(WalletSecret {
+            bytes: Zeroizing::new(bytes.to_vec()),
+        })
+    }
+
+    /// A secret from hex text (with or without `0x`).
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let digits = text.strip_prefix("0x").unwrap_or(text);
+        let bytes = Zeroizing::new(hex::decode(digits).map_err(|_| {
+            Error::WalletSecretInvalid("a wallet secret in hex must be hex digits".into())
+        })?);
+        WalletSecret::from_bytes(&bytes)
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length; the length floor is enforced at construction.
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.bytes).expect("HMAC takes any key length")
+    }
+}
+
+impl fmt::Debug for WalletSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WalletSecret(<redacted>)")
+    }
+}
+
+/// Parses a `0x` + 64-hex-digit nonce.
+pub fn parse_nonce(text: &str) -> Result<[u8; 32]> {
+    let invalid = || Error::InvalidPayload("nonce must be 0x followed by 64 hex digits".into());
+    let digits = text.strip_prefix("0x").ok_or_else(invalid)?;
+    let mut nonce = [0u8; 32];
+    hex::decode_to_slice(digits, &mut nonce).map_err(|_| invalid())?;
+    Ok(nonce)
+}
+
+/// Formats a nonce as `0x` + 64 lowercase hex digits.
+pub fn format_nonce(nonce: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(nonce))
+}
+
+/// The exact bytes the wallet secret authenticates (see the module documentation).
+pub fn signing_input(network: &str, asset: &str, authorization: &ExactAuthorization) -> Result<Vec<u8>> {
+    let nonce = parse_nonce(&authorization.nonce)?;
+    let value = authorization.value.to_string();
+    let valid_after = authorization.valid_after.to_string();
+    let valid_before = authorization.valid_before.to_string();
+    let fields: [&[u8]; 8] = [
+        network.as_bytes(),
+        asset.as_bytes(),
+        authorization.from.as_bytes(),
+        authorization.to.as_bytes(),
+        value.as_bytes(),
+        valid_after.as_bytes(),
+        valid_before.as_bytes(),
+        &nonce,
+    ];
+    let mut input = Vec::with_capacity(DOMAIN_TAG.len() + fields.iter().map(|f| 4 + f.len()).sum::<usize>());
+    input.extend_from_slice(DOMAIN_TAG);
+    for field in fields {
+        let len = u32::try_from(field.len())
+            .map_err(|_| Error::InvalidPayload("authorization field too long".into()))?;
+        input.extend_from_slice(&len.to_be_bytes());
+        input.extend_from_slice(field);
+    }
+    Ok(input)
+}
+
+/// Signs an authorization for `asset` on ledger `network`: `0x` + 64 hex digits.
+pub fn sign_authorization(
+    secret: &WalletSecret,
+    network: &str,
+    asset: &str,
+    authorization: &ExactAuthorization,
+) -> Result<String> {
+    let mut mac = secret.mac();
+    mac.update(&signing_input(network, asset, authorization)?);
+    Ok(format!("0x{}", hex::encode(mac.finalize().into_bytes())))
+}
+
+/// The authorization a wallet signs for `requirements`: `to` = `payTo`, `value` = the amount,
+/// `validBefore` = now + `maxTimeoutSeconds`, and `validAfter` as the official clients choose it
+/// (v2: `0`; v1: ten minutes before now).
+pub fn build_authorization(
+    requirements: &AnyRequirements,
+    wallet_id: &str,
+    nonce: &[u8; 32],
+    now: u64,
+) -> ExactAuthorization {
+    let valid_after = match requirements {
+        AnyRequirements::V1(_) => now.saturating_sub(V1_VALID_AFTER_SKEW_SECONDS),
+        AnyRequirements::V2(_) => 0,
+    };
+    ExactAuthorization {
+        from: wallet_id.to_string(),
+        to: requirements.pay_to().to_string(),
+        value: requirements.amount(),
+        valid_after,
+        valid_before: now.saturating_add(requirements.max_timeout_seconds()),
+        nonce: format_nonce(nonce),
+    }
+}
+
+/// Builds and signs the `exact` payload for `requirements` from a ledger wallet.
+pub fn sign_payment(
+    requirements: &AnyRequirements,
+    wallet_id: &str,
+    secret: &WalletSecret,
+    nonce: &[u8; 32],
+    now: u64,
+) -> Result<ExactPayload> {
+    if !is_ledger_network(requirements.network()) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidNetwork,
+            "the ledger scheme pays only on paywire:<ledger-id> networks",
+        ));
+    }
+    let authorization = build_authorization(requirements, wallet_id, nonce, now);
+    let signature = sign_authorization(secret, requirements.network(), requirements.asset(), &authorization)?;
+    Ok(ExactPayload {
+        signature,
+        authorization,
+    })
+}
+
+/// A ledger payment that verified: who pays, and what they authorized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLedgerPayment {
+    /// The paying wallet id.
+    pub payer: String,
+    /// The authorization, checked.
+    pub authorization: ExactAuthorization,
+    /// The nonce as bytes, for the `(from, nonce)` uniqueness the settler enforces.
+    pub nonce: [u8; 32],
+}
+
+/// Verifies a ledger payment against the requirements it was matched to, at `now`.
+///
+/// `secret_for` returns the signing secret of a wallet id, or `None` for an unknown wallet
+/// (which fails as a bad signature, as an unknown EVM signer does). Checks, in the official
+/// EVM facilitators' order: scheme, network, signature, recipient, `validBefore ≥ now + 6`,
+/// `validAfter ≤ now`, value equal to the amount. Uniqueness of the nonce and the balance are
+/// the settler's to check.
+pub fn verify_payment(
+    payment: &PaymentPayload,
+    requirements: &AnyRequirements,
+    now: u64,
+    secret_for: impl FnOnce(&str) -> Option<WalletSecret>,
+) -> Result<VerifiedLedgerPayment> {
+    if payment.version() != requirements_version(requirements) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidX402Version,
+            "payment and requirements have different x402 versions",
+        ));
+    }
+    if payment.scheme() != "exact" || requirements.scheme() != "exact" {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmScheme,
+            "the ledger scheme is `exact`",
+        ));
+    }
+    if payment.network() != requirements.network() || !is_ledger_network(requirements.network()) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmNetworkMismatch,
+            "the payment is not for this ledger network",
+        ));
+    }
+    let exact = ExactPayload::from_object(payment.payload())?;
+    let nonce = parse_nonce(&exact.authorization.nonce)?;
+    let bad_signature = || {
+        Error::payment_invalid(
+            Reason::InvalidExactEvmSignature,
+            "the signature does not verify under the wallet's secret",
+        )
+    };
+    let secret = secret_for(&exact.authorization.from).ok_or_else(bad_signature)?;
+    let signature = exact
+        .signature
+        .strip_prefix("0x")
+        .and_then(|digits| hex::decode(digits).ok())
+        .ok_or_else(bad_signature)?;
+    let mut mac = secret.mac();
+    mac.update(&signing_input(
+        requirements.network(),
+        requirements.asset(),
+        &exact.authorization,
+    )?);
+    // verify_slice compares in constant time and rejects a wrong length.
+    mac.verify_slice(&signature).map_err(|_| bad_signature())?;
+    let authorization = exact.authorization;
+    if authorization.to != requirements.pay_to() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "authorization.to is not payTo",
+        ));
+    }
+    if authorization.valid_before < now.saturating_add(VALID_BEFORE_GRACE_SECONDS) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
+            format!(
+                "validBefore {} is less than {VALID_BEFORE_GRACE_SECONDS} s after now ({now})",
+                authorization.valid_before
+            ),
+        ));
+    }
+    if authorization.valid_after > now {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
+            format!("validAfter {} is after now ({now})", authorization.valid_after),
+        ));
+    }
+    if authorization.value != requirements.amount() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValueMismatch,
+            format!(
+                "authorization.value {} is not the required amount {}",
+                authorization.value,
+                requirements.amount()
+            ),
+        ));
+    }
+    Ok(VerifiedLedgerPayment {
+        payer: authorization.from.clone(),
+        authorization,
+        nonce,
+    })
+}
+
+fn requirements_version(requirements: &AnyRequirements) -> u8 {
+    match requirements {
+        AnyRequirements::V1(_) => 1,
+        AnyRequirements::V2(_) => 2,
+    }
+}

@@ -1,0 +1,13 @@
+//! The x402 protocol: wire types (v1 and v2), the header codec, networks, requirement
+//! matching, reason codes, extensions, and the payment schemes Paywire verifies in-process.
+
+pub mod extensions;
+pub mod header;
+pub mod ledger;
+pub mod matching;
+pub mod network;
+pub mod reason;
+pub mod types;
+
+pub use reason::Reason;
+pub use types::*;

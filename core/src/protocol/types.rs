@@ -1,0 +1,750 @@
+//! x402 wire types, v1 and v2, with the exact field names Coinbase's SDKs use.
+//!
+//! Content Paywire does not interpret is preserved: `extra` and `extensions` are kept as JSON
+//! maps, and fields added by newer SDKs to requirements and resources survive a decode/encode
+//! round trip (a client must echo `accepted` unchanged for v2 matching to succeed).
+
+use std::fmt;
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::money::Amount;
+use crate::protocol::Reason;
+
+/// A JSON object: the type of `extra`, `extensions` and scheme payloads.
+pub type JsonObject = Map<String, Value>;
+
+/// The `x402Version` field of a type that exists in exactly one protocol version: serializes
+/// as the number `N` and refuses any other number when deserializing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Version<const N: u8>;
+
+impl<const N: u8> fmt::Debug for Version<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{N}")
+    }
+}
+
+impl<const N: u8> Serialize for Version<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_u8(N)
+    }
+}
+
+impl<'de, const N: u8> Deserialize<'de> for Version<N> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let found = u64::deserialize(deserializer)?;
+        if found == u64::from(N) {
+            Ok(Version)
+        } else {
+            Err(D::Error::custom(format_args!("x402Version {found}, expected {N}")))
+        }
+    }
+}
+
+/// Serde helper: a `u64` carried as a decimal string (`"1740672154"`), as x402 carries
+/// timestamps. Also accepts a JSON integer.
+pub mod u64_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the number as a decimal string.
+    pub fn serialize<S: Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    /// Reads a decimal string of digits only, or a JSON integer.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<'a> {
+            Number(u64),
+            Text(std::borrow::Cow<'a, str>),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Number(n) => Ok(n),
+            Either::Text(text) => {
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(serde::de::Error::custom("expected a decimal integer string"));
+                }
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    }
+}
+
+/// The protected resource, described once per 402 in v2.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceInfo {
+    /// The resource URL.
+    pub url: String,
+    /// What the resource is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its media type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Fields added by newer SDKs (`serviceName`, `tags`, `iconUrl`, ...), kept verbatim.
+    #[serde(flatten)]
+    pub other: JsonObject,
+}
+
+impl ResourceInfo {
+    /// A resource with only a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        ResourceInfo {
+            url: url.into(),
+            description: None,
+            mime_type: None,
+            other: JsonObject::new(),
+        }
+    }
+}
+
+/// One way to pay (v2): scheme, network, amount in atomic units, asset, recipient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequirements {
+    /// The payment scheme, e.g. `exact`.
+    pub scheme: String,
+    /// The CAIP-2 network, e.g. `eip155:84532` or `paywire:main`.
+    pub network: String,
+    /// The amount in the asset's atomic units.
+    pub amount: Amount,
+    /// The asset: a token address or a ledger asset code.
+    pub asset: String,
+    /// Who is paid.
+    pub pay_to: String,
+    /// How long the payment may take to complete.
+    pub max_timeout_seconds: u64,
+    /// Scheme-specific data, e.g. the EIP-712 `name` and `version` of the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<JsonObject>,
+    /// Fields this version does not know, kept so that `accepted` echoes unchanged.
+    #[serde(flatten)]
+    pub other: JsonObject,
+}
+
+/// One way to pay (v1), with the resource inline and `maxAmountRequired`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequirementsV1 {
+    /// The payment scheme, e.g. `exact`.
+    pub scheme: String,
+    /// The v1 network name, e.g. `base-sepolia`.
+    pub network: String,
+    /// The amount in the asset's atomic units.
+    pub max_amount_required: Amount,
+    /// The resource URL.
+    pub resource: String,
+    /// What the resource is.
+    #[serde(default)]
+    pub description: String,
+    /// Its media type.
+    #[serde(default)]
+    pub mime_type: String,
+    /// The response schema, or `null`.
+    #[serde(default)]
+    pub output_schema: Option<Value>,
+    /// Who is paid.
+    pub pay_to: String,
+    /// How long the payment may take to complete.
+    pub max_timeout_seconds: u64,
+    /// The asset's address.
+    pub asset: String,
+    /// Scheme-specific data, e.g. the EIP-712 `name` and `version`.
+    #[serde(default)]
+    pub extra: Option<JsonObject>,
+    /// Unknown fields, kept verbatim.
+    #[serde(flatten)]
+    pub other: JsonObject,
+}
+
+/// The body of a v2 402, carried base64-encoded in `PAYMENT-REQUIRED`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequiredV2 {
+    /// Always 2.
+    pub x402_version: Version<2>,
+    /// Why payment is required (or why the last attempt failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The protected resource.
+    pub resource: ResourceInfo,
+    /// The accepted ways to pay.
+    pub accepts: Vec<PaymentRequirements>,
+    /// Extensions offered by the server (`bazaar`, `payment-identifier`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonObject>,
+}
+
+/// The JSON body of a v1 402.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRequiredV1 {
+    /// Always 1.
+    pub x402_version: Version<1>,
+    /// Why payment is required.
+    #[serde(default)]
+    pub error: String,
+    /// The accepted ways to pay.
+    pub accepts: Vec<PaymentRequirementsV1>,
+}
+
+/// A 402 in either version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PaymentRequired {
+    /// Version 1 (JSON body).
+    V1(PaymentRequiredV1),
+    /// Version 2 (`PAYMENT-REQUIRED` header).
+    V2(PaymentRequiredV2),
+}
+
+/// A signed payment (v2), carried base64-encoded in `PAYMENT-SIGNATURE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPayloadV2 {
+    /// Always 2.
+    pub x402_version: Version<2>,
+    /// The resource being paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceInfo>,
+    /// The chosen requirements, copied unchanged from `accepts`.
+    pub accepted: PaymentRequirements,
+    /// The scheme-specific payload (for `exact`: `signature` and `authorization`).
+    pub payload: JsonObject,
+    /// Extensions echoed (and possibly added to) by the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonObject>,
+}
+
+/// A signed payment (v1), carried base64-encoded in `X-PAYMENT`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentPayloadV1 {
+    /// Always 1.
+    pub x402_version: Version<1>,
+    /// The payment scheme.
+    pub scheme: String,
+    /// The v1 network name.
+    pub network: String,
+    /// The scheme-specific payload.
+    pub payload: JsonObject,
+}
+
+/// A payment in either version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PaymentPayload {
+    /// Version 1 (`X-PAYMENT`).
+    V1(PaymentPayloadV1),
+    /// Version 2 (`PAYMENT-SIGNATURE`).
+    V2(PaymentPayloadV2),
+}
+
+impl PaymentPayload {
+    /// The protocol version, 1 or 2.
+    pub fn version(&self) -> u8 {
+        match self {
+            PaymentPayload::V1(_) => 1,
+            PaymentPayload::V2(_) => 2,
+        }
+    }
+
+    /// The scheme-specific payload.
+    pub fn payload(&self) -> &JsonObject {
+        match self {
+            PaymentPayload::V1(p) => &p.payload,
+            PaymentPayload::V2(p) => &p.payload,
+        }
+    }
+
+    /// The scheme the payment uses.
+    pub fn scheme(&self) -> &str {
+        match self {
+            PaymentPayload::V1(p) => &p.scheme,
+            PaymentPayload::V2(p) => &p.accepted.scheme,
+        }
+    }
+
+    /// The network the payment is on, as the payload names it.
+    pub fn network(&self) -> &str {
+        match self {
+            PaymentPayload::V1(p) => &p.network,
+            PaymentPayload::V2(p) => &p.accepted.network,
+        }
+    }
+}
+
+/// Requirements in either version, as a facilitator receives them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum AnyRequirements {
+    /// Version 1.
+    V1(PaymentRequirementsV1),
+    /// Version 2.
+    V2(PaymentRequirements),
+}
+
+impl AnyRequirements {
+    /// The required scheme.
+    pub fn scheme(&self) -> &str {
+        match self {
+            AnyRequirements::V1(r) => &r.scheme,
+            AnyRequirements::V2(r) => &r.scheme,
+        }
+    }
+
+    /// The required network.
+    pub fn network(&self) -> &str {
+        match self {
+            AnyRequirements::V1(r) => &r.network,
+            AnyRequirements::V2(r) => &r.network,
+        }
+    }
+
+    /// The required amount (v1: `maxAmountRequired`).
+    pub fn amount(&self) -> Amount {
+        match self {
+            AnyRequirements::V1(r) => r.max_amount_required,
+            AnyRequirements::V2(r) => r.amount,
+        }
+    }
+
+    /// The recipient.
+    pub fn pay_to(&self) -> &str {
+        match self {
+            AnyRequirements::V1(r) => &r.pay_to,
+            AnyRequirements::V2(r) => &r.pay_to,
+        }
+    }
+
+    /// The asset.
+    pub fn asset(&self) -> &str {
+        match self {
+            AnyRequirements::V1(r) => &r.asset,
+            AnyRequirements::V2(r) => &r.asset,
+        }
+    }
+
+    /// The `extra` object, if any.
+    pub fn extra(&self) -> Option<&JsonObject> {
+        match self {
+            AnyRequirements::V1(r) => r.extra.as_ref(),
+            AnyRequirements::V2(r) => r.extra.as_ref(),
+        }
+    }
+
+    /// The timeout in seconds.
+    pub fn max_timeout_seconds(&self) -> u64 {
+        match self {
+            AnyRequirements::V1(r) => r.max_timeout_seconds,
+            AnyRequirements::V2(r) => r.max_timeout_seconds,
+        }
+    }
+}
+
+/// The body of `POST /verify` and `POST /settle`:
+/// `{"x402Version", "paymentPayload", "paymentRequirements"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacilitatorRequest {
+    /// The payment.
+    pub payment_payload: PaymentPayload,
+    /// The one requirement the resource server matched it to; same version as the payload.
+    pub payment_requirements: AnyRequirements,
+}
+
+impl FacilitatorRequest {
+    /// The protocol version of both parts.
+    pub fn version(&self) -> u8 {
+        self.payment_payload.version()
+    }
+}
+
+impl Serialize for FacilitatorRequest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire<'a> {
+            x402_version: u8,
+            payment_payload: &'a PaymentPayload,
+            payment_requirements: &'a AnyRequirements,
+        }
+        Wire {
+            x402_version: self.version(),
+            payment_payload: &self.payment_payload,
+            payment_requirements: &self.payment_requirements,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FacilitatorRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(default)]
+            x402_version: Option<u64>,
+            payment_payload: Value,
+            payment_requirements: Value,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        // The TypeScript client always sends the top-level version; fall back to the payload's.
+        let version = wire
+            .x402_version
+            .or_else(|| wire.payment_payload.get("x402Version").and_then(Value::as_u64))
+            .ok_or_else(|| D::Error::missing_field("x402Version"))?;
+        let part = |what: &str, e: serde_json::Error| D::Error::custom(format_args!("{what}: {e}"));
+        match version {
+            1 => Ok(FacilitatorRequest {
+                payment_payload: PaymentPayload::V1(
+                    serde_json::from_value(wire.payment_payload)
+                        .map_err(|e| part("paymentPayload", e))?,
+                ),
+                payment_requirements: AnyRequirements::V1(
+                    serde_json::from_value(wire.payment_requirements)
+                        .map_err(|e| part("paymentRequirements", e))?,
+                ),
+            }),
+            2 => Ok(FacilitatorRequest {
+                payment_payload: PaymentPayload::V2(
+                    serde_json::from_value(wire.payment_payload)
+                        .map_err(|e| part("paymentPayload", e))?,
+                ),
+                payment_requirements: AnyRequirements::V2(
+                    serde_json::from_value(wire.payment_requirements)
+                        .map_err(|e| part("paymentRequirements", e))?,
+                ),
+            }),
+            other => Err(D::Error::custom(format_args!("unsupported x402Version {other}"))),
+        }
+    }
+}
+
+/// The answer to `POST /verify` (always HTTP 200).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyResponse {
+    /// Whether the payment verifies.
+    pub is_valid: bool,
+    /// Why not, as an x402 reason code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_reason: Option<Reason>,
+    /// A human explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid_message: Option<String>,
+    /// Who pays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+    /// Extension responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonObject>,
+}
+
+impl VerifyResponse {
+    /// A valid verification for `payer`.
+    pub fn valid(payer: impl Into<String>) -> Self {
+        VerifyResponse {
+            is_valid: true,
+            invalid_reason: None,
+            invalid_message: None,
+            payer: Some(payer.into()),
+            extensions: None,
+        }
+    }
+
+    /// An invalid verification with its reason and message.
+    pub fn invalid(reason: Reason, message: impl Into<String>, payer: Option<String>) -> Self {
+        VerifyResponse {
+            is_valid: false,
+            invalid_reason: Some(reason),
+            invalid_message: Some(message.into()),
+            payer,
+            extensions: None,
+        }
+    }
+}
+
+/// The answer to `POST /settle` (always HTTP 200), also the decoded `PAYMENT-RESPONSE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettleResponse {
+    /// Whether the payment settled.
+    pub success: bool,
+    /// Why not, as an x402 reason code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<Reason>,
+    /// A human explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// Who paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+    /// The transaction hash or ledger payment id (`""` when none).
+    #[serde(default)]
+    pub transaction: String,
+    /// The network it settled on.
+    pub network: String,
+    /// The amount actually charged, when it may differ from the requirement (`upto`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Amount>,
+    /// Extension responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonObject>,
+}
+
+/// One scheme/network pair a facilitator supports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedKind {
+    /// The protocol version (1 or 2).
+    pub x402_version: u8,
+    /// The scheme.
+    pub scheme: String,
+    /// The network, CAIP-2 for v2 and a v1 name for v1.
+    pub network: String,
+    /// Scheme data clients need (e.g. a Solana fee payer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<JsonObject>,
+}
+
+/// The answer to `GET /supported`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupportedResponse {
+    /// Every supported kind; list each concrete network (the TS SDK matches exactly).
+    pub kinds: Vec<SupportedKind>,
+    /// Extension names supported (missing in v1 answers).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// Signer addresses per CAIP-2 family (`eip155:*`), missing in v1 answers.
+    #[serde(default)]
+    pub signers: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactPayload {
+    /// `0x`-hex signature (EVM: 65-byte r‖s‖v; ledger: 32-byte HMAC).
+    pub signature: String,
+    /// The signed transfer authorization.
+    pub authorization: ExactAuthorization,
+}
+
+/// EIP-3009's `TransferWithAuthorization` fields, as x402 carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactAuthorization {
+    /// The payer (EVM address or ledger wallet id).
+    pub from: String,
+    /// The recipient (`payTo`).
+    pub to: String,
+    /// Atomic units.
+    pub value: Amount,
+    /// Unix seconds; the authorization is not valid before this.
+    #[serde(with = "u64_string")]
+    pub valid_after: u64,
+    /// Unix seconds; the authorization is not valid from this on.
+    #[serde(with = "u64_string")]
+    pub valid_before: u64,
+    /// `0x` + 64 hex digits: a one-time nonce chosen by the payer.
+    pub nonce: String,
+}
+
+impl ExactPayload {
+    /// Reads an `exact` payload out of a payment's scheme payload, or
+    /// [`Error::InvalidPayload`].
+    pub fn from_object(payload: &JsonObject) -> Result<Self> {
+        let mut object = payload.clone();
+        // Unknown keys are tolerated (clients may add some), but the two we need must be exact.
+        object.retain(|key, _| key == "signature" || key == "authorization");
+        serde_json::from_value(Value::Object(object))
+            .map_err(|e| Error::InvalidPayload(format!("exact payload: {e}")))
+    }
+
+    /// This payload as the JSON object a [`PaymentPayload`] carries.
+    pub fn to_object(&self) -> JsonObject {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(object)) => object,
+            // A struct of strings always serializes to an object.
+            _ => JsonObject::new(),
+        }
+    }
+}
+
+fn version_of(value: &Value) -> Result<u64> {
+    match value.get("x402Version") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .ok_or_else(|| Error::InvalidPayload("x402Version is not an integer".into())),
+        Some(_) => Err(Error::InvalidPayload("x402Version is not a number".into())),
+        None => Err(Error::InvalidPayload("x402Version is missing".into())),
+    }
+}
+
+fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| Error::InvalidPayload(e.to_string()))
+}
+
+impl<'de> Deserialize<'de> for PaymentRequired {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        PaymentRequired::from_json_value(value).map_err(D::Error::custom)
+    }
+}
+
+impl PaymentRequired {
+    /// Reads a 402 of either version from parsed JSON.
+    pub fn from_json_value(value: Value) -> Result<Self> {
+        match version_of(&value)? {
+            1 => from_value(value).map(PaymentRequired::V1),
+            2 => from_value(value).map(PaymentRequired::V2),
+            other => Err(Error::InvalidX402Version(other)),
+        }
+    }
+
+    /// The protocol version, 1 or 2.
+    pub fn version(&self) -> u8 {
+        match self {
+            PaymentRequired::V1(_) => 1,
+            PaymentRequired::V2(_) => 2,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentPayload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        PaymentPayload::from_json_value(value).map_err(D::Error::custom)
+    }
+}
+
+impl PaymentPayload {
+    /// Reads a payment of either version from parsed JSON.
+    pub fn from_json_value(value: Value) -> Result<Self> {
+        match version_of(&value)? {
+            1 => from_value(value).map(PaymentPayload::V1),
+            2 => from_value(value).map(PaymentPayload::V2),
+            other => Err(Error::InvalidX402Version(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn v2_required() -> Value {
+        json!({"x402Version":2,"error":"Payment required",
+         "resource":{"url":"https://api.example.com/premium-data","description":"Premium data","mimeType":"application/json"},
+         "accepts":[{"scheme":"exact","network":"eip155:84532","amount":"10000",
+           "asset":"0x036CbD53842c5426634e7929541eC2318f3dCF7e","payTo":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C",
+           "maxTimeoutSeconds":60,"extra":{"name":"USDC","version":"2"}}],
+         "extensions":{}})
+    }
+
+    #[test]
+    fn v2_payment_required_round_trips_exactly() {
+        let value = v2_required();
+        let parsed: PaymentRequired = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(parsed.version(), 2);
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), value);
+    }
+
+    #[test]
+    fn unknown_fields_in_requirements_and_resource_survive() {
+        let mut value = v2_required();
+        value["accepts"][0]["futureField"] = json!({"a": [1, 2]});
+        value["resource"]["serviceName"] = json!("Weather");
+        value["accepts"][0]["extra"]["assetTransferMethod"] = json!("eip3009");
+        let parsed: PaymentRequired = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), value);
+    }
+
+    #[test]
+    fn v1_payment_required_round_trips() {
+        let value = json!({"x402Version":1,"error":"X-PAYMENT header is required",
+         "accepts":[{"scheme":"exact","network":"base-sepolia","maxAmountRequired":"10000",
+          "resource":"https://api.example.com/premium-data","description":"Premium data",
+          "mimeType":"application/json","outputSchema":null,
+          "payTo":"0x209693Bc6afc0C5328bA36FaF03C514EF312287C","maxTimeoutSeconds":60,
+          "asset":"0x036CbD53842c5426634e7929541eC2318f3dCF7e","extra":{"name":"USDC","version":"2"}}]});
+        let parsed: PaymentRequired = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(parsed.version(), 1);
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), value);
+    }
+
+    #[test]
+    fn versions_are_checked() {
+        let mut value = v2_required();
+        value["x402Version"] = json!(3);
+        assert_eq!(
+            PaymentRequired::from_json_value(value).unwrap_err().code(),
+            "invalid_x402_version"
+        );
+        assert_eq!(
+            PaymentRequired::from_json_value(json!({"accepts": []})).unwrap_err().code(),
+            "invalid_payload"
+        );
+        assert_eq!(
+            PaymentRequired::from_json_value(json!({"x402Version": "2"})).unwrap_err().code(),
+            "invalid_payload"
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_invalid_payloads() {
+        let mut value = v2_required();
+        value["accepts"][0]["amount"] = json!("1.5");
+        assert_eq!(PaymentRequired::from_json_value(value).unwrap_err().code(), "invalid_payload");
+        let mut value = v2_required();
+        value["accepts"][0]["maxTimeoutSeconds"] = json!("60");
+        assert_eq!(PaymentRequired::from_json_value(value).unwrap_err().code(), "invalid_payload");
+    }
+
+    #[test]
+    fn facilitator_request_dispatches_on_version() {
+        let body = json!({"x402Version":1,
+          "paymentPayload":{"x402Version":1,"scheme":"exact","network":"base-sepolia","payload":{"signature":"0x","authorization":{}}},
+          "paymentRequirements":{"scheme":"exact","network":"base-sepolia","maxAmountRequired":"10000","resource":"https://x","payTo":"0xabc","maxTimeoutSeconds":60,"asset":"0xdef"}});
+        let request: FacilitatorRequest = serde_json::from_value(body).unwrap();
+        assert_eq!(request.version(), 1);
+        assert_eq!(request.payment_requirements.amount(), Amount::new(10000));
+        let again = serde_json::to_value(&request).unwrap();
+        assert_eq!(again["x402Version"], 1);
+        let bad = json!({"x402Version":2,"paymentPayload":{"x402Version":1},"paymentRequirements":{}});
+        assert!(serde_json::from_value::<FacilitatorRequest>(bad).is_err());
+    }
+
+    #[test]
+    fn exact_authorization_reads_string_timestamps() {
+        let payload = json!({"signature":"0x00","authorization":{"from":"a","to":"b","value":"5",
+            "validAfter":"0","validBefore":"1740672154","nonce":"0x01"}, "extraKey": true});
+        let exact = ExactPayload::from_object(payload.as_object().unwrap()).unwrap();
+        assert_eq!(exact.authorization.valid_before, 1_740_672_154);
+        let out = Value::Object(exact.to_object());
+        assert_eq!(out["authorization"]["validBefore"], "1740672154");
+        let bad = json!({"signature":"0x00","authorization":{"from":"a","to":"b","value":"5",
+            "validAfter":"-1","validBefore":"1","nonce":"0x01"}});
+        assert_eq!(
+            ExactPayload::from_object(bad.as_object().unwrap()).unwrap_err().code(),
+            "invalid_payload"
+        );
+    }
+
+    #[test]
+    fn supported_defaults_missing_v1_fields() {
+        let supported: SupportedResponse =
+            serde_json::from_value(json!({"kinds":[{"x402Version":1,"scheme":"exact","network":"base"}]}))
+                .unwrap();
+        assert!(supported.extensions.is_empty());
+        assert!(supported.signers.is_empty());
+    }
+}

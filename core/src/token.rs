@@ -1,0 +1,523 @@
+//! Access tokens: pay once, use many times.
+//!
+//! # Format
+//!
+//! `pw1.<claims>[.<caveat>]….<tag>`, each part unpadded base64url: `claims` and every `caveat`
+//! are JSON, `tag` is 32 bytes. The tag is a chain of HMAC-SHA256, as in macaroons:
+//!
+//! ```text
+//! tag₀ = HMAC(key[kid], "pw1." ‖ claims-segment)
+//! tagᵢ = HMAC(tagᵢ₋₁, caveat-segmentᵢ)
+//! ```
+//!
+//! Anyone holding a token can append a caveat (the current tag is the key for the next), but
+//! no one can remove one without the issuer's key. Verification enforces every caveat, so a
+//! caveat can only narrow; [`attenuate`] also refuses, with `token_caveat_widens`, a caveat
+//! that would not narrow, so a holder learns at once that it has no effect.
+//!
+//! # Keys
+//!
+//! A [`KeyRing`] signs with one key and verifies with every key it holds, named by a key id
+//! (`kid`) carried in the claims. Rotate by adding a new signing key; retire an old key once its
+//! tokens have expired. Keys are redacted in `Debug` and zeroized on drop, and each key's HMAC
+//! state is computed once and cloned per use rather than re-keyed.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The token format's version prefix.
+pub const TOKEN_PREFIX: &str = "pw1";
+/// The shortest key accepted, in bytes (HMAC-SHA256's output size).
+pub const MIN_KEY_LEN: usize = 32;
+/// The longest token accepted, in bytes; more caveats than fit are refused as malformed.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// What a token lets its holder do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scope {
+    /// A resource prefix: `https://api.example.com/v1/` covers everything below it. A prefix
+    /// without a trailing `/` covers itself and what follows a `/`, `?` or `#` (so `/v1` does
+    /// not cover `/v10`).
+    pub resource: String,
+    /// HTTP methods allowed (upper case); empty for any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+}
+
+/// A token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Claims {
+    /// A unique id chosen by the issuer (random, passed in).
+    pub id: String,
+    /// The key id it was signed under (set by [`KeyRing::issue`]).
+    #[serde(default)]
+    pub kid: String,
+    /// Who issued it (a provider or the settlement server).
+    pub iss: String,
+    /// Who paid for it.
+    pub sub: String,
+    /// What it covers.
+    pub scope: Scope,
+    /// Issued at, unix seconds; the token is not valid before.
+    pub iat: u64,
+    /// Expires at, unix seconds; not valid from then on.
+    pub exp: u64,
+    /// How many uses it allows; unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u64>,
+}
+
+/// A restriction appended to a token by its holder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Caveat {
+    /// Expire no later than this.
+    Exp(u64),
+    /// Cover only this narrower resource prefix.
+    Resource(String),
+    /// Allow only these methods.
+    Methods(Vec<String>),
+    /// Allow at most this many uses.
+    MaxUses(u64),
+}
+
+/// A request a token is presented for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The resource URL (or path, if the scope is written with paths).
+    pub resource: &'a str,
+}
+
+/// A verified token: the claims with every caveat applied (the narrowest expiry, scope and
+/// use count), and how many caveats it carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedToken {
+    /// The effective claims.
+    pub claims: Claims,
+    /// How many caveats were appended.
+    pub caveats: usize,
+}
+
+/// One key of a ring.
+struct TokenKey {
+    kid: String,
+    // Kept only so the key bytes are wiped on drop together with the derived MAC state.
+    _secret: Zeroizing<Vec<u8>>,
+    mac: HmacSha256,
+}
+
+/// Signing and verification keys, by key id.
+pub struct KeyRing {
+    keys: Vec<TokenKey>,
+    signing: usize,
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("kids", &self.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>())
+            .field("signing", &self.keys[self.signing].kid)
+            .field("secrets", &"<redacted>")
+            .finish()
+    }
+}
+
+fn validate_kid(kid: &str) -> Result<()> {
+    let ok = (1..=64).contains(&kid.len())
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::TokenKeyInvalid(
+            "a kid is 1-64 characters of [A-Za-z0-9._-]".into(),
+        ))
+    }
+}
+
+impl TokenKey {
+    fn new(kid: &str, secret: &[u8]) -> Result<Self> {
+        validate_kid(kid)?;
+        if secret.len() < MIN_KEY_LEN {
+            return Err(Error::TokenKeyInvalid(format!(
+                "a token key needs at least {MIN_KEY_LEN} bytes, got {}",
+                secret.len()
+            )));
+        }
+        let mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
+            .map_err(|_| Error::TokenKeyInvalid("unusable key".into()))?;
+        Ok(TokenKey {
+            kid: kid.to_string(),
+            _secret: Zeroizing::new(secret.to_vec()),
+            mac,
+        })
+    }
+}
+
+impl KeyRing {
+    /// A ring with one key, which signs.
+    pub fn new(kid: &str, secret: &[u8]) -> Result<Self> {
+        Ok(KeyRing {
+            keys: vec![TokenKey::new(kid, secret)?],
+            signing: 0,
+        })
+    }
+
+    /// Adds a key that verifies but does not sign.
+    pub fn add_verifying_key(&mut self, kid: &str, secret: &[u8]) -> Result<()> {
+        if self.keys.iter().any(|k| k.kid == kid) {
+            return Err(Error::TokenKeyInvalid(format!("duplicate kid {kid:?}")));
+        }
+        self.keys.push(TokenKey::new(kid, secret)?);
+        Ok(())
+    }
+
+    /// Adds a key and makes it the signing key; the previous ones keep verifying.
+    pub fn rotate(&mut self, kid: &str, secret: &[u8]) -> Result<()> {
+        self.add_verifying_key(kid, secret)?;
+        self.signing = self.keys.len() - 1;
+        Ok(())
+    }
+
+    /// Removes a verification key; its tokens then fail with `token_unknown_kid`. The signing
+    /// key cannot be retired (rotate first).
+    pub fn retire(&mut self, kid: &str) -> Result<()> {
+        let index = self
+            .keys
+            .iter()
+            .position(|k| k.kid == kid)
+            .ok_or_else(|| Error::TokenUnknownKid(kid.to_string()))?;
+        if index == self.signing {
+            return Err(Error::TokenKeyInvalid(
+                "the signing key cannot be retired; rotate first".into(),
+            ));
+        }
+        self.keys.remove(index);
+        if self.signing > index {
+            self.signing -= 1;
+        }
+        Ok(())
+    }
+
+    /// The kid new tokens are signed under.
+    pub fn signing_kid(&self) -> &str {
+        &self.keys[self.signing].kid
+    }
+
+    /// Signs `claims` under the signing key (its kid is written into the claims).
+    pub fn issue(&self, claims: &Claims) -> Result<String> {
+        validate_claims(claims)?;
+        let key = &self.keys[self.signing];
+        let mut claims = claims.clone();
+        claims.kid.clone_from(&key.kid);
+        let json = serde_json::to_vec(&claims)
+            .map_err(|e| Error::TokenClaimsInvalid(e.to_string()))?;
+        let segment = URL_SAFE_NO_PAD.encode(json);
+        let tag = root_tag(&key.mac, &segment);
+        let token = format!("{TOKEN_PREFIX}.{segment}.{}", URL_SAFE_NO_PAD.encode(tag));
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::TokenClaimsInvalid(format!(
+                "the token would be {} bytes; the limit is {MAX_TOKEN_LEN}",
+                token.len()
+            )));
+        }
+        Ok(token)
+    }
+
+    /// Verifies a token for a request at `now`, after `uses_so_far` earlier uses.
+    ///
+    /// Checks, in order: format (`token_malformed`), key (`token_unknown_kid`), MAC chain
+    /// (`token_signature_invalid`), `now ≥ iat` (`token_not_yet_valid`), `now < exp` after
+    /// every expiry caveat (`token_expired`), method and resource against every scope
+    /// (`token_scope_mismatch`), `uses_so_far < maxUses` after every caveat
+    /// (`token_uses_exhausted`).
+    pub fn verify(
+        &self,
+        token: &str,
+        request: TokenRequest<'_>,
+        now: u64,
+        uses_so_far: u64,
+    ) -> Result<VerifiedToken> {
+        let parsed = ParsedToken::parse(token)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == parsed.claims.kid)
+            .ok_or_else(|| Error::TokenUnknownKid(parsed.claims.kid.clone()))?;
+        let mut tag = root_tag(&key.mac, parsed.claims_segment);
+        for segment in &parsed.caveat_segments {
+            tag = chain_tag(&tag, segment);
+        }
+        if !constant_time_eq(&tag, &parsed.tag) {
+            return Err(Error::TokenSignatureInvalid);
+        }
+        let effective = parsed.effective_claims();
+        check_effective(&effective, request, now, uses_so_far)?;
+        Ok(VerifiedToken {
+            claims: effective,
+            caveats: parsed.caveats.len(),
+        })
+    }
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
+}
+
+fn root_tag(key: &HmacSha256, claims_segment: &str) -> [u8; 32] {
+    let mut mac = key.clone();
+    mac.update(TOKEN_PREFIX.as_bytes());
+    mac.update(b".");
+    mac.update(claims_segment.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn chain_tag(previous: &[u8; 32], caveat_segment: &str) -> [u8; 32] {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(previous).expect("any key length");
+    mac.update(caveat_segment.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn validate_claims(claims: &Claims) -> Result<()> {
+    let invalid = |m: &str| Err(Error::TokenClaimsInvalid(m.to_string()));
+    if claims.id.is_empty() {
+        return invalid("id must not be empty");
+    }
+    if claims.exp <= claims.iat {
+        return invalid("exp must be after iat");
+    }
+    if claims.scope.resource.is_empty() {
+        return invalid("scope.resource must not be empty");
+    }
+    if claims.max_uses == Some(0) {
+        return invalid("maxUses must be at least 1");
+    }
+    if !methods_ok(&claims.scope.methods) {
+        return invalid("methods must be upper-case HTTP method names");
+    }
+    Ok(())
+}
+
+fn methods_ok(methods: &[String]) -> bool {
+    methods
+        .iter()
+        .all(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+/// Whether `resource` lies under the scope `prefix` (see [`Scope::resource`]).
+pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
+    match resource.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => {
+            rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#'])
+        }
+    }
+}
+
+fn check_effective(claims: &Claims, request: TokenRequest<'_>, now: u64, uses: u64) -> Result<()> {
+    if now < claims.iat {
+        return Err(Error::TokenNotYetValid {
+            valid_from: claims.iat,
+        });
+    }
+    if now >= claims.exp {
+        return Err(Error::TokenExpired {
+            expired_at: claims.exp,
+        });
+    }
+    if !claims.scope.methods.is_empty()
+        && !claims
+            .scope
+            .methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(request.method))
+    {
+        return Err(Error::TokenScopeMismatch(format!(
+            "method {} is not allowed",
+            crate::money::truncate_for_message(request.method)
+        )));
+    }
+    if !resource_in_scope(&claims.scope.resource, request.resource) {
+        return Err(Error::TokenScopeMismatch(
+            "the resource is outside the token's scope".into(),
+        ));
+    }
+    if let Some(max_uses) = claims.max_uses {
+        if uses >= max_uses {
+            return Err(Error::TokenUsesExhausted {
+                used: uses,
+                max_uses,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A token split into its parts, with claims and caveats decoded but nothing verified.
+struct ParsedToken<'a> {
+    claims_segment: &'a str,
+    claims: Claims,
+    caveat_segments: Vec<&'a str>,
+    caveats: Vec<Caveat>,
+    tag: [u8; 32],
+}
+
+impl<'a> ParsedToken<'a> {
+    fn parse(token: &'a str) -> Result<Self> {
+        let malformed = |m: &str| Error::TokenMalformed(m.to_string());
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(malformed("token is too long"));
+        }
+        let mut parts = token.split('.');
+        if parts.next() != Some(TOKEN_PREFIX) {
+            return Err(malformed("token does not start with pw1."));
+        }
+        let claims_segment = parts.next().ok_or_else(|| malformed("no claims"))?;
+        let mut rest: Vec<&str> = parts.collect();
+        let tag_segment = rest.pop().ok_or_else(|| malformed("no tag"))?;
+        let mut tag = [0u8; 32];
+        match URL_SAFE_NO_PAD.decode_slice(tag_segment, &mut tag) {
+            Ok(32) => {}
+            _ => return Err(malformed("the tag is not 32 bytes of base64url")),
+        }
+        let claims: Claims = decode_segment(claims_segment, "claims")?;
+        let caveats = rest
+            .iter()
+            .map(|segment| decode_segment(segment, "caveat"))
+            .collect::<Result<Vec<Caveat>>>()?;
+        Ok(ParsedToken {
+            claims_segment,
+            claims,
+            caveat_segments: rest,
+            caveats,
+            tag,
+        })
+    }
+
+    /// The claims with every caveat folded in: the minimum expiry and uses, the last (and
+    /// narrowest, since each must lie inside the previous) resource, the intersection of
+    /// method lists.
+    fn effective_claims(&self) -> Claims {
+        let mut claims = self.claims.clone();
+        for caveat in &self.caveats {
+            apply_caveat(&mut claims, caveat);
+        }
+        claims
+    }
+}
+
+fn apply_caveat(claims: &mut Claims, caveat: &Caveat) {
+    match caveat {
+        Caveat::Exp(exp) => claims.exp = claims.exp.min(*exp),
+        Caveat::MaxUses(n) => claims.max_uses = Some(claims.max_uses.map_or(*n, |m| m.min(*n))),
+        Caveat::Resource(prefix) => {
+            // Verification must hold even for a caveat that was appended without going
+            // through `attenuate`: a resource outside the current scope empties the scope.
+            if resource_in_scope(&claims.scope.resource, prefix) {
+                claims.scope.resource.clone_from(prefix);
+            } else {
+                claims.scope.resource = String::from("\u{0}no-resource");
+            }
+        }
+        Caveat::Methods(methods) => {
+            let narrowed: Vec<String> = if claims.scope.methods.is_empty() {
+                methods.clone()
+            } else {
+                claims
+                    .scope
+                    .methods
+                    .iter()
+                    .filter(|m| methods.iter().any(|n| n.eq_ignore_ascii_case(m)))
+                    .cloned()
+                    .collect()
+            };
+            // An empty intersection must not read as "any method".
+            claims.scope.methods = if narrowed.is_empty() {
+                vec![String::from("\u{0}NONE")]
+            } else {
+                narrowed
+            };
+        }
+    }
+}
+
+fn decode_segment<T: serde::de::DeserializeOwned>(segment: &str, what: &str) -> Result<T> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Error::TokenMalformed(format!("{what} is not base64url")))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::TokenMalformed(format!("{what}: {e}")))
+}
+
+/// Appends a caveat to a token, offline and without any key. Fails with `token_caveat_widens`
+/// if the caveat would not narrow the token (later expiry, a resource outside the current
+/// scope, a method not currently allowed, more uses), and with `token_malformed` for a token
+/// that does not parse. The signature is not checked here: the holder has no key to check it.
+pub fn attenuate(token: &str, caveat: &Caveat) -> Result<String> {
+    let parsed = ParsedToken::parse(token)?;
+    let current = parsed.effective_claims();
+    let widens = |m: &str| Err(Error::TokenCaveatWidens(m.to_string()));
+    match caveat {
+        Caveat::Exp(exp) if *exp > current.exp => return widens("expiry is later than the token's"),
+        Caveat::MaxUses(n) if current.max_uses.is_some_and(|m| *n > m) => {
+            return widens("more uses than the token allows")
+        }
+        Caveat::MaxUses(0) => return widens("maxUses must be at least 1"),
+        Caveat::Resource(prefix) if !resource_in_scope(&current.scope.resource, prefix) => {
+            return widens("resource is outside the token's scope")
+        }
+        Caveat::Methods(methods) => {
+            if methods.is_empty() || !methods_ok(methods) {
+                return widens("methods must be a non-empty list of upper-case names");
+            }
+            let all_allowed = current.scope.methods.is_empty()
+                || methods.iter().all(|m| current.scope.methods.contains(m));
+            if !all_allowed {
+                return widens("a method the token does not allow");
+            }
+        }
+        _ => {}
+    }
+    let json = serde_json::to_vec(caveat).map_err(|e| Error::TokenMalformed(e.to_string()))?;
+    let segment = URL_SAFE_NO_PAD.encode(json);
+    let tag = chain_tag(&parsed.tag, &segment);
+    let without_tag = &token[..token.rfind('.').unwrap_or(0)];
+    let attenuated = format!("{without_tag}.{segment}.{}", URL_SAFE_NO_PAD.encode(tag));
+    if attenuated.len() > MAX_TOKEN_LEN {
+        return Err(Error::TokenMalformed(format!(
+            "the attenuated token would exceed {MAX_TOKEN_LEN} bytes"
+        )));
+    }
+    Ok(attenuated)
+}
+
+/// The claims of a token, decoded but **not verified**, for display and routing (e.g. to pick
+/// the issuer). Never use them for a decision.
+pub fn inspect(token: &str) -> Result<VerifiedToken> {
+    let parsed = ParsedToken::parse(token)?;
+    Ok(VerifiedToken {
+        claims: parsed.effective_claims(),
+        caveats: parsed.caveats.len(),
+    })
+}
+
+/// The SHA-256 of a token, lowercase hex: what to store at rest instead of the token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
