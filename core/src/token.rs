@@ -521,3 +521,224 @@ pub fn inspect(token: &str) -> Result<VerifiedToken> {
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const OTHER_KEY: &[u8] = b"fedcba9876543210fedcba9876543210";
+
+    fn claims() -> Claims {
+        Claims {
+            id: "tok_1".into(),
+            kid: String::new(),
+            iss: "paywire".into(),
+            sub: "wallet_agent".into(),
+            scope: Scope {
+                resource: "https://api.example.com/v1/".into(),
+                methods: vec!["GET".into(), "POST".into()],
+            },
+            iat: 1000,
+            exp: 2000,
+            max_uses: Some(10),
+        }
+    }
+
+    fn get(resource: &str) -> TokenRequest<'_> {
+        TokenRequest { method: "GET", resource }
+    }
+
+    const R: &str = "https://api.example.com/v1/weather";
+
+    fn ring() -> KeyRing {
+        KeyRing::new("k1", KEY).unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_the_kid() {
+        let ring = ring();
+        let token = ring.issue(&claims()).unwrap();
+        assert!(token.starts_with("pw1."));
+        let verified = ring.verify(&token, get(R), 1500, 0).unwrap();
+        assert_eq!(verified.claims.kid, "k1");
+        assert_eq!(verified.claims.sub, "wallet_agent");
+        assert_eq!(verified.caveats, 0);
+    }
+
+    #[test]
+    fn each_failure_has_its_code() {
+        let ring = ring();
+        let token = ring.issue(&claims()).unwrap();
+        let code = |t: &str, req: TokenRequest<'_>, now: u64, uses: u64| {
+            ring.verify(t, req, now, uses).unwrap_err().code().to_string()
+        };
+        assert_eq!(code(&token, get(R), 999, 0), "token_not_yet_valid");
+        assert_eq!(code(&token, get(R), 2000, 0), "token_expired");
+        assert_eq!(code(&token, get("https://api.example.com/v2/x"), 1500, 0), "token_scope_mismatch");
+        assert_eq!(
+            code(&token, TokenRequest { method: "DELETE", resource: R }, 1500, 0),
+            "token_scope_mismatch"
+        );
+        assert_eq!(code(&token, get(R), 1500, 10), "token_uses_exhausted");
+        let other = KeyRing::new("k1", OTHER_KEY).unwrap().issue(&claims()).unwrap();
+        assert_eq!(code(&other, get(R), 1500, 0), "token_signature_invalid");
+        let unknown = KeyRing::new("k9", KEY).unwrap().issue(&claims()).unwrap();
+        assert_eq!(code(&unknown, get(R), 1500, 0), "token_unknown_kid");
+        for bad in ["", "pw1", "pw1.", "pw2.e30.AAAA", "pw1.!!!.AAAA", "pw1.e30", "a.b.c.d"] {
+            assert_eq!(code(bad, get(R), 1500, 0), "token_malformed", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn any_flipped_character_breaks_the_token() {
+        let ring = ring();
+        let token = ring.issue(&claims()).unwrap();
+        let token = attenuate(&token, &Caveat::MaxUses(3)).unwrap();
+        for i in 4..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            if bytes[i] == b'.' {
+                continue;
+            }
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            assert!(ring.verify(&tampered, get(R), 1500, 0).is_err(), "position {i}");
+        }
+    }
+
+    #[test]
+    fn caveats_narrow_and_are_enforced() {
+        let ring = ring();
+        let token = ring.issue(&claims()).unwrap();
+        let narrowed = attenuate(&token, &Caveat::Exp(1200)).unwrap();
+        let narrowed = attenuate(&narrowed, &Caveat::Resource("https://api.example.com/v1/weather".into())).unwrap();
+        let narrowed = attenuate(&narrowed, &Caveat::Methods(vec!["GET".into()])).unwrap();
+        let narrowed = attenuate(&narrowed, &Caveat::MaxUses(2)).unwrap();
+        let verified = ring.verify(&narrowed, get(R), 1100, 1).unwrap();
+        assert_eq!(verified.caveats, 4);
+        assert_eq!(verified.claims.exp, 1200);
+        assert_eq!(verified.claims.max_uses, Some(2));
+        assert_eq!(ring.verify(&narrowed, get(R), 1200, 0).unwrap_err().code(), "token_expired");
+        assert_eq!(ring.verify(&narrowed, get(R), 1100, 2).unwrap_err().code(), "token_uses_exhausted");
+        assert_eq!(
+            ring.verify(&narrowed, TokenRequest { method: "POST", resource: R }, 1100, 0).unwrap_err().code(),
+            "token_scope_mismatch"
+        );
+        assert_eq!(
+            ring.verify(&narrowed, get("https://api.example.com/v1/news"), 1100, 0).unwrap_err().code(),
+            "token_scope_mismatch"
+        );
+        // The original still works: attenuation made a new token.
+        assert!(ring.verify(&token, TokenRequest { method: "POST", resource: R }, 1500, 5).is_ok());
+    }
+
+    #[test]
+    fn attenuation_refuses_to_widen() {
+        let token = ring().issue(&claims()).unwrap();
+        for caveat in [
+            Caveat::Exp(2001),
+            Caveat::MaxUses(11),
+            Caveat::MaxUses(0),
+            Caveat::Resource("https://api.example.com/".into()),
+            Caveat::Resource("https://api.example.com/v10".into()),
+            Caveat::Methods(vec!["DELETE".into()]),
+            Caveat::Methods(vec![]),
+            Caveat::Methods(vec!["get".into()]),
+        ] {
+            assert_eq!(attenuate(&token, &caveat).unwrap_err().code(), "token_caveat_widens", "{caveat:?}");
+        }
+    }
+
+    #[test]
+    fn a_hand_made_widening_caveat_still_cannot_widen() {
+        // Someone appends caveats with the chain but without `attenuate`'s checks.
+        let ring = ring();
+        let token = ring.issue(&claims()).unwrap();
+        let forge = |token: &str, caveat: &Caveat| {
+            let parsed = ParsedToken::parse(token).unwrap();
+            let segment = URL_SAFE_NO_PAD.encode(serde_json::to_vec(caveat).unwrap());
+            let tag = chain_tag(&parsed.tag, &segment);
+            format!("{}.{segment}.{}", &token[..token.rfind('.').unwrap()], URL_SAFE_NO_PAD.encode(tag))
+        };
+        let later = forge(&token, &Caveat::Exp(5000));
+        assert_eq!(ring.verify(&later, get(R), 2500, 0).unwrap_err().code(), "token_expired");
+        let wider = forge(&token, &Caveat::Resource("https://".into()));
+        assert_eq!(ring.verify(&wider, get("https://evil.io/"), 1500, 0).unwrap_err().code(), "token_scope_mismatch");
+        assert_eq!(ring.verify(&wider, get(R), 1500, 0).unwrap_err().code(), "token_scope_mismatch");
+        let disjoint = forge(&token, &Caveat::Methods(vec!["DELETE".into()]));
+        for method in ["GET", "DELETE", "POST"] {
+            assert_eq!(
+                ring.verify(&disjoint, TokenRequest { method, resource: R }, 1500, 0).unwrap_err().code(),
+                "token_scope_mismatch"
+            );
+        }
+        let more_uses = forge(&token, &Caveat::MaxUses(100));
+        assert_eq!(ring.verify(&more_uses, get(R), 1500, 10).unwrap_err().code(), "token_uses_exhausted");
+    }
+
+    #[test]
+    fn rotation_keeps_old_tokens_until_retired() {
+        let mut ring = ring();
+        let old = ring.issue(&claims()).unwrap();
+        ring.rotate("k2", OTHER_KEY).unwrap();
+        let new = ring.issue(&claims()).unwrap();
+        assert_eq!(ring.verify(&new, get(R), 1500, 0).unwrap().claims.kid, "k2");
+        assert!(ring.verify(&old, get(R), 1500, 0).is_ok());
+        ring.retire("k1").unwrap();
+        assert_eq!(ring.verify(&old, get(R), 1500, 0).unwrap_err().code(), "token_unknown_kid");
+        assert!(ring.verify(&new, get(R), 1500, 0).is_ok());
+        assert_eq!(ring.retire("k2").unwrap_err().code(), "token_key_invalid");
+        assert_eq!(ring.rotate("k2", KEY).unwrap_err().code(), "token_key_invalid");
+    }
+
+    #[test]
+    fn keys_and_claims_are_validated() {
+        assert_eq!(KeyRing::new("k1", b"short").unwrap_err().code(), "token_key_invalid");
+        assert_eq!(KeyRing::new("bad kid", KEY).unwrap_err().code(), "token_key_invalid");
+        let ring = ring();
+        let mut c = claims();
+        c.exp = c.iat;
+        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        let mut c = claims();
+        c.id.clear();
+        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        let mut c = claims();
+        c.scope.methods = vec!["get".into()];
+        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        let mut c = claims();
+        c.max_uses = Some(0);
+        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let ring = ring();
+        let debug = format!("{ring:?}");
+        assert!(debug.contains("k1") && debug.contains("redacted"));
+        assert!(!debug.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn prefix_scopes_respect_segment_boundaries() {
+        assert!(resource_in_scope("/v1", "/v1"));
+        assert!(resource_in_scope("/v1", "/v1/x"));
+        assert!(resource_in_scope("/v1", "/v1?q=1"));
+        assert!(!resource_in_scope("/v1", "/v10"));
+        assert!(resource_in_scope("/v1/", "/v1/x"));
+        assert!(!resource_in_scope("/v1/", "/v1"));
+    }
+
+    #[test]
+    fn hash_is_sha256_hex() {
+        assert_eq!(token_hash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(token_hash("pw1.a.b").len(), 64);
+    }
+
+    #[test]
+    fn inspect_decodes_without_verifying() {
+        let token = KeyRing::new("k7", OTHER_KEY).unwrap().issue(&claims()).unwrap();
+        let token = attenuate(&token, &Caveat::Exp(1500)).unwrap();
+        let seen = inspect(&token).unwrap();
+        assert_eq!((seen.claims.kid.as_str(), seen.claims.exp, seen.caveats), ("k7", 1500, 1));
+    }
+}

@@ -294,3 +294,170 @@ fn requirements_version(requirements: &AnyRequirements) -> u8 {
         AnyRequirements::V2(_) => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Amount;
+    use crate::protocol::types::{PaymentRequirements, PaymentPayloadV2, ResourceInfo, Version, JsonObject};
+
+    const SECRET: &[u8] = b"wallet-secret-0123456789";
+    const NOW: u64 = 1_800_000_000;
+
+    fn requirements() -> PaymentRequirements {
+        PaymentRequirements {
+            scheme: "exact".into(),
+            network: "paywire:main".into(),
+            amount: Amount::new(10_000),
+            asset: "USD".into(),
+            pay_to: "wallet_provider".into(),
+            max_timeout_seconds: 60,
+            extra: None,
+            other: JsonObject::new(),
+        }
+    }
+
+    fn secret() -> WalletSecret {
+        WalletSecret::from_bytes(SECRET).unwrap()
+    }
+
+    fn payment(exact: &ExactPayload) -> PaymentPayload {
+        PaymentPayload::V2(PaymentPayloadV2 {
+            x402_version: Version,
+            resource: Some(ResourceInfo::new("https://api.example.com/x")),
+            accepted: requirements(),
+            payload: exact.to_object(),
+            extensions: None,
+        })
+    }
+
+    fn signed() -> ExactPayload {
+        sign_payment(&AnyRequirements::V2(requirements()), "wallet_agent", &secret(), &[7; 32], NOW).unwrap()
+    }
+
+    fn verify(exact: &ExactPayload, now: u64) -> Result<VerifiedLedgerPayment> {
+        verify_payment(&payment(exact), &AnyRequirements::V2(requirements()), now, |id| {
+            (id == "wallet_agent").then(secret)
+        })
+    }
+
+    fn resign(mut exact: ExactPayload, edit: impl FnOnce(&mut ExactAuthorization)) -> ExactPayload {
+        edit(&mut exact.authorization);
+        exact.signature = sign_authorization(&secret(), "paywire:main", "USD", &exact.authorization).unwrap();
+        exact
+    }
+
+    #[test]
+    fn a_signed_payment_verifies() {
+        let exact = signed();
+        assert_eq!(exact.authorization.valid_after, 0);
+        assert_eq!(exact.authorization.valid_before, NOW + 60);
+        let verified = verify(&exact, NOW).unwrap();
+        assert_eq!(verified.payer, "wallet_agent");
+        assert_eq!(verified.nonce, [7; 32]);
+    }
+
+    #[test]
+    fn checks_run_in_the_evm_order_with_its_codes() {
+        let code = |exact: &ExactPayload| verify(exact, NOW).unwrap_err().code().to_string();
+        let mut tampered = signed();
+        tampered.authorization.value = Amount::new(1);
+        assert_eq!(code(&tampered), "invalid_exact_evm_signature", "a changed field breaks the MAC");
+        let wrong_to = resign(signed(), |a| a.to = "wallet_thief".into());
+        assert_eq!(code(&wrong_to), "invalid_exact_evm_recipient_mismatch");
+        let expiring = resign(signed(), |a| a.valid_before = NOW + 5);
+        assert_eq!(code(&expiring), "invalid_exact_evm_payload_authorization_valid_before");
+        let early = resign(signed(), |a| a.valid_after = NOW + 1);
+        assert_eq!(code(&early), "invalid_exact_evm_payload_authorization_valid_after");
+        let cheap = resign(signed(), |a| a.value = Amount::new(9_999));
+        assert_eq!(code(&cheap), "invalid_exact_evm_payload_authorization_value_mismatch");
+        let generous = resign(signed(), |a| a.value = Amount::new(10_001));
+        assert_eq!(code(&generous), "invalid_exact_evm_payload_authorization_value_mismatch");
+        let stranger = resign(signed(), |a| a.from = "wallet_unknown".into());
+        assert_eq!(code(&stranger), "invalid_exact_evm_signature");
+        let mut garbage = signed();
+        garbage.signature = "0xzz".into();
+        assert_eq!(code(&garbage), "invalid_exact_evm_signature");
+        let mut bad_nonce = signed();
+        bad_nonce.authorization.nonce = "0x1234".into();
+        assert_eq!(code(&bad_nonce), "invalid_payload");
+        // Recipient is checked before time, time before value: a payment wrong in all three
+        // reports the recipient.
+        let all_wrong = resign(signed(), |a| {
+            a.to = "x".into();
+            a.valid_before = 0;
+            a.value = Amount::new(1);
+        });
+        assert_eq!(code(&all_wrong), "invalid_exact_evm_recipient_mismatch");
+    }
+
+    #[test]
+    fn network_and_asset_are_bound_into_the_signature() {
+        let exact = signed();
+        let mut other_ledger = requirements();
+        other_ledger.network = "paywire:other".into();
+        let mut p = payment(&exact);
+        if let PaymentPayload::V2(p) = &mut p {
+            p.accepted.network = "paywire:other".into();
+        }
+        let result = verify_payment(&p, &AnyRequirements::V2(other_ledger), NOW, |_| Some(secret()));
+        assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
+        let mut other_asset = requirements();
+        other_asset.asset = "EUR".into();
+        let result = verify_payment(&payment(&exact), &AnyRequirements::V2(other_asset), NOW, |_| Some(secret()));
+        assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
+    }
+
+    #[test]
+    fn scheme_and_network_mismatches_come_first() {
+        let exact = signed();
+        let mut upto = requirements();
+        upto.scheme = "upto".into();
+        let r = verify_payment(&payment(&exact), &AnyRequirements::V2(upto), NOW, |_| None);
+        assert_eq!(r.unwrap_err().code(), "invalid_exact_evm_scheme");
+        let mut evm = requirements();
+        evm.network = "eip155:8453".into();
+        let r = verify_payment(&payment(&exact), &AnyRequirements::V2(evm), NOW, |_| None);
+        assert_eq!(r.unwrap_err().code(), "invalid_exact_evm_network_mismatch");
+    }
+
+    #[test]
+    fn secrets_are_validated_and_redacted() {
+        assert_eq!(WalletSecret::from_bytes(b"short").unwrap_err().code(), "wallet_secret_invalid");
+        assert_eq!(WalletSecret::from_hex("0xnothex").unwrap_err().code(), "wallet_secret_invalid");
+        let s = WalletSecret::from_hex("0x000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(format!("{s:?}"), "WalletSecret(<redacted>)");
+    }
+
+    #[test]
+    fn the_signing_input_is_length_prefixed() {
+        let mut a = signed().authorization;
+        let mut b = a.clone();
+        a.from = "ab".into();
+        a.to = "c".into();
+        b.from = "a".into();
+        b.to = "bc".into();
+        assert_ne!(
+            signing_input("paywire:main", "USD", &a).unwrap(),
+            signing_input("paywire:main", "USD", &b).unwrap()
+        );
+    }
+
+    #[test]
+    fn v1_authorizations_backdate_valid_after() {
+        let v1: crate::protocol::PaymentRequirementsV1 = serde_json::from_value(serde_json::json!({
+            "scheme":"exact","network":"paywire:main","maxAmountRequired":"5","resource":"https://x",
+            "payTo":"wallet_provider","maxTimeoutSeconds":30,"asset":"USD"})).unwrap();
+        let auth = build_authorization(&AnyRequirements::V1(v1), "w", &[0; 32], NOW);
+        assert_eq!(auth.valid_after, NOW - 600);
+        assert_eq!(auth.valid_before, NOW + 30);
+    }
+
+    #[test]
+    fn ledger_networks_are_recognized() {
+        assert!(is_ledger_network("paywire:main"));
+        assert!(!is_ledger_network("paywire:"));
+        assert!(!is_ledger_network("paywire:*"));
+        assert!(!is_ledger_network("eip155:1"));
+    }
+}
