@@ -374,7 +374,7 @@ impl Policy {
             return Err(DenyReason::AmountInvalid);
         }
         if let Some(networks) = &self.allowed_networks {
-            if !networks.iter().any(|n| same_network(n, &intent.network)) {
+            if !networks.iter().any(|n| crate::protocol::network::same_network(n, &intent.network)) {
                 return Err(DenyReason::NetworkNotAllowed);
             }
         }
@@ -563,26 +563,10 @@ fn allowed(list: &Option<Vec<String>>, value: &str) -> bool {
     }
 }
 
-/// Networks compare in CAIP-2 form, so `base` in a policy allows `eip155:8453` and back.
-fn same_network(a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    // Only v1 names need resolving; two CAIP-2 ids are equal only as strings.
-    if a.contains(':') && b.contains(':') {
-        return false;
-    }
-    let resolve = |n: &str| crate::protocol::network::resolve(n).ok();
-    match (resolve(a), resolve(b)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
-}
-
 /// Whether time `t` falls inside the `window` seconds ending at `now` (`now - window < t ≤ now`).
 /// A time after `now` (a clock that went back) is counted, conservatively.
 fn within(t: u64, now: u64, window: u64) -> bool {
-    t > now.saturating_sub(window) || (now < window)
+    t.saturating_add(window) > now
 }
 
 /// Days since the epoch and months since 1970-01 at a fixed UTC offset.

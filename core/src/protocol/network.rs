@@ -188,6 +188,55 @@ pub fn to_caip2(network: &str) -> Option<Cow<'_, str>> {
     resolve(network).ok().map(|id| Cow::Owned(id.text))
 }
 
+/// Whether two network names denote the same network, in either form (`base` and
+/// `eip155:8453` are the same). Allocation-free, for hot paths such as policy evaluation.
+pub fn same_network(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.contains(':'), b.contains(':')) {
+        (true, true) => false,
+        (false, false) => match (v1_caip2(a), v1_caip2(b)) {
+            (Some(x), Some(y)) => x.eq(&y),
+            _ => false,
+        },
+        (false, true) => v1_caip2(a).is_some_and(|x| x.matches(b)),
+        (true, false) => v1_caip2(b).is_some_and(|y| y.matches(a)),
+    }
+}
+
+/// A v1 name's CAIP-2 identity without building a string.
+#[derive(PartialEq, Eq)]
+enum V1Identity {
+    Evm(u64),
+    Caip2(&'static str),
+}
+
+impl V1Identity {
+    fn matches(&self, caip2: &str) -> bool {
+        match self {
+            V1Identity::Evm(id) => caip2
+                .strip_prefix("eip155:")
+                .is_some_and(|reference| {
+                    !(reference.len() > 1 && reference.starts_with('0'))
+                        && reference.bytes().all(|b| b.is_ascii_digit())
+                        && reference.parse::<u64>().ok() == Some(*id)
+                }),
+            V1Identity::Caip2(known) => *known == caip2,
+        }
+    }
+}
+
+fn v1_caip2(name: &str) -> Option<V1Identity> {
+    if let Some(id) = v1_evm_chain_id(name) {
+        return Some(V1Identity::Evm(id));
+    }
+    V1_SOLANA_NETWORKS
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+        .map(|(_, caip2)| V1Identity::Caip2(caip2))
+}
+
 /// The EVM chain id of `network` in either form (`base` or `eip155:8453`).
 pub fn evm_chain_id(network: &str) -> Result<u64> {
     let id = resolve(network)?;
@@ -242,5 +291,19 @@ mod tests {
         assert_eq!(resolve("toString").unwrap_err().code(), "network_unknown");
         assert_eq!(evm_chain_id("base").unwrap(), 8453);
         assert_eq!(evm_chain_id("solana").unwrap_err().code(), "network_invalid");
+    }
+
+    #[test]
+    fn same_network_compares_across_forms() {
+        assert!(same_network("base", "eip155:8453"));
+        assert!(same_network("eip155:8453", "BASE"));
+        assert!(same_network("base", "base"));
+        assert!(same_network("solana-devnet", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"));
+        assert!(!same_network("base", "eip155:84532"));
+        assert!(!same_network("base", "eip155:08453"));
+        assert!(!same_network("base", "base-sepolia"));
+        assert!(!same_network("eip155:1", "eip155:01"));
+        assert!(!same_network("unknown", "eip155:1"));
+        assert!(!same_network("unknown", "unknown2"));
     }
 }
