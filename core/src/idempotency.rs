@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -266,13 +267,23 @@ pub trait IdempotencyStore {
 ///
 /// When full, it first drops expired records, then the oldest completed one; if every record
 /// is in progress, `begin` fails with `idempotency_store_full` rather than forget a running
-/// request.
+/// request. Keys are shared between the map and the eviction queue, so a new key costs one
+/// allocation.
 #[derive(Debug)]
 pub struct MemoryStore {
-    records: HashMap<IdempotencyKey, IdempotencyRecord>,
-    order: VecDeque<(u64, IdempotencyKey)>,
+    records: HashMap<Arc<str>, Slot>,
+    /// Insertion order for eviction: (sequence number, key). An entry whose sequence no
+    /// longer matches its slot is stale and skipped.
+    order: VecDeque<(u64, Arc<str>)>,
+    next_sequence: u64,
     capacity: usize,
     config: IdempotencyConfig,
+}
+
+#[derive(Debug)]
+struct Slot {
+    sequence: u64,
+    record: IdempotencyRecord,
 }
 
 impl MemoryStore {
@@ -281,6 +292,7 @@ impl MemoryStore {
         MemoryStore {
             records: HashMap::with_capacity(capacity.min(1 << 16)),
             order: VecDeque::new(),
+            next_sequence: 0,
             capacity: capacity.max(1),
             config,
         }
@@ -298,16 +310,21 @@ impl MemoryStore {
 
     /// The record under `key`, if any (expired ones included until swept).
     pub fn get(&self, key: &IdempotencyKey) -> Option<&IdempotencyRecord> {
-        self.records.get(key)
+        self.records.get(key.as_str()).map(|slot| &slot.record)
     }
 
     /// Drops every record expired at `now`.
     pub fn sweep(&mut self, now: u64) {
         let config = self.config;
-        self.records.retain(|_, r| !config.is_expired(r.created_at, now));
+        self.records
+            .retain(|_, slot| !config.is_expired(slot.record.created_at, now));
+        self.drop_stale_order();
+    }
+
+    fn drop_stale_order(&mut self) {
         let records = &self.records;
         self.order
-            .retain(|(created, key)| records.get(key).is_some_and(|r| r.created_at == *created));
+            .retain(|(sequence, key)| records.get(key).is_some_and(|s| s.sequence == *sequence));
     }
 
     fn make_room(&mut self, now: u64) -> Result<()> {
@@ -319,9 +336,10 @@ impl MemoryStore {
             return Ok(());
         }
         // Oldest completed record first; in-progress ones are never evicted.
-        let victim = self.order.iter().position(|(created, key)| {
-            self.records.get(key).is_some_and(|r| {
-                r.created_at == *created && matches!(r.state, RecordState::Completed { .. })
+        let victim = self.order.iter().position(|(sequence, key)| {
+            self.records.get(key).is_some_and(|slot| {
+                slot.sequence == *sequence
+                    && matches!(slot.record.state, RecordState::Completed { .. })
             })
         });
         match victim {
@@ -336,26 +354,53 @@ impl MemoryStore {
             }),
         }
     }
+
+    fn fresh_slot(&mut self, fingerprint: &Fingerprint, now: u64) -> Slot {
+        self.next_sequence += 1;
+        Slot {
+            sequence: self.next_sequence,
+            record: IdempotencyRecord {
+                fingerprint: *fingerprint,
+                created_at: now,
+                state: RecordState::InProgress,
+            },
+        }
+    }
 }
 
 impl IdempotencyStore for MemoryStore {
     fn begin(&mut self, key: &IdempotencyKey, fingerprint: &Fingerprint, now: u64) -> Result<Begin> {
-        let decision = decide(self.records.get(key), fingerprint, now, &self.config)?;
-        if decision == Begin::Proceed {
-            if !self.records.contains_key(key) {
-                self.make_room(now)?;
-            }
-            self.records.insert(
-                key.clone(),
-                IdempotencyRecord {
+        if let Some(slot) = self.records.get_mut(key.as_str()) {
+            let decision = decide(Some(&slot.record), fingerprint, now, &self.config)?;
+            if decision == Begin::Proceed {
+                // The old record expired: start over in place, at the back of the queue.
+                self.next_sequence += 1;
+                slot.sequence = self.next_sequence;
+                slot.record = IdempotencyRecord {
                     fingerprint: *fingerprint,
                     created_at: now,
                     state: RecordState::InProgress,
-                },
-            );
-            self.order.push_back((now, key.clone()));
+                };
+                let shared = self
+                    .records
+                    .get_key_value(key.as_str())
+                    .map(|(k, _)| Arc::clone(k));
+                if let Some(shared) = shared {
+                    self.order.push_back((self.next_sequence, shared));
+                }
+            }
+            return Ok(decision);
         }
-        Ok(decision)
+        self.make_room(now)?;
+        // Stale queue entries (abandoned or re-begun keys) must not grow without bound.
+        if self.order.len() >= 2 * self.capacity {
+            self.drop_stale_order();
+        }
+        let slot = self.fresh_slot(fingerprint, now);
+        let shared: Arc<str> = Arc::from(key.as_str());
+        self.order.push_back((slot.sequence, Arc::clone(&shared)));
+        self.records.insert(shared, slot);
+        Ok(Begin::Proceed)
     }
 
     fn complete(
@@ -365,12 +410,12 @@ impl IdempotencyStore for MemoryStore {
         outcome: StoredOutcome,
         _now: u64,
     ) -> Result<()> {
-        match self.records.get_mut(key) {
-            Some(record)
-                if record.fingerprint == *fingerprint
-                    && record.state == RecordState::InProgress =>
+        match self.records.get_mut(key.as_str()) {
+            Some(slot)
+                if slot.record.fingerprint == *fingerprint
+                    && slot.record.state == RecordState::InProgress =>
             {
-                record.state = RecordState::Completed { outcome };
+                slot.record.state = RecordState::Completed { outcome };
                 Ok(())
             }
             _ => Err(Error::IdempotencyNotStarted),
@@ -378,12 +423,11 @@ impl IdempotencyStore for MemoryStore {
     }
 
     fn abandon(&mut self, key: &IdempotencyKey, fingerprint: &Fingerprint) {
-        let in_progress = self
-            .records
-            .get(key)
-            .is_some_and(|r| r.fingerprint == *fingerprint && r.state == RecordState::InProgress);
+        let in_progress = self.records.get(key.as_str()).is_some_and(|slot| {
+            slot.record.fingerprint == *fingerprint && slot.record.state == RecordState::InProgress
+        });
         if in_progress {
-            self.records.remove(key);
+            self.records.remove(key.as_str());
         }
     }
 }

@@ -240,7 +240,6 @@ fn caveat_strategy() -> impl Strategy<Value = Caveat> {
 fn claims() -> Claims {
     Claims {
         id: "t".into(),
-        kid: String::new(),
         iss: "i".into(),
         sub: "s".into(),
         scope: Scope { resource: "/v1/".into(), methods: vec!["GET".into(), "POST".into()] },
