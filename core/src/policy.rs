@@ -42,7 +42,7 @@ pub const ROLLING_MONTH_SECONDS: u64 = 30 * DAY;
 
 /// Why a policy refuses a payment. Each reason has a stable `policy_*` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(into = "&'static str", try_from = "&str")]
+#[serde(into = "&'static str", try_from = "String")]
 #[non_exhaustive]
 pub enum DenyReason {
     /// The amount is negative or unrepresentable.
@@ -127,6 +127,13 @@ impl TryFrom<&str> for DenyReason {
             .copied()
             .find(|reason| reason.code() == code)
             .ok_or_else(|| format!("unknown policy code {code:?}"))
+    }
+}
+
+impl TryFrom<String> for DenyReason {
+    type Error = String;
+    fn try_from(code: String) -> std::result::Result<Self, String> {
+        DenyReason::try_from(code.as_str())
     }
 }
 
