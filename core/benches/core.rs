@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use paywire_core::idempotency::{fingerprint, IdempotencyConfig, IdempotencyKey, IdempotencyStore, MemoryStore, StoredOutcome};
+use paywire_core::idempotency::{
+    fingerprint, IdempotencyConfig, IdempotencyKey, IdempotencyStore, MemoryStore, StoredOutcome,
+};
 use paywire_core::policy::{PaymentIntent, Policy, Usage, VelocityLimit};
 use paywire_core::pricing::{Pricebook, QuoteRequest};
 use paywire_core::protocol::{header, ledger, AnyRequirements, PaymentPayload};
@@ -25,7 +27,10 @@ fn claims() -> Claims {
         id: "tok_01JD4Q3ZK8V6Y2M1N0P9R7S5T3".into(),
         iss: "https://api.example.com".into(),
         sub: "0x857b06519E91e3A54538791bDbb0E22373e36b66".into(),
-        scope: Scope { resource: "https://api.example.com/v1/".into(), methods: vec!["GET".into()] },
+        scope: Scope {
+            resource: "https://api.example.com/v1/".into(),
+            methods: vec!["GET".into()],
+        },
         iat: NOW,
         exp: NOW + 3600,
         max_uses: Some(100),
@@ -35,15 +40,27 @@ fn claims() -> Claims {
 fn tokens(c: &mut Criterion) {
     let ring = KeyRing::new("k1", &[7u8; 32]).unwrap();
     let claims = claims();
-    c.bench_function("token_sign", |b| b.iter(|| ring.issue(black_box(&claims)).unwrap()));
-    let token = ring.issue(&claims).unwrap();
-    let request = TokenRequest { method: "GET", resource: "https://api.example.com/v1/weather?city=SF" };
-    c.bench_function("token_verify", |b| {
-        b.iter(|| ring.verify(black_box(&token), black_box(request), NOW + 10, 3).unwrap())
+    c.bench_function("token_sign", |b| {
+        b.iter(|| ring.issue(black_box(&claims)).unwrap())
     });
-    let attenuated = paywire_core::token::attenuate(&token, &paywire_core::token::Caveat::MaxUses(5)).unwrap();
+    let token = ring.issue(&claims).unwrap();
+    let request = TokenRequest {
+        method: "GET",
+        resource: "https://api.example.com/v1/weather?city=SF",
+    };
+    c.bench_function("token_verify", |b| {
+        b.iter(|| {
+            ring.verify(black_box(&token), black_box(request), NOW + 10, 3)
+                .unwrap()
+        })
+    });
+    let attenuated =
+        paywire_core::token::attenuate(&token, &paywire_core::token::Caveat::MaxUses(5)).unwrap();
     c.bench_function("token_verify_one_caveat", |b| {
-        b.iter(|| ring.verify(black_box(&attenuated), black_box(request), NOW + 10, 3).unwrap())
+        b.iter(|| {
+            ring.verify(black_box(&attenuated), black_box(request), NOW + 10, 3)
+                .unwrap()
+        })
     });
 }
 
@@ -57,7 +74,10 @@ fn policy(c: &mut Criterion) {
         allowed_networks: Some(vec!["eip155:84532".into(), "paywire:main".into()]),
         allowed_assets: Some(vec!["0x036CbD53842c5426634e7929541eC2318f3dCF7e".into()]),
         allowed_hosts: Some(vec!["*.example.com".into()]),
-        velocity: Some(VelocityLimit { max_payments: 60, window_seconds: 60 }),
+        velocity: Some(VelocityLimit {
+            max_payments: 60,
+            window_seconds: 60,
+        }),
         approval_threshold: Some(d("0.5")),
         windows: Default::default(),
     };
@@ -85,9 +105,17 @@ fn pricing(c: &mut Criterion) {
             "tiers": [{"upTo": 100, "unitPrice": "200"}, {"upTo": 1000, "unitPrice": "150"}, {"unitPrice": "100"}]},
             "freeQuota": {"units": 10}}}
     ]})).unwrap();
-    let request = QuoteRequest { method: "POST".into(), path: "/v1/complete".into(), consumer: Some("agent_1".into()),
-        quantity: 48_000, period_requests: 10, period_units: 90 };
-    c.bench_function("quote", |b| b.iter(|| book.quote(black_box(&request)).unwrap()));
+    let request = QuoteRequest {
+        method: "POST".into(),
+        path: "/v1/complete".into(),
+        consumer: Some("agent_1".into()),
+        quantity: 48_000,
+        period_requests: 10,
+        period_units: 90,
+    };
+    c.bench_function("quote", |b| {
+        b.iter(|| book.quote(black_box(&request)).unwrap())
+    });
 }
 
 fn headers(c: &mut Criterion) {
@@ -101,19 +129,30 @@ fn headers(c: &mut Criterion) {
         "extensions":{}});
     let encoded = header::encode(&payload);
     c.bench_function("header_decode", |b| {
-        b.iter(|| header::decode_payment_payload(black_box(&encoded), header::DEFAULT_HEADER_LIMIT).unwrap())
+        b.iter(|| {
+            header::decode_payment_payload(black_box(&encoded), header::DEFAULT_HEADER_LIMIT)
+                .unwrap()
+        })
     });
 }
 
 fn ledger_scheme(c: &mut Criterion) {
-    let requirements: paywire_core::PaymentRequirements = serde_json::from_value(json!({"scheme":"exact","network":"paywire:main",
-        "amount":"10000","asset":"USD","payTo":"wallet_provider","maxTimeoutSeconds":60})).unwrap();
+    let requirements: paywire_core::PaymentRequirements =
+        serde_json::from_value(json!({"scheme":"exact","network":"paywire:main",
+        "amount":"10000","asset":"USD","payTo":"wallet_provider","maxTimeoutSeconds":60}))
+        .unwrap();
     let secret = ledger::WalletSecret::from_bytes(b"wallet-secret-0123456789").unwrap();
     let any = AnyRequirements::V2(requirements.clone());
     let exact = ledger::sign_payment(&any, "wallet_agent", &secret, &[5; 32], NOW).unwrap();
-    let payment = PaymentPayload::from_json_value(json!({"x402Version": 2, "accepted": requirements, "payload": exact.to_object()})).unwrap();
+    let payment = PaymentPayload::from_json_value(
+        json!({"x402Version": 2, "accepted": requirements, "payload": exact.to_object()}),
+    )
+    .unwrap();
     c.bench_function("ledger_verify", |b| {
-        b.iter(|| ledger::verify_payment(black_box(&payment), &any, NOW, |_| Some(secret.clone())).unwrap())
+        b.iter(|| {
+            ledger::verify_payment(black_box(&payment), &any, NOW, |_| Some(secret.clone()))
+                .unwrap()
+        })
     });
 }
 
@@ -137,8 +176,20 @@ fn idempotency(c: &mut Criterion) {
     let mut store = MemoryStore::new(1024, IdempotencyConfig::default());
     let key = IdempotencyKey::parse("pay_retry").unwrap();
     store.begin(&key, &fp, NOW).unwrap();
-    store.complete(&key, &fp, StoredOutcome { status: 200, body: "{\"success\":true}".into() }, NOW).unwrap();
-    c.bench_function("idempotency_begin_replay", |b| b.iter(|| store.begin(black_box(&key), &fp, NOW).unwrap()));
+    store
+        .complete(
+            &key,
+            &fp,
+            StoredOutcome {
+                status: 200,
+                body: "{\"success\":true}".into(),
+            },
+            NOW,
+        )
+        .unwrap();
+    c.bench_function("idempotency_begin_replay", |b| {
+        b.iter(|| store.begin(black_box(&key), &fp, NOW).unwrap())
+    });
 }
 
 criterion_group! {
@@ -147,4 +198,3 @@ criterion_group! {
     targets = tokens, policy, pricing, headers, ledger_scheme, idempotency
 }
 criterion_main!(benches);
-

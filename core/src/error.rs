@@ -314,7 +314,9 @@ mod tests {
     fn codes_are_snake_case_and_unique() {
         let mut seen = std::collections::HashSet::new();
         for code in ERROR_CODES {
-            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
+            assert!(code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
             assert!(seen.insert(code), "duplicate code {code}");
         }
     }

@@ -246,7 +246,8 @@ pub fn decide(
 /// Storage for idempotency records. Implementations make each call atomic.
 pub trait IdempotencyStore {
     /// Starts a request under `key` (see [`decide`]).
-    fn begin(&mut self, key: &IdempotencyKey, fingerprint: &Fingerprint, now: u64) -> Result<Begin>;
+    fn begin(&mut self, key: &IdempotencyKey, fingerprint: &Fingerprint, now: u64)
+        -> Result<Begin>;
 
     /// Records the outcome of the request begun under `key` with this fingerprint.
     fn complete(
@@ -369,7 +370,12 @@ impl MemoryStore {
 }
 
 impl IdempotencyStore for MemoryStore {
-    fn begin(&mut self, key: &IdempotencyKey, fingerprint: &Fingerprint, now: u64) -> Result<Begin> {
+    fn begin(
+        &mut self,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: u64,
+    ) -> Result<Begin> {
         if let Some(slot) = self.records.get_mut(key.as_str()) {
             let decision = decide(Some(&slot.record), fingerprint, now, &self.config)?;
             if decision == Begin::Proceed {
@@ -452,8 +458,17 @@ mod tests {
         assert!(IdempotencyKey::parse("a").is_ok());
         assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
         assert!(IdempotencyKey::parse("with space ~").is_ok());
-        for bad in [String::new(), "k".repeat(256), "tab\t".into(), "é".into(), "nul\0".into()] {
-            assert_eq!(IdempotencyKey::parse(&bad).unwrap_err().code(), "idempotency_key_invalid");
+        for bad in [
+            String::new(),
+            "k".repeat(256),
+            "tab\t".into(),
+            "é".into(),
+            "nul\0".into(),
+        ] {
+            assert_eq!(
+                IdempotencyKey::parse(&bad).unwrap_err().code(),
+                "idempotency_key_invalid"
+            );
         }
     }
 
@@ -462,12 +477,24 @@ mod tests {
         let a = fingerprint("post", "/v1/pay", br#"{"a":1,"b":[{"y":2,"x":1}]}"#);
         let b = fingerprint("POST", "/v1/pay", br#"{ "b":[{"x":1,"y":2}], "a":1 }"#);
         assert_eq!(a, b);
-        assert_ne!(a, fingerprint("POST", "/v1/pay", br#"{"a":2,"b":[{"y":2,"x":1}]}"#));
-        assert_ne!(a, fingerprint("POST", "/v1/pay2", br#"{"a":1,"b":[{"y":2,"x":1}]}"#));
+        assert_ne!(
+            a,
+            fingerprint("POST", "/v1/pay", br#"{"a":2,"b":[{"y":2,"x":1}]}"#)
+        );
+        assert_ne!(
+            a,
+            fingerprint("POST", "/v1/pay2", br#"{"a":1,"b":[{"y":2,"x":1}]}"#)
+        );
         // Length prefixes: moving bytes between parts changes the fingerprint.
-        assert_ne!(fingerprint("GET", "/ab", b"c"), fingerprint("GET", "/a", b"bc"));
+        assert_ne!(
+            fingerprint("GET", "/ab", b"c"),
+            fingerprint("GET", "/a", b"bc")
+        );
         // Non-JSON bodies are hashed byte for byte.
-        assert_ne!(fingerprint("POST", "/", b"x=1 "), fingerprint("POST", "/", b"x=1"));
+        assert_ne!(
+            fingerprint("POST", "/", b"x=1 "),
+            fingerprint("POST", "/", b"x=1")
+        );
     }
 
     #[test]
@@ -477,11 +504,20 @@ mod tests {
         let fp = fingerprint("POST", "/pay", b"{}");
         let other = fingerprint("POST", "/pay", b"{\"x\":1}");
         assert_eq!(store.begin(&k, &fp, 100).unwrap(), Begin::Proceed);
-        assert_eq!(store.begin(&k, &fp, 101).unwrap_err().code(), "idempotency_in_progress");
-        assert_eq!(store.begin(&k, &other, 101).unwrap_err().code(), "idempotency_key_reused");
+        assert_eq!(
+            store.begin(&k, &fp, 101).unwrap_err().code(),
+            "idempotency_in_progress"
+        );
+        assert_eq!(
+            store.begin(&k, &other, 101).unwrap_err().code(),
+            "idempotency_key_reused"
+        );
         store.complete(&k, &fp, ok(201), 102).unwrap();
         assert_eq!(store.begin(&k, &fp, 103).unwrap(), Begin::Replay(ok(201)));
-        assert_eq!(store.begin(&k, &other, 103).unwrap_err().code(), "idempotency_key_reused");
+        assert_eq!(
+            store.begin(&k, &other, 103).unwrap_err().code(),
+            "idempotency_key_reused"
+        );
         assert_eq!(
             store.complete(&k, &fp, ok(500), 104).unwrap_err().code(),
             "idempotency_not_started",
@@ -499,7 +535,10 @@ mod tests {
         let fp = fingerprint("POST", "/", b"1");
         store.begin(&k, &fp, 0).unwrap();
         store.abandon(&k, &fingerprint("POST", "/", b"2"));
-        assert_eq!(store.begin(&k, &fp, 1).unwrap_err().code(), "idempotency_in_progress");
+        assert_eq!(
+            store.begin(&k, &fp, 1).unwrap_err().code(),
+            "idempotency_in_progress"
+        );
         store.abandon(&k, &fp);
         assert_eq!(store.begin(&k, &fp, 2).unwrap(), Begin::Proceed);
     }
@@ -510,17 +549,25 @@ mod tests {
         let fp = fingerprint("POST", "/", b"");
         store.begin(&key("a"), &fp, 0).unwrap();
         store.begin(&key("b"), &fp, 0).unwrap();
-        assert_eq!(store.begin(&key("c"), &fp, 0).unwrap_err().code(), "idempotency_store_full");
+        assert_eq!(
+            store.begin(&key("c"), &fp, 0).unwrap_err().code(),
+            "idempotency_store_full"
+        );
         store.complete(&key("a"), &fp, ok(200), 1).unwrap();
         assert_eq!(store.begin(&key("c"), &fp, 1).unwrap(), Begin::Proceed);
-        assert!(store.get(&key("a")).is_none(), "the completed record made room");
+        assert!(
+            store.get(&key("a")).is_none(),
+            "the completed record made room"
+        );
         assert!(store.get(&key("b")).is_some());
         assert_eq!(store.len(), 2);
     }
 
     #[test]
     fn sweeping_drops_expired_records() {
-        let config = IdempotencyConfig { retention_seconds: 10 };
+        let config = IdempotencyConfig {
+            retention_seconds: 10,
+        };
         let mut store = MemoryStore::new(5, config);
         let fp = fingerprint("POST", "/", b"");
         store.begin(&key("old"), &fp, 0).unwrap();

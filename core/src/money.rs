@@ -251,7 +251,7 @@ pub(crate) fn decimal_to_atomic(value: Decimal, decimals: u8) -> Result<Amount> 
     if scale > u32::from(decimals) {
         return Err(Error::AmountTooPrecise { decimals });
     }
-    let mantissa = u128::try_from(value.mantissa().unsigned_abs()).map_err(|_| Error::AmountOverflow)?;
+    let mantissa = value.mantissa().unsigned_abs();
     let factor = pow10(decimals - scale as u8).ok_or(Error::AmountOverflow)?;
     mantissa
         .checked_mul(factor)
@@ -393,10 +393,11 @@ impl AssetRegistry {
 
     /// Like [`AssetRegistry::find`], but an unknown asset is [`Error::AssetUnknown`].
     pub fn get(&self, network: &str, address: &str) -> Result<&Asset> {
-        self.find(network, address).ok_or_else(|| Error::AssetUnknown {
-            network: truncate_for_message(network).to_string(),
-            asset: truncate_for_message(address).to_string(),
-        })
+        self.find(network, address)
+            .ok_or_else(|| Error::AssetUnknown {
+                network: truncate_for_message(network).to_string(),
+                asset: truncate_for_message(address).to_string(),
+            })
     }
 
     /// Every asset in the registry.
@@ -457,7 +458,10 @@ mod tests {
         assert_eq!(usdc.parse_price("0.01").unwrap(), Amount::new(10_000));
         assert_eq!(usdc.parse_price("2").unwrap(), Amount::new(2_000_000));
         assert_eq!(usdc.parse_price("0.000001").unwrap(), Amount::new(1));
-        assert_eq!(usdc.parse_price("0.0100000000").unwrap(), Amount::new(10_000));
+        assert_eq!(
+            usdc.parse_price("0.0100000000").unwrap(),
+            Amount::new(10_000)
+        );
         assert_eq!(usdc.parse_price("$0").unwrap(), Amount::ZERO);
         assert_eq!(usdc.parse_price("-0.00").unwrap(), Amount::ZERO);
     }
@@ -469,10 +473,15 @@ mod tests {
         assert_eq!(code("0.0000001"), "amount_too_precise");
         assert_eq!(code("-0.01"), "amount_negative");
         assert_eq!(code("$-1"), "amount_negative");
-        for bad in ["", "$", ".5", "5.", "1e3", "1,000", " 1", "1 ", "0x10", "$$1", "1.2.3", "+1", "NaN"] {
+        for bad in [
+            "", "$", ".5", "5.", "1e3", "1,000", " 1", "1 ", "0x10", "$$1", "1.2.3", "+1", "NaN",
+        ] {
             assert_eq!(code(bad), "amount_invalid", "{bad:?}");
         }
-        assert_eq!(code("1000000000000000000000000000000000"), "amount_overflow");
+        assert_eq!(
+            code("1000000000000000000000000000000000"),
+            "amount_overflow"
+        );
     }
 
     #[test]
@@ -484,12 +493,21 @@ mod tests {
             Amount::MAX
         );
         assert_eq!(
-            Amount::parse_atomic("340282366920938463463374607431768211456").unwrap_err().code(),
+            Amount::parse_atomic("340282366920938463463374607431768211456")
+                .unwrap_err()
+                .code(),
             "amount_overflow"
         );
-        assert_eq!(Amount::parse_atomic("-5").unwrap_err().code(), "amount_negative");
+        assert_eq!(
+            Amount::parse_atomic("-5").unwrap_err().code(),
+            "amount_negative"
+        );
         for bad in ["", "1.0", "1e2", " 1", "one", "-", "0x1"] {
-            assert_eq!(Amount::parse_atomic(bad).unwrap_err().code(), "amount_invalid", "{bad:?}");
+            assert_eq!(
+                Amount::parse_atomic(bad).unwrap_err().code(),
+                "amount_invalid",
+                "{bad:?}"
+            );
         }
     }
 
@@ -500,14 +518,21 @@ mod tests {
         assert_eq!(d.to_string(), "0.01");
         assert_eq!(usdc.from_decimal(d).unwrap(), Amount::new(10_000));
         assert_eq!(
-            usdc.from_decimal(Decimal::from_str("0.0000005").unwrap()).unwrap_err().code(),
+            usdc.from_decimal(Decimal::from_str("0.0000005").unwrap())
+                .unwrap_err()
+                .code(),
             "amount_too_precise"
         );
         assert_eq!(
-            usdc.from_decimal(Decimal::from_str("-1").unwrap()).unwrap_err().code(),
+            usdc.from_decimal(Decimal::from_str("-1").unwrap())
+                .unwrap_err()
+                .code(),
             "amount_negative"
         );
-        assert_eq!(usdc.to_decimal(Amount::MAX).unwrap_err().code(), "amount_overflow");
+        assert_eq!(
+            usdc.to_decimal(Amount::MAX).unwrap_err().code(),
+            "amount_overflow"
+        );
     }
 
     #[test]
@@ -522,31 +547,52 @@ mod tests {
 
     #[test]
     fn rescaling_rounds_down_never() {
-        assert_eq!(Amount::new(15).rescale(6, 18).unwrap(), Amount::new(15_000_000_000_000));
-        assert_eq!(Amount::new(1_000_000_000_001).rescale(18, 6).unwrap(), Amount::new(2));
-        assert_eq!(Amount::new(2_000_000_000_000).rescale(18, 6).unwrap(), Amount::new(2));
-        assert_eq!(Amount::MAX.rescale(0, 1).unwrap_err().code(), "amount_overflow");
+        assert_eq!(
+            Amount::new(15).rescale(6, 18).unwrap(),
+            Amount::new(15_000_000_000_000)
+        );
+        assert_eq!(
+            Amount::new(1_000_000_000_001).rescale(18, 6).unwrap(),
+            Amount::new(2)
+        );
+        assert_eq!(
+            Amount::new(2_000_000_000_000).rescale(18, 6).unwrap(),
+            Amount::new(2)
+        );
+        assert_eq!(
+            Amount::MAX.rescale(0, 1).unwrap_err().code(),
+            "amount_overflow"
+        );
     }
 
     #[test]
     fn registry_normalizes_network_names_and_address_case() {
         let registry = AssetRegistry::with_defaults();
-        let by_name = registry.get("base", "0x833589FCD6EDB6E08F4C7C32D4F71B54BDA02913").unwrap();
+        let by_name = registry
+            .get("base", "0x833589FCD6EDB6E08F4C7C32D4F71B54BDA02913")
+            .unwrap();
         assert_eq!(by_name.extra["name"], "USD Coin");
         assert_eq!(registry.get("paywire:acme", "USD").unwrap().decimals, 6);
-        assert_eq!(registry.get("eip155:1", "USD").unwrap_err().code(), "asset_unknown");
+        assert_eq!(
+            registry.get("eip155:1", "USD").unwrap_err().code(),
+            "asset_unknown"
+        );
     }
 
     #[test]
     fn assets_with_too_many_decimals_are_refused() {
-        assert_eq!(Asset::new("eip155:1", "0xabc", "X", 29).unwrap_err().code(), "asset_invalid");
+        assert_eq!(
+            Asset::new("eip155:1", "0xabc", "X", 29).unwrap_err().code(),
+            "asset_invalid"
+        );
         assert!(Asset::new("eip155:1", "0xabc", "X", 28).is_ok());
     }
 
     #[test]
     fn amounts_serialize_as_strings_and_accept_integers() {
         assert_eq!(serde_json::to_string(&Amount::new(5)).unwrap(), "\"5\"");
-        let a: Amount = serde_json::from_str("\"340282366920938463463374607431768211455\"").unwrap();
+        let a: Amount =
+            serde_json::from_str("\"340282366920938463463374607431768211455\"").unwrap();
         assert_eq!(a, Amount::MAX);
         let b: Amount = serde_json::from_str("42").unwrap();
         assert_eq!(b, Amount::new(42));

@@ -381,7 +381,10 @@ impl Policy {
             return Err(DenyReason::AmountInvalid);
         }
         if let Some(networks) = &self.allowed_networks {
-            if !networks.iter().any(|n| crate::protocol::network::same_network(n, &intent.network)) {
+            if !networks
+                .iter()
+                .any(|n| crate::protocol::network::same_network(n, &intent.network))
+            {
                 return Err(DenyReason::NetworkNotAllowed);
             }
         }
@@ -413,7 +416,9 @@ impl Policy {
         let (spent_day, spent_month) = self.spent(usage, now);
         let passes = |spent: Decimal, limit: Option<Decimal>| match limit {
             None => true,
-            Some(limit) => spent.checked_add(amount).is_some_and(|total| total <= limit),
+            Some(limit) => spent
+                .checked_add(amount)
+                .is_some_and(|total| total <= limit),
         };
         if !passes(spent_day, self.daily_limit) {
             return Err(DenyReason::DailyLimitExceeded);
@@ -431,7 +436,11 @@ impl Policy {
                 let (day, month) = calendar_position(now, utc_offset_minutes);
                 // A usage from a *later* day (the clock went back) still counts: resetting it
                 // would let a skewed clock double the limit.
-                let today = if usage.day >= day { usage.spent_today } else { Decimal::ZERO };
+                let today = if usage.day >= day {
+                    usage.spent_today
+                } else {
+                    Decimal::ZERO
+                };
                 let this_month = if usage.month >= month {
                     usage.spent_this_month
                 } else {
@@ -469,7 +478,9 @@ impl Policy {
         }
         match self.velocity {
             Some(velocity) => {
-                usage.recent_payments.retain(|&t| within(t, now, velocity.window_seconds));
+                usage
+                    .recent_payments
+                    .retain(|&t| within(t, now, velocity.window_seconds));
                 let at = usage.recent_payments.partition_point(|&t| t <= now);
                 usage.recent_payments.insert(at, now);
             }
@@ -495,7 +506,12 @@ impl Policy {
             PaymentRequired::V2(r) => r
                 .accepts
                 .iter()
-                .map(|a| (AnyRequirements::V2(a.clone()), Some(r.resource.url.as_str())))
+                .map(|a| {
+                    (
+                        AnyRequirements::V2(a.clone()),
+                        Some(r.resource.url.as_str()),
+                    )
+                })
                 .collect(),
         };
         self.select_from(options.iter().map(|(o, r)| (o, *r)), usage, now, assets)
@@ -590,7 +606,8 @@ fn civil_year_month(days: i64) -> (i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
@@ -681,24 +698,84 @@ mod tests {
         let usage = Usage::default();
         let now = NOV_21_2026_NOON;
         let cases: Vec<(Policy, &str, DenyReason)> = vec![
-            (Policy { max_per_request: Some(d("0.5")), ..Default::default() }, "0.51", DenyReason::MaxPerRequestExceeded),
-            (Policy { daily_limit: Some(d("1")), ..Default::default() }, "1.000001", DenyReason::DailyLimitExceeded),
-            (Policy { monthly_limit: Some(d("1")), ..Default::default() }, "2", DenyReason::MonthlyLimitExceeded),
-            (Policy { allowed_networks: Some(vec!["base".into()]), ..Default::default() }, "1", DenyReason::NetworkNotAllowed),
-            (Policy { allowed_assets: Some(vec!["USD".into()]), ..Default::default() }, "1", DenyReason::AssetNotAllowed),
-            (Policy { allowed_payees: Some(vec!["0xdead".into()]), ..Default::default() }, "1", DenyReason::PayeeNotAllowed),
-            (Policy { allowed_hosts: Some(vec!["other.com".into()]), ..Default::default() }, "1", DenyReason::HostNotAllowed),
+            (
+                Policy {
+                    max_per_request: Some(d("0.5")),
+                    ..Default::default()
+                },
+                "0.51",
+                DenyReason::MaxPerRequestExceeded,
+            ),
+            (
+                Policy {
+                    daily_limit: Some(d("1")),
+                    ..Default::default()
+                },
+                "1.000001",
+                DenyReason::DailyLimitExceeded,
+            ),
+            (
+                Policy {
+                    monthly_limit: Some(d("1")),
+                    ..Default::default()
+                },
+                "2",
+                DenyReason::MonthlyLimitExceeded,
+            ),
+            (
+                Policy {
+                    allowed_networks: Some(vec!["base".into()]),
+                    ..Default::default()
+                },
+                "1",
+                DenyReason::NetworkNotAllowed,
+            ),
+            (
+                Policy {
+                    allowed_assets: Some(vec!["USD".into()]),
+                    ..Default::default()
+                },
+                "1",
+                DenyReason::AssetNotAllowed,
+            ),
+            (
+                Policy {
+                    allowed_payees: Some(vec!["0xdead".into()]),
+                    ..Default::default()
+                },
+                "1",
+                DenyReason::PayeeNotAllowed,
+            ),
+            (
+                Policy {
+                    allowed_hosts: Some(vec!["other.com".into()]),
+                    ..Default::default()
+                },
+                "1",
+                DenyReason::HostNotAllowed,
+            ),
             (Policy::default(), "-1", DenyReason::AmountInvalid),
         ];
         for (policy, amount, reason) in cases {
-            assert_eq!(policy.evaluate(&intent(amount), &usage, now), Decision::Deny(reason), "{policy:?}");
+            assert_eq!(
+                policy.evaluate(&intent(amount), &usage, now),
+                Decision::Deny(reason),
+                "{policy:?}"
+            );
         }
     }
 
     #[test]
     fn a_limit_is_inclusive() {
-        let policy = Policy { daily_limit: Some(d("1")), max_per_request: Some(d("1")), ..Default::default() };
-        assert_eq!(policy.evaluate(&intent("1"), &Usage::default(), 0), Decision::Allow);
+        let policy = Policy {
+            daily_limit: Some(d("1")),
+            max_per_request: Some(d("1")),
+            ..Default::default()
+        };
+        assert_eq!(
+            policy.evaluate(&intent("1"), &Usage::default(), 0),
+            Decision::Allow
+        );
     }
 
     #[test]
@@ -710,41 +787,73 @@ mod tests {
             allowed_hosts: Some(vec!["*.EXAMPLE.com".into()]),
             ..Default::default()
         };
-        assert_eq!(policy.evaluate(&intent("1"), &Usage::default(), 0), Decision::Allow);
+        assert_eq!(
+            policy.evaluate(&intent("1"), &Usage::default(), 0),
+            Decision::Allow
+        );
         let mut apex = intent("1");
         apex.resource = Some("https://example.com/x".into());
-        assert_eq!(policy.evaluate(&apex, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        assert_eq!(
+            policy.evaluate(&apex, &Usage::default(), 0),
+            Decision::Deny(DenyReason::HostNotAllowed)
+        );
         let mut evil = intent("1");
         evil.resource = Some("https://api.example.com.evil.io/x".into());
-        assert_eq!(policy.evaluate(&evil, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        assert_eq!(
+            policy.evaluate(&evil, &Usage::default(), 0),
+            Decision::Deny(DenyReason::HostNotAllowed)
+        );
         let mut userinfo = intent("1");
         userinfo.resource = Some("https://api.example.com@evil.io/x".into());
-        assert_eq!(policy.evaluate(&userinfo, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        assert_eq!(
+            policy.evaluate(&userinfo, &Usage::default(), 0),
+            Decision::Deny(DenyReason::HostNotAllowed)
+        );
         let mut none = intent("1");
         none.resource = None;
-        assert_eq!(policy.evaluate(&none, &Usage::default(), 0), Decision::Deny(DenyReason::HostNotAllowed));
+        assert_eq!(
+            policy.evaluate(&none, &Usage::default(), 0),
+            Decision::Deny(DenyReason::HostNotAllowed)
+        );
     }
 
     #[test]
     fn approval_threshold_asks_above_it() {
-        let policy = Policy { approval_threshold: Some(d("0.10")), ..Default::default() };
-        assert_eq!(policy.evaluate(&intent("0.10"), &Usage::default(), 0), Decision::Allow);
-        assert_eq!(policy.evaluate(&intent("0.11"), &Usage::default(), 0), Decision::NeedsApproval);
+        let policy = Policy {
+            approval_threshold: Some(d("0.10")),
+            ..Default::default()
+        };
+        assert_eq!(
+            policy.evaluate(&intent("0.10"), &Usage::default(), 0),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.evaluate(&intent("0.11"), &Usage::default(), 0),
+            Decision::NeedsApproval
+        );
     }
 
     #[test]
     fn calendar_day_resets_at_the_offset_midnight() {
         let policy = Policy {
             daily_limit: Some(d("1")),
-            windows: WindowMode::Calendar { utc_offset_minutes: -300 },
+            windows: WindowMode::Calendar {
+                utc_offset_minutes: -300,
+            },
             ..Default::default()
         };
         let mut usage = Usage::default();
         // 2026-11-21 04:00 UTC is 23:00 on the 20th in UTC-5.
         let late_evening = 1_795_233_600;
         policy.record(&mut usage, d("1"), late_evening);
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, late_evening + 3599), Decision::Deny(DenyReason::DailyLimitExceeded));
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, late_evening + 3600), Decision::Allow);
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, late_evening + 3599),
+            Decision::Deny(DenyReason::DailyLimitExceeded)
+        );
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, late_evening + 3600),
+            Decision::Allow
+        );
     }
 
     #[test]
@@ -759,7 +868,10 @@ mod tests {
 
     #[test]
     fn a_clock_that_goes_back_does_not_reset_spending() {
-        let policy = Policy { daily_limit: Some(d("1")), ..Default::default() };
+        let policy = Policy {
+            daily_limit: Some(d("1")),
+            ..Default::default()
+        };
         let mut usage = Usage::default();
         policy.record(&mut usage, d("1"), NOV_21_2026_NOON);
         assert_eq!(
@@ -771,14 +883,23 @@ mod tests {
     #[test]
     fn velocity_counts_a_sliding_window() {
         let policy = Policy {
-            velocity: Some(VelocityLimit { max_payments: 2, window_seconds: 60 }),
+            velocity: Some(VelocityLimit {
+                max_payments: 2,
+                window_seconds: 60,
+            }),
             ..Default::default()
         };
         let mut usage = Usage::default();
         policy.record(&mut usage, d("0.01"), 1000);
         policy.record(&mut usage, d("0.01"), 1030);
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 1059), Decision::Deny(DenyReason::VelocityExceeded));
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 1060), Decision::Allow);
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, 1059),
+            Decision::Deny(DenyReason::VelocityExceeded)
+        );
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, 1060),
+            Decision::Allow
+        );
         policy.record(&mut usage, d("0.01"), 1100);
         assert_eq!(usage.recent_payments, vec![1100], "old times are pruned");
     }
@@ -794,39 +915,69 @@ mod tests {
         let mut usage = Usage::default();
         policy.record(&mut usage, d("1"), 10 * DAY + 1800);
         // 23.5 h later the payment is still in the window.
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 11 * DAY), Decision::Deny(DenyReason::DailyLimitExceeded));
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, 11 * DAY),
+            Decision::Deny(DenyReason::DailyLimitExceeded)
+        );
         // Two hours past a full day, its bucket has left the window.
-        assert_eq!(policy.evaluate(&intent("0.01"), &usage, 11 * DAY + 2 * HOUR), Decision::Allow);
+        assert_eq!(
+            policy.evaluate(&intent("0.01"), &usage, 11 * DAY + 2 * HOUR),
+            Decision::Allow
+        );
         policy.record(&mut usage, d("1"), 12 * DAY);
         policy.record(&mut usage, d("1"), 14 * DAY);
-        assert_eq!(policy.evaluate(&intent("0.5"), &usage, 16 * DAY), Decision::Deny(DenyReason::MonthlyLimitExceeded));
-        assert_eq!(policy.evaluate(&intent("0.5"), &usage, 41 * DAY), Decision::Allow);
+        assert_eq!(
+            policy.evaluate(&intent("0.5"), &usage, 16 * DAY),
+            Decision::Deny(DenyReason::MonthlyLimitExceeded)
+        );
+        assert_eq!(
+            policy.evaluate(&intent("0.5"), &usage, 41 * DAY),
+            Decision::Allow
+        );
     }
 
     #[test]
     fn invalid_policies_are_reported() {
-        let negative = Policy { daily_limit: Some(d("-1")), ..Default::default() };
+        let negative = Policy {
+            daily_limit: Some(d("-1")),
+            ..Default::default()
+        };
         assert_eq!(negative.validate().unwrap_err().code(), "policy_invalid");
         let zero_window = Policy {
-            velocity: Some(VelocityLimit { max_payments: 1, window_seconds: 0 }),
+            velocity: Some(VelocityLimit {
+                max_payments: 1,
+                window_seconds: 0,
+            }),
             ..Default::default()
         };
         assert_eq!(zero_window.validate().unwrap_err().code(), "policy_invalid");
-        let offset = Policy { windows: WindowMode::Calendar { utc_offset_minutes: 900 }, ..Default::default() };
+        let offset = Policy {
+            windows: WindowMode::Calendar {
+                utc_offset_minutes: 900,
+            },
+            ..Default::default()
+        };
         assert_eq!(offset.validate().unwrap_err().code(), "policy_invalid");
     }
 
     #[test]
     fn policies_read_decimal_strings_not_floats() {
-        let policy: Policy = serde_json::from_str(r#"{"dailyLimit":"5.00","windows":{"type":"rolling"}}"#).unwrap();
+        let policy: Policy =
+            serde_json::from_str(r#"{"dailyLimit":"5.00","windows":{"type":"rolling"}}"#).unwrap();
         assert_eq!(policy.daily_limit, Some(d("5")));
         assert!(serde_json::from_str::<Policy>(r#"{"dailyLimit":5.1}"#).is_err());
-        assert!(serde_json::from_str::<Policy>(r#"{"dailyLimt":"5"}"#).is_err(), "typos are caught");
+        assert!(
+            serde_json::from_str::<Policy>(r#"{"dailyLimt":"5"}"#).is_err(),
+            "typos are caught"
+        );
     }
 
     #[test]
     fn hosts_are_extracted_from_urls() {
-        assert_eq!(host_of("https://api.example.com/x?y#z"), Some("api.example.com"));
+        assert_eq!(
+            host_of("https://api.example.com/x?y#z"),
+            Some("api.example.com")
+        );
         assert_eq!(host_of("http://user:pw@h.io:8080"), Some("h.io"));
         assert_eq!(host_of("http://[::1]:4020/x"), Some("[::1]"));
         assert_eq!(host_of("/relative"), None);

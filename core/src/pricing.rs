@@ -350,10 +350,14 @@ impl Price {
             return Ok(());
         };
         if usage.unit_size == 0 {
-            return Err(Error::PricingRuleInvalid("unitSize must be at least 1".into()));
+            return Err(Error::PricingRuleInvalid(
+                "unitSize must be at least 1".into(),
+            ));
         }
         let Some((last, bounded)) = usage.tiers.split_last() else {
-            return Err(Error::PricingRuleInvalid("usage pricing needs at least one tier".into()));
+            return Err(Error::PricingRuleInvalid(
+                "usage pricing needs at least one tier".into(),
+            ));
         };
         if last.up_to.is_some() {
             return Err(Error::PricingRuleInvalid(
@@ -398,7 +402,9 @@ impl Price {
             return Ok(breakdown);
         };
         if let Some(FreeQuota::Units(free)) = self.free_quota {
-            breakdown.free_units = free.saturating_sub(request.period_units).min(breakdown.units);
+            breakdown.free_units = free
+                .saturating_sub(request.period_units)
+                .min(breakdown.units);
         }
         // Positions are 1-based within the period: this request's charged units occupy
         // (first_charged, last], after the free ones.
@@ -459,8 +465,16 @@ impl Pricebook {
             )));
         }
         for rule in &self.rules {
-            if rule.method.is_empty() || !rule.method.bytes().all(|b| b.is_ascii_alphabetic() || b == b'*') {
-                return Err(Error::PricingRuleInvalid(format!("bad method {:?}", rule.method)));
+            if rule.method.is_empty()
+                || !rule
+                    .method
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || b == b'*')
+            {
+                return Err(Error::PricingRuleInvalid(format!(
+                    "bad method {:?}",
+                    rule.method
+                )));
             }
             rule.price.validate()?;
             for price in rule.overrides.values() {
@@ -472,20 +486,25 @@ impl Pricebook {
 
     /// The index of the first rule matching `method path`.
     pub fn route(&self, method: &str, path: &str) -> Option<usize> {
-        self.rules.iter().position(|rule| rule.matches(method, path))
+        self.rules
+            .iter()
+            .position(|rule| rule.matches(method, path))
     }
 
     /// Prices a request: finds its rule, applies the consumer's override if any, computes the
     /// amount and splits the platform fee.
     pub fn quote(&self, request: &QuoteRequest) -> Result<Quote> {
-        let rule_index = self.route(&request.method, &request.path).ok_or_else(|| {
-            Error::PricingNoRoute {
-                method: crate::money::truncate_for_message(&request.method).to_string(),
-                path: crate::money::truncate_for_message(&request.path).to_string(),
-            }
-        })?;
+        let rule_index =
+            self.route(&request.method, &request.path)
+                .ok_or_else(|| Error::PricingNoRoute {
+                    method: crate::money::truncate_for_message(&request.method).to_string(),
+                    path: crate::money::truncate_for_message(&request.path).to_string(),
+                })?;
         let rule = &self.rules[rule_index];
-        let override_price = request.consumer.as_ref().and_then(|c| rule.overrides.get(c));
+        let override_price = request
+            .consumer
+            .as_ref()
+            .and_then(|c| rule.overrides.get(c));
         let price = override_price.unwrap_or(&rule.price);
         let mut breakdown = price.quote(request)?;
         breakdown.consumer_override = override_price.is_some();
@@ -582,7 +601,9 @@ impl Quote {
                 let chain = ChainId::parse(&option.asset.network)?;
                 Ok(PaymentRequirementsV1 {
                     scheme: option.scheme.clone(),
-                    network: chain.v1_name().map_or_else(|| chain.to_string(), str::to_string),
+                    network: chain
+                        .v1_name()
+                        .map_or_else(|| chain.to_string(), str::to_string),
                     max_amount_required: self.amount_in(&option.asset)?,
                     resource: resource.url.clone(),
                     description: resource.description.clone().unwrap_or_default(),
@@ -635,8 +656,14 @@ mod tests {
             usage: Some(UsagePricing {
                 mode,
                 tiers: vec![
-                    PriceTier { up_to: Some(100), unit_price: Amount::new(10) },
-                    PriceTier { up_to: None, unit_price: Amount::new(5) },
+                    PriceTier {
+                        up_to: Some(100),
+                        unit_price: Amount::new(10),
+                    },
+                    PriceTier {
+                        up_to: None,
+                        unit_price: Amount::new(5),
+                    },
                 ],
                 unit_size: 1,
             }),
@@ -701,7 +728,10 @@ mod tests {
         request.period_requests = 2;
         assert_eq!(requests_book.quote(&request).unwrap().amount, Amount::ZERO);
         request.period_requests = 3;
-        assert_eq!(requests_book.quote(&request).unwrap().amount, Amount::new(17));
+        assert_eq!(
+            requests_book.quote(&request).unwrap().amount,
+            Amount::new(17)
+        );
     }
 
     #[test]
@@ -709,7 +739,11 @@ mod tests {
         let mut book = book(tiers(TierMode::Graduated));
         book.rules[0].overrides.insert(
             "agent_vip".into(),
-            Price { flat: Amount::new(1), usage: None, free_quota: None },
+            Price {
+                flat: Amount::new(1),
+                usage: None,
+                free_quota: None,
+            },
         );
         let mut request = QuoteRequest::new("post", "/v1/complete?stream=true");
         request.quantity = 50;
@@ -723,12 +757,24 @@ mod tests {
 
     #[test]
     fn fee_split_never_loses_a_unit() {
-        assert_eq!(split_fee(Amount::new(10_000), 250).unwrap(), (Amount::new(250), Amount::new(9_750)));
-        assert_eq!(split_fee(Amount::new(3), 5000).unwrap(), (Amount::new(1), Amount::new(2)));
-        assert_eq!(split_fee(Amount::MAX, 10_000).unwrap(), (Amount::MAX, Amount::ZERO));
+        assert_eq!(
+            split_fee(Amount::new(10_000), 250).unwrap(),
+            (Amount::new(250), Amount::new(9_750))
+        );
+        assert_eq!(
+            split_fee(Amount::new(3), 5000).unwrap(),
+            (Amount::new(1), Amount::new(2))
+        );
+        assert_eq!(
+            split_fee(Amount::MAX, 10_000).unwrap(),
+            (Amount::MAX, Amount::ZERO)
+        );
         let (fee, net) = split_fee(Amount::MAX, 9_999).unwrap();
         assert_eq!(fee.atomic() + net.atomic(), u128::MAX);
-        assert_eq!(split_fee(Amount::new(1), 10_001).unwrap_err().code(), "pricing_fee_invalid");
+        assert_eq!(
+            split_fee(Amount::new(1), 10_001).unwrap_err().code(),
+            "pricing_fee_invalid"
+        );
     }
 
     #[test]
@@ -744,7 +790,11 @@ mod tests {
         assert!(!rest.matches("/filesystem"));
         assert!(PathPattern::parse("/{id}").unwrap().matches("/x"));
         for bad in ["items", "/a/*/b", "/a*b"] {
-            assert_eq!(PathPattern::parse(bad).unwrap_err().code(), "pricing_rule_invalid", "{bad}");
+            assert_eq!(
+                PathPattern::parse(bad).unwrap_err().code(),
+                "pricing_rule_invalid",
+                "{bad}"
+            );
         }
     }
 
@@ -753,23 +803,54 @@ mod tests {
         let book: Pricebook = serde_json::from_value(json!({"rules": [
             {"method": "GET", "path": "/weather/today", "price": {"flat": "1"}},
             {"method": "*", "path": "/weather/*", "price": {"flat": "2"}}
-        ]})).unwrap();
-        assert_eq!(book.quote(&QuoteRequest::new("GET", "/weather/today")).unwrap().amount, Amount::new(1));
-        assert_eq!(book.quote(&QuoteRequest::new("DELETE", "/weather/today")).unwrap().amount, Amount::new(2));
-        assert_eq!(book.quote(&QuoteRequest::new("GET", "/other")).unwrap_err().code(), "pricing_no_route");
+        ]}))
+        .unwrap();
+        assert_eq!(
+            book.quote(&QuoteRequest::new("GET", "/weather/today"))
+                .unwrap()
+                .amount,
+            Amount::new(1)
+        );
+        assert_eq!(
+            book.quote(&QuoteRequest::new("DELETE", "/weather/today"))
+                .unwrap()
+                .amount,
+            Amount::new(2)
+        );
+        assert_eq!(
+            book.quote(&QuoteRequest::new("GET", "/other"))
+                .unwrap_err()
+                .code(),
+            "pricing_no_route"
+        );
     }
 
     #[test]
     fn invalid_tiers_are_refused() {
         let mut price = tiers(TierMode::Volume);
         price.usage.as_mut().unwrap().tiers[1].up_to = Some(200);
-        assert_eq!(book(price).validate().unwrap_err().code(), "pricing_rule_invalid");
+        assert_eq!(
+            book(price).validate().unwrap_err().code(),
+            "pricing_rule_invalid"
+        );
         let mut price = tiers(TierMode::Volume);
-        price.usage.as_mut().unwrap().tiers.insert(1, PriceTier { up_to: Some(50), unit_price: Amount::new(1) });
-        assert_eq!(book(price).validate().unwrap_err().code(), "pricing_rule_invalid");
+        price.usage.as_mut().unwrap().tiers.insert(
+            1,
+            PriceTier {
+                up_to: Some(50),
+                unit_price: Amount::new(1),
+            },
+        );
+        assert_eq!(
+            book(price).validate().unwrap_err().code(),
+            "pricing_rule_invalid"
+        );
         let mut price = tiers(TierMode::Volume);
         price.usage.as_mut().unwrap().unit_size = 0;
-        assert_eq!(book(price).validate().unwrap_err().code(), "pricing_rule_invalid");
+        assert_eq!(
+            book(price).validate().unwrap_err().code(),
+            "pricing_rule_invalid"
+        );
     }
 
     #[test]
@@ -785,20 +866,36 @@ mod tests {
     #[test]
     fn requirements_carry_the_asset_and_rescale() {
         let book: Pricebook = serde_json::from_value(json!({"feeBps": 100, "rules": [
-            {"method": "GET", "path": "/weather", "price": {"flat": "10000"}}]})).unwrap();
+            {"method": "GET", "path": "/weather", "price": {"flat": "10000"}}]}))
+        .unwrap();
         let q = book.quote(&QuoteRequest::new("GET", "/weather")).unwrap();
         let registry = crate::money::AssetRegistry::with_defaults();
-        let usdc = registry.get("eip155:84532", "0x036CbD53842c5426634e7929541eC2318f3dCF7e").unwrap().clone();
+        let usdc = registry
+            .get("eip155:84532", "0x036CbD53842c5426634e7929541eC2318f3dCF7e")
+            .unwrap()
+            .clone();
         let eighteen = Asset::new("eip155:1", "0xdai", "DAI", 18).unwrap();
         let options = vec![
-            PaymentOption { scheme: "exact".into(), asset: usdc, pay_to: "0xpay".into(), max_timeout_seconds: 60 },
-            PaymentOption { scheme: "exact".into(), asset: eighteen, pay_to: "0xpay".into(), max_timeout_seconds: 60 },
+            PaymentOption {
+                scheme: "exact".into(),
+                asset: usdc,
+                pay_to: "0xpay".into(),
+                max_timeout_seconds: 60,
+            },
+            PaymentOption {
+                scheme: "exact".into(),
+                asset: eighteen,
+                pay_to: "0xpay".into(),
+                max_timeout_seconds: 60,
+            },
         ];
         let v2 = q.requirements_v2(&options).unwrap();
         assert_eq!(v2[0].amount, Amount::new(10_000));
         assert_eq!(v2[0].extra.as_ref().unwrap()["name"], "USDC");
         assert_eq!(v2[1].amount, Amount::new(10_000_000_000_000_000));
-        let v1 = q.requirements_v1(&options, &ResourceInfo::new("https://x/weather")).unwrap();
+        let v1 = q
+            .requirements_v1(&options, &ResourceInfo::new("https://x/weather"))
+            .unwrap();
         assert_eq!(v1[0].network, "base-sepolia");
         assert_eq!(v1[1].network, "ethereum");
         assert_eq!((q.fee, q.net), (Amount::new(100), Amount::new(9_900)));

@@ -142,7 +142,10 @@ pub struct KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field("kids", &self.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>())
+            .field(
+                "kids",
+                &self.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+            )
             .field("signing", &self.keys[self.signing].kid)
             .field("secrets", &"<redacted>")
             .finish()
@@ -236,8 +239,10 @@ impl KeyRing {
     pub fn issue(&self, claims: &Claims) -> Result<String> {
         validate_claims(claims)?;
         let key = &self.keys[self.signing];
-        let body = postcard::to_allocvec(claims).map_err(|e| Error::TokenClaimsInvalid(e.to_string()))?;
-        let mut token = String::with_capacity(TOKEN_PREFIX.len() + key.kid.len() + body.len() * 4 / 3 + 52);
+        let body =
+            postcard::to_allocvec(claims).map_err(|e| Error::TokenClaimsInvalid(e.to_string()))?;
+        let mut token =
+            String::with_capacity(TOKEN_PREFIX.len() + key.kid.len() + body.len() * 4 / 3 + 52);
         token.push_str(TOKEN_PREFIX);
         token.push('.');
         token.push_str(&key.kid);
@@ -375,9 +380,7 @@ fn methods_ok(methods: &[String]) -> bool {
 pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
     match resource.strip_prefix(prefix) {
         None => false,
-        Some(rest) => {
-            rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#'])
-        }
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#']),
     }
 }
 
@@ -545,7 +548,9 @@ pub fn attenuate(token: &str, caveat: &Caveat) -> Result<String> {
     let current = framed.decode()?.into_effective_claims();
     let widens = |m: &str| Err(Error::TokenCaveatWidens(m.to_string()));
     match caveat {
-        Caveat::Exp(exp) if *exp > current.exp => return widens("expiry is later than the token's"),
+        Caveat::Exp(exp) if *exp > current.exp => {
+            return widens("expiry is later than the token's")
+        }
         Caveat::MaxUses(n) if current.max_uses.is_some_and(|m| *n > m) => {
             return widens("more uses than the token allows")
         }
@@ -616,7 +621,10 @@ mod tests {
     }
 
     fn get(resource: &str) -> TokenRequest<'_> {
-        TokenRequest { method: "GET", resource }
+        TokenRequest {
+            method: "GET",
+            resource,
+        }
     }
 
     const R: &str = "https://api.example.com/v1/weather";
@@ -641,21 +649,48 @@ mod tests {
         let ring = ring();
         let token = ring.issue(&claims()).unwrap();
         let code = |t: &str, req: TokenRequest<'_>, now: u64, uses: u64| {
-            ring.verify(t, req, now, uses).unwrap_err().code().to_string()
+            ring.verify(t, req, now, uses)
+                .unwrap_err()
+                .code()
+                .to_string()
         };
         assert_eq!(code(&token, get(R), 999, 0), "token_not_yet_valid");
         assert_eq!(code(&token, get(R), 2000, 0), "token_expired");
-        assert_eq!(code(&token, get("https://api.example.com/v2/x"), 1500, 0), "token_scope_mismatch");
         assert_eq!(
-            code(&token, TokenRequest { method: "DELETE", resource: R }, 1500, 0),
+            code(&token, get("https://api.example.com/v2/x"), 1500, 0),
+            "token_scope_mismatch"
+        );
+        assert_eq!(
+            code(
+                &token,
+                TokenRequest {
+                    method: "DELETE",
+                    resource: R
+                },
+                1500,
+                0
+            ),
             "token_scope_mismatch"
         );
         assert_eq!(code(&token, get(R), 1500, 10), "token_uses_exhausted");
-        let other = KeyRing::new("k1", OTHER_KEY).unwrap().issue(&claims()).unwrap();
+        let other = KeyRing::new("k1", OTHER_KEY)
+            .unwrap()
+            .issue(&claims())
+            .unwrap();
         assert_eq!(code(&other, get(R), 1500, 0), "token_signature_invalid");
         let unknown = KeyRing::new("k9", KEY).unwrap().issue(&claims()).unwrap();
         assert_eq!(code(&unknown, get(R), 1500, 0), "token_unknown_kid");
-        for bad in ["", "pw1", "pw1.", "pw2.k1.e30.AAAA", "pw1.k1.!!!.AAAA", "pw1.k1.e30", "a.b.c.d", "pw1..e30.AAAA", "pw1.k1.e30..AAAA"] {
+        for bad in [
+            "",
+            "pw1",
+            "pw1.",
+            "pw2.k1.e30.AAAA",
+            "pw1.k1.!!!.AAAA",
+            "pw1.k1.e30",
+            "a.b.c.d",
+            "pw1..e30.AAAA",
+            "pw1.k1.e30..AAAA",
+        ] {
             assert_eq!(code(bad, get(R), 1500, 0), "token_malformed", "{bad:?}");
         }
     }
@@ -672,7 +707,10 @@ mod tests {
             }
             bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
             let tampered = String::from_utf8(bytes).unwrap();
-            assert!(ring.verify(&tampered, get(R), 1500, 0).is_err(), "position {i}");
+            assert!(
+                ring.verify(&tampered, get(R), 1500, 0).is_err(),
+                "position {i}"
+            );
         }
     }
 
@@ -681,25 +719,57 @@ mod tests {
         let ring = ring();
         let token = ring.issue(&claims()).unwrap();
         let narrowed = attenuate(&token, &Caveat::Exp(1200)).unwrap();
-        let narrowed = attenuate(&narrowed, &Caveat::Resource("https://api.example.com/v1/weather".into())).unwrap();
+        let narrowed = attenuate(
+            &narrowed,
+            &Caveat::Resource("https://api.example.com/v1/weather".into()),
+        )
+        .unwrap();
         let narrowed = attenuate(&narrowed, &Caveat::Methods(vec!["GET".into()])).unwrap();
         let narrowed = attenuate(&narrowed, &Caveat::MaxUses(2)).unwrap();
         let verified = ring.verify(&narrowed, get(R), 1100, 1).unwrap();
         assert_eq!(verified.caveats, 4);
         assert_eq!(verified.claims.exp, 1200);
         assert_eq!(verified.claims.max_uses, Some(2));
-        assert_eq!(ring.verify(&narrowed, get(R), 1200, 0).unwrap_err().code(), "token_expired");
-        assert_eq!(ring.verify(&narrowed, get(R), 1100, 2).unwrap_err().code(), "token_uses_exhausted");
         assert_eq!(
-            ring.verify(&narrowed, TokenRequest { method: "POST", resource: R }, 1100, 0).unwrap_err().code(),
+            ring.verify(&narrowed, get(R), 1200, 0).unwrap_err().code(),
+            "token_expired"
+        );
+        assert_eq!(
+            ring.verify(&narrowed, get(R), 1100, 2).unwrap_err().code(),
+            "token_uses_exhausted"
+        );
+        assert_eq!(
+            ring.verify(
+                &narrowed,
+                TokenRequest {
+                    method: "POST",
+                    resource: R
+                },
+                1100,
+                0
+            )
+            .unwrap_err()
+            .code(),
             "token_scope_mismatch"
         );
         assert_eq!(
-            ring.verify(&narrowed, get("https://api.example.com/v1/news"), 1100, 0).unwrap_err().code(),
+            ring.verify(&narrowed, get("https://api.example.com/v1/news"), 1100, 0)
+                .unwrap_err()
+                .code(),
             "token_scope_mismatch"
         );
         // The original still works: attenuation made a new token.
-        assert!(ring.verify(&token, TokenRequest { method: "POST", resource: R }, 1500, 5).is_ok());
+        assert!(ring
+            .verify(
+                &token,
+                TokenRequest {
+                    method: "POST",
+                    resource: R
+                },
+                1500,
+                5
+            )
+            .is_ok());
     }
 
     #[test]
@@ -715,7 +785,11 @@ mod tests {
             Caveat::Methods(vec![]),
             Caveat::Methods(vec!["get".into()]),
         ] {
-            assert_eq!(attenuate(&token, &caveat).unwrap_err().code(), "token_caveat_widens", "{caveat:?}");
+            assert_eq!(
+                attenuate(&token, &caveat).unwrap_err().code(),
+                "token_caveat_widens",
+                "{caveat:?}"
+            );
         }
     }
 
@@ -732,19 +806,45 @@ mod tests {
             format!("{}.{segment}.{}", framed.body, URL_SAFE_NO_PAD.encode(tag))
         };
         let later = forge(&token, &Caveat::Exp(5000));
-        assert_eq!(ring.verify(&later, get(R), 2500, 0).unwrap_err().code(), "token_expired");
+        assert_eq!(
+            ring.verify(&later, get(R), 2500, 0).unwrap_err().code(),
+            "token_expired"
+        );
         let wider = forge(&token, &Caveat::Resource("https://".into()));
-        assert_eq!(ring.verify(&wider, get("https://evil.io/"), 1500, 0).unwrap_err().code(), "token_scope_mismatch");
-        assert_eq!(ring.verify(&wider, get(R), 1500, 0).unwrap_err().code(), "token_scope_mismatch");
+        assert_eq!(
+            ring.verify(&wider, get("https://evil.io/"), 1500, 0)
+                .unwrap_err()
+                .code(),
+            "token_scope_mismatch"
+        );
+        assert_eq!(
+            ring.verify(&wider, get(R), 1500, 0).unwrap_err().code(),
+            "token_scope_mismatch"
+        );
         let disjoint = forge(&token, &Caveat::Methods(vec!["DELETE".into()]));
         for method in ["GET", "DELETE", "POST"] {
             assert_eq!(
-                ring.verify(&disjoint, TokenRequest { method, resource: R }, 1500, 0).unwrap_err().code(),
+                ring.verify(
+                    &disjoint,
+                    TokenRequest {
+                        method,
+                        resource: R
+                    },
+                    1500,
+                    0
+                )
+                .unwrap_err()
+                .code(),
                 "token_scope_mismatch"
             );
         }
         let more_uses = forge(&token, &Caveat::MaxUses(100));
-        assert_eq!(ring.verify(&more_uses, get(R), 1500, 10).unwrap_err().code(), "token_uses_exhausted");
+        assert_eq!(
+            ring.verify(&more_uses, get(R), 1500, 10)
+                .unwrap_err()
+                .code(),
+            "token_uses_exhausted"
+        );
     }
 
     #[test]
@@ -756,16 +856,28 @@ mod tests {
         assert_eq!(ring.verify(&new, get(R), 1500, 0).unwrap().kid, "k2");
         assert!(ring.verify(&old, get(R), 1500, 0).is_ok());
         ring.retire("k1").unwrap();
-        assert_eq!(ring.verify(&old, get(R), 1500, 0).unwrap_err().code(), "token_unknown_kid");
+        assert_eq!(
+            ring.verify(&old, get(R), 1500, 0).unwrap_err().code(),
+            "token_unknown_kid"
+        );
         assert!(ring.verify(&new, get(R), 1500, 0).is_ok());
         assert_eq!(ring.retire("k2").unwrap_err().code(), "token_key_invalid");
-        assert_eq!(ring.rotate("k2", KEY).unwrap_err().code(), "token_key_invalid");
+        assert_eq!(
+            ring.rotate("k2", KEY).unwrap_err().code(),
+            "token_key_invalid"
+        );
     }
 
     #[test]
     fn keys_and_claims_are_validated() {
-        assert_eq!(KeyRing::new("k1", b"short").unwrap_err().code(), "token_key_invalid");
-        assert_eq!(KeyRing::new("bad kid", KEY).unwrap_err().code(), "token_key_invalid");
+        assert_eq!(
+            KeyRing::new("k1", b"short").unwrap_err().code(),
+            "token_key_invalid"
+        );
+        assert_eq!(
+            KeyRing::new("bad kid", KEY).unwrap_err().code(),
+            "token_key_invalid"
+        );
         let ring = ring();
         let mut c = claims();
         c.exp = c.iat;
@@ -801,15 +913,24 @@ mod tests {
 
     #[test]
     fn hash_is_sha256_hex() {
-        assert_eq!(token_hash(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            token_hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(token_hash("pw1.a.b").len(), 64);
     }
 
     #[test]
     fn inspect_decodes_without_verifying() {
-        let token = KeyRing::new("k7", OTHER_KEY).unwrap().issue(&claims()).unwrap();
+        let token = KeyRing::new("k7", OTHER_KEY)
+            .unwrap()
+            .issue(&claims())
+            .unwrap();
         let token = attenuate(&token, &Caveat::Exp(1500)).unwrap();
         let seen = inspect(&token).unwrap();
-        assert_eq!((seen.kid.as_str(), seen.claims.exp, seen.caveats), ("k7", 1500, 1));
+        assert_eq!(
+            (seen.kid.as_str(), seen.claims.exp, seen.caveats),
+            ("k7", 1500, 1)
+        );
     }
 }

@@ -8,7 +8,9 @@ use paywire_core::idempotency::{
     IdempotencyRecord, RecordState, StoredOutcome,
 };
 use paywire_core::money::{Amount, Asset, AssetRegistry};
-use paywire_core::policy::{Decision, DenyReason, PaymentIntent, Policy, Selection, Usage, WindowMode};
+use paywire_core::policy::{
+    Decision, DenyReason, PaymentIntent, Policy, Selection, Usage, WindowMode,
+};
 use paywire_core::pricing::{pricebook_from_json, PathPattern, Pricebook, QuoteRequest};
 use paywire_core::protocol::{
     extensions, header, matching, network, AnyRequirements, ExactPayload, PaymentPayload,
@@ -43,7 +45,11 @@ fn verify_response_valid_has_only_is_valid_and_payer() {
 
 #[test]
 fn verify_response_invalid_carries_reason_and_message() {
-    let response = VerifyResponse::invalid(Reason::InvalidExactEvmSignature, "bad", Some("0xabc".into()));
+    let response = VerifyResponse::invalid(
+        Reason::InvalidExactEvmSignature,
+        "bad",
+        Some("0xabc".into()),
+    );
     let value = serde_json::to_value(&response).unwrap();
     assert_eq!(value["isValid"], false);
     assert_eq!(value["invalidReason"], "invalid_exact_evm_signature");
@@ -53,8 +59,12 @@ fn verify_response_invalid_carries_reason_and_message() {
 #[test]
 fn verify_response_reads_reason_codes_of_other_sdks() {
     let response: VerifyResponse =
-        serde_json::from_value(json!({"isValid": false, "invalidReason": "invalid_format"})).unwrap();
-    assert_eq!(response.invalid_reason, Some(Reason::Other("invalid_format".into())));
+        serde_json::from_value(json!({"isValid": false, "invalidReason": "invalid_format"}))
+            .unwrap();
+    assert_eq!(
+        response.invalid_reason,
+        Some(Reason::Other("invalid_format".into()))
+    );
 }
 
 #[test]
@@ -70,7 +80,10 @@ fn failed_settle_response_keeps_an_empty_transaction() {
         extensions: None,
     };
     let value = serde_json::to_value(&response).unwrap();
-    assert_eq!(value["transaction"], "", "the TS client zod-checks that transaction is a string");
+    assert_eq!(
+        value["transaction"], "",
+        "the TS client zod-checks that transaction is a string"
+    );
     assert_eq!(value["errorReason"], "insufficient_funds");
 }
 
@@ -83,7 +96,10 @@ fn settle_response_without_transaction_defaults_to_empty() {
 
 #[test]
 fn settlement_pending_is_a_known_reason() {
-    assert_eq!(Reason::parse("settlement_pending"), Reason::SettlementPending);
+    assert_eq!(
+        Reason::parse("settlement_pending"),
+        Reason::SettlementPending
+    );
 }
 
 #[test]
@@ -98,11 +114,23 @@ fn supported_response_round_trips_signers_and_extra() {
 
 #[test]
 fn payment_payload_accessors_read_either_version() {
-    let v2 = PaymentPayload::from_json_value(json!({"x402Version": 2, "accepted": requirement("5"), "payload": {"k": 1}})).unwrap();
-    assert_eq!((v2.version(), v2.scheme(), v2.network()), (2, "exact", "eip155:84532"));
+    let v2 = PaymentPayload::from_json_value(
+        json!({"x402Version": 2, "accepted": requirement("5"), "payload": {"k": 1}}),
+    )
+    .unwrap();
+    assert_eq!(
+        (v2.version(), v2.scheme(), v2.network()),
+        (2, "exact", "eip155:84532")
+    );
     assert_eq!(v2.payload()["k"], 1);
-    let v1 = PaymentPayload::from_json_value(json!({"x402Version": 1, "scheme": "exact", "network": "base", "payload": {}})).unwrap();
-    assert_eq!((v1.version(), v1.scheme(), v1.network()), (1, "exact", "base"));
+    let v1 = PaymentPayload::from_json_value(
+        json!({"x402Version": 1, "scheme": "exact", "network": "base", "payload": {}}),
+    )
+    .unwrap();
+    assert_eq!(
+        (v1.version(), v1.scheme(), v1.network()),
+        (1, "exact", "base")
+    );
 }
 
 #[test]
@@ -111,13 +139,19 @@ fn any_requirements_reads_v1_max_amount_as_amount() {
         "maxAmountRequired": "77", "resource": "https://x", "payTo": "p", "maxTimeoutSeconds": 9, "asset": "a"})).unwrap();
     let any = AnyRequirements::V1(v1);
     assert_eq!(any.amount(), Amount::new(77));
-    assert_eq!((any.pay_to(), any.asset(), any.max_timeout_seconds()), ("p", "a", 9));
+    assert_eq!(
+        (any.pay_to(), any.asset(), any.max_timeout_seconds()),
+        ("p", "a", 9)
+    );
     assert!(any.extra().is_none());
 }
 
 #[test]
 fn v2_payload_without_resource_or_extensions_omits_them() {
-    let payload = PaymentPayload::from_json_value(json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}})).unwrap();
+    let payload = PaymentPayload::from_json_value(
+        json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}}),
+    )
+    .unwrap();
     let value = serde_json::to_value(&payload).unwrap();
     assert!(value.get("resource").is_none());
     assert!(value.get("extensions").is_none());
@@ -142,7 +176,13 @@ fn exact_payload_timestamps_reject_signs_and_spaces() {
     for bad in ["+1", " 1", "", "1.0", "-1", "18446744073709551616"] {
         let object = json!({"signature": "0x01", "authorization": {"from": "a", "to": "b", "value": "3",
             "validAfter": bad, "validBefore": "9", "nonce": "0x00"}});
-        assert_eq!(ExactPayload::from_object(object.as_object().unwrap()).unwrap_err().code(), "invalid_payload", "{bad:?}");
+        assert_eq!(
+            ExactPayload::from_object(object.as_object().unwrap())
+                .unwrap_err()
+                .code(),
+            "invalid_payload",
+            "{bad:?}"
+        );
     }
 }
 
@@ -158,14 +198,21 @@ fn exact_payload_timestamps_accept_json_integers() {
 
 #[test]
 fn header_at_exactly_the_limit_is_accepted() {
-    let header = header::encode(&json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}}));
+    let header =
+        header::encode(&json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}}));
     assert!(header::decode_payment_payload(&header, header.len()).is_ok());
-    assert_eq!(header::decode_payment_payload(&header, header.len() - 1).unwrap_err().code(), "header_too_large");
+    assert_eq!(
+        header::decode_payment_payload(&header, header.len() - 1)
+            .unwrap_err()
+            .code(),
+        "header_too_large"
+    );
 }
 
 #[test]
 fn header_whitespace_around_the_value_is_ignored() {
-    let header = header::encode(&json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}}));
+    let header =
+        header::encode(&json!({"x402Version": 2, "accepted": requirement("5"), "payload": {}}));
     assert!(header::decode_payment_payload(&format!("  {header}\t"), 4096).is_ok());
 }
 
@@ -179,20 +226,40 @@ fn v1_402_in_a_header_decodes() {
 #[test]
 fn v1_402_body_bytes_decode_without_base64() {
     let body = br#"{"x402Version":1,"error":"X-PAYMENT header is required","accepts":[]}"#;
-    assert!(matches!(header::payment_required_from_json(body).unwrap(), PaymentRequired::V1(_)));
+    assert!(matches!(
+        header::payment_required_from_json(body).unwrap(),
+        PaymentRequired::V1(_)
+    ));
 }
 
 #[test]
 fn settle_response_header_with_missing_network_is_invalid() {
     let header = header::encode(&json!({"success": true}));
-    assert_eq!(header::decode_settle_response(&header, 4096).unwrap_err().code(), "invalid_payload");
+    assert_eq!(
+        header::decode_settle_response(&header, 4096)
+            .unwrap_err()
+            .code(),
+        "invalid_payload"
+    );
 }
 
 #[test]
 fn header_names_are_the_sdk_spellings() {
     assert_eq!(
-        [header::PAYMENT_REQUIRED, header::PAYMENT_SIGNATURE, header::PAYMENT_RESPONSE, header::X_PAYMENT, header::X_PAYMENT_RESPONSE],
-        ["PAYMENT-REQUIRED", "PAYMENT-SIGNATURE", "PAYMENT-RESPONSE", "X-PAYMENT", "X-PAYMENT-RESPONSE"]
+        [
+            header::PAYMENT_REQUIRED,
+            header::PAYMENT_SIGNATURE,
+            header::PAYMENT_RESPONSE,
+            header::X_PAYMENT,
+            header::X_PAYMENT_RESPONSE
+        ],
+        [
+            "PAYMENT-REQUIRED",
+            "PAYMENT-SIGNATURE",
+            "PAYMENT-RESPONSE",
+            "X-PAYMENT",
+            "X-PAYMENT-RESPONSE"
+        ]
     );
 }
 
@@ -208,27 +275,43 @@ fn find_match_v2_returns_the_matching_offer() {
         payload: Default::default(),
         extensions: None,
     };
-    assert_eq!(matching::find_match_v2(&offers, &payment).unwrap().amount, Amount::new(2));
+    assert_eq!(
+        matching::find_match_v2(&offers, &payment).unwrap().amount,
+        Amount::new(2)
+    );
     let none: Vec<PaymentRequirements> = vec![requirement("3")];
-    assert_eq!(matching::find_match_v2(&none, &payment).unwrap_err().code(), "payment_requirements_mismatch");
+    assert_eq!(
+        matching::find_match_v2(&none, &payment).unwrap_err().code(),
+        "payment_requirements_mismatch"
+    );
 }
 
 #[test]
 fn find_match_never_crosses_versions() {
-    let v1 = PaymentPayload::from_json_value(json!({"x402Version": 1, "scheme": "exact", "network": "eip155:84532", "payload": {}})).unwrap();
+    let v1 = PaymentPayload::from_json_value(
+        json!({"x402Version": 1, "scheme": "exact", "network": "eip155:84532", "payload": {}}),
+    )
+    .unwrap();
     let offers = vec![AnyRequirements::V2(requirement("1"))];
-    assert_eq!(matching::find_match(&offers, &v1).unwrap_err().code(), "payment_requirements_mismatch");
+    assert_eq!(
+        matching::find_match(&offers, &v1).unwrap_err().code(),
+        "payment_requirements_mismatch"
+    );
 }
 
 #[test]
 fn v1_matching_uses_scheme_and_network_only() {
     let offer: paywire_core::protocol::PaymentRequirementsV1 = serde_json::from_value(json!({"scheme": "exact", "network": "base",
         "maxAmountRequired": "1", "resource": "https://x", "payTo": "p", "maxTimeoutSeconds": 9, "asset": "a"})).unwrap();
-    let payment: paywire_core::protocol::PaymentPayloadV1 =
-        serde_json::from_value(json!({"x402Version": 1, "scheme": "exact", "network": "base", "payload": {}})).unwrap();
+    let payment: paywire_core::protocol::PaymentPayloadV1 = serde_json::from_value(
+        json!({"x402Version": 1, "scheme": "exact", "network": "base", "payload": {}}),
+    )
+    .unwrap();
     assert!(matching::find_match_v1(std::slice::from_ref(&offer), &payment).is_ok());
-    let other: paywire_core::protocol::PaymentPayloadV1 =
-        serde_json::from_value(json!({"x402Version": 1, "scheme": "upto", "network": "base", "payload": {}})).unwrap();
+    let other: paywire_core::protocol::PaymentPayloadV1 = serde_json::from_value(
+        json!({"x402Version": 1, "scheme": "upto", "network": "base", "payload": {}}),
+    )
+    .unwrap();
     assert!(matching::find_match_v1(&[offer], &other).is_err());
 }
 
@@ -236,7 +319,10 @@ fn v1_matching_uses_scheme_and_network_only() {
 
 #[test]
 fn to_caip2_borrows_caip2_and_converts_v1_names() {
-    assert!(matches!(network::to_caip2("eip155:1"), Some(std::borrow::Cow::Borrowed("eip155:1"))));
+    assert!(matches!(
+        network::to_caip2("eip155:1"),
+        Some(std::borrow::Cow::Borrowed("eip155:1"))
+    ));
     assert_eq!(network::to_caip2("polygon").as_deref(), Some("eip155:137"));
     assert_eq!(network::to_caip2("nope"), None);
 }
@@ -253,26 +339,42 @@ fn chain_ids_serialize_as_strings_and_validate_on_read() {
 #[test]
 fn payment_identifier_can_be_added_without_an_offer() {
     let extensions = extensions::with_payment_identifier(None, "pay_abcdefghijklmnop").unwrap();
-    assert_eq!(extensions::payment_identifier(Some(&extensions)).unwrap(), Some("pay_abcdefghijklmnop"));
+    assert_eq!(
+        extensions::payment_identifier(Some(&extensions)).unwrap(),
+        Some("pay_abcdefghijklmnop")
+    );
     assert!(!extensions::payment_identifier_required(Some(&extensions)));
 }
 
 #[test]
 fn payment_identifier_replaces_a_malformed_entry() {
     let offered = json!({"payment-identifier": "not an object"});
-    let extensions = extensions::with_payment_identifier(offered.as_object(), "pay_abcdefghijklmnop").unwrap();
-    assert_eq!(extensions::payment_identifier(Some(&extensions)).unwrap(), Some("pay_abcdefghijklmnop"));
+    let extensions =
+        extensions::with_payment_identifier(offered.as_object(), "pay_abcdefghijklmnop").unwrap();
+    assert_eq!(
+        extensions::payment_identifier(Some(&extensions)).unwrap(),
+        Some("pay_abcdefghijklmnop")
+    );
 }
 
 // ---- money ----
 
 #[test]
 fn amount_arithmetic_is_checked() {
-    assert_eq!(Amount::new(2).checked_add(Amount::new(3)).unwrap(), Amount::new(5));
-    assert_eq!(Amount::MAX.checked_add(Amount::new(1)).unwrap_err().code(), "amount_overflow");
+    assert_eq!(
+        Amount::new(2).checked_add(Amount::new(3)).unwrap(),
+        Amount::new(5)
+    );
+    assert_eq!(
+        Amount::MAX.checked_add(Amount::new(1)).unwrap_err().code(),
+        "amount_overflow"
+    );
     assert_eq!(Amount::new(2).checked_sub(Amount::new(3)), None);
     assert_eq!(Amount::new(2).checked_mul(4).unwrap(), Amount::new(8));
-    assert_eq!(Amount::MAX.checked_mul(2).unwrap_err().code(), "amount_overflow");
+    assert_eq!(
+        Amount::MAX.checked_mul(2).unwrap_err().code(),
+        "amount_overflow"
+    );
 }
 
 #[test]
@@ -285,8 +387,12 @@ fn amount_display_and_from_str_agree() {
 #[test]
 fn registry_insert_replaces_the_same_asset() {
     let mut registry = AssetRegistry::new();
-    registry.insert(Asset::new("eip155:1", "0xAA", "A", 6).unwrap()).unwrap();
-    registry.insert(Asset::new("eip155:1", "0xaa", "A2", 18).unwrap()).unwrap();
+    registry
+        .insert(Asset::new("eip155:1", "0xAA", "A", 6).unwrap())
+        .unwrap();
+    registry
+        .insert(Asset::new("eip155:1", "0xaa", "A2", 18).unwrap())
+        .unwrap();
     assert_eq!(registry.iter().count(), 1);
     assert_eq!(registry.get("eip155:1", "0xAa").unwrap().decimals, 18);
 }
@@ -297,20 +403,36 @@ fn registry_refuses_invalid_assets() {
     let mut asset = Asset::new("eip155:1", "0xAA", "A", 6).unwrap();
     asset.decimals = 40;
     assert_eq!(registry.insert(asset).unwrap_err().code(), "asset_invalid");
-    assert_eq!(Asset::new("eip155:1", "", "A", 6).unwrap_err().code(), "asset_invalid");
+    assert_eq!(
+        Asset::new("eip155:1", "", "A", 6).unwrap_err().code(),
+        "asset_invalid"
+    );
 }
 
 #[test]
 fn default_registry_knows_both_usdc_deployments_and_the_ledger_dollar() {
     let registry = AssetRegistry::with_defaults();
-    assert_eq!(registry.get("base", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913").unwrap().extra["name"], "USD Coin");
-    assert_eq!(registry.get("base-sepolia", USDC).unwrap().extra["name"], "USDC");
-    assert_eq!(registry.get("paywire:anything", "usd").unwrap().symbol, "USD");
+    assert_eq!(
+        registry
+            .get("base", "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913")
+            .unwrap()
+            .extra["name"],
+        "USD Coin"
+    );
+    assert_eq!(
+        registry.get("base-sepolia", USDC).unwrap().extra["name"],
+        "USDC"
+    );
+    assert_eq!(
+        registry.get("paywire:anything", "usd").unwrap().symbol,
+        "USD"
+    );
 }
 
 #[test]
 fn assets_deserialize_strictly() {
-    let bad = json!({"network": "eip155:1", "address": "0x", "symbol": "X", "decimals": 6, "decimal": 6});
+    let bad =
+        json!({"network": "eip155:1", "address": "0x", "symbol": "X", "decimals": 6, "decimal": 6});
     assert!(serde_json::from_value::<Asset>(bad).is_err());
 }
 
@@ -319,9 +441,15 @@ fn assets_deserialize_strictly() {
 #[test]
 fn pricebook_from_json_validates() {
     let bad = json!({"rules": [{"method": "G ET", "path": "/x", "price": {}}]});
-    assert_eq!(pricebook_from_json(&bad).unwrap_err().code(), "pricing_rule_invalid");
+    assert_eq!(
+        pricebook_from_json(&bad).unwrap_err().code(),
+        "pricing_rule_invalid"
+    );
     let typo = json!({"rules": [{"method": "GET", "path": "/x", "prize": {}}]});
-    assert_eq!(pricebook_from_json(&typo).unwrap_err().code(), "pricing_rule_invalid");
+    assert_eq!(
+        pricebook_from_json(&typo).unwrap_err().code(),
+        "pricing_rule_invalid"
+    );
     let good = json!({"rules": [{"method": "GET", "path": "/x", "price": {"flat": "1"}}]});
     assert_eq!(pricebook_from_json(&good).unwrap().rules.len(), 1);
 }
@@ -335,12 +463,18 @@ fn path_patterns_serialize_as_written() {
 
 #[test]
 fn flat_and_usage_add_up() {
-    let book: Pricebook = serde_json::from_value(json!({"rules": [{"method": "POST", "path": "/x", "price": {"flat": "100",
-        "usage": {"mode": "volume", "tiers": [{"unitPrice": "3"}]}}}]})).unwrap();
+    let book: Pricebook = serde_json::from_value(
+        json!({"rules": [{"method": "POST", "path": "/x", "price": {"flat": "100",
+        "usage": {"mode": "volume", "tiers": [{"unitPrice": "3"}]}}}]}),
+    )
+    .unwrap();
     let mut request = QuoteRequest::new("POST", "/x");
     request.quantity = 10;
     let quote = book.quote(&request).unwrap();
-    assert_eq!((quote.breakdown.flat, quote.breakdown.usage, quote.amount), (Amount::new(100), Amount::new(30), Amount::new(130)));
+    assert_eq!(
+        (quote.breakdown.flat, quote.breakdown.usage, quote.amount),
+        (Amount::new(100), Amount::new(30), Amount::new(130))
+    );
 }
 
 #[test]
@@ -350,62 +484,127 @@ fn a_free_unit_quota_larger_than_the_request_charges_only_the_flat_fee() {
     let mut request = QuoteRequest::new("POST", "/x");
     request.quantity = 10;
     let quote = book.quote(&request).unwrap();
-    assert_eq!((quote.breakdown.free_units, quote.amount), (10, Amount::new(100)));
+    assert_eq!(
+        (quote.breakdown.free_units, quote.amount),
+        (10, Amount::new(100))
+    );
 }
 
 #[test]
 fn payment_required_v2_carries_resource_and_extensions() {
-    let book: Pricebook = serde_json::from_value(json!({"rules": [{"method": "GET", "path": "/x", "price": {"flat": "10000"}}]})).unwrap();
+    let book: Pricebook = serde_json::from_value(
+        json!({"rules": [{"method": "GET", "path": "/x", "price": {"flat": "10000"}}]}),
+    )
+    .unwrap();
     let quote = book.quote(&QuoteRequest::new("GET", "/x")).unwrap();
     let option: paywire_core::pricing::PaymentOption = serde_json::from_value(json!({"asset":
         {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 6}, "payTo": "wallet_p"})).unwrap();
     let ext = json!({"payment-identifier": extensions::offer_payment_identifier(false)});
-    let required = quote.payment_required_v2(&[option], ResourceInfo::new("https://x/x"), None, ext.as_object().cloned()).unwrap();
+    let required = quote
+        .payment_required_v2(
+            &[option],
+            ResourceInfo::new("https://x/x"),
+            None,
+            ext.as_object().cloned(),
+        )
+        .unwrap();
     let value = serde_json::to_value(&required).unwrap();
     assert_eq!(value["accepts"][0]["maxTimeoutSeconds"], 300);
     assert_eq!(value["accepts"][0]["scheme"], "exact");
     assert!(value["accepts"][0].get("extra").is_none());
-    assert_eq!(value["extensions"]["payment-identifier"]["info"]["required"], false);
+    assert_eq!(
+        value["extensions"]["payment-identifier"]["info"]["required"],
+        false
+    );
 }
 
 // ---- policy ----
 
 fn accepts(amounts: &[&str]) -> PaymentRequired {
-    PaymentRequired::from_json_value(json!({"x402Version": 2, "resource": {"url": "https://api.example.com/x"},
-        "accepts": amounts.iter().map(|a| requirement(a)).collect::<Vec<_>>()})).unwrap()
+    PaymentRequired::from_json_value(
+        json!({"x402Version": 2, "resource": {"url": "https://api.example.com/x"},
+        "accepts": amounts.iter().map(|a| requirement(a)).collect::<Vec<_>>()}),
+    )
+    .unwrap()
 }
 
 #[test]
 fn select_keeps_the_servers_order_on_ties() {
-    let selection = Policy::default().select(&accepts(&["5", "5", "5"]), &Usage::default(), 0, &AssetRegistry::with_defaults());
+    let selection = Policy::default().select(
+        &accepts(&["5", "5", "5"]),
+        &Usage::default(),
+        0,
+        &AssetRegistry::with_defaults(),
+    );
     assert!(matches!(selection, Selection::Selected { index: 0, .. }));
 }
 
 #[test]
 fn select_reports_the_cheapest_refusal_as_primary() {
-    let policy = Policy { max_per_request: Some(d("0.000001")), allowed_hosts: Some(vec!["x.io".into()]), ..Default::default() };
-    let selection = policy.select(&accepts(&["50", "20"]), &Usage::default(), 0, &AssetRegistry::with_defaults());
+    let policy = Policy {
+        max_per_request: Some(d("0.000001")),
+        allowed_hosts: Some(vec!["x.io".into()]),
+        ..Default::default()
+    };
+    let selection = policy.select(
+        &accepts(&["50", "20"]),
+        &Usage::default(),
+        0,
+        &AssetRegistry::with_defaults(),
+    );
     assert_eq!(selection.primary_reason(), Some(DenyReason::HostNotAllowed));
-    let policy = Policy { max_per_request: Some(d("0.00003")), ..Default::default() };
-    let selection = policy.select(&accepts(&["50", "40"]), &Usage::default(), 0, &AssetRegistry::with_defaults());
-    assert_eq!(selection.primary_reason(), Some(DenyReason::MaxPerRequestExceeded));
+    let policy = Policy {
+        max_per_request: Some(d("0.00003")),
+        ..Default::default()
+    };
+    let selection = policy.select(
+        &accepts(&["50", "40"]),
+        &Usage::default(),
+        0,
+        &AssetRegistry::with_defaults(),
+    );
+    assert_eq!(
+        selection.primary_reason(),
+        Some(DenyReason::MaxPerRequestExceeded)
+    );
 }
 
 #[test]
 fn select_converts_with_the_assets_decimals() {
-    let selection = Policy::default().select(&accepts(&["1500000"]), &Usage::default(), 0, &AssetRegistry::with_defaults());
-    assert_eq!(selection, Selection::Selected { index: 0, amount: d("1.5"), needs_approval: false });
+    let selection = Policy::default().select(
+        &accepts(&["1500000"]),
+        &Usage::default(),
+        0,
+        &AssetRegistry::with_defaults(),
+    );
+    assert_eq!(
+        selection,
+        Selection::Selected {
+            index: 0,
+            amount: d("1.5"),
+            needs_approval: false
+        }
+    );
 }
 
 #[test]
 fn decisions_serialize_with_their_codes() {
-    assert_eq!(serde_json::to_value(Decision::Allow).unwrap(), json!({"decision": "allow"}));
-    assert_eq!(serde_json::to_value(Decision::NeedsApproval).unwrap(), json!({"decision": "needsApproval"}));
+    assert_eq!(
+        serde_json::to_value(Decision::Allow).unwrap(),
+        json!({"decision": "allow"})
+    );
+    assert_eq!(
+        serde_json::to_value(Decision::NeedsApproval).unwrap(),
+        json!({"decision": "needsApproval"})
+    );
     assert_eq!(
         serde_json::to_value(Decision::Deny(DenyReason::VelocityExceeded)).unwrap(),
         json!({"decision": "deny", "reason": "policy_velocity_exceeded"})
     );
-    let back: Decision = serde_json::from_value(json!({"decision": "deny", "reason": "policy_daily_limit_exceeded"})).unwrap();
+    let back: Decision = serde_json::from_value(
+        json!({"decision": "deny", "reason": "policy_daily_limit_exceeded"}),
+    )
+    .unwrap();
     assert_eq!(back, Decision::Deny(DenyReason::DailyLimitExceeded));
 }
 
@@ -430,7 +629,14 @@ fn recording_without_a_velocity_limit_keeps_no_times() {
 
 #[test]
 fn usage_survives_a_json_round_trip() {
-    let policy = Policy { windows: WindowMode::Rolling, velocity: Some(paywire_core::policy::VelocityLimit { max_payments: 3, window_seconds: 60 }), ..Default::default() };
+    let policy = Policy {
+        windows: WindowMode::Rolling,
+        velocity: Some(paywire_core::policy::VelocityLimit {
+            max_payments: 3,
+            window_seconds: 60,
+        }),
+        ..Default::default()
+    };
     let mut usage = Usage::default();
     policy.record(&mut usage, d("0.25"), 1_000_000);
     let back: Usage = serde_json::from_value(serde_json::to_value(&usage).unwrap()).unwrap();
@@ -439,18 +645,38 @@ fn usage_survives_a_json_round_trip() {
 
 #[test]
 fn policy_limits_compare_exact_decimals() {
-    let policy = Policy { daily_limit: Some(d("0.3")), ..Default::default() };
+    let policy = Policy {
+        daily_limit: Some(d("0.3")),
+        ..Default::default()
+    };
     let mut usage = Usage::default();
     policy.record(&mut usage, d("0.1"), 10);
     policy.record(&mut usage, d("0.1"), 11);
-    let intent = PaymentIntent { amount: d("0.1"), network: "paywire:main".into(), asset: "USD".into(), pay_to: "p".into(), resource: None };
-    assert_eq!(policy.evaluate(&intent, &usage, 12), Decision::Allow, "0.1 + 0.1 + 0.1 is exactly 0.3");
+    let intent = PaymentIntent {
+        amount: d("0.1"),
+        network: "paywire:main".into(),
+        asset: "USD".into(),
+        pay_to: "p".into(),
+        resource: None,
+    };
+    assert_eq!(
+        policy.evaluate(&intent, &usage, 12),
+        Decision::Allow,
+        "0.1 + 0.1 + 0.1 is exactly 0.3"
+    );
 }
 
 #[test]
 fn valid_extreme_offsets_are_accepted() {
     for offset in [-720, 840] {
-        assert!(Policy { windows: WindowMode::Calendar { utc_offset_minutes: offset }, ..Default::default() }.validate().is_ok());
+        assert!(Policy {
+            windows: WindowMode::Calendar {
+                utc_offset_minutes: offset
+            },
+            ..Default::default()
+        }
+        .validate()
+        .is_ok());
     }
 }
 
@@ -461,9 +687,24 @@ fn decide_is_a_pure_function_of_the_record() {
     let config = IdempotencyConfig::default();
     let fp = fingerprint("POST", "/", b"");
     assert_eq!(decide(None, &fp, 0, &config).unwrap(), Begin::Proceed);
-    let done = IdempotencyRecord { fingerprint: fp, created_at: 0, state: RecordState::Completed { outcome: StoredOutcome { status: 200, body: "x".into() } } };
-    assert!(matches!(decide(Some(&done), &fp, 10, &config).unwrap(), Begin::Replay(_)));
-    assert_eq!(decide(Some(&done), &fp, config.retention_seconds, &config).unwrap(), Begin::Proceed);
+    let done = IdempotencyRecord {
+        fingerprint: fp,
+        created_at: 0,
+        state: RecordState::Completed {
+            outcome: StoredOutcome {
+                status: 200,
+                body: "x".into(),
+            },
+        },
+    };
+    assert!(matches!(
+        decide(Some(&done), &fp, 10, &config).unwrap(),
+        Begin::Replay(_)
+    ));
+    assert_eq!(
+        decide(Some(&done), &fp, config.retention_seconds, &config).unwrap(),
+        Begin::Proceed
+    );
 }
 
 #[test]
@@ -478,7 +719,10 @@ fn fingerprints_serialize_as_hex() {
 #[test]
 fn canonical_json_sorts_keys_at_every_depth() {
     let value = json!({"b": {"d": 1, "c": [{"f": 2, "e": 3}]}, "a": null});
-    assert_eq!(String::from_utf8(canonical_json(&value)).unwrap(), r#"{"a":null,"b":{"c":[{"e":3,"f":2}],"d":1}}"#);
+    assert_eq!(
+        String::from_utf8(canonical_json(&value)).unwrap(),
+        r#"{"a":null,"b":{"c":[{"e":3,"f":2}],"d":1}}"#
+    );
 }
 
 #[test]
@@ -494,7 +738,10 @@ fn claims() -> Claims {
         id: "t1".into(),
         iss: "i".into(),
         sub: "s".into(),
-        scope: Scope { resource: "https://x.io/".into(), methods: vec![] },
+        scope: Scope {
+            resource: "https://x.io/".into(),
+            methods: vec![],
+        },
         iat: 10,
         exp: 20,
         max_uses: None,
@@ -505,14 +752,30 @@ fn claims() -> Claims {
 fn tokens_without_limits_allow_any_method_and_use_count() {
     let ring = KeyRing::new("k", &[1; 32]).unwrap();
     let token = ring.issue(&claims()).unwrap();
-    let verified = ring.verify(&token, TokenRequest { method: "PATCH", resource: "https://x.io/a" }, 15, u64::MAX).unwrap();
+    let verified = ring
+        .verify(
+            &token,
+            TokenRequest {
+                method: "PATCH",
+                resource: "https://x.io/a",
+            },
+            15,
+            u64::MAX,
+        )
+        .unwrap();
     assert_eq!(verified.claims.max_uses, None);
 }
 
 #[test]
 fn caveats_serialize_as_single_key_objects() {
-    assert_eq!(serde_json::to_value(Caveat::Exp(5)).unwrap(), json!({"exp": 5}));
-    assert_eq!(serde_json::to_value(Caveat::MaxUses(2)).unwrap(), json!({"maxUses": 2}));
+    assert_eq!(
+        serde_json::to_value(Caveat::Exp(5)).unwrap(),
+        json!({"exp": 5})
+    );
+    assert_eq!(
+        serde_json::to_value(Caveat::MaxUses(2)).unwrap(),
+        json!({"maxUses": 2})
+    );
     assert!(serde_json::from_value::<Caveat>(json!({"expires": 5})).is_err());
 }
 
@@ -532,7 +795,17 @@ fn too_many_caveats_are_refused_at_the_size_limit() {
     }
     assert_eq!(refused.as_deref(), Some("token_malformed"));
     assert!(token.len() <= paywire_core::token::MAX_TOKEN_LEN);
-    assert!(ring.verify(&token, TokenRequest { method: "GET", resource: "https://x.io/a" }, 15, 0).is_ok());
+    assert!(ring
+        .verify(
+            &token,
+            TokenRequest {
+                method: "GET",
+                resource: "https://x.io/a"
+            },
+            15,
+            0
+        )
+        .is_ok());
 }
 
 #[test]

@@ -41,16 +41,27 @@ fn d(text: &str) -> Decimal {
 
 #[test]
 fn evaluate_does_not_allocate_in_either_window_mode() {
-    for windows in [WindowMode::Calendar { utc_offset_minutes: 60 }, WindowMode::Rolling] {
+    for windows in [
+        WindowMode::Calendar {
+            utc_offset_minutes: 60,
+        },
+        WindowMode::Rolling,
+    ] {
         let policy = Policy {
             max_per_request: Some(d("1")),
             daily_limit: Some(d("10")),
             monthly_limit: Some(d("100")),
-            allowed_payees: Some(vec!["0xAA".into(), "0x209693bc6afc0c5328ba36faf03c514ef312287c".into()]),
+            allowed_payees: Some(vec![
+                "0xAA".into(),
+                "0x209693bc6afc0c5328ba36faf03c514ef312287c".into(),
+            ]),
             allowed_networks: Some(vec!["base-sepolia".into()]),
             allowed_assets: Some(vec!["0x036CbD53842c5426634e7929541eC2318f3dCF7e".into()]),
             allowed_hosts: Some(vec!["*.example.com".into()]),
-            velocity: Some(VelocityLimit { max_payments: 100, window_seconds: 60 }),
+            velocity: Some(VelocityLimit {
+                max_payments: 100,
+                window_seconds: 60,
+            }),
             approval_threshold: Some(d("0.5")),
             windows,
         };
@@ -66,8 +77,12 @@ fn evaluate_does_not_allocate_in_either_window_mode() {
             resource: Some("https://api.example.com/weather?city=SF".into()),
         };
         let mut decision = Decision::NeedsApproval;
-        let count = allocations_during(|| decision = policy.evaluate(&intent, &usage, 1_800_000_030));
+        let count =
+            allocations_during(|| decision = policy.evaluate(&intent, &usage, 1_800_000_030));
         assert_eq!(decision, Decision::Allow);
-        assert_eq!(count, 0, "evaluate allocated {count} times with {windows:?}");
+        assert_eq!(
+            count, 0,
+            "evaluate allocated {count} times with {windows:?}"
+        );
     }
 }

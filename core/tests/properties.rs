@@ -231,7 +231,8 @@ fn caveat_strategy() -> impl Strategy<Value = Caveat> {
     prop_oneof![
         (500u64..3_000).prop_map(Caveat::Exp),
         (0u64..20).prop_map(Caveat::MaxUses),
-        prop::sample::select(vec!["/", "/v1", "/v1/", "/v1/a", "/v2", "/v1/a/b"]).prop_map(|r| Caveat::Resource(r.into())),
+        prop::sample::select(vec!["/", "/v1", "/v1/", "/v1/a", "/v2", "/v1/a/b"])
+            .prop_map(|r| Caveat::Resource(r.into())),
         prop::sample::subsequence(vec!["GET", "POST", "PUT", "DELETE"], 0..4)
             .prop_map(|m| Caveat::Methods(m.into_iter().map(String::from).collect())),
     ]
@@ -242,7 +243,10 @@ fn claims() -> Claims {
         id: "t".into(),
         iss: "i".into(),
         sub: "s".into(),
-        scope: Scope { resource: "/v1/".into(), methods: vec!["GET".into(), "POST".into()] },
+        scope: Scope {
+            resource: "/v1/".into(),
+            methods: vec!["GET".into(), "POST".into()],
+        },
         iat: 1_000,
         exp: 2_000,
         max_uses: Some(10),
@@ -253,7 +257,15 @@ fn book(mode: TierMode, tiers: Vec<PriceTier>) -> Pricebook {
     let book = Pricebook::new(vec![PriceRule {
         method: "*".into(),
         path: PathPattern::parse("/x").unwrap(),
-        price: Price { flat: Amount::ZERO, usage: Some(UsagePricing { mode, tiers, unit_size: 1 }), free_quota: None },
+        price: Price {
+            flat: Amount::ZERO,
+            usage: Some(UsagePricing {
+                mode,
+                tiers,
+                unit_size: 1,
+            }),
+            free_quota: None,
+        },
         overrides: Default::default(),
         description: None,
     }]);

@@ -51,8 +51,20 @@ fn ledger_vectors() {
 
 #[test]
 fn every_vector_file_is_run_by_a_test_above() {
-    let covered = ["money", "pricing", "policy", "token", "idempotency", "protocol", "ledger"];
+    let covered = [
+        "money",
+        "pricing",
+        "policy",
+        "token",
+        "idempotency",
+        "protocol",
+        "ledger",
+    ];
     for (path, file) in load_all(&vectors_dir()).unwrap() {
-        assert!(covered.contains(&file.concept.as_str()), "{} is not run by core's tests", path.display());
+        assert!(
+            covered.contains(&file.concept.as_str()),
+            "{} is not run by core's tests",
+            path.display()
+        );
     }
 }

@@ -101,11 +101,15 @@ mod tests {
 
     #[test]
     fn identifier_is_set_and_read_back() {
-        let offered = json!({PAYMENT_IDENTIFIER: offer_payment_identifier(true), "bazaar": {"info": {}}});
+        let offered =
+            json!({PAYMENT_IDENTIFIER: offer_payment_identifier(true), "bazaar": {"info": {}}});
         let offered = offered.as_object().unwrap();
         assert!(payment_identifier_required(Some(offered)));
         let echoed = with_payment_identifier(Some(offered), "pay_0123456789abcdef").unwrap();
-        assert_eq!(payment_identifier(Some(&echoed)).unwrap(), Some("pay_0123456789abcdef"));
+        assert_eq!(
+            payment_identifier(Some(&echoed)).unwrap(),
+            Some("pay_0123456789abcdef")
+        );
         assert!(echoed.contains_key("bazaar"));
         assert_eq!(echoed[PAYMENT_IDENTIFIER]["info"]["required"], true);
         assert_eq!(payment_identifier(Some(offered)).unwrap(), None);
@@ -114,7 +118,12 @@ mod tests {
 
     #[test]
     fn bad_identifiers_are_refused() {
-        for bad in ["short", "has space in it here", "é-is-not-ascii-ok!", &"x".repeat(129)] {
+        for bad in [
+            "short",
+            "has space in it here",
+            "é-is-not-ascii-ok!",
+            &"x".repeat(129),
+        ] {
             assert_eq!(
                 validate_payment_identifier(bad).unwrap_err().code(),
                 "payment_identifier_invalid"

@@ -129,7 +129,11 @@ mod tests {
     fn decodes_the_specifications_v1_example() {
         let header = STANDARD.encode(SPEC_V1_PAYMENT);
         let payment = decode_payment_payload(&header, DEFAULT_HEADER_LIMIT).unwrap();
-        assert_eq!(encode(&payment), header, "re-encoding reproduces the header byte for byte");
+        assert_eq!(
+            encode(&payment),
+            header,
+            "re-encoding reproduces the header byte for byte"
+        );
         assert_eq!(payment.version(), 1);
         assert_eq!(payment.network(), "base-sepolia");
         assert_eq!(payment.payload()["authorization"]["value"], "10000");
@@ -148,21 +152,37 @@ mod tests {
             extensions: None,
         };
         let header = encode(&settle);
-        assert!(header.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
-        assert_eq!(decode_settle_response(&header, DEFAULT_HEADER_LIMIT).unwrap(), settle);
+        assert!(header
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b)));
+        assert_eq!(
+            decode_settle_response(&header, DEFAULT_HEADER_LIMIT).unwrap(),
+            settle
+        );
     }
 
     #[test]
     fn limits_and_alphabet_are_enforced() {
         let big = "A".repeat(DEFAULT_HEADER_LIMIT + 1);
         assert_eq!(
-            decode_payment_payload(&big, DEFAULT_HEADER_LIMIT).unwrap_err().code(),
+            decode_payment_payload(&big, DEFAULT_HEADER_LIMIT)
+                .unwrap_err()
+                .code(),
             "header_too_large"
         );
         let url_safe = encode(&json!({"x402Version": 2, "k": "??>>"})).replace('/', "_");
-        assert_eq!(decode_bytes(&url_safe, 1024).unwrap_err().code(), "header_malformed");
-        assert_eq!(decode_bytes("", 1024).unwrap_err().code(), "header_malformed");
-        assert_eq!(decode_bytes("/w==", 1024).unwrap_err().code(), "header_malformed");
+        assert_eq!(
+            decode_bytes(&url_safe, 1024).unwrap_err().code(),
+            "header_malformed"
+        );
+        assert_eq!(
+            decode_bytes("", 1024).unwrap_err().code(),
+            "header_malformed"
+        );
+        assert_eq!(
+            decode_bytes("/w==", 1024).unwrap_err().code(),
+            "header_malformed"
+        );
         let not_json = STANDARD.encode("hello");
         assert_eq!(
             decode_payment_payload(&not_json, 1024).unwrap_err().code(),

@@ -43,7 +43,9 @@ const DOMAIN_TAG: &[u8] = b"paywire-ledger-exact-v1";
 pub fn is_ledger_network(network: &str) -> bool {
     network
         .strip_prefix(LEDGER_NAMESPACE_PREFIX)
-        .is_some_and(|id| crate::protocol::network::ChainId::parse(network).is_ok() && !id.is_empty())
+        .is_some_and(|id| {
+            crate::protocol::network::ChainId::parse(network).is_ok() && !id.is_empty()
+        })
 }
 
 /// A wallet's signing secret. Redacted in `Debug`, zeroized on drop.
@@ -102,7 +104,11 @@ pub fn format_nonce(nonce: &[u8; 32]) -> String {
 }
 
 /// The exact bytes the wallet secret authenticates (see the module documentation).
-pub fn signing_input(network: &str, asset: &str, authorization: &ExactAuthorization) -> Result<Vec<u8>> {
+pub fn signing_input(
+    network: &str,
+    asset: &str,
+    authorization: &ExactAuthorization,
+) -> Result<Vec<u8>> {
     let nonce = parse_nonce(&authorization.nonce)?;
     let value = authorization.value.to_string();
     let valid_after = authorization.valid_after.to_string();
@@ -117,7 +123,8 @@ pub fn signing_input(network: &str, asset: &str, authorization: &ExactAuthorizat
         valid_before.as_bytes(),
         &nonce,
     ];
-    let mut input = Vec::with_capacity(DOMAIN_TAG.len() + fields.iter().map(|f| 4 + f.len()).sum::<usize>());
+    let mut input =
+        Vec::with_capacity(DOMAIN_TAG.len() + fields.iter().map(|f| 4 + f.len()).sum::<usize>());
     input.extend_from_slice(DOMAIN_TAG);
     for field in fields {
         let len = u32::try_from(field.len())
@@ -178,7 +185,12 @@ pub fn sign_payment(
         ));
     }
     let authorization = build_authorization(requirements, wallet_id, nonce, now);
-    let signature = sign_authorization(secret, requirements.network(), requirements.asset(), &authorization)?;
+    let signature = sign_authorization(
+        secret,
+        requirements.network(),
+        requirements.asset(),
+        &authorization,
+    )?;
     Ok(ExactPayload {
         signature,
         authorization,
@@ -268,7 +280,10 @@ pub fn verify_payment(
     if authorization.valid_after > now {
         return Err(Error::payment_invalid(
             Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
-            format!("validAfter {} is after now ({now})", authorization.valid_after),
+            format!(
+                "validAfter {} is after now ({now})",
+                authorization.valid_after
+            ),
         ));
     }
     if authorization.value != requirements.amount() {
@@ -299,7 +314,9 @@ fn requirements_version(requirements: &AnyRequirements) -> u8 {
 mod tests {
     use super::*;
     use crate::money::Amount;
-    use crate::protocol::types::{PaymentRequirements, PaymentPayloadV2, ResourceInfo, Version, JsonObject};
+    use crate::protocol::types::{
+        JsonObject, PaymentPayloadV2, PaymentRequirements, ResourceInfo, Version,
+    };
 
     const SECRET: &[u8] = b"wallet-secret-0123456789";
     const NOW: u64 = 1_800_000_000;
@@ -332,18 +349,29 @@ mod tests {
     }
 
     fn signed() -> ExactPayload {
-        sign_payment(&AnyRequirements::V2(requirements()), "wallet_agent", &secret(), &[7; 32], NOW).unwrap()
+        sign_payment(
+            &AnyRequirements::V2(requirements()),
+            "wallet_agent",
+            &secret(),
+            &[7; 32],
+            NOW,
+        )
+        .unwrap()
     }
 
     fn verify(exact: &ExactPayload, now: u64) -> Result<VerifiedLedgerPayment> {
-        verify_payment(&payment(exact), &AnyRequirements::V2(requirements()), now, |id| {
-            (id == "wallet_agent").then(secret)
-        })
+        verify_payment(
+            &payment(exact),
+            &AnyRequirements::V2(requirements()),
+            now,
+            |id| (id == "wallet_agent").then(secret),
+        )
     }
 
     fn resign(mut exact: ExactPayload, edit: impl FnOnce(&mut ExactAuthorization)) -> ExactPayload {
         edit(&mut exact.authorization);
-        exact.signature = sign_authorization(&secret(), "paywire:main", "USD", &exact.authorization).unwrap();
+        exact.signature =
+            sign_authorization(&secret(), "paywire:main", "USD", &exact.authorization).unwrap();
         exact
     }
 
@@ -362,17 +390,33 @@ mod tests {
         let code = |exact: &ExactPayload| verify(exact, NOW).unwrap_err().code().to_string();
         let mut tampered = signed();
         tampered.authorization.value = Amount::new(1);
-        assert_eq!(code(&tampered), "invalid_exact_evm_signature", "a changed field breaks the MAC");
+        assert_eq!(
+            code(&tampered),
+            "invalid_exact_evm_signature",
+            "a changed field breaks the MAC"
+        );
         let wrong_to = resign(signed(), |a| a.to = "wallet_thief".into());
         assert_eq!(code(&wrong_to), "invalid_exact_evm_recipient_mismatch");
         let expiring = resign(signed(), |a| a.valid_before = NOW + 5);
-        assert_eq!(code(&expiring), "invalid_exact_evm_payload_authorization_valid_before");
+        assert_eq!(
+            code(&expiring),
+            "invalid_exact_evm_payload_authorization_valid_before"
+        );
         let early = resign(signed(), |a| a.valid_after = NOW + 1);
-        assert_eq!(code(&early), "invalid_exact_evm_payload_authorization_valid_after");
+        assert_eq!(
+            code(&early),
+            "invalid_exact_evm_payload_authorization_valid_after"
+        );
         let cheap = resign(signed(), |a| a.value = Amount::new(9_999));
-        assert_eq!(code(&cheap), "invalid_exact_evm_payload_authorization_value_mismatch");
+        assert_eq!(
+            code(&cheap),
+            "invalid_exact_evm_payload_authorization_value_mismatch"
+        );
         let generous = resign(signed(), |a| a.value = Amount::new(10_001));
-        assert_eq!(code(&generous), "invalid_exact_evm_payload_authorization_value_mismatch");
+        assert_eq!(
+            code(&generous),
+            "invalid_exact_evm_payload_authorization_value_mismatch"
+        );
         let stranger = resign(signed(), |a| a.from = "wallet_unknown".into());
         assert_eq!(code(&stranger), "invalid_exact_evm_signature");
         let mut garbage = signed();
@@ -400,11 +444,18 @@ mod tests {
         if let PaymentPayload::V2(p) = &mut p {
             p.accepted.network = "paywire:other".into();
         }
-        let result = verify_payment(&p, &AnyRequirements::V2(other_ledger), NOW, |_| Some(secret()));
+        let result = verify_payment(&p, &AnyRequirements::V2(other_ledger), NOW, |_| {
+            Some(secret())
+        });
         assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
         let mut other_asset = requirements();
         other_asset.asset = "EUR".into();
-        let result = verify_payment(&payment(&exact), &AnyRequirements::V2(other_asset), NOW, |_| Some(secret()));
+        let result = verify_payment(
+            &payment(&exact),
+            &AnyRequirements::V2(other_asset),
+            NOW,
+            |_| Some(secret()),
+        );
         assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
     }
 
@@ -423,8 +474,14 @@ mod tests {
 
     #[test]
     fn secrets_are_validated_and_redacted() {
-        assert_eq!(WalletSecret::from_bytes(b"short").unwrap_err().code(), "wallet_secret_invalid");
-        assert_eq!(WalletSecret::from_hex("0xnothex").unwrap_err().code(), "wallet_secret_invalid");
+        assert_eq!(
+            WalletSecret::from_bytes(b"short").unwrap_err().code(),
+            "wallet_secret_invalid"
+        );
+        assert_eq!(
+            WalletSecret::from_hex("0xnothex").unwrap_err().code(),
+            "wallet_secret_invalid"
+        );
         let s = WalletSecret::from_hex("0x000102030405060708090a0b0c0d0e0f").unwrap();
         assert_eq!(format!("{s:?}"), "WalletSecret(<redacted>)");
     }

@@ -98,10 +98,18 @@ mod tests {
     #[test]
     fn client_may_add_extra_but_not_change_or_drop() {
         let mut accepted = offer();
-        accepted.extra.as_mut().unwrap().insert("assetTransferMethod".into(), json!("eip3009"));
+        accepted
+            .extra
+            .as_mut()
+            .unwrap()
+            .insert("assetTransferMethod".into(), json!("eip3009"));
         assert!(requirements_match(&accepted, &offer()));
         let mut changed = offer();
-        changed.extra.as_mut().unwrap().insert("version".into(), json!("1"));
+        changed
+            .extra
+            .as_mut()
+            .unwrap()
+            .insert("version".into(), json!("1"));
         assert!(!requirements_match(&changed, &offer()));
         let mut dropped = offer();
         dropped.extra = None;

@@ -215,13 +215,11 @@ enum V1Identity {
 impl V1Identity {
     fn matches(&self, caip2: &str) -> bool {
         match self {
-            V1Identity::Evm(id) => caip2
-                .strip_prefix("eip155:")
-                .is_some_and(|reference| {
-                    !(reference.len() > 1 && reference.starts_with('0'))
-                        && reference.bytes().all(|b| b.is_ascii_digit())
-                        && reference.parse::<u64>().ok() == Some(*id)
-                }),
+            V1Identity::Evm(id) => caip2.strip_prefix("eip155:").is_some_and(|reference| {
+                !(reference.len() > 1 && reference.starts_with('0'))
+                    && reference.bytes().all(|b| b.is_ascii_digit())
+                    && reference.parse::<u64>().ok() == Some(*id)
+            }),
             V1Identity::Caip2(known) => *known == caip2,
         }
     }
@@ -263,10 +261,23 @@ mod tests {
     #[test]
     fn caip2_syntax_is_enforced() {
         for bad in [
-            "", ":", "eip155", "eip155:", ":1", "ab:1", "EIP155:1", "toolongnamespace:1",
-            "eip155:1:2", "eip155:a/b", "eip155:123456789012345678901234567890123",
+            "",
+            ":",
+            "eip155",
+            "eip155:",
+            ":1",
+            "ab:1",
+            "EIP155:1",
+            "toolongnamespace:1",
+            "eip155:1:2",
+            "eip155:a/b",
+            "eip155:123456789012345678901234567890123",
         ] {
-            assert_eq!(ChainId::parse(bad).unwrap_err().code(), "network_invalid", "{bad:?}");
+            assert_eq!(
+                ChainId::parse(bad).unwrap_err().code(),
+                "network_invalid",
+                "{bad:?}"
+            );
         }
         assert!(ChainId::parse("paywire:main-ledger_1").is_ok());
     }
@@ -286,11 +297,17 @@ mod tests {
             assert_eq!(caip2.v1_name(), Some(*name));
         }
         assert_eq!(resolve("Base-Sepolia").unwrap().as_str(), "eip155:84532");
-        assert_eq!(resolve("solana").unwrap().as_str(), "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp");
+        assert_eq!(
+            resolve("solana").unwrap().as_str(),
+            "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
+        );
         assert_eq!(resolve("mainnet").unwrap_err().code(), "network_unknown");
         assert_eq!(resolve("toString").unwrap_err().code(), "network_unknown");
         assert_eq!(evm_chain_id("base").unwrap(), 8453);
-        assert_eq!(evm_chain_id("solana").unwrap_err().code(), "network_invalid");
+        assert_eq!(
+            evm_chain_id("solana").unwrap_err().code(),
+            "network_invalid"
+        );
     }
 
     #[test]
@@ -298,7 +315,10 @@ mod tests {
         assert!(same_network("base", "eip155:8453"));
         assert!(same_network("eip155:8453", "BASE"));
         assert!(same_network("base", "base"));
-        assert!(same_network("solana-devnet", "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"));
+        assert!(same_network(
+            "solana-devnet",
+            "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1"
+        ));
         assert!(!same_network("base", "eip155:84532"));
         assert!(!same_network("base", "eip155:08453"));
         assert!(!same_network("base", "base-sepolia"));

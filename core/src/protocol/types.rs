@@ -40,7 +40,9 @@ impl<'de, const N: u8> Deserialize<'de> for Version<N> {
         if found == u64::from(N) {
             Ok(Version)
         } else {
-            Err(D::Error::custom(format_args!("x402Version {found}, expected {N}")))
+            Err(D::Error::custom(format_args!(
+                "x402Version {found}, expected {N}"
+            )))
         }
     }
 }
@@ -67,7 +69,9 @@ pub mod u64_string {
             Either::Number(n) => Ok(n),
             Either::Text(text) => {
                 if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(serde::de::Error::custom("expected a decimal integer string"));
+                    return Err(serde::de::Error::custom(
+                        "expected a decimal integer string",
+                    ));
                 }
                 text.parse().map_err(serde::de::Error::custom)
             }
@@ -195,6 +199,9 @@ pub struct PaymentRequiredV1 {
 }
 
 /// A 402 in either version.
+// Parsed once per request and matched on by users; boxing the larger variant would only
+// make every match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PaymentRequired {
@@ -237,6 +244,9 @@ pub struct PaymentPayloadV1 {
 }
 
 /// A payment in either version.
+// Parsed once per request and matched on by users; boxing the larger variant would only
+// make every match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PaymentPayload {
@@ -281,6 +291,9 @@ impl PaymentPayload {
 }
 
 /// Requirements in either version, as a facilitator receives them.
+// Parsed once per request and matched on by users; boxing the larger variant would only
+// make every match noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AnyRequirements {
@@ -397,7 +410,11 @@ impl<'de> Deserialize<'de> for FacilitatorRequest {
         // The TypeScript client always sends the top-level version; fall back to the payload's.
         let version = wire
             .x402_version
-            .or_else(|| wire.payment_payload.get("x402Version").and_then(Value::as_u64))
+            .or_else(|| {
+                wire.payment_payload
+                    .get("x402Version")
+                    .and_then(Value::as_u64)
+            })
             .ok_or_else(|| D::Error::missing_field("x402Version"))?;
         let part = |what: &str, e: serde_json::Error| D::Error::custom(format_args!("{what}: {e}"));
         match version {
@@ -421,7 +438,9 @@ impl<'de> Deserialize<'de> for FacilitatorRequest {
                         .map_err(|e| part("paymentRequirements", e))?,
                 ),
             }),
-            other => Err(D::Error::custom(format_args!("unsupported x402Version {other}"))),
+            other => Err(D::Error::custom(format_args!(
+                "unsupported x402Version {other}"
+            ))),
         }
     }
 }
@@ -690,11 +709,15 @@ mod tests {
             "invalid_x402_version"
         );
         assert_eq!(
-            PaymentRequired::from_json_value(json!({"accepts": []})).unwrap_err().code(),
+            PaymentRequired::from_json_value(json!({"accepts": []}))
+                .unwrap_err()
+                .code(),
             "invalid_payload"
         );
         assert_eq!(
-            PaymentRequired::from_json_value(json!({"x402Version": "2"})).unwrap_err().code(),
+            PaymentRequired::from_json_value(json!({"x402Version": "2"}))
+                .unwrap_err()
+                .code(),
             "invalid_payload"
         );
     }
@@ -703,10 +726,16 @@ mod tests {
     fn wrong_types_are_invalid_payloads() {
         let mut value = v2_required();
         value["accepts"][0]["amount"] = json!("1.5");
-        assert_eq!(PaymentRequired::from_json_value(value).unwrap_err().code(), "invalid_payload");
+        assert_eq!(
+            PaymentRequired::from_json_value(value).unwrap_err().code(),
+            "invalid_payload"
+        );
         let mut value = v2_required();
         value["accepts"][0]["maxTimeoutSeconds"] = json!("60");
-        assert_eq!(PaymentRequired::from_json_value(value).unwrap_err().code(), "invalid_payload");
+        assert_eq!(
+            PaymentRequired::from_json_value(value).unwrap_err().code(),
+            "invalid_payload"
+        );
     }
 
     #[test]
@@ -719,7 +748,8 @@ mod tests {
         assert_eq!(request.payment_requirements.amount(), Amount::new(10000));
         let again = serde_json::to_value(&request).unwrap();
         assert_eq!(again["x402Version"], 1);
-        let bad = json!({"x402Version":2,"paymentPayload":{"x402Version":1},"paymentRequirements":{}});
+        let bad =
+            json!({"x402Version":2,"paymentPayload":{"x402Version":1},"paymentRequirements":{}});
         assert!(serde_json::from_value::<FacilitatorRequest>(bad).is_err());
     }
 
@@ -734,16 +764,19 @@ mod tests {
         let bad = json!({"signature":"0x00","authorization":{"from":"a","to":"b","value":"5",
             "validAfter":"-1","validBefore":"1","nonce":"0x01"}});
         assert_eq!(
-            ExactPayload::from_object(bad.as_object().unwrap()).unwrap_err().code(),
+            ExactPayload::from_object(bad.as_object().unwrap())
+                .unwrap_err()
+                .code(),
             "invalid_payload"
         );
     }
 
     #[test]
     fn supported_defaults_missing_v1_fields() {
-        let supported: SupportedResponse =
-            serde_json::from_value(json!({"kinds":[{"x402Version":1,"scheme":"exact","network":"base"}]}))
-                .unwrap();
+        let supported: SupportedResponse = serde_json::from_value(
+            json!({"kinds":[{"x402Version":1,"scheme":"exact","network":"base"}]}),
+        )
+        .unwrap();
         assert!(supported.extensions.is_empty());
         assert!(supported.signers.is_empty());
     }

@@ -131,7 +131,12 @@ fn hex_bytes(input: &Value, name: &str) -> Result<Vec<u8>, Error> {
 }
 
 fn asset_with_decimals(decimals: u8) -> Result<Asset, Error> {
-    Asset::new("eip155:1", "0x0000000000000000000000000000000000000001", "T", decimals)
+    Asset::new(
+        "eip155:1",
+        "0x0000000000000000000000000000000000000001",
+        "T",
+        decimals,
+    )
 }
 
 fn ring_from(input: &Value) -> Result<KeyRing, Error> {
@@ -183,7 +188,8 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         }
         "money.rescale" => {
             let amount: Amount = field(input, "atomic")?;
-            let rescaled = amount.rescale(field(input, "fromDecimals")?, field(input, "toDecimals")?)?;
+            let rescaled =
+                amount.rescale(field(input, "fromDecimals")?, field(input, "toDecimals")?)?;
             Ok(json!({"atomic": rescaled}))
         }
         // ---- pricing ----
@@ -207,8 +213,17 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             let options: Vec<PaymentOption> = field(input, "options")?;
             let resource: ResourceInfo = field(input, "resource")?;
             match field::<u8>(input, "x402Version")? {
-                1 => to_json(&quote.payment_required_v1(&options, &resource, "X-PAYMENT header is required")?),
-                _ => to_json(&quote.payment_required_v2(&options, resource, Some("Payment required".into()), None)?),
+                1 => to_json(&quote.payment_required_v1(
+                    &options,
+                    &resource,
+                    "X-PAYMENT header is required",
+                )?),
+                _ => to_json(&quote.payment_required_v2(
+                    &options,
+                    resource,
+                    Some("Payment required".into()),
+                    None,
+                )?),
             }
         }
         // ---- policy ----
@@ -224,7 +239,12 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             policy.validate()?;
             let required = PaymentRequired::from_json_value(input["paymentRequired"].clone())?;
             let usage: Usage = field(input, "usage")?;
-            let selection = policy.select(&required, &usage, field(input, "now")?, &AssetRegistry::with_defaults());
+            let selection = policy.select(
+                &required,
+                &usage,
+                field(input, "now")?,
+                &AssetRegistry::with_defaults(),
+            );
             to_json(&selection)
         }
         "policy.record_then_evaluate" => {
@@ -254,7 +274,10 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             let resource = text(input, "resource")?;
             let verified = ring.verify(
                 &text(input, "token")?,
-                TokenRequest { method: &method, resource: &resource },
+                TokenRequest {
+                    method: &method,
+                    resource: &resource,
+                },
                 field(input, "now")?,
                 field(input, "uses")?,
             )?;
@@ -271,24 +294,38 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         }
         "idempotency.fingerprint" => {
             let body = text(input, "body")?;
-            let fp = fingerprint(&text(input, "method")?, &text(input, "path")?, body.as_bytes());
+            let fp = fingerprint(
+                &text(input, "method")?,
+                &text(input, "path")?,
+                body.as_bytes(),
+            );
             Ok(json!({"fingerprint": fp.to_hex()}))
         }
         "idempotency.sequence" => idempotency_sequence(input),
         // ---- protocol ----
         "protocol.decode_payment_payload" => {
-            let limit = field::<Option<usize>>(input, "limit")?.unwrap_or(header::DEFAULT_HEADER_LIMIT);
-            to_json(&header::decode_payment_payload(&text(input, "header")?, limit)?)
+            let limit =
+                field::<Option<usize>>(input, "limit")?.unwrap_or(header::DEFAULT_HEADER_LIMIT);
+            to_json(&header::decode_payment_payload(
+                &text(input, "header")?,
+                limit,
+            )?)
         }
         "protocol.decode_payment_required" => {
-            let limit = field::<Option<usize>>(input, "limit")?.unwrap_or(header::DEFAULT_HEADER_LIMIT);
-            to_json(&header::decode_payment_required(&text(input, "header")?, limit)?)
+            let limit =
+                field::<Option<usize>>(input, "limit")?.unwrap_or(header::DEFAULT_HEADER_LIMIT);
+            to_json(&header::decode_payment_required(
+                &text(input, "header")?,
+                limit,
+            )?)
         }
         "protocol.encode_header" => Ok(json!({"header": header::encode(&input["value"])})),
         "protocol.resolve_network" => {
             let id = network::resolve(&text(input, "network")?)?;
-            Ok(json!({"caip2": id.as_str(), "namespace": id.namespace(), "reference": id.reference(),
-                      "evmChainId": id.evm_chain_id(), "v1Name": id.v1_name()}))
+            Ok(
+                json!({"caip2": id.as_str(), "namespace": id.namespace(), "reference": id.reference(),
+                      "evmChainId": id.evm_chain_id(), "v1Name": id.v1_name()}),
+            )
         }
         "protocol.requirements_match" => {
             let accepted: PaymentRequirements = field(input, "accepted")?;
@@ -298,9 +335,11 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         "protocol.facilitator_request" => {
             let request: FacilitatorRequest = serde_json::from_value(input["body"].clone())
                 .map_err(|e| Error::InvalidPayload(e.to_string()))?;
-            Ok(json!({"x402Version": request.version(), "scheme": request.payment_payload.scheme(),
+            Ok(
+                json!({"x402Version": request.version(), "scheme": request.payment_payload.scheme(),
                       "network": request.payment_payload.network(),
-                      "amount": request.payment_requirements.amount()}))
+                      "amount": request.payment_requirements.amount()}),
+            )
         }
         // ---- ledger scheme ----
         "ledger.sign" => {
@@ -309,22 +348,32 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             let nonce: [u8; 32] = hex_bytes(input, "nonce")?
                 .try_into()
                 .map_err(|_| Error::InvalidPayload("nonce must be 32 bytes".into()))?;
-            let exact = ledger::sign_payment(&requirements, &text(input, "walletId")?, &secret, &nonce, field(input, "now")?)?;
+            let exact = ledger::sign_payment(
+                &requirements,
+                &text(input, "walletId")?,
+                &secret,
+                &nonce,
+                field(input, "now")?,
+            )?;
             to_json(&exact)
         }
         "ledger.verify" => {
-            let payment = paywire_core::PaymentPayload::from_json_value(input["paymentPayload"].clone())?;
+            let payment =
+                paywire_core::PaymentPayload::from_json_value(input["paymentPayload"].clone())?;
             let requirements = any_requirements(&input["requirements"])?;
             let secrets: BTreeMap<String, String> = field(input, "secrets")?;
-            let verified = ledger::verify_payment(&payment, &requirements, field(input, "now")?, |id| {
-                secrets
-                    .get(id)
-                    .and_then(|h| hex::decode(h).ok())
-                    .and_then(|b| ledger::WalletSecret::from_bytes(&b).ok())
-            })?;
+            let verified =
+                ledger::verify_payment(&payment, &requirements, field(input, "now")?, |id| {
+                    secrets
+                        .get(id)
+                        .and_then(|h| hex::decode(h).ok())
+                        .and_then(|b| ledger::WalletSecret::from_bytes(&b).ok())
+                })?;
             Ok(json!({"payer": verified.payer, "value": verified.authorization.value}))
         }
-        other => Err(Error::InvalidPayload(format!("unknown vector op {other:?}"))),
+        other => Err(Error::InvalidPayload(format!(
+            "unknown vector op {other:?}"
+        ))),
     }
 }
 
@@ -362,7 +411,9 @@ fn idempotency_sequence(input: &Value) -> Result<Value, Error> {
         let result = match step.action.as_str() {
             "begin" => match store.begin(&key, &fp, step.now) {
                 Ok(Begin::Proceed) => json!({"action": "proceed"}),
-                Ok(Begin::Replay(outcome)) => json!({"action": "replay", "status": outcome.status, "body": outcome.body}),
+                Ok(Begin::Replay(outcome)) => {
+                    json!({"action": "replay", "status": outcome.status, "body": outcome.body})
+                }
                 Err(e) => json!({"error": e.code()}),
             },
             "complete" => {

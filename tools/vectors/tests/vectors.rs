@@ -5,12 +5,24 @@ use paywire_vectors::{check, load_all, vectors_dir};
 #[test]
 fn every_vector_case_holds() {
     let files = load_all(&vectors_dir()).expect("tests/vectors/ is readable");
-    assert!(files.len() >= 7, "expected one file per concept, found {}", files.len());
+    assert!(
+        files.len() >= 7,
+        "expected one file per concept, found {}",
+        files.len()
+    );
     let mut failures = vec![];
     let mut total = 0;
     for (path, file) in &files {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        assert_eq!(file.concept, stem, "{} names the wrong concept", path.display());
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        assert_eq!(
+            file.concept,
+            stem,
+            "{} names the wrong concept",
+            path.display()
+        );
         for case in &file.cases {
             total += 1;
             assert!(
@@ -23,7 +35,12 @@ fn every_vector_case_holds() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(total >= 200, "the vectors hold only {total} cases");
 }
 
