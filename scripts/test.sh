@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check of the repository: formatting, lints, all tests (unit, property, vectors),
+# the vector-drift check, the wasm32 build of the core, and the quickstart example.
+# Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# What a fresh machine with rustup lacks; each command is a no-op when already present.
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null
+rustup target add wasm32-unknown-unknown >/dev/null
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
+
+step "shared vectors are up to date"
+cargo run --quiet --locked -p paywire-vectors
+if [ -n "$(git status --porcelain -- tests/vectors)" ]; then
+  git --no-pager diff --stat -- tests/vectors
+  git status --porcelain -- tests/vectors
+  echo "tests/vectors/ differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
+  exit 1
+fi
+
+step "paywire-core builds for wasm32-unknown-unknown"
+cargo build --locked -p paywire-core --target wasm32-unknown-unknown
+
+step "the quickstart example runs"
+cargo run --quiet --locked -p example-quickstart >/dev/null
+
+step "all checks passed"
