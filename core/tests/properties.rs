@@ -66,18 +66,8 @@ proptest! {
         period_units in 0u64..400,
         quantity in 0u64..400,
     ) {
-        let mut tiers: Vec<PriceTier> = bounds.iter().enumerate()
-            .map(|(i, b)| PriceTier { up_to: Some(*b), unit_price: Amount::new(prices[i]) })
-            .collect();
-        tiers.push(PriceTier { up_to: None, unit_price: Amount::new(prices[5]) });
-        let book = book(TierMode::Graduated, tiers.clone());
-        let mut request = QuoteRequest::new("GET", "/x");
-        request.quantity = quantity;
-        request.period_units = period_units;
-        let quote = book.quote(&request).unwrap();
-        let unit_price = |position: u64| -> u128 {
-            tiers.iter().find(|t| t.up_to.is_none_or(|u| position <= u)).unwrap().unit_price.atomic()
-        };
+        let (tiers, quote) = tiered_quote(TierMode::Graduated, &bounds, &prices, period_units, quantity);
+        let unit_price = |position: u64| -> u128 { tier_at(&tiers, position).unit_price.atomic() };
         let expected: u128 = (period_units + 1..=period_units + quantity).map(unit_price).sum();
         prop_assert_eq!(quote.amount.atomic(), expected);
     }
@@ -90,17 +80,8 @@ proptest! {
         period_units in 0u64..400,
         quantity in 0u64..400,
     ) {
-        let mut tiers: Vec<PriceTier> = bounds.iter().enumerate()
-            .map(|(i, b)| PriceTier { up_to: Some(*b), unit_price: Amount::new(prices[i]) })
-            .collect();
-        tiers.push(PriceTier { up_to: None, unit_price: Amount::new(prices[5]) });
-        let book = book(TierMode::Volume, tiers.clone());
-        let mut request = QuoteRequest::new("GET", "/x");
-        request.quantity = quantity;
-        request.period_units = period_units;
-        let quote = book.quote(&request).unwrap();
-        let reached = period_units + quantity;
-        let tier = tiers.iter().find(|t| t.up_to.is_none_or(|u| reached <= u)).unwrap();
+        let (tiers, quote) = tiered_quote(TierMode::Volume, &bounds, &prices, period_units, quantity);
+        let tier = tier_at(&tiers, period_units + quantity);
         prop_assert_eq!(quote.amount.atomic(), tier.unit_price.atomic() * u128::from(quantity));
     }
 
@@ -251,6 +232,42 @@ fn claims() -> Claims {
         exp: 2_000,
         max_uses: Some(10),
     }
+}
+
+/// Tiers bounded at `bounds` (then one unbounded tier) priced by `prices`, and the quote for
+/// `quantity` units after `period_units` this period.
+fn tiered_quote(
+    mode: TierMode,
+    bounds: &std::collections::BTreeSet<u64>,
+    prices: &[u128],
+    period_units: u64,
+    quantity: u64,
+) -> (Vec<PriceTier>, paywire_core::Quote) {
+    let mut tiers: Vec<PriceTier> = bounds
+        .iter()
+        .zip(prices)
+        .map(|(b, p)| PriceTier {
+            up_to: Some(*b),
+            unit_price: Amount::new(*p),
+        })
+        .collect();
+    tiers.push(PriceTier {
+        up_to: None,
+        unit_price: Amount::new(prices[5]),
+    });
+    let mut request = QuoteRequest::new("GET", "/x");
+    request.quantity = quantity;
+    request.period_units = period_units;
+    let quote = book(mode, tiers.clone()).quote(&request).unwrap();
+    (tiers, quote)
+}
+
+/// The tier that prices the unit at 1-based `position` in the period.
+fn tier_at(tiers: &[PriceTier], position: u64) -> &PriceTier {
+    tiers
+        .iter()
+        .find(|t| t.up_to.is_none_or(|u| position <= u))
+        .unwrap()
 }
 
 fn book(mode: TierMode, tiers: Vec<PriceTier>) -> Pricebook {
