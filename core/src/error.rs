@@ -44,6 +44,9 @@
 //! | `payment_requirements_mismatch` | the payload matches none of the offered requirements |
 //! | `payment_identifier_invalid` | a `payment-identifier` id outside 16–128 of `[A-Za-z0-9_-]` |
 //! | `wallet_secret_invalid` | a ledger wallet secret shorter than 16 bytes or not hex |
+//! | `evm_address_invalid` | not `0x` followed by 40 hex digits |
+//! | `evm_address_checksum_invalid` | a mixed-case address whose EIP-55 checksum is wrong |
+//! | `evm_private_key_invalid` | not a secp256k1 private key (32 bytes, 1 ≤ k < n) |
 //! | x402 reason codes | a payment that does not verify; see [`crate::protocol::Reason`] |
 
 use crate::policy::DenyReason;
@@ -193,6 +196,15 @@ pub enum Error {
     /// An unusable ledger wallet secret.
     #[error("invalid wallet secret: {0}")]
     WalletSecretInvalid(String),
+    /// Not an EVM address.
+    #[error("invalid EVM address {0:?}")]
+    EvmAddressInvalid(String),
+    /// A mixed-case address with a wrong EIP-55 checksum.
+    #[error("EVM address {0:?} has a wrong EIP-55 checksum")]
+    EvmAddressChecksumInvalid(String),
+    /// Not a usable secp256k1 private key.
+    #[error("invalid private key: {0}")]
+    EvmPrivateKeyInvalid(String),
     /// A payment that does not verify, with its x402 reason.
     #[error("payment invalid ({reason}): {message}")]
     PaymentInvalid {
@@ -242,6 +254,9 @@ impl Error {
             Error::PaymentRequirementsMismatch => "payment_requirements_mismatch",
             Error::PaymentIdentifierInvalid(_) => "payment_identifier_invalid",
             Error::WalletSecretInvalid(_) => "wallet_secret_invalid",
+            Error::EvmAddressInvalid(_) => "evm_address_invalid",
+            Error::EvmAddressChecksumInvalid(_) => "evm_address_checksum_invalid",
+            Error::EvmPrivateKeyInvalid(_) => "evm_private_key_invalid",
             Error::PaymentInvalid { reason, .. } => reason.as_str(),
         }
     }
@@ -293,6 +308,9 @@ pub const ERROR_CODES: &[&str] = &[
     "payment_requirements_mismatch",
     "payment_identifier_invalid",
     "wallet_secret_invalid",
+    "evm_address_invalid",
+    "evm_address_checksum_invalid",
+    "evm_private_key_invalid",
 ];
 
 #[cfg(test)]

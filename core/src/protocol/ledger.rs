@@ -20,6 +20,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+pub use crate::protocol::types::{format_nonce, parse_nonce};
 use crate::protocol::types::{AnyRequirements, ExactAuthorization, ExactPayload, PaymentPayload};
 use crate::protocol::Reason;
 
@@ -87,20 +88,6 @@ impl fmt::Debug for WalletSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WalletSecret(<redacted>)")
     }
-}
-
-/// Parses a `0x` + 64-hex-digit nonce.
-pub fn parse_nonce(text: &str) -> Result<[u8; 32]> {
-    let invalid = || Error::InvalidPayload("nonce must be 0x followed by 64 hex digits".into());
-    let digits = text.strip_prefix("0x").ok_or_else(invalid)?;
-    let mut nonce = [0u8; 32];
-    hex::decode_to_slice(digits, &mut nonce).map_err(|_| invalid())?;
-    Ok(nonce)
-}
-
-/// Formats a nonce as `0x` + 64 lowercase hex digits.
-pub fn format_nonce(nonce: &[u8; 32]) -> String {
-    format!("0x{}", hex::encode(nonce))
 }
 
 /// The exact bytes the wallet secret authenticates (see the module documentation).
@@ -221,7 +208,7 @@ pub fn verify_payment(
     now: u64,
     secret_for: impl FnOnce(&str) -> Option<WalletSecret>,
 ) -> Result<VerifiedLedgerPayment> {
-    if payment.version() != requirements_version(requirements) {
+    if payment.version() != requirements.version() {
         return Err(Error::payment_invalid(
             Reason::InvalidX402Version,
             "payment and requirements have different x402 versions",
@@ -301,13 +288,6 @@ pub fn verify_payment(
         authorization,
         nonce,
     })
-}
-
-fn requirements_version(requirements: &AnyRequirements) -> u8 {
-    match requirements {
-        AnyRequirements::V1(_) => 1,
-        AnyRequirements::V2(_) => 2,
-    }
 }
 
 #[cfg(test)]

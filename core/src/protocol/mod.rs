@@ -1,6 +1,7 @@
 //! The x402 protocol: wire types (v1 and v2), the header codec, networks, requirement
 //! matching, reason codes, extensions, and the payment schemes Paywire verifies in-process.
 
+pub mod evm;
 pub mod extensions;
 pub mod header;
 pub mod ledger;

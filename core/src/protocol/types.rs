@@ -265,6 +265,14 @@ impl PaymentPayload {
         }
     }
 
+    /// The request header this payment travels in: `PAYMENT-SIGNATURE` (v2) or `X-PAYMENT` (v1).
+    pub fn header_name(&self) -> &'static str {
+        match self {
+            PaymentPayload::V1(_) => crate::protocol::header::X_PAYMENT,
+            PaymentPayload::V2(_) => crate::protocol::header::PAYMENT_SIGNATURE,
+        }
+    }
+
     /// The scheme-specific payload.
     pub fn payload(&self) -> &JsonObject {
         match self {
@@ -304,6 +312,14 @@ pub enum AnyRequirements {
 }
 
 impl AnyRequirements {
+    /// The protocol version, 1 or 2.
+    pub fn version(&self) -> u8 {
+        match self {
+            AnyRequirements::V1(_) => 1,
+            AnyRequirements::V2(_) => 2,
+        }
+    }
+
     /// The required scheme.
     pub fn scheme(&self) -> &str {
         match self {
@@ -576,6 +592,20 @@ pub struct ExactAuthorization {
     pub nonce: String,
 }
 
+/// Parses a `0x` + 64-hex-digit nonce, or [`Error::InvalidPayload`].
+pub fn parse_nonce(text: &str) -> Result<[u8; 32]> {
+    let invalid = || Error::InvalidPayload("nonce must be 0x followed by 64 hex digits".into());
+    let digits = text.strip_prefix("0x").ok_or_else(invalid)?;
+    let mut nonce = [0u8; 32];
+    hex::decode_to_slice(digits, &mut nonce).map_err(|_| invalid())?;
+    Ok(nonce)
+}
+
+/// Formats a nonce as `0x` + 64 lowercase hex digits.
+pub fn format_nonce(nonce: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(nonce))
+}
+
 impl ExactPayload {
     /// Reads an `exact` payload out of a payment's scheme payload, or
     /// [`Error::InvalidPayload`].
@@ -633,6 +663,72 @@ impl PaymentRequired {
         match self {
             PaymentRequired::V1(_) => 1,
             PaymentRequired::V2(_) => 2,
+        }
+    }
+
+    /// How many ways to pay it offers.
+    pub fn len(&self) -> usize {
+        match self {
+            PaymentRequired::V1(r) => r.accepts.len(),
+            PaymentRequired::V2(r) => r.accepts.len(),
+        }
+    }
+
+    /// Whether it offers no way to pay at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The requirements of `accepts[index]`, or [`Error::PaymentRequirementsMismatch`] when
+    /// there is no such option.
+    pub fn requirements(&self, index: usize) -> Result<AnyRequirements> {
+        let missing = || Error::PaymentRequirementsMismatch;
+        match self {
+            PaymentRequired::V1(r) => r
+                .accepts
+                .get(index)
+                .cloned()
+                .map(AnyRequirements::V1)
+                .ok_or_else(missing),
+            PaymentRequired::V2(r) => r
+                .accepts
+                .get(index)
+                .cloned()
+                .map(AnyRequirements::V2)
+                .ok_or_else(missing),
+        }
+    }
+
+    /// The payment for `accepts[index]` carrying a scheme's signed `payload`: v2 echoes the
+    /// option as `accepted` unchanged, with the resource and the server's extensions; v1 names
+    /// the scheme and network.
+    pub fn payment(&self, index: usize, payload: JsonObject) -> Result<PaymentPayload> {
+        match self {
+            PaymentRequired::V1(r) => {
+                let option = r
+                    .accepts
+                    .get(index)
+                    .ok_or(Error::PaymentRequirementsMismatch)?;
+                Ok(PaymentPayload::V1(PaymentPayloadV1 {
+                    x402_version: Version,
+                    scheme: option.scheme.clone(),
+                    network: option.network.clone(),
+                    payload,
+                }))
+            }
+            PaymentRequired::V2(r) => {
+                let option = r
+                    .accepts
+                    .get(index)
+                    .ok_or(Error::PaymentRequirementsMismatch)?;
+                Ok(PaymentPayload::V2(PaymentPayloadV2 {
+                    x402_version: Version,
+                    resource: Some(r.resource.clone()),
+                    accepted: option.clone(),
+                    payload,
+                    extensions: r.extensions.clone(),
+                }))
+            }
         }
     }
 }

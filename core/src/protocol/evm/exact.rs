@@ -1,0 +1,253 @@
+//! The `exact` scheme on EVM networks: EIP-3009 `transferWithAuthorization`, signed as EIP-712
+//! typed data — verified exactly as the official TypeScript and Go facilitators verify it, and
+//! signed for agents as the official clients sign it.
+//!
+//! On-chain steps (simulation, balance, nonce state, ERC-1271/6492 smart wallets) are the
+//! settler's; here is everything that needs no chain.
+
+use crate::error::{Error, Result};
+use crate::protocol::evm::address::Address;
+use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
+use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
+use crate::protocol::ledger::{V1_VALID_AFTER_SKEW_SECONDS, VALID_BEFORE_GRACE_SECONDS};
+use crate::protocol::types::{
+    format_nonce, parse_nonce, AnyRequirements, ExactAuthorization, ExactPayload, PaymentPayload,
+};
+use crate::protocol::{network, Reason};
+
+/// An EVM payment that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedEvmPayment {
+    /// The payer (`authorization.from`, recovered from the signature).
+    pub payer: Address,
+    /// The authorization, typed.
+    pub authorization: TransferWithAuthorization,
+    /// The signature, normalized (`v` as 27/28).
+    pub signature: EvmSignature,
+    /// The domain it was signed under.
+    pub domain: Eip712Domain,
+}
+
+/// The EIP-712 domain of the token a requirement names: `extra.name`, `extra.version`, the
+/// network's chain id and the `asset` contract.
+///
+/// Errors: `invalid_exact_evm_missing_eip712_domain` without a string `name` and `version`;
+/// `invalid_exact_evm_network_mismatch` for a network that is not EVM;
+/// `invalid_payment_requirements` for an asset that is not an address.
+pub fn domain_for(requirements: &AnyRequirements) -> Result<Eip712Domain> {
+    let (name, version) = eip712_name_version(requirements)?;
+    let chain_id = chain_id_of(requirements.network())?;
+    let contract = Address::parse(requirements.asset()).map_err(|_| {
+        Error::payment_invalid(
+            Reason::InvalidPaymentRequirements,
+            "asset is not an EVM token address",
+        )
+    })?;
+    Ok(Eip712Domain::new(name, version, chain_id, contract))
+}
+
+fn eip712_name_version(requirements: &AnyRequirements) -> Result<(&str, &str)> {
+    let extra = requirements.extra();
+    let field = |key: &str| extra.and_then(|e| e.get(key)).and_then(|v| v.as_str());
+    match (field("name"), field("version")) {
+        (Some(name), Some(version)) => Ok((name, version)),
+        _ => Err(Error::payment_invalid(
+            Reason::InvalidExactEvmMissingEip712Domain,
+            "requirements.extra needs the token's EIP-712 name and version",
+        )),
+    }
+}
+
+fn chain_id_of(network_name: &str) -> Result<u64> {
+    network::evm_chain_id(network_name).map_err(|_| {
+        Error::payment_invalid(
+            Reason::InvalidExactEvmNetworkMismatch,
+            format!(
+                "{} is not an EVM network",
+                crate::money::truncate_for_message(network_name)
+            ),
+        )
+    })
+}
+
+fn invalid_payload(message: &str) -> Error {
+    Error::payment_invalid(Reason::InvalidPayload, message)
+}
+
+/// Verifies an EVM `exact` payment against the requirements it was matched to, at `now`.
+///
+/// Checks, in the official facilitators' order, each with its reason code: scheme
+/// (`invalid_exact_evm_scheme`), EIP-712 domain in `extra` (`…_missing_eip712_domain`),
+/// network (`…_network_mismatch`), signature (`invalid_exact_evm_signature`; longer than
+/// 65 bytes: `…_payload_undeployed_smart_wallet`), recipient (`…_recipient_mismatch`),
+/// `validBefore ≥ now + 6` (`…_payload_authorization_valid_before`), `validAfter ≤ now`
+/// (`…_valid_after`), value equal to the amount (`…_value_mismatch`, also for v1).
+pub fn verify_payment(
+    payment: &PaymentPayload,
+    requirements: &AnyRequirements,
+    now: u64,
+) -> Result<VerifiedEvmPayment> {
+    if payment.version() != requirements.version() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidX402Version,
+            "payment and requirements have different x402 versions",
+        ));
+    }
+    if payment.scheme() != "exact" || requirements.scheme() != "exact" {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmScheme,
+            "the EVM scheme here is `exact`",
+        ));
+    }
+    eip712_name_version(requirements)?;
+    if payment.network() != requirements.network() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmNetworkMismatch,
+            "the payment is for another network",
+        ));
+    }
+    let domain = domain_for(requirements)?;
+    let exact = ExactPayload::from_object(payment.payload())?;
+    let signature = decode_signature(&exact.signature)?;
+    let authorization = typed_authorization(&exact.authorization)?;
+    let signer = signature.recover(&domain.signing_digest(&authorization))?;
+    if signer != authorization.from {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmSignature,
+            "the signature is not from authorization.from",
+        ));
+    }
+    let pay_to = Address::parse(requirements.pay_to()).map_err(|_| {
+        Error::payment_invalid(
+            Reason::InvalidPaymentRequirements,
+            "payTo is not an EVM address",
+        )
+    })?;
+    if authorization.to != pay_to {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "authorization.to is not payTo",
+        ));
+    }
+    if authorization.valid_before < now.saturating_add(VALID_BEFORE_GRACE_SECONDS) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
+            format!(
+                "validBefore {} is less than {VALID_BEFORE_GRACE_SECONDS} s after now ({now})",
+                authorization.valid_before
+            ),
+        ));
+    }
+    if authorization.valid_after > now {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
+            format!(
+                "validAfter {} is after now ({now})",
+                authorization.valid_after
+            ),
+        ));
+    }
+    if authorization.value != requirements.amount() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValueMismatch,
+            format!(
+                "authorization.value {} is not the required amount {}",
+                authorization.value,
+                requirements.amount()
+            ),
+        ));
+    }
+    Ok(VerifiedEvmPayment {
+        payer: authorization.from,
+        authorization,
+        signature,
+        domain,
+    })
+}
+
+/// An EOA signature, or the reason a longer one cannot be checked without a chain.
+fn decode_signature(text: &str) -> Result<EvmSignature> {
+    let bytes = text
+        .strip_prefix("0x")
+        .and_then(|digits| hex::decode(digits).ok())
+        .ok_or_else(|| {
+            Error::payment_invalid(
+                Reason::InvalidExactEvmSignature,
+                "the signature is not 0x-hex",
+            )
+        })?;
+    if bytes.len() > SIGNATURE_LEN {
+        // ERC-1271 / ERC-6492 smart-wallet signatures need an on-chain call to check.
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadUndeployedSmartWallet,
+            "smart-wallet signatures (ERC-1271/6492) are not supported without a chain",
+        ));
+    }
+    EvmSignature::from_bytes(&bytes)
+}
+
+fn typed_authorization(authorization: &ExactAuthorization) -> Result<TransferWithAuthorization> {
+    Ok(TransferWithAuthorization {
+        from: Address::parse(&authorization.from)
+            .map_err(|_| invalid_payload("authorization.from is not an address"))?,
+        to: Address::parse(&authorization.to)
+            .map_err(|_| invalid_payload("authorization.to is not an address"))?,
+        value: authorization.value,
+        valid_after: authorization.valid_after,
+        valid_before: authorization.valid_before,
+        nonce: parse_nonce(&authorization.nonce)?,
+    })
+}
+
+/// The authorization an agent signs for `requirements`, as the official clients build it:
+/// `to` = checksummed `payTo`, `value` = the amount, `validBefore` = now + `maxTimeoutSeconds`,
+/// `validAfter` = `0` for v2 and ten minutes before now for v1.
+pub fn build_authorization(
+    requirements: &AnyRequirements,
+    from: Address,
+    nonce: &[u8; 32],
+    now: u64,
+) -> Result<TransferWithAuthorization> {
+    let to = Address::parse(requirements.pay_to()).map_err(|_| {
+        Error::payment_invalid(
+            Reason::InvalidPaymentRequirements,
+            "payTo is not an EVM address",
+        )
+    })?;
+    let valid_after = match requirements {
+        AnyRequirements::V1(_) => now.saturating_sub(V1_VALID_AFTER_SKEW_SECONDS),
+        AnyRequirements::V2(_) => 0,
+    };
+    Ok(TransferWithAuthorization {
+        from,
+        to,
+        value: requirements.amount(),
+        valid_after,
+        valid_before: now.saturating_add(requirements.max_timeout_seconds()),
+        nonce: *nonce,
+    })
+}
+
+/// Builds and signs the `exact` payload for `requirements` with `key`. The nonce (32 random
+/// bytes) and `now` come from the caller.
+pub fn sign_payment(
+    requirements: &AnyRequirements,
+    key: &PrivateKey,
+    nonce: &[u8; 32],
+    now: u64,
+) -> Result<ExactPayload> {
+    let domain = domain_for(requirements)?;
+    let authorization = build_authorization(requirements, key.address(), nonce, now)?;
+    let signature = key.sign_digest(&domain.signing_digest(&authorization));
+    Ok(ExactPayload {
+        signature: signature.to_hex(),
+        authorization: ExactAuthorization {
+            from: authorization.from.to_checksum(),
+            to: authorization.to.to_checksum(),
+            value: authorization.value,
+            valid_after: authorization.valid_after,
+            valid_before: authorization.valid_before,
+            nonce: format_nonce(&authorization.nonce),
+        },
+    })
+}
