@@ -30,6 +30,16 @@ if [ -n "$(git status --porcelain -- tests/vectors)" ]; then
   exit 1
 fi
 
+# The EVM vectors come from an independent signer (eth-account); check them in both directions.
+if command -v python3 >/dev/null 2>&1; then
+  step "EVM vectors: eth-account drift check and recovery of Rust signatures"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "eth-account==0.14.0"
+  .venv/bin/python tests/vectors/evm_exact.py --check
+else
+  step "EVM vectors: skipped (no python3 on this machine)"
+fi
+
 step "paywire-core builds for wasm32-unknown-unknown"
 cargo build --locked -p paywire-core --target wasm32-unknown-unknown
 

@@ -50,6 +50,11 @@ fn ledger_vectors() {
 }
 
 #[test]
+fn evm_exact_vectors_from_eth_account() {
+    run_concept("evm_exact");
+}
+
+#[test]
 fn every_vector_file_is_run_by_a_test_above() {
     let covered = [
         "money",
@@ -59,6 +64,7 @@ fn every_vector_file_is_run_by_a_test_above() {
         "idempotency",
         "protocol",
         "ledger",
+        "evm_exact",
     ];
     for (path, file) in load_all(&vectors_dir()).unwrap() {
         assert!(

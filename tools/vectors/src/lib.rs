@@ -20,7 +20,7 @@ use paywire_core::money::{Amount, Asset};
 use paywire_core::policy::{PaymentIntent, Policy, Usage};
 use paywire_core::pricing::{split_fee, PathPattern, PaymentOption, Pricebook, QuoteRequest};
 use paywire_core::protocol::{
-    header, ledger, matching, network, AnyRequirements, FacilitatorRequest, PaymentRequired,
+    evm, header, ledger, matching, network, AnyRequirements, FacilitatorRequest, PaymentRequired,
     PaymentRequirements, ResourceInfo,
 };
 use paywire_core::token::{self, Caveat, Claims, KeyRing, TokenRequest};
@@ -370,6 +370,62 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
                         .and_then(|b| ledger::WalletSecret::from_bytes(&b).ok())
                 })?;
             Ok(json!({"payer": verified.payer, "value": verified.authorization.value}))
+        }
+        // ---- EVM exact scheme ----
+        "evm.verify" => {
+            let payment =
+                paywire_core::PaymentPayload::from_json_value(input["paymentPayload"].clone())?;
+            let requirements = any_requirements(&input["requirements"])?;
+            let verified = evm::verify_payment(&payment, &requirements, field(input, "now")?)?;
+            Ok(json!({"payer": verified.payer, "value": verified.authorization.value}))
+        }
+        "evm.sign" => {
+            let requirements = any_requirements(&input["requirements"])?;
+            let key = evm::PrivateKey::from_hex(&text(input, "privateKey")?)?;
+            let nonce: [u8; 32] = hex_bytes(input, "nonce")?
+                .try_into()
+                .map_err(|_| Error::InvalidPayload("nonce must be 32 bytes".into()))?;
+            to_json(&evm::sign_payment(
+                &requirements,
+                &key,
+                &nonce,
+                field(input, "now")?,
+            )?)
+        }
+        "evm.hashes" => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Domain {
+                name: String,
+                version: String,
+                chain_id: u64,
+                verifying_contract: evm::Address,
+            }
+            let domain: Domain = field(input, "domain")?;
+            let domain = evm::Eip712Domain::new(
+                &domain.name,
+                &domain.version,
+                domain.chain_id,
+                domain.verifying_contract,
+            );
+            let message: paywire_core::protocol::ExactAuthorization = field(input, "message")?;
+            let transfer = evm::TransferWithAuthorization {
+                from: evm::Address::parse(&message.from)?,
+                to: evm::Address::parse(&message.to)?,
+                value: message.value,
+                valid_after: message.valid_after,
+                valid_before: message.valid_before,
+                nonce: paywire_core::protocol::parse_nonce(&message.nonce)?,
+            };
+            Ok(
+                json!({"domainSeparator": format!("0x{}", hex::encode(domain.separator())),
+                      "structHash": format!("0x{}", hex::encode(transfer.struct_hash())),
+                      "digest": format!("0x{}", hex::encode(domain.signing_digest(&transfer)))}),
+            )
+        }
+        "evm.address" => {
+            let address = evm::Address::parse(&text(input, "text")?)?;
+            Ok(json!({"checksum": address.to_checksum()}))
         }
         other => Err(Error::InvalidPayload(format!(
             "unknown vector op {other:?}"

@@ -1358,7 +1358,77 @@ fn ledger(dir: &Path) {
     b.write(dir, "ledger", "The Paywire ledger scheme (exact on paywire:<ledger-id>): signing and verification in the EVM check order.");
 }
 
+/// Prints authorizations signed by the Rust signer, for `tests/vectors/evm_exact.py --check`
+/// to recover with eth-account: every key × chain × amount below.
+fn print_evm_signatures() {
+    use paywire_core::protocol::evm::{
+        Address, Eip712Domain, PrivateKey, TransferWithAuthorization,
+    };
+    use paywire_core::Amount;
+    let mut cases = vec![];
+    let chains = [
+        (
+            "USDC",
+            "2",
+            84_532u64,
+            "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+        ),
+        (
+            "USD Coin",
+            "2",
+            8453,
+            "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+        ),
+        (
+            "Mock USD",
+            "1",
+            31_337,
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        ),
+    ];
+    for (k, seed) in ["alpha", "beta", "gamma", "delta"].iter().enumerate() {
+        let secret = paywire_core::protocol::evm::keccak256(
+            format!("paywire rust signer {seed}").as_bytes(),
+        );
+        let key = PrivateKey::from_bytes(&secret).expect("a keccak output is a valid key");
+        for (c, (name, version, chain_id, contract)) in chains.iter().enumerate() {
+            let domain =
+                Eip712Domain::new(name, version, *chain_id, Address::parse(contract).unwrap());
+            for (a, value) in [1u128, 10_000, 123_456_789, u128::from(u64::MAX) * 1000]
+                .iter()
+                .enumerate()
+            {
+                let transfer = TransferWithAuthorization {
+                    from: key.address(),
+                    to: Address::parse("0x209693Bc6afc0C5328bA36FaF03C514EF312287C").unwrap(),
+                    value: Amount::new(*value),
+                    valid_after: (a as u64) * 7,
+                    valid_before: 1_795_262_400 + (c as u64) * 60,
+                    nonce: paywire_core::protocol::evm::keccak256(
+                        format!("nonce {k} {c} {a}").as_bytes(),
+                    ),
+                };
+                let signature = key.sign_digest(&domain.signing_digest(&transfer));
+                cases.push(json!({
+                    "privateKey": format!("0x{}", hex::encode(secret)),
+                    "address": key.address(),
+                    "domain": {"name": name, "version": version, "chainId": chain_id, "verifyingContract": contract},
+                    "message": {"from": transfer.from, "to": transfer.to, "value": transfer.value,
+                        "validAfter": transfer.valid_after.to_string(), "validBefore": transfer.valid_before.to_string(),
+                        "nonce": format!("0x{}", hex::encode(transfer.nonce))},
+                    "signature": signature.to_hex(),
+                }));
+            }
+        }
+    }
+    println!("{}", serde_json::to_string(&cases).expect("serializable"));
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("evm-signatures") {
+        print_evm_signatures();
+        return;
+    }
     let dir = vectors_dir();
     std::fs::create_dir_all(&dir).expect("create tests/vectors");
     money(&dir);

@@ -251,3 +251,245 @@ pub fn sign_payment(
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Amount;
+    use crate::protocol::types::PaymentRequired;
+    use serde_json::json;
+
+    const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+    const USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+    const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+    const NOW: u64 = 1_795_262_400;
+
+    fn required(version: u8) -> PaymentRequired {
+        let value = if version == 2 {
+            json!({"x402Version": 2, "resource": {"url": "https://api.example.com/x"},
+                "accepts": [{"scheme": "exact", "network": "eip155:84532", "amount": "10000", "asset": USDC,
+                    "payTo": PAY_TO, "maxTimeoutSeconds": 60, "extra": {"name": "USDC", "version": "2"}}]})
+        } else {
+            json!({"x402Version": 1, "error": "", "accepts": [{"scheme": "exact", "network": "base-sepolia",
+                "maxAmountRequired": "10000", "resource": "https://api.example.com/x", "description": "", "mimeType": "",
+                "payTo": PAY_TO, "maxTimeoutSeconds": 60, "asset": USDC, "extra": {"name": "USDC", "version": "2"}}]})
+        };
+        PaymentRequired::from_json_value(value).unwrap()
+    }
+
+    fn key() -> PrivateKey {
+        PrivateKey::from_hex(DEV_KEY).unwrap()
+    }
+
+    fn pay(required: &PaymentRequired, edit: impl FnOnce(&mut ExactPayload)) -> PaymentPayload {
+        let requirements = required.requirements(0).unwrap();
+        let mut exact = sign_payment(&requirements, &key(), &[7; 32], NOW).unwrap();
+        edit(&mut exact);
+        required.payment(0, exact.to_object()).unwrap()
+    }
+
+    fn resign(
+        required: &PaymentRequired,
+        edit: impl FnOnce(&mut TransferWithAuthorization),
+    ) -> PaymentPayload {
+        let requirements = required.requirements(0).unwrap();
+        let domain = domain_for(&requirements).unwrap();
+        let mut authorization =
+            build_authorization(&requirements, key().address(), &[7; 32], NOW).unwrap();
+        edit(&mut authorization);
+        let signature = key().sign_digest(&domain.signing_digest(&authorization));
+        let exact = ExactPayload {
+            signature: signature.to_hex(),
+            authorization: ExactAuthorization {
+                from: authorization.from.to_checksum(),
+                to: authorization.to.to_checksum(),
+                value: authorization.value,
+                valid_after: authorization.valid_after,
+                valid_before: authorization.valid_before,
+                nonce: format_nonce(&authorization.nonce),
+            },
+        };
+        required.payment(0, exact.to_object()).unwrap()
+    }
+
+    fn code(required: &PaymentRequired, payment: &PaymentPayload) -> String {
+        verify_payment(payment, &required.requirements(0).unwrap(), NOW)
+            .unwrap_err()
+            .code()
+            .to_string()
+    }
+
+    #[test]
+    fn signed_payments_verify_in_both_versions() {
+        for version in [1, 2] {
+            let required = required(version);
+            let payment = pay(&required, |_| {});
+            let verified =
+                verify_payment(&payment, &required.requirements(0).unwrap(), NOW).unwrap();
+            assert_eq!(verified.payer, key().address());
+            assert_eq!(verified.domain.chain_id, 84_532);
+        }
+    }
+
+    #[test]
+    fn clients_choose_time_windows_as_the_official_ones() {
+        let v2 = pay(&required(2), |_| {});
+        let exact = ExactPayload::from_object(v2.payload()).unwrap();
+        assert_eq!(
+            (
+                exact.authorization.valid_after,
+                exact.authorization.valid_before
+            ),
+            (0, NOW + 60)
+        );
+        let v1 = pay(&required(1), |_| {});
+        let exact = ExactPayload::from_object(v1.payload()).unwrap();
+        assert_eq!(
+            (
+                exact.authorization.valid_after,
+                exact.authorization.valid_before
+            ),
+            (NOW - 600, NOW + 60)
+        );
+        assert_eq!(
+            exact.authorization.to, PAY_TO,
+            "to is the checksummed payTo"
+        );
+        assert_eq!(v1.header_name(), "X-PAYMENT");
+        assert_eq!(v2.header_name(), "PAYMENT-SIGNATURE");
+    }
+
+    #[test]
+    fn each_check_has_its_reason() {
+        let r = required(2);
+        assert_eq!(
+            code(&r, &resign(&r, |a| a.to = Address::from_bytes([9; 20]))),
+            "invalid_exact_evm_recipient_mismatch"
+        );
+        assert_eq!(
+            code(&r, &resign(&r, |a| a.valid_before = NOW + 5)),
+            "invalid_exact_evm_payload_authorization_valid_before"
+        );
+        assert_eq!(
+            code(&r, &resign(&r, |a| a.valid_after = NOW + 1)),
+            "invalid_exact_evm_payload_authorization_valid_after"
+        );
+        assert_eq!(
+            code(&r, &resign(&r, |a| a.value = Amount::new(10_001))),
+            "invalid_exact_evm_payload_authorization_value_mismatch"
+        );
+        assert_eq!(
+            code(&r, &pay(&r, |e| e.authorization.value = Amount::new(1))),
+            "invalid_exact_evm_signature"
+        );
+        assert_eq!(
+            code(&r, &pay(&r, |e| e.authorization.from = PAY_TO.into())),
+            "invalid_exact_evm_signature"
+        );
+        assert_eq!(
+            code(&r, &pay(&r, |e| e.signature.push_str("00"))),
+            "invalid_exact_evm_payload_undeployed_smart_wallet"
+        );
+        assert_eq!(
+            code(&r, &pay(&r, |e| e.signature.truncate(10))),
+            "invalid_exact_evm_signature"
+        );
+        assert_eq!(
+            code(&r, &pay(&r, |e| e.authorization.nonce = "0x12".into())),
+            "invalid_payload"
+        );
+        assert_eq!(
+            code(
+                &r,
+                &pay(&r, |e| e.authorization.from = "not an address".into())
+            ),
+            "invalid_payload"
+        );
+    }
+
+    #[test]
+    fn scheme_domain_and_network_are_checked_first_in_that_order() {
+        let r = required(2);
+        let payment = pay(&r, |_| {});
+        let mut requirements = r.requirements(0).unwrap();
+        if let AnyRequirements::V2(req) = &mut requirements {
+            req.scheme = "upto".into();
+            req.extra = None;
+            req.network = "eip155:8453".into();
+        }
+        let code_for = |req: &AnyRequirements| {
+            verify_payment(&payment, req, NOW)
+                .unwrap_err()
+                .code()
+                .to_string()
+        };
+        assert_eq!(code_for(&requirements), "invalid_exact_evm_scheme");
+        if let AnyRequirements::V2(req) = &mut requirements {
+            req.scheme = "exact".into();
+        }
+        assert_eq!(
+            code_for(&requirements),
+            "invalid_exact_evm_missing_eip712_domain"
+        );
+        if let AnyRequirements::V2(req) = &mut requirements {
+            req.extra = Some(
+                json!({"name": "USDC", "version": "2"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+        }
+        assert_eq!(
+            code_for(&requirements),
+            "invalid_exact_evm_network_mismatch"
+        );
+    }
+
+    #[test]
+    fn a_wrong_domain_breaks_the_signature() {
+        let r = required(2);
+        let payment = pay(&r, |_| {});
+        for (field, value) in [("name", json!("USD Coin")), ("version", json!("1"))] {
+            let mut requirements = r.requirements(0).unwrap();
+            if let AnyRequirements::V2(req) = &mut requirements {
+                req.extra.as_mut().unwrap().insert(field.into(), value);
+            }
+            assert_eq!(
+                verify_payment(&payment, &requirements, NOW)
+                    .unwrap_err()
+                    .code(),
+                "invalid_exact_evm_signature"
+            );
+        }
+    }
+
+    #[test]
+    fn v1_names_and_caip2_reach_the_same_chain() {
+        let v1 = required(1).requirements(0).unwrap();
+        let v2 = required(2).requirements(0).unwrap();
+        assert_eq!(domain_for(&v1).unwrap(), domain_for(&v2).unwrap());
+    }
+
+    #[test]
+    fn non_evm_requirements_are_refused_when_signing() {
+        let ledger: AnyRequirements = AnyRequirements::V2(serde_json::from_value(json!({"scheme": "exact",
+            "network": "paywire:main", "amount": "1", "asset": "USD", "payTo": "w", "maxTimeoutSeconds": 60,
+            "extra": {"name": "x", "version": "1"}})).unwrap());
+        assert_eq!(
+            sign_payment(&ledger, &key(), &[0; 32], NOW)
+                .unwrap_err()
+                .code(),
+            "invalid_exact_evm_network_mismatch"
+        );
+        let mut no_domain = required(2).requirements(0).unwrap();
+        if let AnyRequirements::V2(req) = &mut no_domain {
+            req.extra = None;
+        }
+        assert_eq!(
+            sign_payment(&no_domain, &key(), &[0; 32], NOW)
+                .unwrap_err()
+                .code(),
+            "invalid_exact_evm_missing_eip712_domain"
+        );
+    }
+}
