@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::protocol::facilitator::SettleResponse;
 use crate::protocol::types::{
-    PaymentPayload, PaymentRequired, PaymentRequiredV1, PaymentRequiredV2, SettleResponse,
+    PaymentPayload, PaymentRequired, PaymentRequiredV1, PaymentRequiredV2,
 };
 
 /// v2: the 402's payment options, server → client.

@@ -20,8 +20,9 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-pub use crate::protocol::types::{format_nonce, parse_nonce};
-use crate::protocol::types::{AnyRequirements, ExactAuthorization, ExactPayload, PaymentPayload};
+pub use crate::protocol::exact::{format_nonce, parse_nonce};
+use crate::protocol::exact::{ExactAuthorization, ExactPayload};
+use crate::protocol::types::{AnyRequirements, PaymentPayload};
 use crate::protocol::Reason;
 
 /// The CAIP-2 namespace of Paywire ledgers.

@@ -2,7 +2,9 @@
 //! matching, reason codes, extensions, and the payment schemes Paywire verifies in-process.
 
 pub mod evm;
+pub mod exact;
 pub mod extensions;
+pub mod facilitator;
 pub mod header;
 pub mod ledger;
 pub mod matching;
@@ -10,5 +12,7 @@ pub mod network;
 pub mod reason;
 pub mod types;
 
+pub use exact::*;
+pub use facilitator::*;
 pub use reason::Reason;
 pub use types::*;

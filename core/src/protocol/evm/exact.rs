@@ -9,10 +9,9 @@ use crate::error::{Error, Result};
 use crate::protocol::evm::address::Address;
 use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
 use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
+use crate::protocol::exact::{format_nonce, parse_nonce, ExactAuthorization, ExactPayload};
 use crate::protocol::ledger::{V1_VALID_AFTER_SKEW_SECONDS, VALID_BEFORE_GRACE_SECONDS};
-use crate::protocol::types::{
-    format_nonce, parse_nonce, AnyRequirements, ExactAuthorization, ExactPayload, PaymentPayload,
-};
+use crate::protocol::types::{AnyRequirements, PaymentPayload};
 use crate::protocol::{network, Reason};
 
 /// An EVM payment that verified.

@@ -32,13 +32,14 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::money::AssetRegistry;
-use crate::protocol::{AnyRequirements, PaymentRequired};
 
-const DAY: u64 = 86_400;
-const HOUR: u64 = 3_600;
-/// The length of the rolling "month": 30 days.
-pub const ROLLING_MONTH_SECONDS: u64 = 30 * DAY;
+mod select;
+mod windows;
+
+pub use select::{Rejection, Selection};
+
+pub use windows::ROLLING_MONTH_SECONDS;
+use windows::{add_to_bucket, bucket_sum, calendar_position, within, DAY, HOUR};
 
 /// Why a policy refuses a payment. Each reason has a stable `policy_*` code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -280,58 +281,6 @@ pub struct Usage {
     pub daily: Vec<SpendBucket>,
 }
 
-/// The option [`Policy::select`] chose, or why none could be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "camelCase")]
-pub enum Selection {
-    /// Pay with `accepts[index]`.
-    #[serde(rename_all = "camelCase")]
-    Selected {
-        /// Index into the 402's `accepts`.
-        index: usize,
-        /// Its cost in whole units.
-        amount: Decimal,
-        /// Whether the policy wants approval first.
-        needs_approval: bool,
-    },
-    /// No option is allowed.
-    #[serde(rename_all = "camelCase")]
-    NoneAllowed {
-        /// Why each option was refused, in `accepts` order.
-        rejections: Vec<Rejection>,
-    },
-}
-
-impl Selection {
-    /// The refusal to report when nothing was allowed: that of the cheapest refused option
-    /// whose price is known, else the first refusal.
-    pub fn primary_reason(&self) -> Option<DenyReason> {
-        match self {
-            Selection::Selected { .. } => None,
-            Selection::NoneAllowed { rejections } => Some(
-                rejections
-                    .iter()
-                    .filter(|r| r.amount.is_some())
-                    .min_by_key(|r| r.amount)
-                    .or_else(|| rejections.first())
-                    .map_or(DenyReason::NoOptions, |r| r.reason),
-            ),
-        }
-    }
-}
-
-/// Why one offered option was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rejection {
-    /// Index into `accepts`.
-    pub index: usize,
-    /// The option's cost in whole units, when its asset is known.
-    pub amount: Option<Decimal>,
-    /// Why.
-    pub reason: DenyReason,
-}
-
 impl Policy {
     /// Checks the configuration: non-negative limits, a usable velocity limit, an offset
     /// within −12 h … +14 h.
@@ -487,153 +436,12 @@ impl Policy {
             None => usage.recent_payments.clear(),
         }
     }
-
-    /// Picks the cheapest option of a 402 this policy allows (ties: the server's order), or
-    /// says why each was refused. Amounts are converted with `assets`.
-    pub fn select(
-        &self,
-        required: &PaymentRequired,
-        usage: &Usage,
-        now: u64,
-        assets: &AssetRegistry,
-    ) -> Selection {
-        let options: Vec<(AnyRequirements, Option<&str>)> = match required {
-            PaymentRequired::V1(r) => r
-                .accepts
-                .iter()
-                .map(|a| (AnyRequirements::V1(a.clone()), Some(a.resource.as_str())))
-                .collect(),
-            PaymentRequired::V2(r) => r
-                .accepts
-                .iter()
-                .map(|a| {
-                    (
-                        AnyRequirements::V2(a.clone()),
-                        Some(r.resource.url.as_str()),
-                    )
-                })
-                .collect(),
-        };
-        self.select_from(options.iter().map(|(o, r)| (o, *r)), usage, now, assets)
-    }
-
-    /// [`Policy::select`] over any list of requirements, each with its resource URL.
-    pub fn select_from<'a>(
-        &self,
-        options: impl IntoIterator<Item = (&'a AnyRequirements, Option<&'a str>)>,
-        usage: &Usage,
-        now: u64,
-        assets: &AssetRegistry,
-    ) -> Selection {
-        let mut best: Option<(usize, Decimal, bool)> = None;
-        let mut rejections = Vec::new();
-        for (index, (option, resource)) in options.into_iter().enumerate() {
-            let amount = assets
-                .find(option.network(), option.asset())
-                .and_then(|asset| asset.to_decimal(option.amount()).ok());
-            let Some(amount) = amount else {
-                rejections.push(Rejection {
-                    index,
-                    amount: None,
-                    reason: DenyReason::AssetUnknown,
-                });
-                continue;
-            };
-            let intent = PaymentIntent {
-                amount,
-                network: option.network().to_string(),
-                asset: option.asset().to_string(),
-                pay_to: option.pay_to().to_string(),
-                resource: resource.map(str::to_string),
-            };
-            match self.evaluate(&intent, usage, now) {
-                Decision::Deny(reason) => rejections.push(Rejection {
-                    index,
-                    amount: Some(amount),
-                    reason,
-                }),
-                decision => {
-                    let needs_approval = decision == Decision::NeedsApproval;
-                    // Strictly cheaper replaces, so equal prices keep the server's order.
-                    if best.is_none_or(|(_, best_amount, _)| amount < best_amount) {
-                        best = Some((index, amount, needs_approval));
-                    }
-                }
-            }
-        }
-        match best {
-            Some((index, amount, needs_approval)) => Selection::Selected {
-                index,
-                amount,
-                needs_approval,
-            },
-            None if rejections.is_empty() => Selection::NoneAllowed {
-                rejections: vec![Rejection {
-                    index: 0,
-                    amount: None,
-                    reason: DenyReason::NoOptions,
-                }],
-            },
-            None => Selection::NoneAllowed { rejections },
-        }
-    }
 }
 
 fn allowed(list: &Option<Vec<String>>, value: &str) -> bool {
     match list {
         None => true,
         Some(list) => list.iter().any(|entry| entry.eq_ignore_ascii_case(value)),
-    }
-}
-
-/// Whether time `t` falls inside the `window` seconds ending at `now` (`now - window < t ≤ now`).
-/// A time after `now` (a clock that went back) is counted, conservatively.
-fn within(t: u64, now: u64, window: u64) -> bool {
-    t.saturating_add(window) > now
-}
-
-/// Days since the epoch and months since 1970-01 at a fixed UTC offset.
-fn calendar_position(now: u64, utc_offset_minutes: i32) -> (i64, i64) {
-    let local = i128::from(now) + i128::from(utc_offset_minutes) * 60;
-    let day = local.div_euclid(i128::from(DAY)) as i64;
-    let (year, month) = civil_year_month(day);
-    (day, (year - 1970) * 12 + (month - 1))
-}
-
-/// The proleptic Gregorian year and month (1–12) of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_year_month(days: i64) -> (i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month)
-}
-
-/// The sum of buckets of length `len` overlapping the `window` ending at `now`.
-fn bucket_sum(buckets: &[SpendBucket], len: u64, now: u64, window: u64) -> Decimal {
-    let window_start = now.saturating_sub(window);
-    buckets
-        .iter()
-        .filter(|b| b.start.saturating_add(len) > window_start)
-        .fold(Decimal::ZERO, |sum, b| sum.saturating_add(b.amount))
-}
-
-fn add_to_bucket(buckets: &mut Vec<SpendBucket>, len: u64, now: u64, amount: Decimal, window: u64) {
-    let start = now - now % len;
-    let window_start = now.saturating_sub(window);
-    buckets.retain(|b| b.start.saturating_add(len) > window_start);
-    match buckets.iter_mut().find(|b| b.start == start) {
-        Some(bucket) => bucket.amount = bucket.amount.saturating_add(amount),
-        None => {
-            let at = buckets.partition_point(|b| b.start < start);
-            buckets.insert(at, SpendBucket { start, amount });
-        }
     }
 }
 
@@ -854,16 +662,6 @@ mod tests {
             policy.evaluate(&intent("0.01"), &usage, late_evening + 3600),
             Decision::Allow
         );
-    }
-
-    #[test]
-    fn calendar_month_follows_the_civil_calendar() {
-        assert_eq!(civil_year_month(0), (1970, 1));
-        assert_eq!(civil_year_month(31), (1970, 2));
-        assert_eq!(civil_year_month(-1), (1969, 12));
-        assert_eq!(civil_year_month(20_513), (2026, 3)); // 2026-03-01
-        assert_eq!(civil_year_month(20_512), (2026, 2)); // 2026-02-28
-        assert_eq!(civil_year_month(11_016), (2000, 2)); // 2000-02-29, a leap day
     }
 
     #[test]

@@ -1,0 +1,98 @@
+//! The payload of the `exact` scheme — EIP-3009's authorization fields and a signature —
+//! shared by the EVM scheme and the Paywire ledger scheme.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::money::Amount;
+use crate::protocol::types::{u64_string, JsonObject};
+
+/// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactPayload {
+    /// `0x`-hex signature (EVM: 65-byte r‖s‖v; ledger: 32-byte HMAC).
+    pub signature: String,
+    /// The signed transfer authorization.
+    pub authorization: ExactAuthorization,
+}
+
+/// EIP-3009's `TransferWithAuthorization` fields, as x402 carries them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactAuthorization {
+    /// The payer (EVM address or ledger wallet id).
+    pub from: String,
+    /// The recipient (`payTo`).
+    pub to: String,
+    /// Atomic units.
+    pub value: Amount,
+    /// Unix seconds; the authorization is not valid before this.
+    #[serde(with = "u64_string")]
+    pub valid_after: u64,
+    /// Unix seconds; the authorization is not valid from this on.
+    #[serde(with = "u64_string")]
+    pub valid_before: u64,
+    /// `0x` + 64 hex digits: a one-time nonce chosen by the payer.
+    pub nonce: String,
+}
+
+/// Parses a `0x` + 64-hex-digit nonce, or [`Error::InvalidPayload`].
+pub fn parse_nonce(text: &str) -> Result<[u8; 32]> {
+    let invalid = || Error::InvalidPayload("nonce must be 0x followed by 64 hex digits".into());
+    let digits = text.strip_prefix("0x").ok_or_else(invalid)?;
+    let mut nonce = [0u8; 32];
+    hex::decode_to_slice(digits, &mut nonce).map_err(|_| invalid())?;
+    Ok(nonce)
+}
+
+/// Formats a nonce as `0x` + 64 lowercase hex digits.
+pub fn format_nonce(nonce: &[u8; 32]) -> String {
+    format!("0x{}", hex::encode(nonce))
+}
+
+impl ExactPayload {
+    /// Reads an `exact` payload out of a payment's scheme payload, or
+    /// [`Error::InvalidPayload`].
+    pub fn from_object(payload: &JsonObject) -> Result<Self> {
+        let mut object = payload.clone();
+        // Unknown keys are tolerated (clients may add some), but the two we need must be exact.
+        object.retain(|key, _| key == "signature" || key == "authorization");
+        serde_json::from_value(Value::Object(object))
+            .map_err(|e| Error::InvalidPayload(format!("exact payload: {e}")))
+    }
+
+    /// This payload as the JSON object a [`PaymentPayload`] carries.
+    pub fn to_object(&self) -> JsonObject {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(object)) => object,
+            // A struct of strings always serializes to an object.
+            _ => JsonObject::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn exact_authorization_reads_string_timestamps() {
+        let payload = json!({"signature":"0x00","authorization":{"from":"a","to":"b","value":"5",
+            "validAfter":"0","validBefore":"1740672154","nonce":"0x01"}, "extraKey": true});
+        let exact = ExactPayload::from_object(payload.as_object().unwrap()).unwrap();
+        assert_eq!(exact.authorization.valid_before, 1_740_672_154);
+        let out = Value::Object(exact.to_object());
+        assert_eq!(out["authorization"]["validBefore"], "1740672154");
+        let bad = json!({"signature":"0x00","authorization":{"from":"a","to":"b","value":"5",
+            "validAfter":"-1","validBefore":"1","nonce":"0x01"}});
+        assert_eq!(
+            ExactPayload::from_object(bad.as_object().unwrap())
+                .unwrap_err()
+                .code(),
+            "invalid_payload"
+        );
+    }
+}
