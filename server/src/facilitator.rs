@@ -1,0 +1,102 @@
+//! The x402 facilitator API: `GET /supported`, `POST /verify`, `POST /settle`. Answers are
+//! HTTP 200 with `isValid` / `success` and a reason code, as Coinbase's clients expect; only a
+//! body that is not a facilitator request at all is a 400.
+
+use axum::body::Bytes;
+
+use crate::body::RawBody;
+use axum::extract::State;
+use axum::Json;
+use paywire_core::protocol::{
+    FacilitatorRequest, SettleResponse, SupportedKind, SupportedResponse, VerifyResponse,
+};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::util::now;
+use crate::AppState;
+
+fn parse(body: &Bytes) -> Result<FacilitatorRequest, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("not a facilitator request: {e}")))
+}
+
+/// `GET /supported`: the ledger network (v1 and v2) and every devnet EVM network, each
+/// listed concretely (the TypeScript SDK matches kinds exactly).
+pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedResponse> {
+    let mut kinds = vec![];
+    for version in [2, 1] {
+        kinds.push(SupportedKind {
+            x402_version: version,
+            scheme: "exact".into(),
+            network: state.ledger_network.clone(),
+            extra: None,
+        });
+    }
+    for network in &state.devnet_networks {
+        let devnet = json!({"devnet": true}).as_object().cloned();
+        kinds.push(SupportedKind {
+            x402_version: 2,
+            scheme: "exact".into(),
+            network: network.clone(),
+            extra: devnet.clone(),
+        });
+        if let Some(name) = paywire_core::protocol::network::ChainId::parse(network)
+            .ok()
+            .and_then(|id| id.v1_name())
+        {
+            kinds.push(SupportedKind {
+                x402_version: 1,
+                scheme: "exact".into(),
+                network: name.into(),
+                extra: devnet,
+            });
+        }
+    }
+    Json(SupportedResponse {
+        kinds,
+        extensions: vec![],
+        signers: Default::default(),
+    })
+}
+
+/// `POST /verify`.
+pub async fn post_verify(
+    State(state): State<AppState>,
+    RawBody(body): RawBody,
+) -> Result<Json<VerifyResponse>, ApiError> {
+    let request = normalize_v1_network(&state, parse(&body)?);
+    Ok(Json(
+        crate::settlement::verify(&state, &request, &body, now()).await?,
+    ))
+}
+
+/// `POST /settle`.
+pub async fn post_settle(
+    State(state): State<AppState>,
+    RawBody(body): RawBody,
+) -> Result<Json<SettleResponse>, ApiError> {
+    let request = normalize_v1_network(&state, parse(&body)?);
+    Ok(Json(
+        crate::settlement::settle(&state, &request, &body, now()).await?,
+    ))
+}
+
+/// v1 payments name EVM networks by their v1 names (`base-sepolia`); the ledger keys balances by
+/// CAIP-2, so both the payload and the requirements are read in CAIP-2 form.
+fn normalize_v1_network(state: &AppState, mut request: FacilitatorRequest) -> FacilitatorRequest {
+    use paywire_core::protocol::{AnyRequirements, PaymentPayload};
+    if let (PaymentPayload::V1(payment), AnyRequirements::V1(requirements)) = (
+        &mut request.payment_payload,
+        &mut request.payment_requirements,
+    ) {
+        if let Some(caip2) = paywire_core::protocol::network::to_caip2(&requirements.network) {
+            let caip2 = caip2.into_owned();
+            if state.devnet_networks.contains(&caip2) && payment.network == requirements.network {
+                payment.network.clone_from(&caip2);
+                requirements.network = caip2;
+            }
+        }
+    }
+    request
+}

@@ -1,0 +1,122 @@
+//! Run with: `cargo run --release -p paywire-server` (serves on 127.0.0.1:4020 with ./paywire.db)
+
+use clap::{Parser, Subcommand};
+use paywire_server::settings::SettingsArgs;
+
+/// Paywire's settlement server: an x402 facilitator over a double-entry ledger.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a provider; prints its id, payout wallet and API key.
+    CreateProvider {
+        /// A display name.
+        name: String,
+        /// The EVM address it is paid at on devnet networks.
+        #[arg(long)]
+        evm_address: Option<String>,
+    },
+    /// Create an agent; prints its id, wallet, wallet secret and API key.
+    CreateAgent {
+        /// A display name.
+        name: String,
+        /// A spending policy as JSON, e.g. '{"dailyLimit":"5.00"}'.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Deposit ledger dollars into a wallet.
+    Fund {
+        /// The wallet id.
+        wallet_id: String,
+        /// Whole units, e.g. 10.00.
+        amount: String,
+    },
+    /// Create another API key for a tenant.
+    CreateApiKey {
+        /// The tenant id.
+        tenant_id: String,
+        /// Scopes (read, write).
+        #[arg(long, value_delimiter = ',', default_value = "read,write")]
+        scopes: Vec<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(message) = run(cli).await {
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let settings = cli.settings.resolve()?;
+    let (state, generated_key) = paywire_server::open(&settings).await?;
+    if let Some(key) = &generated_key {
+        eprintln!("Generated the operator admin key (shown once; keep it safe):\n  {key}");
+    }
+    let print = |value: serde_json::Value| {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        )
+    };
+    let call = |e: paywire_server::error::ApiError| format!("{}: {e}", e.code());
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            eprintln!(
+                "paywire-server listening on http://{} ({:?}, network {})",
+                settings.listen, state.dialect, state.ledger_network
+            );
+            paywire_server::serve(&settings, state).await
+        }
+        Command::Migrate => {
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::CreateProvider { name, evm_address } => {
+            let created = paywire_server::accounts::create_provider(&state, &name, evm_address)
+                .await
+                .map_err(call)?;
+            print(serde_json::to_value(created).unwrap_or_default());
+            Ok(())
+        }
+        Command::CreateAgent { name, policy } => {
+            let policy = policy
+                .map(|p| serde_json::from_str(&p))
+                .transpose()
+                .map_err(|e| format!("policy: {e}"))?;
+            let created = paywire_server::accounts::create_agent(&state, &name, policy)
+                .await
+                .map_err(call)?;
+            print(serde_json::to_value(created).unwrap_or_default());
+            Ok(())
+        }
+        Command::Fund { wallet_id, amount } => {
+            let balance = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount)
+                .await
+                .map_err(call)?;
+            print(balance);
+            Ok(())
+        }
+        Command::CreateApiKey { tenant_id, scopes } => {
+            let key = paywire_server::auth::create_api_key(&state, &tenant_id, &scopes)
+                .await
+                .map_err(call)?;
+            print(serde_json::json!({"tenantId": tenant_id, "apiKey": key}));
+            Ok(())
+        }
+    }
+}
