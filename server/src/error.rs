@@ -71,6 +71,8 @@ impl ApiError {
             ApiError::Core(paywire_core::Error::PolicyDenied(_)) => StatusCode::FORBIDDEN,
             ApiError::Core(e) => match e.code() {
                 "idempotency_in_progress" | "idempotency_key_reused" => StatusCode::CONFLICT,
+                "token_malformed" => StatusCode::BAD_REQUEST,
+                code if code.starts_with("token_") => StatusCode::UNAUTHORIZED,
                 "pricing_no_route" => StatusCode::NOT_FOUND,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },

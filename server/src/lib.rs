@@ -9,10 +9,12 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod db;
+pub mod endpoints;
 pub mod error;
 pub mod facilitator;
 pub mod settings;
 pub mod settlement;
+pub mod tokens;
 pub mod util;
 
 use axum::extract::DefaultBodyLimit;
@@ -43,6 +45,8 @@ pub struct AppState {
     pub devnet_networks: Vec<String>,
     /// The platform fee in basis points.
     pub fee_bps: u32,
+    /// Signs and verifies access tokens.
+    pub token_keys: std::sync::Arc<paywire_core::KeyRing>,
 }
 
 /// Connects, migrates, creates the platform wallets and makes sure an operator key exists.
@@ -51,11 +55,12 @@ pub async fn open(settings: &Settings) -> Result<(AppState, Option<String>), Str
     let (pool, dialect) = db::connect(&settings.database_url).await?;
     db::migrate(&pool).await?;
     let state = AppState {
-        pool,
+        pool: pool.clone(),
         dialect,
         ledger_network: format!("paywire:{}", settings.ledger_id),
         devnet_networks: DEVNET_NETWORKS.iter().map(|s| s.to_string()).collect(),
         fee_bps: settings.fee_bps,
+        token_keys: std::sync::Arc::new(tokens::load_key_ring(&pool).await?),
     };
     accounts::ensure_platform_wallets(&state)
         .await
@@ -81,6 +86,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallets/{id}/policy", put(accounts::put_policy))
         .route("/v1/evm/fund", post(accounts::post_evm_fund))
         .route("/v1/tenants/{id}/api-keys", post(accounts::post_api_key))
+        .route(
+            "/v1/providers/{id}/endpoints",
+            post(endpoints::post_endpoint),
+        )
+        .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
+        .route("/v1/tokens/verify", post(tokens::post_verify_token))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -98,6 +109,16 @@ pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let sweeper = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = tokens::sweep(&sweeper, util::now()).await {
+                eprintln!("sweep failed: {e}");
+            }
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -357,6 +357,12 @@ fn policy_refusal(
     })
 }
 
+fn token_extensions(token: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    let mut extensions = serde_json::Map::new();
+    extensions.insert(crate::tokens::ACCESS_TOKEN_EXTENSION.into(), token);
+    extensions
+}
+
 /// `POST /settle`: settles a payment exactly once.
 pub async fn settle(
     state: &AppState,
@@ -396,8 +402,16 @@ pub async fn settle(
         let first: String = row.try_get("fingerprint")?;
         if first == checked.fingerprint {
             let response: String = row.try_get("response")?;
-            return serde_json::from_str(&response)
-                .map_err(|e| ApiError::BadRequest(format!("stored response: {e}")));
+            let mut response: SettleResponse = serde_json::from_str(&response)
+                .map_err(|e| ApiError::BadRequest(format!("stored response: {e}")))?;
+            // Nothing to write: end the transaction before reading the token's claims.
+            drop(tx);
+            if let Some(token) =
+                crate::tokens::reissue_for_payment(state, &response.transaction).await?
+            {
+                response.extensions = Some(token_extensions(token));
+            }
+            return Ok(response);
         }
         return Ok(failed(Refusal::new(
             Reason::InvalidExactEvmNonceAlreadyUsed,
@@ -513,8 +527,29 @@ pub async fn settle(
             .execute(&mut *tx)
             .await?;
     }
+    let token = match &checked.provider_id {
+        Some(provider) => {
+            crate::tokens::issue_for_payment(
+                &mut tx,
+                state,
+                provider,
+                &payment_id,
+                &checked.payer,
+                checked.resource.as_deref(),
+                now,
+            )
+            .await?
+        }
+        None => None,
+    };
+    let mut response = response;
     match tx.commit().await {
-        Ok(()) => Ok(response),
+        Ok(()) => {
+            if let Some(token) = token {
+                response.extensions = Some(token_extensions(token));
+            }
+            Ok(response)
+        }
         // The commit may or may not have happened: never report a failure. A retry of the same
         // payment finds the first outcome or settles it now.
         Err(_) => Ok(SettleResponse {

@@ -1,0 +1,235 @@
+//! Access tokens sold as bundles: issued inside the settlement transaction, verified (and a use
+//! counted atomically) by `POST /v1/tokens/verify`, swept when expired.
+//!
+//! Only a token's hash and its claims (which are not secret) are stored. A replayed
+//! settlement re-signs the stored claims, which gives the very same token: HMAC is
+//! deterministic.
+
+use axum::extract::State;
+use axum::Json;
+use paywire_core::token::{Claims, KeyRing, Scope, TokenRequest};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::{AnyConnection, Row};
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::endpoints::{url_path, Bundle};
+use crate::error::ApiError;
+use crate::util::{now, now_i64, random_bytes};
+use crate::AppState;
+
+/// The extension key under which a settlement returns its access token.
+pub const ACCESS_TOKEN_EXTENSION: &str = "paywire-access-token";
+
+/// Loads the token key ring, generating the first key on first start.
+pub async fn load_key_ring(pool: &sqlx::AnyPool) -> Result<KeyRing, String> {
+    let rows = sqlx::query("SELECT kid, secret_hex FROM token_keys ORDER BY created_at, kid")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    if rows.is_empty() {
+        let kid = format!("k{}", now());
+        let secret = hex::encode(random_bytes::<32>());
+        sqlx::query("INSERT INTO token_keys (kid, secret_hex, created_at) VALUES ($1, $2, $3)")
+            .bind(&kid)
+            .bind(&secret)
+            .bind(now_i64())
+            .execute(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        return KeyRing::new(&kid, &hex::decode(secret).expect("hex")).map_err(|e| e.to_string());
+    }
+    let mut ring: Option<KeyRing> = None;
+    for row in rows {
+        let kid: String = row.try_get("kid").map_err(|e| e.to_string())?;
+        let secret: String = row.try_get("secret_hex").map_err(|e| e.to_string())?;
+        let secret = hex::decode(secret).map_err(|e| e.to_string())?;
+        match &mut ring {
+            None => ring = Some(KeyRing::new(&kid, &secret).map_err(|e| e.to_string())?),
+            // The newest key signs; older ones keep verifying.
+            Some(ring) => ring.rotate(&kid, &secret).map_err(|e| e.to_string())?,
+        }
+    }
+    ring.ok_or_else(|| "no token key".into())
+}
+
+/// The scope prefix of an endpoint: the resource's origin and the literal part of the path
+/// pattern before its first parameter (`/v1/weather/:city` → `https://host/v1/weather/`).
+fn scope_prefix(resource: &str, pattern: &str) -> String {
+    let path = url_path(resource);
+    let origin = &resource[..resource.len() - path.len()];
+    let literal: String = match pattern.find(['*', ':', '{']) {
+        Some(cut) => pattern[..cut].to_string(),
+        None => pattern.to_string(),
+    };
+    format!("{origin}{literal}")
+}
+
+/// Issues the bundle's token if the paid resource is a bundle endpoint of the provider.
+/// Runs inside the settlement transaction; returns the token and its claims.
+pub async fn issue_for_payment(
+    conn: &mut AnyConnection,
+    state: &AppState,
+    provider_id: &str,
+    payment_id: &str,
+    payer: &str,
+    resource: Option<&str>,
+    now: u64,
+) -> Result<Option<Value>, ApiError> {
+    let Some(resource) = resource else {
+        return Ok(None);
+    };
+    let rows = sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND bundle IS NOT NULL ORDER BY position")
+        .bind(provider_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let path = url_path(resource);
+    for row in rows {
+        let rule: paywire_core::PriceRule =
+            serde_json::from_str(&row.try_get::<String, _>("rule")?)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if !rule.path.matches(path) {
+            continue;
+        }
+        let bundle: Bundle = serde_json::from_str(&row.try_get::<String, _>("bundle")?)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let claims = Claims {
+            id: format!("tok_{}", payment_id.trim_start_matches("pay_")),
+            iss: state.ledger_network.clone(),
+            sub: payer.to_string(),
+            scope: Scope {
+                resource: scope_prefix(resource, rule.path.as_str()),
+                methods: if rule.method == "*" {
+                    vec![]
+                } else {
+                    vec![rule.method.to_ascii_uppercase()]
+                },
+            },
+            iat: now,
+            exp: now.saturating_add(bundle.seconds),
+            max_uses: bundle.max_uses,
+        };
+        let token = state.token_keys.issue(&claims)?;
+        sqlx::query(
+            "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+        )
+        .bind(&claims.id)
+        .bind(paywire_core::token_hash(&token))
+        .bind(provider_id)
+        .bind(payment_id)
+        .bind(serde_json::to_string(&claims).map_err(|e| ApiError::BadRequest(e.to_string()))?)
+        .bind(claims.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX)))
+        .bind(i64::try_from(claims.exp).unwrap_or(i64::MAX))
+        .bind(now_i64())
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Some(token_extension(&token, &claims)));
+    }
+    Ok(None)
+}
+
+fn token_extension(token: &str, claims: &Claims) -> Value {
+    json!({"token": token, "expiresAt": claims.exp, "maxUses": claims.max_uses, "scope": claims.scope})
+}
+
+/// The token of an earlier settlement, re-signed from its stored claims.
+pub async fn reissue_for_payment(
+    state: &AppState,
+    payment_id: &str,
+) -> Result<Option<Value>, ApiError> {
+    let row = sqlx::query("SELECT claims FROM access_tokens WHERE payment_id = $1")
+        .bind(payment_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let claims: Claims = serde_json::from_str(&row.try_get::<String, _>("claims")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let token = state.token_keys.issue(&claims)?;
+    Ok(Some(token_extension(&token, &claims)))
+}
+
+/// `POST /v1/tokens/verify` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyToken {
+    /// The token as presented.
+    pub token: String,
+    /// The request's method.
+    pub method: String,
+    /// The request's resource URL.
+    pub resource: String,
+}
+
+/// `POST /v1/tokens/verify` (the issuing provider's key): checks a token for a request and
+/// counts one use, atomically — a token with N uses admits exactly N requests, however many
+/// arrive at once.
+pub async fn post_verify_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let body: VerifyToken =
+        serde_json::from_value(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let seen = paywire_core::token::inspect(&body.token)?;
+    let row = sqlx::query("SELECT provider_id, uses FROM access_tokens WHERE id = $1")
+        .bind(&seen.claims.id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(ApiError::Core(paywire_core::Error::TokenSignatureInvalid))?;
+    let provider: String = row.try_get("provider_id")?;
+    caller.require_tenant(&provider, "read")?;
+    let uses: i64 = row.try_get("uses")?;
+    let request = TokenRequest {
+        method: &body.method,
+        resource: &body.resource,
+    };
+    let verified = state.token_keys.verify(
+        &body.token,
+        request,
+        now(),
+        u64::try_from(uses).unwrap_or(0),
+    )?;
+    // The effective (narrowest) use limit of this copy of the token decides.
+    let limit = verified
+        .claims
+        .max_uses
+        .map(|m| i64::try_from(m).unwrap_or(i64::MAX));
+    let counted = sqlx::query(
+        "UPDATE access_tokens SET uses = uses + 1 WHERE id = $1 AND ($2 IS NULL OR uses < $2)",
+    )
+    .bind(&verified.claims.id)
+    .bind(limit)
+    .execute(&state.pool)
+    .await?;
+    if counted.rows_affected() != 1 {
+        let max_uses = verified.claims.max_uses.unwrap_or(0);
+        return Err(ApiError::Core(paywire_core::Error::TokenUsesExhausted {
+            used: max_uses,
+            max_uses,
+        }));
+    }
+    Ok(Json(
+        json!({"valid": true, "claims": verified.claims, "kid": verified.kid, "use": uses + 1}),
+    ))
+}
+
+/// Deletes expired tokens and idempotency records past their retention. Returns how many rows
+/// went.
+pub async fn sweep(state: &AppState, now: u64) -> Result<u64, ApiError> {
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&state.pool)
+        .await?;
+    let retention =
+        i64::try_from(paywire_core::idempotency::DEFAULT_RETENTION_SECONDS).unwrap_or(i64::MAX);
+    let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+        .bind(now - retention)
+        .execute(&state.pool)
+        .await?;
+    Ok(tokens.rows_affected() + keys.rows_affected())
+}
