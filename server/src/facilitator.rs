@@ -55,7 +55,7 @@ pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedRespo
     }
     Json(SupportedResponse {
         kinds,
-        extensions: vec![],
+        extensions: vec![paywire_core::protocol::extensions::PAYMENT_IDENTIFIER.into()],
         signers: Default::default(),
     })
 }

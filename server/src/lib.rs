@@ -12,6 +12,7 @@ pub mod db;
 pub mod endpoints;
 pub mod error;
 pub mod facilitator;
+pub mod idempotency;
 pub mod settings;
 pub mod settlement;
 pub mod tokens;
@@ -92,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

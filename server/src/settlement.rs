@@ -381,6 +381,63 @@ pub async fn settle(
         amount: None,
         extensions: None,
     };
+    // x402's payment-identifier: the client's own idempotency key for this payment. A retry
+    // (even re-signed with a new nonce) gets the first outcome; another request under the
+    // same id is refused.
+    let identifier = match &request.payment_payload {
+        paywire_core::PaymentPayload::V2(p) => {
+            paywire_core::protocol::extensions::payment_identifier(p.extensions.as_ref())?
+                .map(str::to_string)
+        }
+        paywire_core::PaymentPayload::V1(_) => None,
+    };
+    let Some(identifier) = identifier else {
+        return settle_once(state, request, body, now, failed).await;
+    };
+    let key = paywire_core::IdempotencyKey::parse(&identifier)?;
+    let fp = payment_fingerprint(request);
+    let scope = "payment-identifier";
+    match crate::idempotency::begin(state, scope, &key, &fp).await? {
+        paywire_core::Begin::Replay(outcome) => {
+            return serde_json::from_str(&outcome.body)
+                .map_err(|e| ApiError::BadRequest(format!("stored response: {e}")))
+        }
+        paywire_core::Begin::Proceed => {}
+    }
+    let outcome = settle_once(state, request, body, now, failed).await;
+    match &outcome {
+        Ok(response) if response.error_reason != Some(Reason::SettlementPending) => {
+            let body =
+                serde_json::to_string(response).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            crate::idempotency::complete(
+                state,
+                scope,
+                &key,
+                &fp,
+                &paywire_core::idempotency::StoredOutcome { status: 200, body },
+            )
+            .await?;
+        }
+        Ok(_) => {}
+        Err(_) => crate::idempotency::abandon(state, scope, &key, &fp).await?,
+    }
+    outcome
+}
+
+/// The fingerprint of what a payment asks for, independent of its signature and nonce: a
+/// client that re-signs after a lost response is retrying, not asking for something new.
+fn payment_fingerprint(request: &FacilitatorRequest) -> paywire_core::idempotency::Fingerprint {
+    let requirements = serde_json::to_vec(&request.payment_requirements).unwrap_or_default();
+    fingerprint("POST", "/settle#payment-identifier", &requirements)
+}
+
+async fn settle_once(
+    state: &AppState,
+    request: &FacilitatorRequest,
+    body: &[u8],
+    now: u64,
+    failed: impl Fn(Refusal) -> SettleResponse,
+) -> Result<SettleResponse, ApiError> {
     let checked = match check(state, request, body, now).await? {
         Ok(checked) => checked,
         Err(refusal) => return Ok(failed(refusal)),
