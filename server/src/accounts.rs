@@ -538,3 +538,44 @@ pub async fn post_api_key(
         json!({"tenantId": tenant_id, "apiKey": key, "scopes": body.scopes}),
     ))
 }
+
+/// `PUT /v1/providers/{id}/webhook` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Where events are POSTed (`https://…`, or `http://` on loopback for development).
+    pub url: String,
+}
+
+/// `PUT /v1/providers/{id}/webhook` (operator, or the provider with `write`): sets the URL
+/// events from the outbox go to, and returns a new signing secret (shown once).
+pub async fn put_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(provider_id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_tenant(&provider_id, "write")?;
+    let body: WebhookSettings = parse_json_body(body)?;
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| body.url.starts_with(p));
+    if !(body.url.starts_with("https://") || loopback) || body.url.len() > 2048 {
+        return Err(ApiError::BadRequest(
+            "a webhook URL is https:// (http:// only on loopback), at most 2048 characters".into(),
+        ));
+    }
+    let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()));
+    let updated = sqlx::query("UPDATE tenants SET webhook_url = $1, webhook_secret = $2 WHERE id = $3 AND kind = 'provider'")
+        .bind(&body.url)
+        .bind(&secret)
+        .bind(&provider_id)
+        .execute(&state.pool)
+        .await?;
+    if updated.rows_affected() != 1 {
+        return Err(ApiError::NotFound("provider"));
+    }
+    Ok(Json(
+        json!({"providerId": provider_id, "url": body.url, "secret": secret}),
+    ))
+}

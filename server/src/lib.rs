@@ -72,6 +72,37 @@ pub async fn open(settings: &Settings) -> Result<(AppState, Option<String>), Str
     Ok((state, generated))
 }
 
+/// Every route, as `(method, path)`; the OpenAPI document lists exactly these (tested).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/openapi.json"),
+    ("get", "/supported"),
+    ("post", "/verify"),
+    ("post", "/settle"),
+    ("post", "/v1/providers"),
+    ("post", "/v1/agents"),
+    ("get", "/v1/wallets/{id}"),
+    ("post", "/v1/wallets/{id}/fund"),
+    ("put", "/v1/wallets/{id}/policy"),
+    ("post", "/v1/evm/fund"),
+    ("post", "/v1/tenants/{id}/api-keys"),
+    ("post", "/v1/providers/{id}/endpoints"),
+    ("post", "/v1/providers/{id}/quote"),
+    ("put", "/v1/providers/{id}/webhook"),
+    ("post", "/v1/tokens/verify"),
+];
+
+/// The OpenAPI document of this API (`server/openapi.json`, checked in).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -92,6 +123,8 @@ pub fn router(state: AppState) -> Router {
             post(endpoints::post_endpoint),
         )
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
+        .route("/v1/providers/{id}/webhook", put(accounts::put_webhook))
+        .route("/openapi.json", get(openapi))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
