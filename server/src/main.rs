@@ -42,6 +42,22 @@ enum Command {
         /// Whole units, e.g. 10.00.
         amount: String,
     },
+    /// Sign a ledger payment for a 402 and print the body to POST to /settle (a development
+    /// aid for the curl walk-through; agents use the bindings).
+    SignPayment {
+        /// The paying wallet id.
+        #[arg(long)]
+        wallet_id: String,
+        /// The wallet's signing secret (hex).
+        #[arg(long, env = "PAYWIRE_WALLET_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The 402 body (PaymentRequired JSON, v1 or v2), e.g. the `paymentRequired` of a quote.
+        #[arg(long)]
+        payment_required: String,
+        /// Which of its `accepts` to pay.
+        #[arg(long, default_value_t = 0)]
+        index: usize,
+    },
     /// Create another API key for a tenant.
     CreateApiKey {
         /// The tenant id.
@@ -62,6 +78,16 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Some(Command::SignPayment {
+        wallet_id,
+        secret,
+        payment_required,
+        index,
+    }) = &cli.command
+    {
+        // Needs no database: signing happens in paywire-core.
+        return sign_payment(wallet_id, secret, payment_required, *index);
+    }
     let settings = cli.settings.resolve()?;
     let (state, generated_key) = paywire_server::open(&settings).await?;
     if let Some(key) = &generated_key {
@@ -111,6 +137,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             print(balance);
             Ok(())
         }
+        Command::SignPayment {
+            wallet_id,
+            secret,
+            payment_required,
+            index,
+        } => sign_payment(&wallet_id, &secret, &payment_required, index),
         Command::CreateApiKey { tenant_id, scopes } => {
             let key = paywire_server::auth::create_api_key(&state, &tenant_id, &scopes)
                 .await
@@ -119,4 +151,34 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+fn sign_payment(
+    wallet_id: &str,
+    secret: &str,
+    payment_required: &str,
+    index: usize,
+) -> Result<(), String> {
+    use paywire_core::protocol::ledger::{self, WalletSecret};
+    let value: serde_json::Value =
+        serde_json::from_str(payment_required).map_err(|e| format!("payment-required: {e}"))?;
+    let required =
+        paywire_core::PaymentRequired::from_json_value(value).map_err(|e| e.to_string())?;
+    let requirements = required.requirements(index).map_err(|e| e.to_string())?;
+    let secret = WalletSecret::from_hex(secret).map_err(|e| e.to_string())?;
+    let nonce = paywire_server::util::random_bytes::<32>();
+    let exact = ledger::sign_payment(
+        &requirements,
+        wallet_id,
+        &secret,
+        &nonce,
+        paywire_server::util::now(),
+    )
+    .map_err(|e| format!("{}: {e}", e.code()))?;
+    let payment = required
+        .payment(index, exact.to_object())
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::json!({"x402Version": payment.version(), "paymentPayload": payment, "paymentRequirements": requirements});
+    println!("{body}");
+    Ok(())
 }
