@@ -263,6 +263,28 @@ async fn bad_signatures_and_replays_move_nothing(backend: Backend) {
         app.settle(&unknown_payee).await["errorReason"],
         "invalid_exact_evm_recipient_mismatch"
     );
+    // An authorization that expired (signed 10 minutes ago with a 60 s timeout).
+    let requirements = app.ledger_requirements(&provider.wallet, CENT);
+    let typed = paywire_core::protocol::AnyRequirements::V2(
+        serde_json::from_value(requirements.clone()).unwrap(),
+    );
+    let secret =
+        paywire_core::protocol::ledger::WalletSecret::from_hex(agent.secret.as_deref().unwrap())
+            .unwrap();
+    let stale = paywire_core::protocol::ledger::sign_payment(
+        &typed,
+        &agent.wallet,
+        &secret,
+        &nonce(5),
+        paywire_server::util::now() - 600,
+    )
+    .unwrap();
+    let expired = json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": stale.to_object()},
+        "paymentRequirements": requirements});
+    assert_eq!(
+        app.settle(&expired).await["errorReason"],
+        "invalid_exact_evm_payload_authorization_valid_before"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 0);
     assert_eq!(app.balance(&agent.wallet, "USD").await, 1_000_000);
     app.finish().await;
