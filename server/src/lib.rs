@@ -199,13 +199,15 @@ mod tests {
     use super::*;
     use tower::ServiceExt;
 
+    async fn buggy_handler() -> &'static str {
+        panic!("a bug")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_answers_a_json_500() {
-        let app: Router = Router::new()
-            .route("/boom", get(|| async { panic!("a bug") }))
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-                panic_response,
-            ));
+        let app: Router = Router::new().route("/boom", get(buggy_handler)).layer(
+            tower_http::catch_panic::CatchPanicLayer::custom(panic_response),
+        );
         let response = app
             .oneshot(
                 axum::http::Request::get("/boom")
