@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::protocol::types::{u64_string, JsonObject};
+use crate::protocol::Reason;
 
 /// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,41 @@ pub struct ExactAuthorization {
     pub valid_before: u64,
     /// `0x` + 64 hex digits: a one-time nonce chosen by the payer.
     pub nonce: String,
+}
+
+/// Seconds an authorization must still be valid for when it is verified: the official EVM
+/// facilitators' grace, kept for the ledger scheme too.
+pub const VALID_BEFORE_GRACE_SECONDS: u64 = 6;
+
+/// The checks of EIP-3009's terms that every `exact` scheme shares, in the official
+/// facilitators' order: `validBefore ≥ now + 6`, `validAfter ≤ now`, and a value equal to the
+/// required amount (exact, also for v1, as the v2 SDKs check it).
+pub fn check_terms(
+    valid_after: u64,
+    valid_before: u64,
+    value: Amount,
+    required: Amount,
+    now: u64,
+) -> Result<()> {
+    if valid_before < now.saturating_add(VALID_BEFORE_GRACE_SECONDS) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
+            format!("validBefore {valid_before} is less than {VALID_BEFORE_GRACE_SECONDS} s after now ({now})"),
+        ));
+    }
+    if valid_after > now {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
+            format!("validAfter {valid_after} is after now ({now})"),
+        ));
+    }
+    if value != required {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValueMismatch,
+            format!("authorization.value {value} is not the required amount {required}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a `0x` + 64-hex-digit nonce, or [`Error::InvalidPayload`].

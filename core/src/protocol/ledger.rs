@@ -20,7 +20,8 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-pub use crate::protocol::exact::{format_nonce, parse_nonce};
+use crate::protocol::exact::check_terms;
+pub use crate::protocol::exact::{format_nonce, parse_nonce, VALID_BEFORE_GRACE_SECONDS};
 use crate::protocol::exact::{ExactAuthorization, ExactPayload};
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
 use crate::protocol::Reason;
@@ -33,9 +34,6 @@ pub const LEDGER_NAMESPACE_PREFIX: &str = "paywire:";
 pub const ANY_LEDGER_NETWORK: &str = "paywire:*";
 /// The shortest wallet secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
-/// Seconds an authorization must still be valid for when it is verified (the official EVM
-/// facilitators' grace, kept for the ledger).
-pub const VALID_BEFORE_GRACE_SECONDS: u64 = 6;
 /// How far back v1 clients date `validAfter`, to absorb clock skew.
 pub const V1_VALID_AFTER_SKEW_SECONDS: u64 = 600;
 
@@ -256,34 +254,13 @@ pub fn verify_payment(
             "authorization.to is not payTo",
         ));
     }
-    if authorization.valid_before < now.saturating_add(VALID_BEFORE_GRACE_SECONDS) {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
-            format!(
-                "validBefore {} is less than {VALID_BEFORE_GRACE_SECONDS} s after now ({now})",
-                authorization.valid_before
-            ),
-        ));
-    }
-    if authorization.valid_after > now {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
-            format!(
-                "validAfter {} is after now ({now})",
-                authorization.valid_after
-            ),
-        ));
-    }
-    if authorization.value != requirements.amount() {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValueMismatch,
-            format!(
-                "authorization.value {} is not the required amount {}",
-                authorization.value,
-                requirements.amount()
-            ),
-        ));
-    }
+    check_terms(
+        authorization.valid_after,
+        authorization.valid_before,
+        authorization.value,
+        requirements.amount(),
+        now,
+    )?;
     Ok(VerifiedLedgerPayment {
         payer: authorization.from.clone(),
         authorization,

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::protocol::evm::address::Address;
 use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
 use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
+use crate::protocol::exact::check_terms;
 use crate::protocol::exact::{format_nonce, parse_nonce, ExactAuthorization, ExactPayload};
-use crate::protocol::ledger::{V1_VALID_AFTER_SKEW_SECONDS, VALID_BEFORE_GRACE_SECONDS};
+use crate::protocol::ledger::V1_VALID_AFTER_SKEW_SECONDS;
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
 use crate::protocol::{network, Reason};
 
@@ -128,34 +129,13 @@ pub fn verify_payment(
             "authorization.to is not payTo",
         ));
     }
-    if authorization.valid_before < now.saturating_add(VALID_BEFORE_GRACE_SECONDS) {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValidBefore,
-            format!(
-                "validBefore {} is less than {VALID_BEFORE_GRACE_SECONDS} s after now ({now})",
-                authorization.valid_before
-            ),
-        ));
-    }
-    if authorization.valid_after > now {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValidAfter,
-            format!(
-                "validAfter {} is after now ({now})",
-                authorization.valid_after
-            ),
-        ));
-    }
-    if authorization.value != requirements.amount() {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadAuthorizationValueMismatch,
-            format!(
-                "authorization.value {} is not the required amount {}",
-                authorization.value,
-                requirements.amount()
-            ),
-        ));
-    }
+    check_terms(
+        authorization.valid_after,
+        authorization.valid_before,
+        authorization.value,
+        requirements.amount(),
+        now,
+    )?;
     Ok(VerifiedEvmPayment {
         payer: authorization.from,
         authorization,
