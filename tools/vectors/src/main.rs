@@ -1441,8 +1441,8 @@ fn main() {
     let files = paywire_vectors::load_all(&dir).expect("read back");
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     println!(
-        "wrote {} files, {total} cases, to {}",
-        files.len(),
-        dir.display()
+        "wrote 7 files; {} holds {} files, {total} cases (evm_exact.json comes from evm_exact.py)",
+        dir.display(),
+        files.len()
     );
 }
