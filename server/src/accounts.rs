@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use paywire_core::money::Asset;
+use paywire_core::money::{Asset, AssetRegistry};
 use paywire_core::policy::{Policy, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -34,6 +34,18 @@ pub fn asset_key(network: &str, asset: &str) -> String {
     } else {
         format!("{network}/erc20:{}", asset.to_ascii_lowercase())
     }
+}
+
+/// The asset a balance key stands for (the inverse of [`asset_key`]), for formatting amounts
+/// with the asset's own decimals; `None` for a key no table knows.
+pub fn asset_of_key(state: &AppState, key: &str) -> Option<Asset> {
+    if key == LEDGER_ASSET {
+        return Some(ledger_asset(state));
+    }
+    let (network, address) = key.split_once("/erc20:")?;
+    AssetRegistry::with_defaults()
+        .find(network, address)
+        .cloned()
 }
 
 /// The ledger's asset.
@@ -453,18 +465,20 @@ pub async fn get_wallet(
     let policy: Option<String> = row.try_get("policy")?;
     let usage: String = row.try_get("usage")?;
     let address: Option<String> = row.try_get("address")?;
-    let balances = sqlx::query("SELECT asset, amount FROM balances WHERE wallet_id = $1 ORDER BY asset")
-        .bind(&wallet_id)
-        .fetch_all(&state.pool)
-        .await?
-        .into_iter()
-        .map(|row| -> Result<Value, ApiError> {
-            let asset: String = row.try_get("asset")?;
-            let amount: i64 = row.try_get("amount")?;
-            Ok(json!({"asset": asset, "atomic": amount.to_string(),
-                "amount": paywire_core::money::Asset::new("paywire:x", "x", "x", LEDGER_DECIMALS)?.format(paywire_core::Amount::new(amount as u128))}))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let balances =
+        sqlx::query("SELECT asset, amount FROM balances WHERE wallet_id = $1 ORDER BY asset")
+            .bind(&wallet_id)
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .map(|row| -> Result<Value, ApiError> {
+                let asset: String = row.try_get("asset")?;
+                let amount: i64 = row.try_get("amount")?;
+                let atomic = paywire_core::Amount::new(u128::try_from(amount).unwrap_or(0));
+                Ok(json!({"asset": asset, "atomic": amount.to_string(),
+                "amount": asset_of_key(&state, &asset).map(|a| a.format(atomic))}))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({
         "id": wallet_id, "kind": kind, "tenantId": tenant, "address": address, "balances": balances,
         "policy": policy.map(|p| serde_json::from_str::<Value>(&p)).transpose().map_err(|e| ApiError::BadRequest(e.to_string()))?,

@@ -255,7 +255,7 @@ pub async fn verify(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    if let Some(refusal) = ledger_refusal(&mut conn, &checked, now, false).await? {
+    if let Some(refusal) = ledger_refusal(&mut conn, &checked, now).await? {
         return Ok(VerifyResponse::invalid(
             refusal.reason,
             refusal.message,
@@ -266,32 +266,27 @@ pub async fn verify(
 }
 
 /// The ledger-side reasons a verified payment cannot settle: a used nonce, the payer's policy,
-/// the balance. With `for_settlement`, an earlier settlement of the same request is not a
-/// refusal (the caller replays it).
+/// the balance. (`settle` makes the same checks under the payer's lock, where an earlier
+/// settlement of the same request is replayed instead of refused.)
 async fn ledger_refusal(
     conn: &mut AnyConnection,
     checked: &Checked,
     now: u64,
-    for_settlement: bool,
 ) -> Result<Option<Refusal>, ApiError> {
     let payer = Some(checked.payer.as_str());
-    let earlier = sqlx::query(
-        "SELECT fingerprint FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3",
-    )
-    .bind(&checked.network)
-    .bind(&checked.payer)
-    .bind(&checked.nonce)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = earlier {
-        let same: String = row.try_get("fingerprint")?;
-        if !(for_settlement && same == checked.fingerprint) {
-            return Ok(Some(Refusal::new(
-                Reason::InvalidExactEvmNonceAlreadyUsed,
-                "this authorization was settled before",
-                payer,
-            )));
-        }
+    let earlier =
+        sqlx::query("SELECT 1 FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3")
+            .bind(&checked.network)
+            .bind(&checked.payer)
+            .bind(&checked.nonce)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if earlier.is_some() {
+        return Ok(Some(Refusal::new(
+            Reason::InvalidExactEvmNonceAlreadyUsed,
+            "this authorization was settled before",
+            payer,
+        )));
     }
     let wallet = sqlx::query("SELECT policy, usage FROM wallets WHERE id = $1")
         .bind(&checked.payer_wallet)

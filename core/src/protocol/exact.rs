@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::money::Amount;
-use crate::protocol::types::{u64_string, JsonObject};
+use crate::protocol::types::{u64_string, AnyRequirements, JsonObject, PaymentPayload};
 use crate::protocol::Reason;
 
 /// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
@@ -42,6 +42,24 @@ pub struct ExactAuthorization {
 /// Seconds an authorization must still be valid for when it is verified: the official EVM
 /// facilitators' grace, kept for the ledger scheme too.
 pub const VALID_BEFORE_GRACE_SECONDS: u64 = 6;
+
+/// The first checks of every `exact` scheme, in the official facilitators' order: payment and
+/// requirements of the same x402 version, and both naming the `exact` scheme.
+pub fn check_exact_scheme(payment: &PaymentPayload, requirements: &AnyRequirements) -> Result<()> {
+    if payment.version() != requirements.version() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidX402Version,
+            "payment and requirements have different x402 versions",
+        ));
+    }
+    if payment.scheme() != "exact" || requirements.scheme() != "exact" {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmScheme,
+            "this scheme is `exact`",
+        ));
+    }
+    Ok(())
+}
 
 /// The checks of EIP-3009's terms that every `exact` scheme shares, in the official
 /// facilitators' order: `validBefore ≥ now + 6`, `validAfter ≤ now`, and a value equal to the

@@ -20,7 +20,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::protocol::exact::check_terms;
+use crate::protocol::exact::{check_exact_scheme, check_terms};
 pub use crate::protocol::exact::{format_nonce, parse_nonce, VALID_BEFORE_GRACE_SECONDS};
 use crate::protocol::exact::{ExactAuthorization, ExactPayload};
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
@@ -207,18 +207,7 @@ pub fn verify_payment(
     now: u64,
     secret_for: impl FnOnce(&str) -> Option<WalletSecret>,
 ) -> Result<VerifiedLedgerPayment> {
-    if payment.version() != requirements.version() {
-        return Err(Error::payment_invalid(
-            Reason::InvalidX402Version,
-            "payment and requirements have different x402 versions",
-        ));
-    }
-    if payment.scheme() != "exact" || requirements.scheme() != "exact" {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmScheme,
-            "the ledger scheme is `exact`",
-        ));
-    }
+    check_exact_scheme(payment, requirements)?;
     if payment.network() != requirements.network() || !is_ledger_network(requirements.network()) {
         return Err(Error::payment_invalid(
             Reason::InvalidExactEvmNetworkMismatch,

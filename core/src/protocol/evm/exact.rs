@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::protocol::evm::address::Address;
 use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
 use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
-use crate::protocol::exact::check_terms;
+use crate::protocol::exact::{check_exact_scheme, check_terms};
 use crate::protocol::exact::{format_nonce, parse_nonce, ExactAuthorization, ExactPayload};
 use crate::protocol::ledger::V1_VALID_AFTER_SKEW_SECONDS;
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
@@ -87,18 +87,7 @@ pub fn verify_payment(
     requirements: &AnyRequirements,
     now: u64,
 ) -> Result<VerifiedEvmPayment> {
-    if payment.version() != requirements.version() {
-        return Err(Error::payment_invalid(
-            Reason::InvalidX402Version,
-            "payment and requirements have different x402 versions",
-        ));
-    }
-    if payment.scheme() != "exact" || requirements.scheme() != "exact" {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmScheme,
-            "the EVM scheme here is `exact`",
-        ));
-    }
+    check_exact_scheme(payment, requirements)?;
     eip712_name_version(requirements)?;
     if payment.network() != requirements.network() {
         return Err(Error::payment_invalid(
