@@ -60,6 +60,10 @@ async fn a_ledger_payment_moves_money_exactly(backend: Backend) {
         wallet["usage"]["spentToday"], "0.04",
         "usage recorded in the same transaction"
     );
+    assert_eq!(
+        wallet["balances"][0]["amount"], "9.96",
+        "formatted with the asset's decimals"
+    );
     app.finish().await;
 }
 
