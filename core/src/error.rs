@@ -38,6 +38,9 @@
 //! | `header_too_large` | an x402 header longer than the configured limit |
 //! | `header_malformed` | not standard base64 of UTF-8 |
 //! | `invalid_payload` | JSON that does not have the x402 shape (also the x402 reason code) |
+//! | `payment_rejected` | a provider refused a signed payment; its 402 names the reason (host clients) |
+//! | `facilitator_unavailable` | the facilitator was unreachable or answered garbage; nothing was settled (host paywalls) |
+//! | `invalid_argument` | a binding's argument of the wrong type or range (e.g. a fractional `now`) |
 //! | `invalid_x402_version` | an `x402Version` other than 1 or 2 (also the x402 reason code) |
 //! | `network_invalid` | not a CAIP-2 chain id, nor a known v1 network name |
 //! | `network_unknown` | a syntactically valid network this table does not know |
@@ -178,6 +181,17 @@ pub enum Error {
     /// JSON without the x402 shape.
     #[error("invalid payload: {0}")]
     InvalidPayload(String),
+    /// A provider refused a signed payment (a host's paying client reports this; the
+    /// provider's 402 names the reason).
+    #[error("payment rejected: {0}")]
+    PaymentRejected(String),
+    /// The facilitator could not be reached or gave no usable answer; nothing was settled.
+    #[error("facilitator unavailable: {0}")]
+    FacilitatorUnavailable(String),
+    /// A binding's argument of the wrong type or out of range (a time that is not a whole
+    /// number of seconds, an object where a string belongs, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// An unsupported `x402Version`.
     #[error("unsupported x402Version {0}")]
     InvalidX402Version(u64),
@@ -248,6 +262,9 @@ impl Error {
             Error::HeaderTooLarge { .. } => "header_too_large",
             Error::HeaderMalformed(_) => "header_malformed",
             Error::InvalidPayload(_) => "invalid_payload",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::PaymentRejected(_) => "payment_rejected",
+            Error::FacilitatorUnavailable(_) => "facilitator_unavailable",
             Error::InvalidX402Version(_) => "invalid_x402_version",
             Error::NetworkInvalid(_) => "network_invalid",
             Error::NetworkUnknown(_) => "network_unknown",
@@ -302,6 +319,9 @@ pub const ERROR_CODES: &[&str] = &[
     "header_too_large",
     "header_malformed",
     "invalid_payload",
+    "invalid_argument",
+    "payment_rejected",
+    "facilitator_unavailable",
     "invalid_x402_version",
     "network_invalid",
     "network_unknown",

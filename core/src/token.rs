@@ -54,6 +54,13 @@ pub const MIN_KEY_LEN: usize = 32;
 /// Count uses by the claims' `id`, not by the token's hash: attenuating makes a new token
 /// string (and hash) with the same id.
 pub const MAX_TOKEN_LEN: usize = 4096;
+/// The request header in which an agent presents an access token to a provider.
+///
+/// A dedicated header, not `Authorization`, because providers keep that for their own keys.
+pub const ACCESS_TOKEN_HEADER: &str = "PAYWIRE-ACCESS-TOKEN";
+/// The settlement-response extension (`PAYMENT-RESPONSE` → `extensions`) that carries an
+/// access token sold with a payment: `{"token", "expiresAt", "maxUses", "scope"}`.
+pub const ACCESS_TOKEN_EXTENSION: &str = "paywire-access-token";
 
 /// What a token lets its holder do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,6 +383,28 @@ fn methods_ok(methods: &[String]) -> bool {
         .all(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
+/// The scope prefix of a token sold for `resource` (a URL) on a route whose path pattern is
+/// `pattern`: the URL's origin and the pattern's literal part before its first parameter or
+/// wildcard — `https://a.com/v1/weather/paris` on `/v1/weather/:city` gives
+/// `https://a.com/v1/weather/`. A resource that is a bare path gives the literal part alone.
+pub fn bundle_scope(resource: &str, pattern: &str) -> String {
+    let origin = match resource.find("://") {
+        Some(scheme) => {
+            let authority_start = scheme + 3;
+            let end = resource[authority_start..]
+                .find(['/', '?', '#'])
+                .map_or(resource.len(), |at| authority_start + at);
+            &resource[..end]
+        }
+        None => "",
+    };
+    let literal = match pattern.find(['*', ':', '{']) {
+        Some(cut) => &pattern[..cut],
+        None => pattern,
+    };
+    format!("{origin}{literal}")
+}
+
 /// Whether `resource` lies under the scope `prefix` (see [`Scope::resource`]).
 pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
     match resource.strip_prefix(prefix) {
@@ -601,6 +630,21 @@ pub fn token_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundle_scope_is_origin_plus_literal_prefix() {
+        let cases = [
+            ("https://a.com/v1/weather/paris", "/v1/weather/:city", "https://a.com/v1/weather/"),
+            ("https://a.com/v1/files/x/y", "/v1/files/*", "https://a.com/v1/files/"),
+            ("https://a.com/v1/report", "/v1/report", "https://a.com/v1/report"),
+            ("https://a.com", "/v1/{id}", "https://a.com/v1/"),
+            ("https://a.com?q=1", "/", "https://a.com/"),
+            ("/v1/weather/paris", "/v1/weather/:city", "/v1/weather/"),
+        ];
+        for (resource, pattern, expected) in cases {
+            assert_eq!(bundle_scope(resource, pattern), expected, "{resource} on {pattern}");
+        }
+    }
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
     const OTHER_KEY: &[u8] = b"fedcba9876543210fedcba9876543210";

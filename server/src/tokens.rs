@@ -20,7 +20,7 @@ use crate::util::{now, now_i64, random_bytes};
 use crate::AppState;
 
 /// The extension key under which a settlement returns its access token.
-pub const ACCESS_TOKEN_EXTENSION: &str = "paywire-access-token";
+pub use paywire_core::token::ACCESS_TOKEN_EXTENSION;
 
 /// Loads the token key ring, generating the first key on first start.
 pub async fn load_key_ring(pool: &sqlx::AnyPool) -> Result<KeyRing, String> {
@@ -52,18 +52,6 @@ pub async fn load_key_ring(pool: &sqlx::AnyPool) -> Result<KeyRing, String> {
         }
     }
     ring.ok_or_else(|| "no token key".into())
-}
-
-/// The scope prefix of an endpoint: the resource's origin and the literal part of the path
-/// pattern before its first parameter (`/v1/weather/:city` → `https://host/v1/weather/`).
-fn scope_prefix(resource: &str, pattern: &str) -> String {
-    let path = url_path(resource);
-    let origin = &resource[..resource.len() - path.len()];
-    let literal: String = match pattern.find(['*', ':', '{']) {
-        Some(cut) => pattern[..cut].to_string(),
-        None => pattern.to_string(),
-    };
-    format!("{origin}{literal}")
 }
 
 /// Issues the bundle's token if the paid resource is a bundle endpoint of the provider.
@@ -99,7 +87,7 @@ pub async fn issue_for_payment(
             iss: state.ledger_network.clone(),
             sub: payer.to_string(),
             scope: Scope {
-                resource: scope_prefix(resource, rule.path.as_str()),
+                resource: paywire_core::token::bundle_scope(resource, rule.path.as_str()),
                 methods: if rule.method == "*" {
                     vec![]
                 } else {

@@ -390,6 +390,25 @@ fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_json::from_value(value).map_err(|e| Error::InvalidPayload(e.to_string()))
 }
 
+impl AnyRequirements {
+    /// Reads requirements of either version from parsed JSON: version 1 is told by its
+    /// `maxAmountRequired` (version 2 calls the field `amount`).
+    pub fn from_json_value(value: Value) -> Result<Self> {
+        if value.get("maxAmountRequired").is_some() {
+            from_value(value).map(AnyRequirements::V1)
+        } else {
+            from_value(value).map(AnyRequirements::V2)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyRequirements {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        AnyRequirements::from_json_value(value).map_err(D::Error::custom)
+    }
+}
+
 impl<'de> Deserialize<'de> for PaymentRequired {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;

@@ -433,16 +433,9 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
     }
 }
 
-/// Requirements whose version is told by the presence of `maxAmountRequired` (v1).
+/// Requirements of either version (v1 has `maxAmountRequired`).
 fn any_requirements(value: &Value) -> Result<AnyRequirements, Error> {
-    fn parse<T: DeserializeOwned>(value: &Value) -> Result<T, Error> {
-        serde_json::from_value(value.clone()).map_err(|e| Error::InvalidPayload(e.to_string()))
-    }
-    if value.get("maxAmountRequired").is_some() {
-        Ok(AnyRequirements::V1(parse(value)?))
-    } else {
-        Ok(AnyRequirements::V2(parse(value)?))
-    }
+    AnyRequirements::from_json_value(value.clone())
 }
 
 fn idempotency_sequence(input: &Value) -> Result<Value, Error> {

@@ -1,0 +1,107 @@
+//! Crossing the boundary: JavaScript values to core types and back, without losing precision.
+
+use paywire_core::Error;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+
+use crate::error::{to_js_error, JsResult};
+
+/// The largest integer a JavaScript number holds exactly (2^53 − 1).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A JavaScript object converted to a core type; a wrong shape is `invalid_argument`
+/// naming `what`.
+///
+/// Values cross as JSON text (`JSON.stringify` here, `JSON.parse` on the way back): both ends
+/// have fast native JSON, and it keeps one set of serde monomorphizations (serde_json's,
+/// which the core already has) in the module instead of a second one per type.
+pub(crate) fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> JsResult<T> {
+    let json = json_from_js(value, what)?;
+    // Through `Value`, not straight from the text: every type then has one deserializer
+    // (for `Value`, which the core uses too), which keeps the module a third smaller.
+    serde_json::from_value(json).map_err(|e| invalid(what, &e))
+}
+
+fn invalid(what: &str, error: &dyn std::fmt::Display) -> JsValue {
+    to_js_error(&Error::InvalidArgument(format!("{what}: {error}")))
+}
+
+/// A core value as plain JavaScript. An integer beyond 2^53 is an error, never a rounded
+/// number — the core carries amounts as strings, so only a hostile token or header could
+/// hold one.
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsResult<JsValue> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| to_js_error(&Error::InvalidArgument(e.to_string())))?;
+    if let Some(number) = first_unsafe_integer(&json) {
+        return Err(to_js_error(&Error::InvalidArgument(format!(
+            "{number} cannot be represented exactly as a JavaScript number"
+        ))));
+    }
+    let text = json.to_string();
+    js_sys::JSON::parse(&text)
+}
+
+fn first_unsafe_integer(value: &serde_json::Value) -> Option<&serde_json::Number> {
+    const LIMIT: u64 = 9_007_199_254_740_991;
+    match value {
+        serde_json::Value::Number(n) => {
+            let safe = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => u <= LIMIT,
+                (None, Some(i)) => i.unsigned_abs() <= LIMIT,
+                (None, None) => true,
+            };
+            (!safe).then_some(n)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(first_unsafe_integer),
+        serde_json::Value::Object(map) => map.values().find_map(first_unsafe_integer),
+        _ => None,
+    }
+}
+
+/// A JavaScript value as JSON, for core functions that take `serde_json::Value`.
+pub(crate) fn json_from_js(value: JsValue, what: &str) -> JsResult<serde_json::Value> {
+    if value.is_undefined() {
+        // `JSON.stringify(undefined)` is not JSON; an absent optional argument is `null`.
+        return Ok(serde_json::Value::Null);
+    }
+    let text = js_sys::JSON::stringify(&value)
+        .map_err(|_| invalid(what, &"not JSON-serializable (a cycle or a BigInt)"))?;
+    serde_json::from_str(&String::from(text)).map_err(|e| invalid(what, &e))
+}
+
+/// Unix seconds (or another count) given as a JavaScript number: whole, not negative, and
+/// exact (below 2^53).
+pub(crate) fn whole_number(value: f64, what: &str) -> JsResult<u64> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {
+        // Exact: a whole number below 2^53 converts without rounding.
+        Ok(value as u64)
+    } else {
+        Err(to_js_error(&Error::InvalidArgument(format!(
+            // The value is not echoed: formatting an f64 would pull float printing into
+            // the module for one message.
+            "{what} must be a whole number from 0 to 2^53 - 1"
+        ))))
+    }
+}
+
+/// A small count (decimals, a version, an index) given as a JavaScript number, at most `max`.
+pub(crate) fn small_number(value: f64, what: &str, max: u64) -> JsResult<u64> {
+    let number = whole_number(value, what)?;
+    if number > max {
+        return Err(to_js_error(&Error::InvalidArgument(format!(
+            "{what} must be at most {max}, got {number}"
+        ))));
+    }
+    Ok(number)
+}
+
+/// A 32-byte nonce given as a `Uint8Array`.
+pub(crate) fn nonce32(bytes: &[u8]) -> JsResult<[u8; 32]> {
+    bytes.try_into().map_err(|_| {
+        to_js_error(&Error::InvalidArgument(format!(
+            "a nonce is 32 bytes, got {}",
+            bytes.len()
+        )))
+    })
+}

@@ -1,0 +1,133 @@
+//! Idempotency: key validation, request fingerprints, and a bounded in-memory store that
+//! decides replays by Stripe's contract.
+
+use std::cell::RefCell;
+
+use paywire_core::idempotency::{
+    self, Begin, Fingerprint, IdempotencyConfig, IdempotencyKey, IdempotencyStore, StoredOutcome,
+};
+use paywire_core::Error;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{small_number, to_js, whole_number};
+use crate::error::{to_js_error, JsResult, OrThrow};
+
+/// Checks an `Idempotency-Key` (1–255 printable ASCII characters) and returns it.
+#[wasm_bindgen(js_name = validateIdempotencyKey)]
+pub fn validate_idempotency_key(key: &str) -> JsResult<String> {
+    Ok(IdempotencyKey::parse(key).or_throw()?.as_str().to_string())
+}
+
+/// The fingerprint (hex SHA-256) of a request: method, path and body, where a JSON body is
+/// canonicalized first so that key order and whitespace do not matter.
+///
+/// ```js
+/// fingerprint("POST", "/v1/pay", '{"b":1,"a":2}') === fingerprint("POST", "/v1/pay", '{"a":2, "b":1}')
+/// ```
+#[wasm_bindgen]
+pub fn fingerprint(method: &str, path: &str, body: JsValue) -> JsResult<String> {
+    let fp = if let Some(text) = body.as_string() {
+        idempotency::fingerprint(method, path, text.as_bytes())
+    } else if body.is_instance_of::<js_sys::Uint8Array>() {
+        idempotency::fingerprint(method, path, &js_sys::Uint8Array::from(body).to_vec())
+    } else if body.is_undefined() || body.is_null() {
+        idempotency::fingerprint(method, path, b"")
+    } else {
+        return Err(to_js_error(&Error::InvalidArgument(
+            "body must be a string, a Uint8Array or undefined".into(),
+        )));
+    };
+    Ok(fp.to_hex())
+}
+
+/// A bounded in-memory idempotency store (one process; the server keeps a durable one).
+///
+/// ```js
+/// const store = new MemoryStore(10_000, 86_400);
+/// store.begin(key, fp, now)            // { action: "proceed" }
+/// store.complete(key, fp, 200, body, now)
+/// store.begin(key, fp, now)            // { action: "replay", status: 200, body }
+/// ```
+#[wasm_bindgen]
+pub struct MemoryStore {
+    // `&self` methods only (see `Usage`).
+    store: RefCell<idempotency::MemoryStore>,
+}
+
+fn parse(key: &str, fingerprint: &str) -> JsResult<(IdempotencyKey, Fingerprint)> {
+    let key = IdempotencyKey::parse(key).or_throw()?;
+    let fp = Fingerprint::try_from(fingerprint.to_string())
+        .map_err(|_| to_js_error(&Error::InvalidArgument("fingerprint must be 64 hex digits".into())))?;
+    Ok((key, fp))
+}
+
+#[wasm_bindgen]
+impl MemoryStore {
+    /// A store of at most `capacity` keys, each kept `retentionSeconds` (default 24 h).
+    #[wasm_bindgen(constructor)]
+    pub fn new(capacity: f64, retention_seconds: Option<f64>) -> JsResult<MemoryStore> {
+        let capacity = small_number(capacity, "capacity", u64::from(u32::MAX))? as usize;
+        let retention_seconds = match retention_seconds {
+            Some(seconds) => whole_number(seconds, "retentionSeconds")?,
+            None => idempotency::DEFAULT_RETENTION_SECONDS,
+        };
+        Ok(MemoryStore {
+            store: RefCell::new(idempotency::MemoryStore::new(
+                capacity,
+                IdempotencyConfig { retention_seconds },
+            )),
+        })
+    }
+
+    /// Starts a request: `{action: "proceed"}` for a new key, `{action: "replay", status,
+    /// body}` for a finished one; throws `idempotency_key_reused` (other request) or
+    /// `idempotency_in_progress` (still running), or `idempotency_store_full`.
+    pub fn begin(&self, key: &str, fingerprint: &str, now: f64) -> JsResult<JsValue> {
+        let (key, fp) = parse(key, fingerprint)?;
+        let now = whole_number(now, "now")?;
+        match self.store.borrow_mut().begin(&key, &fp, now).or_throw()? {
+            Begin::Proceed => to_js(&serde_json::json!({"action": "proceed"})),
+            Begin::Replay(outcome) => to_js(
+                &serde_json::json!({"action": "replay", "status": outcome.status, "body": outcome.body}),
+            ),
+        }
+    }
+
+    /// Stores the outcome of a request that `begin` let proceed.
+    pub fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        status: f64,
+        body: String,
+        now: f64,
+    ) -> JsResult<()> {
+        let (key, fp) = parse(key, fingerprint)?;
+        let status = small_number(status, "status", 999)? as u16;
+        let now = whole_number(now, "now")?;
+        self.store
+            .borrow_mut()
+            .complete(&key, &fp, StoredOutcome { status, body }, now)
+            .or_throw()
+    }
+
+    /// Forgets a request that failed before it had an outcome, so a retry may proceed.
+    pub fn abandon(&self, key: &str, fingerprint: &str) -> JsResult<()> {
+        let (key, fp) = parse(key, fingerprint)?;
+        self.store.borrow_mut().abandon(&key, &fp);
+        Ok(())
+    }
+
+    /// Drops records older than the retention.
+    pub fn sweep(&self, now: f64) -> JsResult<()> {
+        let now = whole_number(now, "now")?;
+        self.store.borrow_mut().sweep(now);
+        Ok(())
+    }
+
+    /// How many keys are held.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> u32 {
+        u32::try_from(self.store.borrow().len()).unwrap_or(u32::MAX)
+    }
+}

@@ -1,0 +1,134 @@
+//! Spending policies: judge one payment, pick what to pay from a 402, record what was spent.
+
+use std::cell::RefCell;
+
+use paywire_core::money::AssetRegistry;
+use paywire_core::policy::{self, PaymentIntent};
+use paywire_core::protocol::PaymentRequired;
+use paywire_core::Error;
+use rust_decimal::Decimal;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{from_js, json_from_js, to_js, whole_number};
+use crate::error::{JsResult, OrThrow};
+
+/// A validated spending policy: limits per request, day and month, allow-lists for payees,
+/// networks, assets and hosts, a velocity limit and an approval threshold (all optional).
+///
+/// ```js
+/// const policy = new Policy({ maxPerRequest: "0.10", dailyLimit: "5.00" });
+/// const usage = new Usage();
+/// policy.evaluate({ amount: "0.01", network: "eip155:8453", asset: "0x…", payTo: "0x…" }, usage, now)
+/// // { decision: "allow" }
+/// ```
+#[wasm_bindgen]
+pub struct Policy {
+    policy: policy::Policy,
+    assets: AssetRegistry,
+}
+
+/// What has been spent so far under a policy, kept between payments. Create it empty, let
+/// [`Policy::record`] update it, and persist it with `toJSON()` / `Usage.fromJSON()`.
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Usage {
+    // Exported objects take `&self` (wasm-bindgen refuses re-entrant `&mut` borrows), so the
+    // mutable state sits in a RefCell that is never held across a call into JavaScript.
+    usage: RefCell<policy::Usage>,
+}
+
+#[wasm_bindgen]
+impl Usage {
+    /// Empty usage: nothing spent yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Usage {
+        Usage::default()
+    }
+
+    /// Usage restored from its JSON (as `toJSON()` wrote it).
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(json: JsValue) -> JsResult<Usage> {
+        Ok(Usage {
+            usage: RefCell::new(from_js(json, "usage")?),
+        })
+    }
+
+    /// The usage as JSON (`{day, spentToday, month, spentThisMonth, recentPayments, ...}`).
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> JsResult<JsValue> {
+        to_js(&*self.usage.borrow())
+    }
+}
+
+#[wasm_bindgen]
+impl Policy {
+    /// Parses and validates a policy; an invalid one throws `policy_invalid`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(policy: JsValue) -> JsResult<Policy> {
+        let json = json_from_js(policy, "policy")?;
+        let policy: policy::Policy = serde_json::from_value(json)
+            .map_err(|e| Error::PolicyInvalid(e.to_string()))
+            .or_throw()?;
+        policy.validate().or_throw()?;
+        Ok(Policy {
+            policy,
+            assets: AssetRegistry::with_defaults(),
+        })
+    }
+
+    /// Judges one payment (`{amount, network, asset, payTo, resource?}`, amount in whole
+    /// units) at `now`: `{decision: "allow"}`, `{decision: "needsApproval"}` or
+    /// `{decision: "deny", reason: "policy_daily_limit_exceeded"}`.
+    pub fn evaluate(&self, intent: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+        let intent: PaymentIntent = from_js(intent, "payment intent")?;
+        let now = whole_number(now, "now")?;
+        let decision = self.policy.evaluate(&intent, &usage.usage.borrow(), now);
+        to_js(&decision)
+    }
+
+    /// Picks the cheapest option of a 402 (`PaymentRequired`, either version) that the policy
+    /// allows: `{outcome: "selected", index, amount, needsApproval}` or
+    /// `{outcome: "noneAllowed", rejections: [{index, amount, reason}]}`.
+    pub fn select(&self, payment_required: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+        let json = json_from_js(payment_required, "paymentRequired")?;
+        let required = PaymentRequired::from_json_value(json).or_throw()?;
+        let now = whole_number(now, "now")?;
+        let selection = self
+            .policy
+            .select(&required, &usage.usage.borrow(), now, &self.assets);
+        to_js(&selection)
+    }
+
+    /// Records a payment of `amount` (whole units) made at `now` into `usage`, pruning what
+    /// no window needs any more.
+    pub fn record(&self, usage: &Usage, amount: &str, now: f64) -> JsResult<()> {
+        let amount: Decimal = amount
+            .parse()
+            .map_err(|_| Error::AmountInvalid(amount.to_string()))
+            .or_throw()?;
+        let now = whole_number(now, "now")?;
+        self.policy.record(&mut usage.usage.borrow_mut(), amount, now);
+        Ok(())
+    }
+
+    /// The policy as JSON.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> JsResult<JsValue> {
+        to_js(&self.policy)
+    }
+}
+
+/// The one code to report for a `select` outcome that allowed nothing: the refusal of the
+/// cheapest refused option whose price is known, else the first (`policy_no_options` when
+/// nothing was offered); `undefined` for a selection.
+#[wasm_bindgen(js_name = primaryReason)]
+pub fn primary_reason(selection: JsValue) -> JsResult<Option<String>> {
+    let selection: policy::Selection = from_js(selection, "selection")?;
+    Ok(selection.primary_reason().map(|reason| reason.code().to_string()))
+}
+
+/// The host of a URL as the policy's `allowedHosts` compares it, or `undefined`.
+#[wasm_bindgen(js_name = hostOf)]
+pub fn host_of(url: &str) -> Option<String> {
+    policy::host_of(url).map(str::to_string)
+}

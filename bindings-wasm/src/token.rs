@@ -1,0 +1,120 @@
+//! Access tokens: issue and verify with a key ring, attenuate offline, hash for storage.
+
+use std::cell::RefCell;
+
+use paywire_core::token::{self, Caveat, Claims, TokenRequest};
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{from_js, to_js, whole_number};
+use crate::error::{JsResult, OrThrow};
+
+/// HMAC-SHA256 keys by key id: one signs, all verify. Secrets are at least 32 bytes; they are
+/// wiped from wasm memory when the ring is freed (`ring.free()`).
+///
+/// ```js
+/// const ring = new KeyRing("k1", crypto.getRandomValues(new Uint8Array(32)));
+/// const token = ring.issue({ id: "t1", iss: "api", sub: "agent", scope: { resource: "https://api.example.com/v1/", methods: ["GET"] }, iat: now, exp: now + 3600, maxUses: 5 });
+/// ring.verify(token, "GET", "https://api.example.com/v1/weather", now, 0).claims.sub // "agent"
+/// ```
+#[wasm_bindgen]
+pub struct KeyRing {
+    // `&self` methods only (see `Usage`); the borrow never outlives one call.
+    ring: RefCell<token::KeyRing>,
+}
+
+#[wasm_bindgen]
+impl KeyRing {
+    /// A ring whose signing key is `secret` under `kid`; a short key throws `token_key_invalid`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kid: &str, secret: &[u8]) -> JsResult<KeyRing> {
+        Ok(KeyRing {
+            ring: RefCell::new(token::KeyRing::new(kid, secret).or_throw()?),
+        })
+    }
+
+    /// Adds a key that verifies but does not sign (a key being phased in or out).
+    #[wasm_bindgen(js_name = addVerifyingKey)]
+    pub fn add_verifying_key(&self, kid: &str, secret: &[u8]) -> JsResult<()> {
+        self.ring.borrow_mut().add_verifying_key(kid, secret).or_throw()
+    }
+
+    /// Makes `kid` the signing key (adding it with `secret`); the old key still verifies.
+    pub fn rotate(&self, kid: &str, secret: &[u8]) -> JsResult<()> {
+        self.ring.borrow_mut().rotate(kid, secret).or_throw()
+    }
+
+    /// Removes a verifying key; tokens signed with it then fail with `token_unknown_kid`.
+    pub fn retire(&self, kid: &str) -> JsResult<()> {
+        self.ring.borrow_mut().retire(kid).or_throw()
+    }
+
+    /// The id of the key that signs.
+    #[wasm_bindgen(getter, js_name = signingKid)]
+    pub fn signing_kid(&self) -> String {
+        self.ring.borrow().signing_kid().to_string()
+    }
+
+    /// Signs claims (`{id, iss, sub, scope: {resource, methods}, iat, exp, maxUses?}`) into a
+    /// `pw1.` token.
+    pub fn issue(&self, claims: JsValue) -> JsResult<String> {
+        let claims: Claims = from_js(claims, "claims")?;
+        self.ring.borrow().issue(&claims).or_throw()
+    }
+
+    /// Verifies a token for `method resource` at `now`, after `uses` earlier uses of its
+    /// claims id: `{kid, claims, caveats}` with every caveat applied, or a thrown
+    /// `token_malformed`, `token_unknown_kid`, `token_signature_invalid`,
+    /// `token_not_yet_valid`, `token_expired`, `token_scope_mismatch` or
+    /// `token_uses_exhausted`.
+    pub fn verify(
+        &self,
+        token: &str,
+        method: &str,
+        resource: &str,
+        now: f64,
+        uses: f64,
+    ) -> JsResult<JsValue> {
+        let now = whole_number(now, "now")?;
+        let uses = whole_number(uses, "uses")?;
+        let verified = self
+            .ring
+            .borrow()
+            .verify(token, TokenRequest { method, resource }, now, uses)
+            .or_throw()?;
+        to_js(&verified)
+    }
+}
+
+/// Appends a caveat (`{exp}`, `{resource}`, `{methods}` or `{maxUses}`) without any key: the
+/// new token can only do less (`token_caveat_widens` otherwise).
+#[wasm_bindgen(js_name = attenuateToken)]
+pub fn attenuate_token(token: &str, caveat: JsValue) -> JsResult<String> {
+    let caveat: Caveat = from_js(caveat, "caveat")?;
+    token::attenuate(token, &caveat).or_throw()
+}
+
+/// A token's effective claims read WITHOUT verifying its MAC — for display and routing only.
+#[wasm_bindgen(js_name = inspectToken)]
+pub fn inspect_token(token: &str) -> JsResult<JsValue> {
+    to_js(&token::inspect(token).or_throw()?)
+}
+
+/// Whether a token scope's resource prefix covers a resource URL (path-segment aware:
+/// `https://a.com/v1/` covers `https://a.com/v1/x`, not `https://a.com/v10`).
+#[wasm_bindgen(js_name = resourceInScope)]
+pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
+    token::resource_in_scope(prefix, resource)
+}
+
+/// The scope prefix of a token sold for `resource` (a URL) on a route `pattern`: the
+/// origin plus the pattern's literal part (`/v1/weather/:city` → `https://host/v1/weather/`).
+#[wasm_bindgen(js_name = bundleScope)]
+pub fn bundle_scope(resource: &str, pattern: &str) -> String {
+    token::bundle_scope(resource, pattern)
+}
+
+/// The SHA-256 of a token (lowercase hex), which is what a store keeps instead of the token.
+#[wasm_bindgen(js_name = tokenHash)]
+pub fn token_hash(token: &str) -> String {
+    token::token_hash(token)
+}
