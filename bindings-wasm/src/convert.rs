@@ -3,7 +3,7 @@
 use paywire_core::Error;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{to_js_error, JsResult};
 
@@ -104,4 +104,23 @@ pub(crate) fn nonce32(bytes: &[u8]) -> JsResult<[u8; 32]> {
             bytes.len()
         )))
     })
+}
+
+/// A string argument. Checked here rather than trusted to the generated glue, which writes
+/// whatever it is given into wasm memory (a number there traps instead of throwing).
+pub(crate) fn string_arg(value: &JsValue, what: &str) -> JsResult<String> {
+    value.as_string().ok_or_else(|| {
+        to_js_error(&Error::InvalidArgument(format!("{what} must be a string")))
+    })
+}
+
+/// A byte-string argument: a `Uint8Array` (a `Buffer` is one).
+pub(crate) fn bytes_arg(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
+    if value.is_instance_of::<js_sys::Uint8Array>() {
+        Ok(js_sys::Uint8Array::from(value.clone()).to_vec())
+    } else {
+        Err(to_js_error(&Error::InvalidArgument(format!(
+            "{what} must be a Uint8Array"
+        ))))
+    }
 }

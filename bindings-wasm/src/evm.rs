@@ -6,7 +6,7 @@ use paywire_core::protocol::{parse_nonce, ExactAuthorization};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{from_js, nonce32, small_number, to_js, whole_number};
+use crate::convert::{bytes_arg, string_arg, from_js, nonce32, small_number, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 use crate::protocol::{payment_payload_from, payment_required_from, requirements_from};
 
@@ -18,8 +18,8 @@ use crate::protocol::{payment_payload_from, payment_required_from, requirements_
 /// ```js
 /// verifyEvmPayment(payment, requirements, Math.floor(Date.now() / 1000)).payer
 /// ```
-#[wasm_bindgen(js_name = verifyEvmPayment)]
-pub fn verify_evm_payment(payment: JsValue, requirements: JsValue, now: f64) -> JsResult<JsValue> {
+#[wasm_bindgen(unchecked_return_type = "{ payer: string; value: string; signature: string }", js_name = verifyEvmPayment)]
+pub fn verify_evm_payment(#[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue, now: f64) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;
     let verified =
@@ -38,14 +38,16 @@ pub fn verify_evm_payment(payment: JsValue, requirements: JsValue, now: f64) -> 
 /// ```js
 /// signEvmPayment(required, 0, privateKey, crypto.getRandomValues(new Uint8Array(32)), now)
 /// ```
-#[wasm_bindgen(js_name = signEvmPayment)]
+#[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = signEvmPayment)]
 pub fn sign_evm_payment(
-    payment_required: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
     index: f64,
-    private_key: &str,
-    nonce: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     now: f64,
 ) -> JsResult<JsValue> {
+    let private_key = &string_arg(&private_key, "private_key")?;
+    let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
     let index = small_number(index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
@@ -57,13 +59,15 @@ pub fn sign_evm_payment(
 }
 
 /// Signs only the scheme's payload (`{signature, authorization}`) for one requirement.
-#[wasm_bindgen(js_name = signEvmAuthorization)]
+#[wasm_bindgen(unchecked_return_type = "ExactPayload", js_name = signEvmAuthorization)]
 pub fn sign_evm_authorization(
-    requirements: JsValue,
-    private_key: &str,
-    nonce: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     now: f64,
 ) -> JsResult<JsValue> {
+    let private_key = &string_arg(&private_key, "private_key")?;
+    let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
     let key = PrivateKey::from_hex(private_key).or_throw()?;
     let exact =
@@ -74,14 +78,16 @@ pub fn sign_evm_authorization(
 
 /// The EIP-55 address of a private key.
 #[wasm_bindgen(js_name = evmAddress)]
-pub fn evm_address(private_key: &str) -> JsResult<String> {
+pub fn evm_address(#[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue) -> JsResult<String> {
+    let private_key = &string_arg(&private_key, "private_key")?;
     Ok(PrivateKey::from_hex(private_key).or_throw()?.address().to_checksum())
 }
 
 /// An address in EIP-55 form; a mixed-case address with a wrong checksum throws
 /// `evm_address_checksum_invalid`.
 #[wasm_bindgen(js_name = checksumAddress)]
-pub fn checksum_address(address: &str) -> JsResult<String> {
+pub fn checksum_address(#[wasm_bindgen(unchecked_param_type = "string")] address: JsValue) -> JsResult<String> {
+    let address = &string_arg(&address, "address")?;
     Ok(Address::parse(address).or_throw()?.to_checksum())
 }
 
@@ -97,8 +103,8 @@ struct Domain {
 /// The EIP-712 hashes of a transfer authorization (`domain`: `{name, version, chainId,
 /// verifyingContract}`, `message`: the authorization as x402 carries it):
 /// `{domainSeparator, structHash, digest}`, each `0x` + 64 hex.
-#[wasm_bindgen(js_name = eip712Hashes)]
-pub fn eip712_hashes(domain: JsValue, message: JsValue) -> JsResult<JsValue> {
+#[wasm_bindgen(unchecked_return_type = "{ domainSeparator: string; structHash: string; digest: string }", js_name = eip712Hashes)]
+pub fn eip712_hashes(#[wasm_bindgen(unchecked_param_type = "{ name: string; version: string; chainId: number; verifyingContract: string }")] domain: JsValue, #[wasm_bindgen(unchecked_param_type = "ExactAuthorization")] message: JsValue) -> JsResult<JsValue> {
     let domain: Domain = from_js(domain, "domain")?;
     let domain = Eip712Domain::new(
         &domain.name,

@@ -8,13 +8,15 @@ use paywire_core::idempotency::{
 };
 use paywire_core::Error;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
-use crate::convert::{small_number, to_js, whole_number};
+use crate::convert::{string_arg, small_number, to_js, whole_number};
 use crate::error::{to_js_error, JsResult, OrThrow};
 
 /// Checks an `Idempotency-Key` (1–255 printable ASCII characters) and returns it.
 #[wasm_bindgen(js_name = validateIdempotencyKey)]
-pub fn validate_idempotency_key(key: &str) -> JsResult<String> {
+pub fn validate_idempotency_key(#[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> JsResult<String> {
+    let key = &string_arg(&key, "key")?;
     Ok(IdempotencyKey::parse(key).or_throw()?.as_str().to_string())
 }
 
@@ -25,7 +27,9 @@ pub fn validate_idempotency_key(key: &str) -> JsResult<String> {
 /// fingerprint("POST", "/v1/pay", '{"b":1,"a":2}') === fingerprint("POST", "/v1/pay", '{"a":2, "b":1}')
 /// ```
 #[wasm_bindgen]
-pub fn fingerprint(method: &str, path: &str, body: JsValue) -> JsResult<String> {
+pub fn fingerprint(#[wasm_bindgen(unchecked_param_type = "string")] method: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue, #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | undefined")] body: JsValue) -> JsResult<String> {
+    let method = &string_arg(&method, "method")?;
+    let path = &string_arg(&path, "path")?;
     let fp = if let Some(text) = body.as_string() {
         idempotency::fingerprint(method, path, text.as_bytes())
     } else if body.is_instance_of::<js_sys::Uint8Array>() {
@@ -82,7 +86,10 @@ impl MemoryStore {
     /// Starts a request: `{action: "proceed"}` for a new key, `{action: "replay", status,
     /// body}` for a finished one; throws `idempotency_key_reused` (other request) or
     /// `idempotency_in_progress` (still running), or `idempotency_store_full`.
-    pub fn begin(&self, key: &str, fingerprint: &str, now: f64) -> JsResult<JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "{ action: 'proceed' } | { action: 'replay'; status: number; body: string }")]
+pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue, now: f64) -> JsResult<JsValue> {
+    let key = &string_arg(&key, "key")?;
+    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         let now = whole_number(now, "now")?;
         match self.store.borrow_mut().begin(&key, &fp, now).or_throw()? {
@@ -96,12 +103,14 @@ impl MemoryStore {
     /// Stores the outcome of a request that `begin` let proceed.
     pub fn complete(
         &self,
-        key: &str,
-        fingerprint: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue,
         status: f64,
         body: String,
         now: f64,
     ) -> JsResult<()> {
+    let key = &string_arg(&key, "key")?;
+    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         let status = small_number(status, "status", 999)? as u16;
         let now = whole_number(now, "now")?;
@@ -112,7 +121,9 @@ impl MemoryStore {
     }
 
     /// Forgets a request that failed before it had an outcome, so a retry may proceed.
-    pub fn abandon(&self, key: &str, fingerprint: &str) -> JsResult<()> {
+    pub fn abandon(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue) -> JsResult<()> {
+    let key = &string_arg(&key, "key")?;
+    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         self.store.borrow_mut().abandon(&key, &fp);
         Ok(())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{from_js, nonce32, small_number, to_js, whole_number};
+use crate::convert::{bytes_arg, string_arg, from_js, nonce32, small_number, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 use crate::protocol::{payment_payload_from, payment_required_from, requirements_from};
 
@@ -17,15 +17,18 @@ use crate::protocol::{payment_payload_from, payment_required_from, requirements_
 /// ```js
 /// signLedgerPayment(required, 0, "wal_…", secret, crypto.getRandomValues(new Uint8Array(32)), now)
 /// ```
-#[wasm_bindgen(js_name = signLedgerPayment)]
+#[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = signLedgerPayment)]
 pub fn sign_ledger_payment(
-    payment_required: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
     index: f64,
-    wallet_id: &str,
-    secret: &[u8],
-    nonce: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "string")] wallet_id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     now: f64,
 ) -> JsResult<JsValue> {
+    let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
+    let secret = &bytes_arg(&secret, "secret")?;
+    let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
     let index = small_number(index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
@@ -42,14 +45,17 @@ pub fn sign_ledger_payment(
 }
 
 /// Signs only the scheme's payload (`{signature, authorization}`) for one requirement.
-#[wasm_bindgen(js_name = signLedgerAuthorization)]
+#[wasm_bindgen(unchecked_return_type = "ExactPayload", js_name = signLedgerAuthorization)]
 pub fn sign_ledger_authorization(
-    requirements: JsValue,
-    wallet_id: &str,
-    secret: &[u8],
-    nonce: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] wallet_id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     now: f64,
 ) -> JsResult<JsValue> {
+    let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
+    let secret = &bytes_arg(&secret, "secret")?;
+    let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
     let secret = WalletSecret::from_bytes(secret).or_throw()?;
     let exact = ledger::sign_payment(
@@ -66,12 +72,12 @@ pub fn sign_ledger_authorization(
 /// Verifies a ledger payment against the requirements it was matched to, at `now`, with the
 /// wallets' secrets given as `{walletId: hexSecret}`: `{payer, value}`, or a thrown error
 /// whose `code` is the x402 reason.
-#[wasm_bindgen(js_name = verifyLedgerPayment)]
+#[wasm_bindgen(unchecked_return_type = "{ payer: string; value: string; authorization: ExactAuthorization }", js_name = verifyLedgerPayment)]
 pub fn verify_ledger_payment(
-    payment: JsValue,
-    requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
     now: f64,
-    secrets: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] secrets: JsValue,
 ) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;

@@ -5,7 +5,7 @@ use paywire_core::Error;
 use rust_decimal::Decimal;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{small_number, to_js};
+use crate::convert::{string_arg, small_number, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// An asset of `decimals` decimals; conversions depend on nothing else about it.
@@ -31,7 +31,8 @@ fn atomic(text: &str) -> JsResult<Amount> {
 /// parsePrice("$0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = parsePrice)]
-pub fn parse_price(price: &str, decimals: f64) -> JsResult<String> {
+pub fn parse_price(#[wasm_bindgen(unchecked_param_type = "string")] price: JsValue, decimals: f64) -> JsResult<String> {
+    let price = &string_arg(&price, "price")?;
     Ok(scale(decimals)?.parse_price(price).or_throw()?.to_string())
 }
 
@@ -41,7 +42,8 @@ pub fn parse_price(price: &str, decimals: f64) -> JsResult<String> {
 /// parseAtomic("0010000") // "10000"
 /// ```
 #[wasm_bindgen(js_name = parseAtomic)]
-pub fn parse_atomic(text: &str) -> JsResult<String> {
+pub fn parse_atomic(#[wasm_bindgen(unchecked_param_type = "string")] text: JsValue) -> JsResult<String> {
+    let text = &string_arg(&text, "text")?;
     Ok(atomic(text)?.to_string())
 }
 
@@ -51,7 +53,8 @@ pub fn parse_atomic(text: &str) -> JsResult<String> {
 /// toDecimal("10000", 6) // "0.010000"
 /// ```
 #[wasm_bindgen(js_name = toDecimal)]
-pub fn to_decimal(atomic_amount: &str, decimals: f64) -> JsResult<String> {
+pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, decimals: f64) -> JsResult<String> {
+    let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     let asset = scale(decimals)?;
     Ok(asset.to_decimal(atomic(atomic_amount)?).or_throw()?.to_string())
 }
@@ -62,7 +65,8 @@ pub fn to_decimal(atomic_amount: &str, decimals: f64) -> JsResult<String> {
 /// fromDecimal("0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = fromDecimal)]
-pub fn from_decimal(decimal: &str, decimals: f64) -> JsResult<String> {
+pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: JsValue, decimals: f64) -> JsResult<String> {
+    let decimal = &string_arg(&decimal, "decimal")?;
     let asset = scale(decimals)?;
     let value: Decimal = decimal
         .parse()
@@ -77,7 +81,8 @@ pub fn from_decimal(decimal: &str, decimals: f64) -> JsResult<String> {
 /// formatAmount("10000", 6) // "0.01"
 /// ```
 #[wasm_bindgen(js_name = formatAmount)]
-pub fn format_amount(atomic_amount: &str, decimals: f64) -> JsResult<String> {
+pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, decimals: f64) -> JsResult<String> {
+    let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     Ok(scale(decimals)?.format(atomic(atomic_amount)?))
 }
 
@@ -88,7 +93,8 @@ pub fn format_amount(atomic_amount: &str, decimals: f64) -> JsResult<String> {
 /// rescaleAmount("1", 6, 2) // "1"  (0.000001 rounds up to 0.01)
 /// ```
 #[wasm_bindgen(js_name = rescaleAmount)]
-pub fn rescale_amount(atomic_amount: &str, from_decimals: f64, to_decimals: f64) -> JsResult<String> {
+pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, from_decimals: f64, to_decimals: f64) -> JsResult<String> {
+    let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     let max = u64::from(MAX_DECIMALS);
     let from = small_number(from_decimals, "fromDecimals", max)? as u8;
     let to = small_number(to_decimals, "toDecimals", max)? as u8;
@@ -101,8 +107,10 @@ pub fn rescale_amount(atomic_amount: &str, from_decimals: f64, to_decimals: f64)
 /// ```js
 /// findAsset("eip155:84532", "0x036CbD53842c5426634e7929541eC2318f3dCF7e").decimals // 6
 /// ```
-#[wasm_bindgen(js_name = findAsset)]
-pub fn find_asset(network: &str, address: &str) -> JsResult<JsValue> {
+#[wasm_bindgen(unchecked_return_type = "Asset | undefined", js_name = findAsset)]
+pub fn find_asset(#[wasm_bindgen(unchecked_param_type = "string")] network: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] address: JsValue) -> JsResult<JsValue> {
+    let network = &string_arg(&network, "network")?;
+    let address = &string_arg(&address, "address")?;
     match AssetRegistry::with_defaults().find(network, address) {
         Some(asset) => to_js(asset),
         None => Ok(JsValue::UNDEFINED),

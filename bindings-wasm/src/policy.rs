@@ -9,7 +9,7 @@ use paywire_core::Error;
 use rust_decimal::Decimal;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{from_js, json_from_js, to_js, whole_number};
+use crate::convert::{string_arg, from_js, json_from_js, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 
 /// A validated spending policy: limits per request, day and month, allow-lists for payees,
@@ -47,14 +47,14 @@ impl Usage {
 
     /// Usage restored from its JSON (as `toJSON()` wrote it).
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(json: JsValue) -> JsResult<Usage> {
+    pub fn from_json(#[wasm_bindgen(unchecked_param_type = "UsageJson")] json: JsValue) -> JsResult<Usage> {
         Ok(Usage {
             usage: RefCell::new(from_js(json, "usage")?),
         })
     }
 
     /// The usage as JSON (`{day, spentToday, month, spentThisMonth, recentPayments, ...}`).
-    #[wasm_bindgen(js_name = toJSON)]
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "UsageJson")]
     pub fn to_json(&self) -> JsResult<JsValue> {
         to_js(&*self.usage.borrow())
     }
@@ -64,7 +64,7 @@ impl Usage {
 impl Policy {
     /// Parses and validates a policy; an invalid one throws `policy_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(policy: JsValue) -> JsResult<Policy> {
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "PolicyJson")] policy: JsValue) -> JsResult<Policy> {
         let json = json_from_js(policy, "policy")?;
         let policy: policy::Policy = serde_json::from_value(json)
             .map_err(|e| Error::PolicyInvalid(e.to_string()))
@@ -79,7 +79,8 @@ impl Policy {
     /// Judges one payment (`{amount, network, asset, payTo, resource?}`, amount in whole
     /// units) at `now`: `{decision: "allow"}`, `{decision: "needsApproval"}` or
     /// `{decision: "deny", reason: "policy_daily_limit_exceeded"}`.
-    pub fn evaluate(&self, intent: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] intent: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
         let intent: PaymentIntent = from_js(intent, "payment intent")?;
         let now = whole_number(now, "now")?;
         let decision = self.policy.evaluate(&intent, &usage.usage.borrow(), now);
@@ -89,7 +90,8 @@ impl Policy {
     /// Picks the cheapest option of a 402 (`PaymentRequired`, either version) that the policy
     /// allows: `{outcome: "selected", index, amount, needsApproval}` or
     /// `{outcome: "noneAllowed", rejections: [{index, amount, reason}]}`.
-    pub fn select(&self, payment_required: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Selection")]
+pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
         let json = json_from_js(payment_required, "paymentRequired")?;
         let required = PaymentRequired::from_json_value(json).or_throw()?;
         let now = whole_number(now, "now")?;
@@ -101,7 +103,8 @@ impl Policy {
 
     /// Records a payment of `amount` (whole units) made at `now` into `usage`, pruning what
     /// no window needs any more.
-    pub fn record(&self, usage: &Usage, amount: &str, now: f64) -> JsResult<()> {
+    pub fn record(&self, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "string")] amount: JsValue, now: f64) -> JsResult<()> {
+    let amount = &string_arg(&amount, "amount")?;
         let amount: Decimal = amount
             .parse()
             .map_err(|_| Error::AmountInvalid(amount.to_string()))
@@ -112,7 +115,7 @@ impl Policy {
     }
 
     /// The policy as JSON.
-    #[wasm_bindgen(js_name = toJSON)]
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "PolicyJson")]
     pub fn to_json(&self) -> JsResult<JsValue> {
         to_js(&self.policy)
     }
@@ -122,13 +125,14 @@ impl Policy {
 /// cheapest refused option whose price is known, else the first (`policy_no_options` when
 /// nothing was offered); `undefined` for a selection.
 #[wasm_bindgen(js_name = primaryReason)]
-pub fn primary_reason(selection: JsValue) -> JsResult<Option<String>> {
+pub fn primary_reason(#[wasm_bindgen(unchecked_param_type = "Selection")] selection: JsValue) -> JsResult<Option<String>> {
     let selection: policy::Selection = from_js(selection, "selection")?;
     Ok(selection.primary_reason().map(|reason| reason.code().to_string()))
 }
 
 /// The host of a URL as the policy's `allowedHosts` compares it, or `undefined`.
 #[wasm_bindgen(js_name = hostOf)]
-pub fn host_of(url: &str) -> Option<String> {
-    policy::host_of(url).map(str::to_string)
+pub fn host_of(#[wasm_bindgen(unchecked_param_type = "string")] url: JsValue) -> JsResult<Option<String>> {
+    let url = &string_arg(&url, "url")?;
+    Ok(policy::host_of(url).map(str::to_string))
 }

@@ -5,7 +5,7 @@ use paywire_core::protocol::{extensions, JsonObject, ResourceInfo};
 use paywire_core::money::Amount;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{from_js, json_from_js, small_number, to_js};
+use crate::convert::{string_arg, from_js, json_from_js, small_number, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// A validated set of price rules (`{decimals?, feeBps?, rules: PriceRule[]}`), parsed once
@@ -25,7 +25,7 @@ impl Pricebook {
     /// Parses and validates a pricebook; an invalid one throws `pricing_rule_invalid` or
     /// `pricing_fee_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(pricebook: JsValue) -> JsResult<Pricebook> {
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "PricebookJson")] pricebook: JsValue) -> JsResult<Pricebook> {
         let json = json_from_js(pricebook, "pricebook")?;
         Ok(Pricebook {
             book: pricing::pricebook_from_json(&json).or_throw()?,
@@ -34,20 +34,25 @@ impl Pricebook {
 
     /// Prices a request (`{method, path, consumer?, quantity?, periodRequests?, periodUnits?}`);
     /// `pricing_no_route` when no rule matches.
-    pub fn quote(&self, request: JsValue) -> JsResult<JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Quote")]
+pub fn quote(&self, #[wasm_bindgen(unchecked_param_type = "QuoteRequest")] request: JsValue) -> JsResult<JsValue> {
         let request: QuoteRequest = from_js(request, "quote request")?;
         to_js(&self.book.quote(&request).or_throw()?)
     }
 
     /// The index of the rule that prices `method path`, or `undefined`.
-    pub fn route(&self, method: &str, path: &str) -> Option<u32> {
-        self.book
+    pub fn route(&self, #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue) -> JsResult<Option<u32>> {
+    let method = &string_arg(&method, "method")?;
+    let path = &string_arg(&path, "path")?;
+        Ok(self
+            .book
             .route(method, path)
-            .and_then(|index| u32::try_from(index).ok())
+            .and_then(|index| u32::try_from(index).ok()))
     }
 
     /// The rule at `index` (as given to the constructor), or `undefined`.
-    pub fn rule(&self, index: u32) -> JsResult<JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "PriceRule | undefined")]
+pub fn rule(&self, index: u32) -> JsResult<JsValue> {
         match self.book.rules.get(index as usize) {
             Some(rule) => to_js(rule),
             None => Ok(JsValue::UNDEFINED),
@@ -55,7 +60,7 @@ impl Pricebook {
     }
 
     /// The pricebook as JSON.
-    #[wasm_bindgen(js_name = toJSON)]
+    #[wasm_bindgen(js_name = toJSON, unchecked_return_type = "PricebookJson")]
     pub fn to_json(&self) -> JsResult<JsValue> {
         to_js(&self.book)
     }
@@ -69,14 +74,14 @@ impl Pricebook {
 /// ```js
 /// paymentRequired(quote, [{ asset, payTo }], { url: "https://api.example.com/v1/x" }, 2)
 /// ```
-#[wasm_bindgen(js_name = paymentRequired)]
+#[wasm_bindgen(unchecked_return_type = "PaymentRequired", js_name = paymentRequired)]
 pub fn payment_required(
-    quote: JsValue,
-    options: JsValue,
-    resource: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Quote")] quote: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentOption[]")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ResourceInfo")] resource: JsValue,
     x402_version: Option<f64>,
     error: Option<String>,
-    extensions: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions: JsValue,
 ) -> JsResult<JsValue> {
     let quote: Quote = from_js(quote, "quote")?;
     let options: Vec<PaymentOption> = from_js(options, "payment options")?;
@@ -102,7 +107,7 @@ pub fn payment_required(
 
 /// The `payment-identifier` extension a 402 offers (`required`: whether payments must carry
 /// one), to put under `extensions["payment-identifier"]`.
-#[wasm_bindgen(js_name = offerPaymentIdentifier)]
+#[wasm_bindgen(unchecked_return_type = "JsonObject", js_name = offerPaymentIdentifier)]
 pub fn offer_payment_identifier(required: bool) -> JsResult<JsValue> {
     to_js(&extensions::offer_payment_identifier(required))
 }
@@ -112,8 +117,9 @@ pub fn offer_payment_identifier(required: bool) -> JsResult<JsValue> {
 /// ```js
 /// splitFee("10000", 250) // { fee: "250", net: "9750" }
 /// ```
-#[wasm_bindgen(js_name = splitFee)]
-pub fn split_fee(gross: &str, fee_bps: f64) -> JsResult<JsValue> {
+#[wasm_bindgen(unchecked_return_type = "{ fee: string; net: string }", js_name = splitFee)]
+pub fn split_fee(#[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue, fee_bps: f64) -> JsResult<JsValue> {
+    let gross = &string_arg(&gross, "gross")?;
     let gross = Amount::parse_atomic(gross).or_throw()?;
     let bps = small_number(fee_bps, "feeBps", u64::from(u32::MAX))? as u32;
     let (fee, net) = pricing::split_fee(gross, bps).or_throw()?;
@@ -122,6 +128,8 @@ pub fn split_fee(gross: &str, fee_bps: f64) -> JsResult<JsValue> {
 
 /// Whether a path pattern (`/v1/weather/:city`, `/files/*`) matches a request path.
 #[wasm_bindgen(js_name = pathMatches)]
-pub fn path_matches(pattern: &str, path: &str) -> JsResult<bool> {
+pub fn path_matches(#[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue) -> JsResult<bool> {
+    let pattern = &string_arg(&pattern, "pattern")?;
+    let path = &string_arg(&path, "path")?;
     Ok(PathPattern::parse(pattern).or_throw()?.matches(path))
 }

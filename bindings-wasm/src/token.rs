@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use paywire_core::token::{self, Caveat, Claims, TokenRequest};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{from_js, to_js, whole_number};
+use crate::convert::{bytes_arg, string_arg, from_js, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 
 /// HMAC-SHA256 keys by key id: one signs, all verify. Secrets are at least 32 bytes; they are
@@ -26,7 +26,9 @@ pub struct KeyRing {
 impl KeyRing {
     /// A ring whose signing key is `secret` under `kid`; a short key throws `token_key_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(kid: &str, secret: &[u8]) -> JsResult<KeyRing> {
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<KeyRing> {
+    let kid = &string_arg(&kid, "kid")?;
+    let secret = &bytes_arg(&secret, "secret")?;
         Ok(KeyRing {
             ring: RefCell::new(token::KeyRing::new(kid, secret).or_throw()?),
         })
@@ -34,17 +36,22 @@ impl KeyRing {
 
     /// Adds a key that verifies but does not sign (a key being phased in or out).
     #[wasm_bindgen(js_name = addVerifyingKey)]
-    pub fn add_verifying_key(&self, kid: &str, secret: &[u8]) -> JsResult<()> {
+    pub fn add_verifying_key(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<()> {
+    let kid = &string_arg(&kid, "kid")?;
+    let secret = &bytes_arg(&secret, "secret")?;
         self.ring.borrow_mut().add_verifying_key(kid, secret).or_throw()
     }
 
     /// Makes `kid` the signing key (adding it with `secret`); the old key still verifies.
-    pub fn rotate(&self, kid: &str, secret: &[u8]) -> JsResult<()> {
+    pub fn rotate(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<()> {
+    let kid = &string_arg(&kid, "kid")?;
+    let secret = &bytes_arg(&secret, "secret")?;
         self.ring.borrow_mut().rotate(kid, secret).or_throw()
     }
 
     /// Removes a verifying key; tokens signed with it then fail with `token_unknown_kid`.
-    pub fn retire(&self, kid: &str) -> JsResult<()> {
+    pub fn retire(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue) -> JsResult<()> {
+    let kid = &string_arg(&kid, "kid")?;
         self.ring.borrow_mut().retire(kid).or_throw()
     }
 
@@ -56,7 +63,7 @@ impl KeyRing {
 
     /// Signs claims (`{id, iss, sub, scope: {resource, methods}, iat, exp, maxUses?}`) into a
     /// `pw1.` token.
-    pub fn issue(&self, claims: JsValue) -> JsResult<String> {
+    pub fn issue(&self, #[wasm_bindgen(unchecked_param_type = "Claims")] claims: JsValue) -> JsResult<String> {
         let claims: Claims = from_js(claims, "claims")?;
         self.ring.borrow().issue(&claims).or_throw()
     }
@@ -66,14 +73,18 @@ impl KeyRing {
     /// `token_malformed`, `token_unknown_kid`, `token_signature_invalid`,
     /// `token_not_yet_valid`, `token_expired`, `token_scope_mismatch` or
     /// `token_uses_exhausted`.
-    pub fn verify(
+    #[wasm_bindgen(unchecked_return_type = "VerifiedToken")]
+pub fn verify(
         &self,
-        token: &str,
-        method: &str,
-        resource: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
         now: f64,
         uses: f64,
     ) -> JsResult<JsValue> {
+    let token = &string_arg(&token, "token")?;
+    let method = &string_arg(&method, "method")?;
+    let resource = &string_arg(&resource, "resource")?;
         let now = whole_number(now, "now")?;
         let uses = whole_number(uses, "uses")?;
         let verified = self
@@ -88,33 +99,40 @@ impl KeyRing {
 /// Appends a caveat (`{exp}`, `{resource}`, `{methods}` or `{maxUses}`) without any key: the
 /// new token can only do less (`token_caveat_widens` otherwise).
 #[wasm_bindgen(js_name = attenuateToken)]
-pub fn attenuate_token(token: &str, caveat: JsValue) -> JsResult<String> {
+pub fn attenuate_token(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue, #[wasm_bindgen(unchecked_param_type = "Caveat")] caveat: JsValue) -> JsResult<String> {
+    let token = &string_arg(&token, "token")?;
     let caveat: Caveat = from_js(caveat, "caveat")?;
     token::attenuate(token, &caveat).or_throw()
 }
 
 /// A token's effective claims read WITHOUT verifying its MAC — for display and routing only.
-#[wasm_bindgen(js_name = inspectToken)]
-pub fn inspect_token(token: &str) -> JsResult<JsValue> {
+#[wasm_bindgen(unchecked_return_type = "VerifiedToken", js_name = inspectToken)]
+pub fn inspect_token(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsResult<JsValue> {
+    let token = &string_arg(&token, "token")?;
     to_js(&token::inspect(token).or_throw()?)
 }
 
 /// Whether a token scope's resource prefix covers a resource URL (path-segment aware:
 /// `https://a.com/v1/` covers `https://a.com/v1/x`, not `https://a.com/v10`).
 #[wasm_bindgen(js_name = resourceInScope)]
-pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
-    token::resource_in_scope(prefix, resource)
+pub fn resource_in_scope(#[wasm_bindgen(unchecked_param_type = "string")] prefix: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue) -> JsResult<bool> {
+    let prefix = &string_arg(&prefix, "prefix")?;
+    let resource = &string_arg(&resource, "resource")?;
+    Ok(token::resource_in_scope(prefix, resource))
 }
 
 /// The scope prefix of a token sold for `resource` (a URL) on a route `pattern`: the
 /// origin plus the pattern's literal part (`/v1/weather/:city` → `https://host/v1/weather/`).
 #[wasm_bindgen(js_name = bundleScope)]
-pub fn bundle_scope(resource: &str, pattern: &str) -> String {
-    token::bundle_scope(resource, pattern)
+pub fn bundle_scope(#[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue) -> JsResult<String> {
+    let resource = &string_arg(&resource, "resource")?;
+    let pattern = &string_arg(&pattern, "pattern")?;
+    Ok(token::bundle_scope(resource, pattern))
 }
 
 /// The SHA-256 of a token (lowercase hex), which is what a store keeps instead of the token.
 #[wasm_bindgen(js_name = tokenHash)]
-pub fn token_hash(token: &str) -> String {
-    token::token_hash(token)
+pub fn token_hash(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsResult<String> {
+    let token = &string_arg(&token, "token")?;
+    Ok(token::token_hash(token))
 }
