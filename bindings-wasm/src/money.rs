@@ -1,6 +1,6 @@
 //! Amounts and assets: exact conversions between prices, decimals and atomic units.
 
-use paywire_core::money::{Amount, Asset, AssetRegistry, MAX_DECIMALS};
+use paywire_core::money::{Amount, Asset, AssetRegistry};
 use paywire_core::Error;
 use rust_decimal::Decimal;
 use wasm_bindgen::prelude::*;
@@ -10,7 +10,8 @@ use crate::error::{JsResult, OrThrow};
 
 /// An asset of `decimals` decimals; conversions depend on nothing else about it.
 fn scale(decimals: f64) -> JsResult<Asset> {
-    let decimals = small_number(decimals, "decimals", u64::from(MAX_DECIMALS))? as u8;
+    // The core judges the scale (`asset_invalid` above its maximum); only the type is ours.
+    let decimals = small_number(decimals, "decimals", u64::from(u8::MAX))? as u8;
     // Network and address only have to be well-formed: the conversions read `decimals`.
     Asset::new(
         "eip155:1",
@@ -95,7 +96,7 @@ pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amo
 #[wasm_bindgen(js_name = rescaleAmount)]
 pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, from_decimals: f64, to_decimals: f64) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
-    let max = u64::from(MAX_DECIMALS);
+    let max = u64::from(u8::MAX);
     let from = small_number(from_decimals, "fromDecimals", max)? as u8;
     let to = small_number(to_decimals, "toDecimals", max)? as u8;
     Ok(atomic(atomic_amount)?.rescale(from, to).or_throw()?.to_string())

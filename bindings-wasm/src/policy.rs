@@ -66,12 +66,8 @@ impl Policy {
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "PolicyJson")] policy: JsValue) -> JsResult<Policy> {
         let json = json_from_js(policy, "policy")?;
-        let policy: policy::Policy = serde_json::from_value(json)
-            .map_err(|e| Error::PolicyInvalid(e.to_string()))
-            .or_throw()?;
-        policy.validate().or_throw()?;
         Ok(Policy {
-            policy,
+            policy: policy::Policy::from_json(json).or_throw()?,
             assets: AssetRegistry::with_defaults(),
         })
     }

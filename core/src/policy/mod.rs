@@ -282,6 +282,15 @@ pub struct Usage {
 }
 
 impl Policy {
+    /// Reads and validates a policy from JSON; any shape error (a float limit, an unknown
+    /// field) is `policy_invalid`, like a limit out of range.
+    pub fn from_json(json: serde_json::Value) -> Result<Self> {
+        let policy: Policy =
+            serde_json::from_value(json).map_err(|e| Error::PolicyInvalid(e.to_string()))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
     /// Checks the configuration: non-negative limits, a usable velocity limit, an offset
     /// within −12 h … +14 h.
     pub fn validate(&self) -> Result<()> {

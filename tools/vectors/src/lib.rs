@@ -18,7 +18,7 @@ use paywire_core::idempotency::{
 };
 use paywire_core::money::{Amount, Asset};
 use paywire_core::policy::{PaymentIntent, Policy, Usage};
-use paywire_core::pricing::{split_fee, PathPattern, PaymentOption, Pricebook, QuoteRequest};
+use paywire_core::pricing::{pricebook_from_json, split_fee, PathPattern, PaymentOption, QuoteRequest};
 use paywire_core::protocol::{
     evm, header, ledger, matching, network, AnyRequirements, FacilitatorRequest, PaymentRequired,
     PaymentRequirements, ResourceInfo,
@@ -194,8 +194,7 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         }
         // ---- pricing ----
         "pricing.quote" => {
-            let book: Pricebook = field(input, "pricebook")?;
-            book.validate()?;
+            let book = pricebook_from_json(&input["pricebook"])?;
             to_json(&book.quote(&field::<QuoteRequest>(input, "request")?)?)
         }
         "pricing.split_fee" => {
@@ -207,8 +206,7 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             Ok(json!({"matches": pattern.matches(&text(input, "path")?)}))
         }
         "pricing.payment_required" => {
-            let book: Pricebook = field(input, "pricebook")?;
-            book.validate()?;
+            let book = pricebook_from_json(&input["pricebook"])?;
             let quote = book.quote(&field::<QuoteRequest>(input, "request")?)?;
             let options: Vec<PaymentOption> = field(input, "options")?;
             let resource: ResourceInfo = field(input, "resource")?;
@@ -228,15 +226,13 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         }
         // ---- policy ----
         "policy.evaluate" => {
-            let policy: Policy = field(input, "policy")?;
-            policy.validate()?;
+            let policy = Policy::from_json(input["policy"].clone())?;
             let intent: PaymentIntent = field(input, "intent")?;
             let usage: Usage = field(input, "usage")?;
             to_json(&policy.evaluate(&intent, &usage, field(input, "now")?))
         }
         "policy.select" => {
-            let policy: Policy = field(input, "policy")?;
-            policy.validate()?;
+            let policy = Policy::from_json(input["policy"].clone())?;
             let required = PaymentRequired::from_json_value(input["paymentRequired"].clone())?;
             let usage: Usage = field(input, "usage")?;
             let selection = policy.select(
@@ -249,8 +245,7 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
         }
         "policy.record_then_evaluate" => {
             // Folds payments into an empty usage, then evaluates the last intent.
-            let policy: Policy = field(input, "policy")?;
-            policy.validate()?;
+            let policy = Policy::from_json(input["policy"].clone())?;
             #[derive(Deserialize)]
             struct Payment {
                 amount: Decimal,

@@ -482,7 +482,7 @@ fn policy(dir: &Path) {
         "usage": {"day": day - 1, "spentToday": "5.00", "month": month, "spentThisMonth": "5.00", "recentPayments": []}, "now": NOW}));
     b.fails("negative limit is invalid", "policy.evaluate", json!({"policy": {"dailyLimit": "-1"}, "intent": intent("0.01"), "usage": empty, "now": NOW}), "policy_invalid");
     b.fails("zero velocity window is invalid", "policy.evaluate", json!({"policy": {"velocity": {"maxPayments": 1, "windowSeconds": 0}}, "intent": intent("0.01"), "usage": empty, "now": NOW}), "policy_invalid");
-    b.fails("float limits are refused", "policy.evaluate", json!({"policy": {"dailyLimit": 5.0}, "intent": intent("0.01"), "usage": empty, "now": NOW}), "invalid_payload");
+    b.fails("float limits are refused", "policy.evaluate", json!({"policy": {"dailyLimit": 5.0}, "intent": intent("0.01"), "usage": empty, "now": NOW}), "policy_invalid");
     // Sequences through record.
     for (title, windows, payments, now, amount) in [
         (
