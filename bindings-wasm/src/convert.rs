@@ -66,13 +66,18 @@ pub(crate) fn json_from_js(value: JsValue, what: &str) -> JsResult<serde_json::V
         return Ok(serde_json::Value::Null);
     }
     let text = js_sys::JSON::stringify(&value)
-        .map_err(|_| invalid(what, &"not JSON-serializable (a cycle or a BigInt)"))?;
-    serde_json::from_str(&String::from(text)).map_err(|e| invalid(what, &e))
+        .ok()
+        // A function or a symbol stringifies to `undefined`, not to a string.
+        .and_then(|text| text.as_string())
+        .ok_or_else(|| invalid(what, &"not JSON (a cycle, a BigInt, a function or a symbol)"))?;
+    serde_json::from_str(&text).map_err(|e| invalid(what, &e))
 }
 
 /// Unix seconds (or another count) given as a JavaScript number: whole, not negative, and
 /// exact (below 2^53).
-pub(crate) fn whole_number(value: f64, what: &str) -> JsResult<u64> {
+pub(crate) fn whole_number(value: &JsValue, what: &str) -> JsResult<u64> {
+    // `as_f64` is `None` for anything but a number: no coercion of strings or BigInts.
+    let value = value.as_f64().unwrap_or(f64::NAN);
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {
         // Exact: a whole number below 2^53 converts without rounding.
         Ok(value as u64)
@@ -86,7 +91,7 @@ pub(crate) fn whole_number(value: f64, what: &str) -> JsResult<u64> {
 }
 
 /// A small count (decimals, a version, an index) given as a JavaScript number, at most `max`.
-pub(crate) fn small_number(value: f64, what: &str, max: u64) -> JsResult<u64> {
+pub(crate) fn small_number(value: &JsValue, what: &str, max: u64) -> JsResult<u64> {
     let number = whole_number(value, what)?;
     if number > max {
         return Err(to_js_error(&Error::InvalidArgument(format!(
@@ -94,6 +99,15 @@ pub(crate) fn small_number(value: f64, what: &str, max: u64) -> JsResult<u64> {
         ))));
     }
     Ok(number)
+}
+
+/// An optional count: `default` when `undefined` or `null`.
+pub(crate) fn optional_number(value: &JsValue, what: &str, max: u64, default: u64) -> JsResult<u64> {
+    if value.is_undefined() || value.is_null() {
+        Ok(default)
+    } else {
+        small_number(value, what, max)
+    }
 }
 
 /// A 32-byte nonce given as a `Uint8Array`.

@@ -19,11 +19,11 @@ use crate::protocol::{payment_payload_from, payment_required_from, requirements_
 /// verifyEvmPayment(payment, requirements, Math.floor(Date.now() / 1000)).payer
 /// ```
 #[wasm_bindgen(unchecked_return_type = "{ payer: string; value: string; signature: string }", js_name = verifyEvmPayment)]
-pub fn verify_evm_payment(#[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue, now: f64) -> JsResult<JsValue> {
+pub fn verify_evm_payment(#[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;
     let verified =
-        evm::verify_payment(&payment, &requirements, whole_number(now, "now")?).or_throw()?;
+        evm::verify_payment(&payment, &requirements, whole_number(&now, "now")?).or_throw()?;
     to_js(&serde_json::json!({
         "payer": verified.payer.to_checksum(),
         "value": verified.authorization.value,
@@ -41,19 +41,19 @@ pub fn verify_evm_payment(#[wasm_bindgen(unchecked_param_type = "PaymentPayload"
 #[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = signEvmPayment)]
 pub fn sign_evm_payment(
     #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
-    index: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
-    now: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
     let private_key = &string_arg(&private_key, "private_key")?;
     let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
-    let index = small_number(index, "index", u64::from(u32::MAX))? as usize;
+    let index = small_number(&index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
     let key = PrivateKey::from_hex(private_key).or_throw()?;
     let exact =
-        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(now, "now")?)
+        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(&now, "now")?)
             .or_throw()?;
     to_js(&required.payment(index, exact.to_object()).or_throw()?)
 }
@@ -64,14 +64,14 @@ pub fn sign_evm_authorization(
     #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
-    now: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
     let private_key = &string_arg(&private_key, "private_key")?;
     let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
     let key = PrivateKey::from_hex(private_key).or_throw()?;
     let exact =
-        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(now, "now")?)
+        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(&now, "now")?)
             .or_throw()?;
     to_js(&exact)
 }

@@ -10,7 +10,7 @@ use paywire_core::Error;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::convert::{string_arg, small_number, to_js, whole_number};
+use crate::convert::{optional_number, string_arg, small_number, to_js, whole_number};
 use crate::error::{to_js_error, JsResult, OrThrow};
 
 /// Checks an `Idempotency-Key` (1–255 printable ASCII characters) and returns it.
@@ -69,12 +69,14 @@ fn parse(key: &str, fingerprint: &str) -> JsResult<(IdempotencyKey, Fingerprint)
 impl MemoryStore {
     /// A store of at most `capacity` keys, each kept `retentionSeconds` (default 24 h).
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: f64, retention_seconds: Option<f64>) -> JsResult<MemoryStore> {
-        let capacity = small_number(capacity, "capacity", u64::from(u32::MAX))? as usize;
-        let retention_seconds = match retention_seconds {
-            Some(seconds) => whole_number(seconds, "retentionSeconds")?,
-            None => idempotency::DEFAULT_RETENTION_SECONDS,
-        };
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "number")] capacity: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] retention_seconds: JsValue) -> JsResult<MemoryStore> {
+        let capacity = small_number(&capacity, "capacity", u64::from(u32::MAX))? as usize;
+        let retention_seconds = optional_number(
+            &retention_seconds,
+            "retentionSeconds",
+            u64::MAX,
+            idempotency::DEFAULT_RETENTION_SECONDS,
+        )?;
         Ok(MemoryStore {
             store: RefCell::new(idempotency::MemoryStore::new(
                 capacity,
@@ -87,11 +89,11 @@ impl MemoryStore {
     /// body}` for a finished one; throws `idempotency_key_reused` (other request) or
     /// `idempotency_in_progress` (still running), or `idempotency_store_full`.
     #[wasm_bindgen(unchecked_return_type = "{ action: 'proceed' } | { action: 'replay'; status: number; body: string }")]
-pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue, now: f64) -> JsResult<JsValue> {
+pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
     let key = &string_arg(&key, "key")?;
     let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
-        let now = whole_number(now, "now")?;
+        let now = whole_number(&now, "now")?;
         match self.store.borrow_mut().begin(&key, &fp, now).or_throw()? {
             Begin::Proceed => to_js(&serde_json::json!({"action": "proceed"})),
             Begin::Replay(outcome) => to_js(
@@ -105,15 +107,15 @@ pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValu
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue,
-        status: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] status: JsValue,
         body: String,
-        now: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
     ) -> JsResult<()> {
     let key = &string_arg(&key, "key")?;
     let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
-        let status = small_number(status, "status", 999)? as u16;
-        let now = whole_number(now, "now")?;
+        let status = small_number(&status, "status", 999)? as u16;
+        let now = whole_number(&now, "now")?;
         self.store
             .borrow_mut()
             .complete(&key, &fp, StoredOutcome { status, body }, now)
@@ -130,8 +132,8 @@ pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValu
     }
 
     /// Drops records older than the retention.
-    pub fn sweep(&self, now: f64) -> JsResult<()> {
-        let now = whole_number(now, "now")?;
+    pub fn sweep(&self, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<()> {
+        let now = whole_number(&now, "now")?;
         self.store.borrow_mut().sweep(now);
         Ok(())
     }

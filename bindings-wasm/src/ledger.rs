@@ -20,17 +20,17 @@ use crate::protocol::{payment_payload_from, payment_required_from, requirements_
 #[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = signLedgerPayment)]
 pub fn sign_ledger_payment(
     #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
-    index: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] index: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] wallet_id: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
-    now: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
     let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
     let secret = &bytes_arg(&secret, "secret")?;
     let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
-    let index = small_number(index, "index", u64::from(u32::MAX))? as usize;
+    let index = small_number(&index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
     let secret = WalletSecret::from_bytes(secret).or_throw()?;
     let exact = ledger::sign_payment(
@@ -38,7 +38,7 @@ pub fn sign_ledger_payment(
         wallet_id,
         &secret,
         &nonce32(nonce)?,
-        whole_number(now, "now")?,
+        whole_number(&now, "now")?,
     )
     .or_throw()?;
     to_js(&required.payment(index, exact.to_object()).or_throw()?)
@@ -51,7 +51,7 @@ pub fn sign_ledger_authorization(
     #[wasm_bindgen(unchecked_param_type = "string")] wallet_id: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
-    now: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
     let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
     let secret = &bytes_arg(&secret, "secret")?;
@@ -63,7 +63,7 @@ pub fn sign_ledger_authorization(
         wallet_id,
         &secret,
         &nonce32(nonce)?,
-        whole_number(now, "now")?,
+        whole_number(&now, "now")?,
     )
     .or_throw()?;
     to_js(&exact)
@@ -76,13 +76,13 @@ pub fn sign_ledger_authorization(
 pub fn verify_ledger_payment(
     #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
-    now: f64,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] secrets: JsValue,
 ) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;
     let secrets: BTreeMap<String, String> = from_js(secrets, "secrets")?;
-    let verified = ledger::verify_payment(&payment, &requirements, whole_number(now, "now")?, |id| {
+    let verified = ledger::verify_payment(&payment, &requirements, whole_number(&now, "now")?, |id| {
         secrets.get(id).and_then(|hex| WalletSecret::from_hex(hex).ok())
     })
     .or_throw()?;

@@ -9,9 +9,9 @@ use crate::convert::{string_arg, small_number, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// An asset of `decimals` decimals; conversions depend on nothing else about it.
-fn scale(decimals: f64) -> JsResult<Asset> {
+fn scale(decimals: &JsValue) -> JsResult<Asset> {
     // The core judges the scale (`asset_invalid` above its maximum); only the type is ours.
-    let decimals = small_number(decimals, "decimals", u64::from(u8::MAX))? as u8;
+    let decimals = small_number(&decimals, "decimals", u64::from(u8::MAX))? as u8;
     // Network and address only have to be well-formed: the conversions read `decimals`.
     Asset::new(
         "eip155:1",
@@ -32,9 +32,9 @@ fn atomic(text: &str) -> JsResult<Amount> {
 /// parsePrice("$0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = parsePrice)]
-pub fn parse_price(#[wasm_bindgen(unchecked_param_type = "string")] price: JsValue, decimals: f64) -> JsResult<String> {
+pub fn parse_price(#[wasm_bindgen(unchecked_param_type = "string")] price: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
     let price = &string_arg(&price, "price")?;
-    Ok(scale(decimals)?.parse_price(price).or_throw()?.to_string())
+    Ok(scale(&decimals)?.parse_price(price).or_throw()?.to_string())
 }
 
 /// Checks an atomic amount (a base-10 integer string below 2^128) and returns it normalized.
@@ -54,9 +54,9 @@ pub fn parse_atomic(#[wasm_bindgen(unchecked_param_type = "string")] text: JsVal
 /// toDecimal("10000", 6) // "0.010000"
 /// ```
 #[wasm_bindgen(js_name = toDecimal)]
-pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, decimals: f64) -> JsResult<String> {
+pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
-    let asset = scale(decimals)?;
+    let asset = scale(&decimals)?;
     Ok(asset.to_decimal(atomic(atomic_amount)?).or_throw()?.to_string())
 }
 
@@ -66,9 +66,9 @@ pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount
 /// fromDecimal("0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = fromDecimal)]
-pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: JsValue, decimals: f64) -> JsResult<String> {
+pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
     let decimal = &string_arg(&decimal, "decimal")?;
-    let asset = scale(decimals)?;
+    let asset = scale(&decimals)?;
     let value: Decimal = decimal
         .parse()
         .map_err(|_| Error::AmountInvalid(decimal.to_string()))
@@ -82,9 +82,9 @@ pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: Js
 /// formatAmount("10000", 6) // "0.01"
 /// ```
 #[wasm_bindgen(js_name = formatAmount)]
-pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, decimals: f64) -> JsResult<String> {
+pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
-    Ok(scale(decimals)?.format(atomic(atomic_amount)?))
+    Ok(scale(&decimals)?.format(atomic(atomic_amount)?))
 }
 
 /// Re-expresses an amount in another number of decimals, rounding up when precision is lost
@@ -94,11 +94,11 @@ pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amo
 /// rescaleAmount("1", 6, 2) // "1"  (0.000001 rounds up to 0.01)
 /// ```
 #[wasm_bindgen(js_name = rescaleAmount)]
-pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, from_decimals: f64, to_decimals: f64) -> JsResult<String> {
+pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] from_decimals: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] to_decimals: JsValue) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     let max = u64::from(u8::MAX);
-    let from = small_number(from_decimals, "fromDecimals", max)? as u8;
-    let to = small_number(to_decimals, "toDecimals", max)? as u8;
+    let from = small_number(&from_decimals, "fromDecimals", max)? as u8;
+    let to = small_number(&to_decimals, "toDecimals", max)? as u8;
     Ok(atomic(atomic_amount)?.rescale(from, to).or_throw()?.to_string())
 }
 

@@ -76,9 +76,9 @@ impl Policy {
     /// units) at `now`: `{decision: "allow"}`, `{decision: "needsApproval"}` or
     /// `{decision: "deny", reason: "policy_daily_limit_exceeded"}`.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
-pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] intent: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] intent: JsValue, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
         let intent: PaymentIntent = from_js(intent, "payment intent")?;
-        let now = whole_number(now, "now")?;
+        let now = whole_number(&now, "now")?;
         let decision = self.policy.evaluate(&intent, &usage.usage.borrow(), now);
         to_js(&decision)
     }
@@ -87,10 +87,10 @@ pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] i
     /// allows: `{outcome: "selected", index, amount, needsApproval}` or
     /// `{outcome: "noneAllowed", rejections: [{index, amount, reason}]}`.
     #[wasm_bindgen(unchecked_return_type = "Selection")]
-pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue, usage: &Usage, now: f64) -> JsResult<JsValue> {
+pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
         let json = json_from_js(payment_required, "paymentRequired")?;
         let required = PaymentRequired::from_json_value(json).or_throw()?;
-        let now = whole_number(now, "now")?;
+        let now = whole_number(&now, "now")?;
         let selection = self
             .policy
             .select(&required, &usage.usage.borrow(), now, &self.assets);
@@ -99,13 +99,13 @@ pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] p
 
     /// Records a payment of `amount` (whole units) made at `now` into `usage`, pruning what
     /// no window needs any more.
-    pub fn record(&self, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "string")] amount: JsValue, now: f64) -> JsResult<()> {
+    pub fn record(&self, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "string")] amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<()> {
     let amount = &string_arg(&amount, "amount")?;
         let amount: Decimal = amount
             .parse()
             .map_err(|_| Error::AmountInvalid(amount.to_string()))
             .or_throw()?;
-        let now = whole_number(now, "now")?;
+        let now = whole_number(&now, "now")?;
         self.policy.record(&mut usage.usage.borrow_mut(), amount, now);
         Ok(())
     }

@@ -5,7 +5,7 @@ use paywire_core::protocol::{extensions, JsonObject, ResourceInfo};
 use paywire_core::money::Amount;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{string_arg, from_js, json_from_js, small_number, to_js};
+use crate::convert::{optional_number, string_arg, from_js, json_from_js, small_number, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// A validated set of price rules (`{decimals?, feeBps?, rules: PriceRule[]}`), parsed once
@@ -79,7 +79,7 @@ pub fn payment_required(
     #[wasm_bindgen(unchecked_param_type = "Quote")] quote: JsValue,
     #[wasm_bindgen(unchecked_param_type = "PaymentOption[]")] options: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ResourceInfo")] resource: JsValue,
-    x402_version: Option<f64>,
+    #[wasm_bindgen(unchecked_param_type = "number | undefined")] x402_version: JsValue,
     error: Option<String>,
     #[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions: JsValue,
 ) -> JsResult<JsValue> {
@@ -87,7 +87,7 @@ pub fn payment_required(
     let options: Vec<PaymentOption> = from_js(options, "payment options")?;
     let resource: ResourceInfo = from_js(resource, "resource")?;
     let extensions: Option<JsonObject> = from_js(extensions, "extensions")?;
-    match small_number(x402_version.unwrap_or(2.0), "x402Version", 2)? {
+    match optional_number(&x402_version, "x402Version", 2, 2)? {
         1 => to_js(
             &quote
                 .payment_required_v1(
@@ -118,10 +118,10 @@ pub fn offer_payment_identifier(required: bool) -> JsResult<JsValue> {
 /// splitFee("10000", 250) // { fee: "250", net: "9750" }
 /// ```
 #[wasm_bindgen(unchecked_return_type = "{ fee: string; net: string }", js_name = splitFee)]
-pub fn split_fee(#[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue, fee_bps: f64) -> JsResult<JsValue> {
+pub fn split_fee(#[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] fee_bps: JsValue) -> JsResult<JsValue> {
     let gross = &string_arg(&gross, "gross")?;
     let gross = Amount::parse_atomic(gross).or_throw()?;
-    let bps = small_number(fee_bps, "feeBps", u64::from(u32::MAX))? as u32;
+    let bps = small_number(&fee_bps, "feeBps", u64::from(u32::MAX))? as u32;
     let (fee, net) = pricing::split_fee(gross, bps).or_throw()?;
     to_js(&serde_json::json!({"fee": fee, "net": net}))
 }

@@ -8,14 +8,12 @@ use paywire_core::protocol::{
 use paywire_core::Error;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{string_arg, from_js, json_from_js, small_number, to_js};
+use crate::convert::{from_js, json_from_js, optional_number, string_arg, to_js};
 use crate::error::{JsResult, OrThrow};
 
-fn limit(limit: Option<f64>) -> JsResult<usize> {
-    match limit {
-        Some(bytes) => Ok(small_number(bytes, "limit", u64::from(u32::MAX))? as usize),
-        None => Ok(header::DEFAULT_HEADER_LIMIT),
-    }
+fn limit(limit: &JsValue) -> JsResult<usize> {
+    let default = header::DEFAULT_HEADER_LIMIT as u64;
+    Ok(optional_number(limit, "limit", u64::from(u32::MAX), default)? as usize)
 }
 
 /// Checks and normalizes a 402 of either version given as parsed JSON (a `PAYMENT-REQUIRED`
@@ -47,23 +45,23 @@ pub fn encode_header(#[wasm_bindgen(unchecked_param_type = "unknown")] value: Js
 /// Decodes a `PAYMENT-REQUIRED` header (at most `limit` bytes, default 32 KiB); throws
 /// `header_too_large`, `header_malformed`, `invalid_payload` or `invalid_x402_version`.
 #[wasm_bindgen(unchecked_return_type = "PaymentRequired", js_name = decodePaymentRequired)]
-pub fn decode_payment_required(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, limit_bytes: Option<f64>) -> JsResult<JsValue> {
+pub fn decode_payment_required(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
-    to_js(&header::decode_payment_required(header_value, limit(limit_bytes)?).or_throw()?)
+    to_js(&header::decode_payment_required(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// Decodes a `PAYMENT-SIGNATURE` (or v1 `X-PAYMENT`) header into a `PaymentPayload`.
 #[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = decodePaymentPayload)]
-pub fn decode_payment_payload(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, limit_bytes: Option<f64>) -> JsResult<JsValue> {
+pub fn decode_payment_payload(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
-    to_js(&header::decode_payment_payload(header_value, limit(limit_bytes)?).or_throw()?)
+    to_js(&header::decode_payment_payload(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// Decodes a `PAYMENT-RESPONSE` (or v1 `X-PAYMENT-RESPONSE`) header into a `SettleResponse`.
 #[wasm_bindgen(unchecked_return_type = "SettleResponse", js_name = decodePaymentResponse)]
-pub fn decode_payment_response(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, limit_bytes: Option<f64>) -> JsResult<JsValue> {
+pub fn decode_payment_response(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
-    to_js(&header::decode_settle_response(header_value, limit(limit_bytes)?).or_throw()?)
+    to_js(&header::decode_settle_response(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// A 402 of either version from parsed JSON (a v1 response body, say), checked.

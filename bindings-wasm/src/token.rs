@@ -79,14 +79,14 @@ pub fn verify(
         #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
-        now: f64,
-        uses: f64,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] uses: JsValue,
     ) -> JsResult<JsValue> {
     let token = &string_arg(&token, "token")?;
     let method = &string_arg(&method, "method")?;
     let resource = &string_arg(&resource, "resource")?;
-        let now = whole_number(now, "now")?;
-        let uses = whole_number(uses, "uses")?;
+        let now = whole_number(&now, "now")?;
+        let uses = whole_number(&uses, "uses")?;
         let verified = self
             .ring
             .borrow()

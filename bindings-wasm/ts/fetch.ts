@@ -288,7 +288,7 @@ async function resend(fetchImpl: Fetch, paid: Request): Promise<Response> {
 
 async function readPaymentRequired(response: Response): Promise<PaymentRequired> {
   const header = response.headers.get(PAYMENT_REQUIRED);
-  if (header) return decodePaymentRequired(header) as PaymentRequired;
+  if (header) return decodePaymentRequired(header, undefined) as PaymentRequired;
   let body: unknown;
   try {
     body = await response.json();
@@ -300,7 +300,7 @@ async function readPaymentRequired(response: Response): Promise<PaymentRequired>
 
 function readSettlement(response: Response): SettleResponse | undefined {
   const header = response.headers.get(PAYMENT_RESPONSE) ?? response.headers.get(X_PAYMENT_RESPONSE);
-  return header ? (decodePaymentResponse(header) as SettleResponse) : undefined;
+  return header ? (decodePaymentResponse(header, undefined) as SettleResponse) : undefined;
 }
 
 /** Only the options this payer can sign for, and where each sits in the original 402. */

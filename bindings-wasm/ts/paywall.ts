@@ -165,7 +165,7 @@ export function paywall(routes: PaywallRoute[], options: PaywallOptions) {
       let payment: PaymentPayload;
       let requirements: PaymentRequirements | PaymentRequirementsV1;
       try {
-        payment = decodePaymentPayload(header) as PaymentPayload;
+        payment = decodePaymentPayload(header, undefined) as PaymentPayload;
         const accepts = payment.x402Version === 1 ? offered.v1.accepts : offered.v2.accepts;
         requirements = accepts[findMatch(accepts, payment)]!;
       } catch (error) {
