@@ -79,7 +79,8 @@ test("wrong argument types throw coded errors instead of trapping", () => {
     decodePaymentRequired: (x) => pw.decodePaymentRequired(x),
     decodePaymentPayload: (x) => pw.decodePaymentPayload(x),
     resolveNetwork: (x) => pw.resolveNetwork(x),
-    Policy: (x) => new pw.Policy(x === undefined ? 5 : x),
+    // `{}` (and, serde being lenient, `[]`) is a valid empty policy; a misspelt field is not.
+    Policy: (x) => new pw.Policy(x === undefined ? 5 : typeof x === "object" && x !== null ? { dailyLimt: "1" } : x),
     Pricebook: (x) => new pw.Pricebook(x),
     signEvmPayment: (x) => pw.signEvmPayment(x, 0, x, x, 1),
     signLedgerPayment: (x) => pw.signLedgerPayment(x, 0, x, x, x, 1),
@@ -87,7 +88,7 @@ test("wrong argument types throw coded errors instead of trapping", () => {
     verifyLedgerPayment: (x) => pw.verifyLedgerPayment(x, x, 1, x),
     checksumAddress: (x) => pw.checksumAddress(x),
     eip712Hashes: (x) => pw.eip712Hashes(x, x),
-    MemoryStore: (x) => new pw.MemoryStore(x),
+    MemoryStore: (x) => new pw.MemoryStore(typeof x === "number" ? 1.5 : x),
   };
   for (const [name, call] of Object.entries(calls)) {
     for (const value of garbage) {
