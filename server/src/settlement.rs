@@ -274,14 +274,20 @@ async fn ledger_refusal(
     now: u64,
 ) -> Result<Option<Refusal>, ApiError> {
     let payer = Some(checked.payer.as_str());
-    let earlier =
-        sqlx::query("SELECT 1 FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3")
-            .bind(&checked.network)
-            .bind(&checked.payer)
-            .bind(&checked.nonce)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if earlier.is_some() {
+    let earlier = sqlx::query(
+        "SELECT fingerprint FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3",
+    )
+    .bind(&checked.network)
+    .bind(&checked.payer)
+    .bind(&checked.nonce)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = earlier {
+        // The very payment that settled, sent again (a client whose answer was lost): valid,
+        // because `settle` answers it with the first outcome instead of charging again.
+        if row.try_get::<String, _>("fingerprint")? == checked.fingerprint {
+            return Ok(None);
+        }
         return Ok(Some(Refusal::new(
             Reason::InvalidExactEvmNonceAlreadyUsed,
             "this authorization was settled before",

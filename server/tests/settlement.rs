@@ -88,8 +88,13 @@ async fn verify_checks_without_moving_money(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 0);
     assert_eq!(app.balance(&agent.wallet, "USD").await, 1_000_000);
     app.settle(&ok).await;
+    // The settled payment sent again is a retry (settle replays its outcome): still valid.
+    assert_eq!(app.verify(&ok).await["isValid"], true);
+    // Its authorization under other requirements is a reuse.
+    let mut reused = ok.clone();
+    reused["paymentPayload"]["resource"]["url"] = json!("https://api.example.com/other");
     assert_eq!(
-        app.verify(&ok).await["invalidReason"],
+        app.verify(&reused).await["invalidReason"],
         "invalid_exact_evm_nonce_already_used"
     );
     app.finish().await;
