@@ -240,7 +240,9 @@ export function wrapFetch(fetchImpl: Fetch, options: WrapFetchOptions): Fetch {
         const settlement = readSettlement(result);
         const record: PaymentRecord = { paymentRequired, requirements, payment, amount: selection.amount };
         if (settlement) record.settlement = settlement;
-        if (settlement === undefined || settlement.success) {
+        // Spent only when the provider delivered: a facilitator outage (502) or a failed
+        // settlement charged nothing and must not eat into the limits.
+        if (result.ok && (settlement === undefined || settlement.success)) {
           policy.record(usage, selection.amount, at);
           await usageStore.set(usage.toJSON() as UsageJson);
         }
