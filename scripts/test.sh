@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the repository: formatting, lints, all tests (unit, property, vectors),
-# the vector-drift check, the wasm32 build of the core, and the quickstart example.
+# the vector-drift check, the wasm32 build of the core, the quickstart example, the README
+# walk-through, and @paywire/wasm (vectors in Node, host layer against the server, npm pack,
+# the workers entry, headless Chromium).
 # Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,5 +59,16 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 bash scripts/walkthrough.sh ak_walkthrough_key "http://127.0.0.1:$port" ./target/debug/paywire-server
 kill $server
+
+step "@paywire/wasm: build (wasm-bindgen CLI, wasm-opt, TypeScript)"
+bash scripts/build-wasm.sh
+
+step "@paywire/wasm: node --test (vectors, binding, host layer against paywire-server, npm pack, workers, Chromium)"
+# Headless Chromium for the browser test: Debian's package, installed when missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else sudo apt-get install -y -qq chromium >/dev/null; fi
+fi
+(cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 
 step "all checks passed"

@@ -69,7 +69,12 @@ pub(crate) fn json_from_js(value: JsValue, what: &str) -> JsResult<serde_json::V
         .ok()
         // A function or a symbol stringifies to `undefined`, not to a string.
         .and_then(|text| text.as_string())
-        .ok_or_else(|| invalid(what, &"not JSON (a cycle, a BigInt, a function or a symbol)"))?;
+        .ok_or_else(|| {
+            invalid(
+                what,
+                &"not JSON (a cycle, a BigInt, a function or a symbol)",
+            )
+        })?;
     serde_json::from_str(&text).map_err(|e| invalid(what, &e))
 }
 
@@ -102,7 +107,12 @@ pub(crate) fn small_number(value: &JsValue, what: &str, max: u64) -> JsResult<u6
 }
 
 /// An optional count: `default` when `undefined` or `null`.
-pub(crate) fn optional_number(value: &JsValue, what: &str, max: u64, default: u64) -> JsResult<u64> {
+pub(crate) fn optional_number(
+    value: &JsValue,
+    what: &str,
+    max: u64,
+    default: u64,
+) -> JsResult<u64> {
     if value.is_undefined() || value.is_null() {
         Ok(default)
     } else {
@@ -123,9 +133,9 @@ pub(crate) fn nonce32(bytes: &[u8]) -> JsResult<[u8; 32]> {
 /// A string argument. Checked here rather than trusted to the generated glue, which writes
 /// whatever it is given into wasm memory (a number there traps instead of throwing).
 pub(crate) fn string_arg(value: &JsValue, what: &str) -> JsResult<String> {
-    value.as_string().ok_or_else(|| {
-        to_js_error(&Error::InvalidArgument(format!("{what} must be a string")))
-    })
+    value
+        .as_string()
+        .ok_or_else(|| to_js_error(&Error::InvalidArgument(format!("{what} must be a string"))))
 }
 
 /// A byte-string argument: a `Uint8Array` (a `Buffer` is one).

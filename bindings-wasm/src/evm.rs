@@ -1,12 +1,14 @@
 //! The `exact` scheme on EVM networks: EIP-3009 `TransferWithAuthorization` signed with
 //! EIP-712, as Coinbase's x402 SDKs produce and verify it.
 
-use paywire_core::protocol::evm::{self, Address, Eip712Domain, PrivateKey, TransferWithAuthorization};
+use paywire_core::protocol::evm::{
+    self, Address, Eip712Domain, PrivateKey, TransferWithAuthorization,
+};
 use paywire_core::protocol::{parse_nonce, ExactAuthorization};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{bytes_arg, string_arg, from_js, nonce32, small_number, to_js, whole_number};
+use crate::convert::{bytes_arg, from_js, nonce32, small_number, string_arg, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 use crate::protocol::{payment_payload_from, payment_required_from, requirements_from};
 
@@ -19,7 +21,12 @@ use crate::protocol::{payment_payload_from, payment_required_from, requirements_
 /// verifyEvmPayment(payment, requirements, Math.floor(Date.now() / 1000)).payer
 /// ```
 #[wasm_bindgen(unchecked_return_type = "{ payer: string; value: string; signature: string }", js_name = verifyEvmPayment)]
-pub fn verify_evm_payment(#[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
+pub fn verify_evm_payment(
+    #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")]
+    requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;
     let verified =
@@ -52,16 +59,21 @@ pub fn sign_evm_payment(
     let index = small_number(&index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
     let key = PrivateKey::from_hex(private_key).or_throw()?;
-    let exact =
-        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(&now, "now")?)
-            .or_throw()?;
+    let exact = evm::sign_payment(
+        &requirements,
+        &key,
+        &nonce32(nonce)?,
+        whole_number(&now, "now")?,
+    )
+    .or_throw()?;
     to_js(&required.payment(index, exact.to_object()).or_throw()?)
 }
 
 /// Signs only the scheme's payload (`{signature, authorization}`) for one requirement.
 #[wasm_bindgen(unchecked_return_type = "ExactPayload", js_name = signEvmAuthorization)]
 pub fn sign_evm_authorization(
-    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")]
+    requirements: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
@@ -70,23 +82,34 @@ pub fn sign_evm_authorization(
     let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
     let key = PrivateKey::from_hex(private_key).or_throw()?;
-    let exact =
-        evm::sign_payment(&requirements, &key, &nonce32(nonce)?, whole_number(&now, "now")?)
-            .or_throw()?;
+    let exact = evm::sign_payment(
+        &requirements,
+        &key,
+        &nonce32(nonce)?,
+        whole_number(&now, "now")?,
+    )
+    .or_throw()?;
     to_js(&exact)
 }
 
 /// The EIP-55 address of a private key.
 #[wasm_bindgen(js_name = evmAddress)]
-pub fn evm_address(#[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue) -> JsResult<String> {
+pub fn evm_address(
+    #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
+) -> JsResult<String> {
     let private_key = &string_arg(&private_key, "private_key")?;
-    Ok(PrivateKey::from_hex(private_key).or_throw()?.address().to_checksum())
+    Ok(PrivateKey::from_hex(private_key)
+        .or_throw()?
+        .address()
+        .to_checksum())
 }
 
 /// An address in EIP-55 form; a mixed-case address with a wrong checksum throws
 /// `evm_address_checksum_invalid`.
 #[wasm_bindgen(js_name = checksumAddress)]
-pub fn checksum_address(#[wasm_bindgen(unchecked_param_type = "string")] address: JsValue) -> JsResult<String> {
+pub fn checksum_address(
+    #[wasm_bindgen(unchecked_param_type = "string")] address: JsValue,
+) -> JsResult<String> {
     let address = &string_arg(&address, "address")?;
     Ok(Address::parse(address).or_throw()?.to_checksum())
 }
@@ -104,7 +127,13 @@ struct Domain {
 /// verifyingContract}`, `message`: the authorization as x402 carries it):
 /// `{domainSeparator, structHash, digest}`, each `0x` + 64 hex.
 #[wasm_bindgen(unchecked_return_type = "{ domainSeparator: string; structHash: string; digest: string }", js_name = eip712Hashes)]
-pub fn eip712_hashes(#[wasm_bindgen(unchecked_param_type = "{ name: string; version: string; chainId: number; verifyingContract: string }")] domain: JsValue, #[wasm_bindgen(unchecked_param_type = "ExactAuthorization")] message: JsValue) -> JsResult<JsValue> {
+pub fn eip712_hashes(
+    #[wasm_bindgen(
+        unchecked_param_type = "{ name: string; version: string; chainId: number; verifyingContract: string }"
+    )]
+    domain: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ExactAuthorization")] message: JsValue,
+) -> JsResult<JsValue> {
     let domain: Domain = from_js(domain, "domain")?;
     let domain = Eip712Domain::new(
         &domain.name,

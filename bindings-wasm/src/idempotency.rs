@@ -10,12 +10,14 @@ use paywire_core::Error;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::convert::{optional_number, string_arg, small_number, to_js, whole_number};
+use crate::convert::{optional_number, small_number, string_arg, to_js, whole_number};
 use crate::error::{to_js_error, JsResult, OrThrow};
 
 /// Checks an `Idempotency-Key` (1–255 printable ASCII characters) and returns it.
 #[wasm_bindgen(js_name = validateIdempotencyKey)]
-pub fn validate_idempotency_key(#[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> JsResult<String> {
+pub fn validate_idempotency_key(
+    #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+) -> JsResult<String> {
     let key = &string_arg(&key, "key")?;
     Ok(IdempotencyKey::parse(key).or_throw()?.as_str().to_string())
 }
@@ -27,7 +29,11 @@ pub fn validate_idempotency_key(#[wasm_bindgen(unchecked_param_type = "string")]
 /// fingerprint("POST", "/v1/pay", '{"b":1,"a":2}') === fingerprint("POST", "/v1/pay", '{"a":2, "b":1}')
 /// ```
 #[wasm_bindgen]
-pub fn fingerprint(#[wasm_bindgen(unchecked_param_type = "string")] method: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue, #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | undefined")] body: JsValue) -> JsResult<String> {
+pub fn fingerprint(
+    #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | undefined")] body: JsValue,
+) -> JsResult<String> {
     let method = &string_arg(&method, "method")?;
     let path = &string_arg(&path, "path")?;
     let fp = if let Some(text) = body.as_string() {
@@ -60,8 +66,11 @@ pub struct MemoryStore {
 
 fn parse(key: &str, fingerprint: &str) -> JsResult<(IdempotencyKey, Fingerprint)> {
     let key = IdempotencyKey::parse(key).or_throw()?;
-    let fp = Fingerprint::try_from(fingerprint.to_string())
-        .map_err(|_| to_js_error(&Error::InvalidArgument("fingerprint must be 64 hex digits".into())))?;
+    let fp = Fingerprint::try_from(fingerprint.to_string()).map_err(|_| {
+        to_js_error(&Error::InvalidArgument(
+            "fingerprint must be 64 hex digits".into(),
+        ))
+    })?;
     Ok((key, fp))
 }
 
@@ -69,7 +78,10 @@ fn parse(key: &str, fingerprint: &str) -> JsResult<(IdempotencyKey, Fingerprint)
 impl MemoryStore {
     /// A store of at most `capacity` keys, each kept `retentionSeconds` (default 24 h).
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "number")] capacity: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] retention_seconds: JsValue) -> JsResult<MemoryStore> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "number")] capacity: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] retention_seconds: JsValue,
+    ) -> JsResult<MemoryStore> {
         let capacity = small_number(&capacity, "capacity", u64::from(u32::MAX))? as usize;
         let retention_seconds = optional_number(
             &retention_seconds,
@@ -88,10 +100,17 @@ impl MemoryStore {
     /// Starts a request: `{action: "proceed"}` for a new key, `{action: "replay", status,
     /// body}` for a finished one; throws `idempotency_key_reused` (other request) or
     /// `idempotency_in_progress` (still running), or `idempotency_store_full`.
-    #[wasm_bindgen(unchecked_return_type = "{ action: 'proceed' } | { action: 'replay'; status: number; body: string }")]
-pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
-    let key = &string_arg(&key, "key")?;
-    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
+    #[wasm_bindgen(
+        unchecked_return_type = "{ action: 'proceed' } | { action: 'replay'; status: number; body: string }"
+    )]
+    pub fn begin(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<JsValue> {
+        let key = &string_arg(&key, "key")?;
+        let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         let now = whole_number(&now, "now")?;
         match self.store.borrow_mut().begin(&key, &fp, now).or_throw()? {
@@ -111,8 +130,8 @@ pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValu
         body: String,
         #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
     ) -> JsResult<()> {
-    let key = &string_arg(&key, "key")?;
-    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
+        let key = &string_arg(&key, "key")?;
+        let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         let status = small_number(&status, "status", 999)? as u16;
         let now = whole_number(&now, "now")?;
@@ -123,16 +142,23 @@ pub fn begin(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValu
     }
 
     /// Forgets a request that failed before it had an outcome, so a retry may proceed.
-    pub fn abandon(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue) -> JsResult<()> {
-    let key = &string_arg(&key, "key")?;
-    let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
+    pub fn abandon(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] fingerprint: JsValue,
+    ) -> JsResult<()> {
+        let key = &string_arg(&key, "key")?;
+        let fingerprint = &string_arg(&fingerprint, "fingerprint")?;
         let (key, fp) = parse(key, fingerprint)?;
         self.store.borrow_mut().abandon(&key, &fp);
         Ok(())
     }
 
     /// Drops records older than the retention.
-    pub fn sweep(&self, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<()> {
+    pub fn sweep(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<()> {
         let now = whole_number(&now, "now")?;
         self.store.borrow_mut().sweep(now);
         Ok(())

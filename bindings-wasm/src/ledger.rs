@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{bytes_arg, string_arg, from_js, nonce32, small_number, to_js, whole_number};
+use crate::convert::{bytes_arg, from_js, nonce32, small_number, string_arg, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 use crate::protocol::{payment_payload_from, payment_required_from, requirements_from};
 
@@ -47,7 +47,8 @@ pub fn sign_ledger_payment(
 /// Signs only the scheme's payload (`{signature, authorization}`) for one requirement.
 #[wasm_bindgen(unchecked_return_type = "ExactPayload", js_name = signLedgerAuthorization)]
 pub fn sign_ledger_authorization(
-    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")]
+    requirements: JsValue,
     #[wasm_bindgen(unchecked_param_type = "string")] wallet_id: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
@@ -75,17 +76,21 @@ pub fn sign_ledger_authorization(
 #[wasm_bindgen(unchecked_return_type = "{ payer: string; value: string; authorization: ExactAuthorization }", js_name = verifyLedgerPayment)]
 pub fn verify_ledger_payment(
     #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")]
+    requirements: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Record<string, string>")] secrets: JsValue,
 ) -> JsResult<JsValue> {
     let payment = payment_payload_from(payment)?;
     let requirements = requirements_from(requirements)?;
     let secrets: BTreeMap<String, String> = from_js(secrets, "secrets")?;
-    let verified = ledger::verify_payment(&payment, &requirements, whole_number(&now, "now")?, |id| {
-        secrets.get(id).and_then(|hex| WalletSecret::from_hex(hex).ok())
-    })
-    .or_throw()?;
+    let verified =
+        ledger::verify_payment(&payment, &requirements, whole_number(&now, "now")?, |id| {
+            secrets
+                .get(id)
+                .and_then(|hex| WalletSecret::from_hex(hex).ok())
+        })
+        .or_throw()?;
     to_js(&serde_json::json!({
         "payer": verified.payer,
         "value": verified.authorization.value,

@@ -5,13 +5,13 @@ use paywire_core::Error;
 use rust_decimal::Decimal;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{string_arg, small_number, to_js};
+use crate::convert::{small_number, string_arg, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// An asset of `decimals` decimals; conversions depend on nothing else about it.
 fn scale(decimals: &JsValue) -> JsResult<Asset> {
     // The core judges the scale (`asset_invalid` above its maximum); only the type is ours.
-    let decimals = small_number(&decimals, "decimals", u64::from(u8::MAX))? as u8;
+    let decimals = small_number(decimals, "decimals", u64::from(u8::MAX))? as u8;
     // Network and address only have to be well-formed: the conversions read `decimals`.
     Asset::new(
         "eip155:1",
@@ -32,7 +32,10 @@ fn atomic(text: &str) -> JsResult<Amount> {
 /// parsePrice("$0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = parsePrice)]
-pub fn parse_price(#[wasm_bindgen(unchecked_param_type = "string")] price: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
+pub fn parse_price(
+    #[wasm_bindgen(unchecked_param_type = "string")] price: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue,
+) -> JsResult<String> {
     let price = &string_arg(&price, "price")?;
     Ok(scale(&decimals)?.parse_price(price).or_throw()?.to_string())
 }
@@ -43,7 +46,9 @@ pub fn parse_price(#[wasm_bindgen(unchecked_param_type = "string")] price: JsVal
 /// parseAtomic("0010000") // "10000"
 /// ```
 #[wasm_bindgen(js_name = parseAtomic)]
-pub fn parse_atomic(#[wasm_bindgen(unchecked_param_type = "string")] text: JsValue) -> JsResult<String> {
+pub fn parse_atomic(
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+) -> JsResult<String> {
     let text = &string_arg(&text, "text")?;
     Ok(atomic(text)?.to_string())
 }
@@ -54,10 +59,16 @@ pub fn parse_atomic(#[wasm_bindgen(unchecked_param_type = "string")] text: JsVal
 /// toDecimal("10000", 6) // "0.010000"
 /// ```
 #[wasm_bindgen(js_name = toDecimal)]
-pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
+pub fn to_decimal(
+    #[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue,
+) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     let asset = scale(&decimals)?;
-    Ok(asset.to_decimal(atomic(atomic_amount)?).or_throw()?.to_string())
+    Ok(asset
+        .to_decimal(atomic(atomic_amount)?)
+        .or_throw()?
+        .to_string())
 }
 
 /// A whole-unit decimal string as atomic units; more precision than `decimals` is an error.
@@ -66,7 +77,10 @@ pub fn to_decimal(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount
 /// fromDecimal("0.01", 6) // "10000"
 /// ```
 #[wasm_bindgen(js_name = fromDecimal)]
-pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
+pub fn from_decimal(
+    #[wasm_bindgen(unchecked_param_type = "string")] decimal: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue,
+) -> JsResult<String> {
     let decimal = &string_arg(&decimal, "decimal")?;
     let asset = scale(&decimals)?;
     let value: Decimal = decimal
@@ -82,7 +96,10 @@ pub fn from_decimal(#[wasm_bindgen(unchecked_param_type = "string")] decimal: Js
 /// formatAmount("10000", 6) // "0.01"
 /// ```
 #[wasm_bindgen(js_name = formatAmount)]
-pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue) -> JsResult<String> {
+pub fn format_amount(
+    #[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] decimals: JsValue,
+) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     Ok(scale(&decimals)?.format(atomic(atomic_amount)?))
 }
@@ -94,12 +111,19 @@ pub fn format_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amo
 /// rescaleAmount("1", 6, 2) // "1"  (0.000001 rounds up to 0.01)
 /// ```
 #[wasm_bindgen(js_name = rescaleAmount)]
-pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] from_decimals: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] to_decimals: JsValue) -> JsResult<String> {
+pub fn rescale_amount(
+    #[wasm_bindgen(unchecked_param_type = "string")] atomic_amount: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] from_decimals: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] to_decimals: JsValue,
+) -> JsResult<String> {
     let atomic_amount = &string_arg(&atomic_amount, "atomic_amount")?;
     let max = u64::from(u8::MAX);
     let from = small_number(&from_decimals, "fromDecimals", max)? as u8;
     let to = small_number(&to_decimals, "toDecimals", max)? as u8;
-    Ok(atomic(atomic_amount)?.rescale(from, to).or_throw()?.to_string())
+    Ok(atomic(atomic_amount)?
+        .rescale(from, to)
+        .or_throw()?
+        .to_string())
 }
 
 /// The built-in asset at `address` on `network` (USDC on Base and Base Sepolia, the Paywire
@@ -109,7 +133,10 @@ pub fn rescale_amount(#[wasm_bindgen(unchecked_param_type = "string")] atomic_am
 /// findAsset("eip155:84532", "0x036CbD53842c5426634e7929541eC2318f3dCF7e").decimals // 6
 /// ```
 #[wasm_bindgen(unchecked_return_type = "Asset | undefined", js_name = findAsset)]
-pub fn find_asset(#[wasm_bindgen(unchecked_param_type = "string")] network: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] address: JsValue) -> JsResult<JsValue> {
+pub fn find_asset(
+    #[wasm_bindgen(unchecked_param_type = "string")] network: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] address: JsValue,
+) -> JsResult<JsValue> {
     let network = &string_arg(&network, "network")?;
     let address = &string_arg(&address, "address")?;
     match AssetRegistry::with_defaults().find(network, address) {

@@ -9,7 +9,7 @@ use paywire_core::Error;
 use rust_decimal::Decimal;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{string_arg, from_js, json_from_js, to_js, whole_number};
+use crate::convert::{from_js, json_from_js, string_arg, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 
 /// A validated spending policy: limits per request, day and month, allow-lists for payees,
@@ -47,7 +47,9 @@ impl Usage {
 
     /// Usage restored from its JSON (as `toJSON()` wrote it).
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(#[wasm_bindgen(unchecked_param_type = "UsageJson")] json: JsValue) -> JsResult<Usage> {
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "UsageJson")] json: JsValue,
+    ) -> JsResult<Usage> {
         Ok(Usage {
             usage: RefCell::new(from_js(json, "usage")?),
         })
@@ -64,7 +66,9 @@ impl Usage {
 impl Policy {
     /// Parses and validates a policy; an invalid one throws `policy_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "PolicyJson")] policy: JsValue) -> JsResult<Policy> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PolicyJson")] policy: JsValue,
+    ) -> JsResult<Policy> {
         let json = json_from_js(policy, "policy")?;
         Ok(Policy {
             policy: policy::Policy::from_json(json).or_throw()?,
@@ -76,7 +80,12 @@ impl Policy {
     /// units) at `now`: `{decision: "allow"}`, `{decision: "needsApproval"}` or
     /// `{decision: "deny", reason: "policy_daily_limit_exceeded"}`.
     #[wasm_bindgen(unchecked_return_type = "Decision")]
-pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] intent: JsValue, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] intent: JsValue,
+        usage: &Usage,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<JsValue> {
         let intent: PaymentIntent = from_js(intent, "payment intent")?;
         let now = whole_number(&now, "now")?;
         let decision = self.policy.evaluate(&intent, &usage.usage.borrow(), now);
@@ -87,7 +96,12 @@ pub fn evaluate(&self, #[wasm_bindgen(unchecked_param_type = "PaymentIntent")] i
     /// allows: `{outcome: "selected", index, amount, needsApproval}` or
     /// `{outcome: "noneAllowed", rejections: [{index, amount, reason}]}`.
     #[wasm_bindgen(unchecked_return_type = "Selection")]
-pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<JsValue> {
+    pub fn select(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
+        usage: &Usage,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<JsValue> {
         let json = json_from_js(payment_required, "paymentRequired")?;
         let required = PaymentRequired::from_json_value(json).or_throw()?;
         let now = whole_number(&now, "now")?;
@@ -99,14 +113,20 @@ pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] p
 
     /// Records a payment of `amount` (whole units) made at `now` into `usage`, pruning what
     /// no window needs any more.
-    pub fn record(&self, usage: &Usage, #[wasm_bindgen(unchecked_param_type = "string")] amount: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue) -> JsResult<()> {
-    let amount = &string_arg(&amount, "amount")?;
+    pub fn record(
+        &self,
+        usage: &Usage,
+        #[wasm_bindgen(unchecked_param_type = "string")] amount: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<()> {
+        let amount = &string_arg(&amount, "amount")?;
         let amount: Decimal = amount
             .parse()
             .map_err(|_| Error::AmountInvalid(amount.to_string()))
             .or_throw()?;
         let now = whole_number(&now, "now")?;
-        self.policy.record(&mut usage.usage.borrow_mut(), amount, now);
+        self.policy
+            .record(&mut usage.usage.borrow_mut(), amount, now);
         Ok(())
     }
 
@@ -121,14 +141,20 @@ pub fn select(&self, #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] p
 /// cheapest refused option whose price is known, else the first (`policy_no_options` when
 /// nothing was offered); `undefined` for a selection.
 #[wasm_bindgen(js_name = primaryReason)]
-pub fn primary_reason(#[wasm_bindgen(unchecked_param_type = "Selection")] selection: JsValue) -> JsResult<Option<String>> {
+pub fn primary_reason(
+    #[wasm_bindgen(unchecked_param_type = "Selection")] selection: JsValue,
+) -> JsResult<Option<String>> {
     let selection: policy::Selection = from_js(selection, "selection")?;
-    Ok(selection.primary_reason().map(|reason| reason.code().to_string()))
+    Ok(selection
+        .primary_reason()
+        .map(|reason| reason.code().to_string()))
 }
 
 /// The host of a URL as the policy's `allowedHosts` compares it, or `undefined`.
 #[wasm_bindgen(js_name = hostOf)]
-pub fn host_of(#[wasm_bindgen(unchecked_param_type = "string")] url: JsValue) -> JsResult<Option<String>> {
+pub fn host_of(
+    #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+) -> JsResult<Option<String>> {
     let url = &string_arg(&url, "url")?;
     Ok(policy::host_of(url).map(str::to_string))
 }

@@ -1,11 +1,11 @@
 //! Pricing: quotes from a pricebook, and the x402 402 body built from a quote.
 
+use paywire_core::money::Amount;
 use paywire_core::pricing::{self, PathPattern, PaymentOption, Quote, QuoteRequest};
 use paywire_core::protocol::{extensions, JsonObject, ResourceInfo};
-use paywire_core::money::Amount;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{optional_number, string_arg, from_js, json_from_js, small_number, to_js};
+use crate::convert::{from_js, json_from_js, optional_number, small_number, string_arg, to_js};
 use crate::error::{JsResult, OrThrow};
 
 /// A validated set of price rules (`{decimals?, feeBps?, rules: PriceRule[]}`), parsed once
@@ -25,7 +25,9 @@ impl Pricebook {
     /// Parses and validates a pricebook; an invalid one throws `pricing_rule_invalid` or
     /// `pricing_fee_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "PricebookJson")] pricebook: JsValue) -> JsResult<Pricebook> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PricebookJson")] pricebook: JsValue,
+    ) -> JsResult<Pricebook> {
         let json = json_from_js(pricebook, "pricebook")?;
         Ok(Pricebook {
             book: pricing::pricebook_from_json(&json).or_throw()?,
@@ -35,15 +37,22 @@ impl Pricebook {
     /// Prices a request (`{method, path, consumer?, quantity?, periodRequests?, periodUnits?}`);
     /// `pricing_no_route` when no rule matches.
     #[wasm_bindgen(unchecked_return_type = "Quote")]
-pub fn quote(&self, #[wasm_bindgen(unchecked_param_type = "QuoteRequest")] request: JsValue) -> JsResult<JsValue> {
+    pub fn quote(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "QuoteRequest")] request: JsValue,
+    ) -> JsResult<JsValue> {
         let request: QuoteRequest = from_js(request, "quote request")?;
         to_js(&self.book.quote(&request).or_throw()?)
     }
 
     /// The index of the rule that prices `method path`, or `undefined`.
-    pub fn route(&self, #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue) -> JsResult<Option<u32>> {
-    let method = &string_arg(&method, "method")?;
-    let path = &string_arg(&path, "path")?;
+    pub fn route(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+    ) -> JsResult<Option<u32>> {
+        let method = &string_arg(&method, "method")?;
+        let path = &string_arg(&path, "path")?;
         Ok(self
             .book
             .route(method, path)
@@ -52,7 +61,7 @@ pub fn quote(&self, #[wasm_bindgen(unchecked_param_type = "QuoteRequest")] reque
 
     /// The rule at `index` (as given to the constructor), or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "PriceRule | undefined")]
-pub fn rule(&self, index: u32) -> JsResult<JsValue> {
+    pub fn rule(&self, index: u32) -> JsResult<JsValue> {
         match self.book.rules.get(index as usize) {
             Some(rule) => to_js(rule),
             None => Ok(JsValue::UNDEFINED),
@@ -118,7 +127,10 @@ pub fn offer_payment_identifier(required: bool) -> JsResult<JsValue> {
 /// splitFee("10000", 250) // { fee: "250", net: "9750" }
 /// ```
 #[wasm_bindgen(unchecked_return_type = "{ fee: string; net: string }", js_name = splitFee)]
-pub fn split_fee(#[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue, #[wasm_bindgen(unchecked_param_type = "number")] fee_bps: JsValue) -> JsResult<JsValue> {
+pub fn split_fee(
+    #[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] fee_bps: JsValue,
+) -> JsResult<JsValue> {
     let gross = &string_arg(&gross, "gross")?;
     let gross = Amount::parse_atomic(gross).or_throw()?;
     let bps = small_number(&fee_bps, "feeBps", u64::from(u32::MAX))? as u32;
@@ -128,7 +140,10 @@ pub fn split_fee(#[wasm_bindgen(unchecked_param_type = "string")] gross: JsValue
 
 /// Whether a path pattern (`/v1/weather/:city`, `/files/*`) matches a request path.
 #[wasm_bindgen(js_name = pathMatches)]
-pub fn path_matches(#[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue) -> JsResult<bool> {
+pub fn path_matches(
+    #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
+) -> JsResult<bool> {
     let pattern = &string_arg(&pattern, "pattern")?;
     let path = &string_arg(&path, "path")?;
     Ok(PathPattern::parse(pattern).or_throw()?.matches(path))

@@ -38,48 +38,65 @@ pub(crate) fn requirements_from(value: JsValue) -> JsResult<AnyRequirements> {
 /// headers.set("PAYMENT-SIGNATURE", encodeHeader(payment))
 /// ```
 #[wasm_bindgen(js_name = encodeHeader)]
-pub fn encode_header(#[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue) -> JsResult<String> {
+pub fn encode_header(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+) -> JsResult<String> {
     Ok(header::encode(&json_from_js(value, "header value")?))
 }
 
 /// Decodes a `PAYMENT-REQUIRED` header (at most `limit` bytes, default 32 KiB); throws
 /// `header_too_large`, `header_malformed`, `invalid_payload` or `invalid_x402_version`.
 #[wasm_bindgen(unchecked_return_type = "PaymentRequired", js_name = decodePaymentRequired)]
-pub fn decode_payment_required(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
+pub fn decode_payment_required(
+    #[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue,
+) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
     to_js(&header::decode_payment_required(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// Decodes a `PAYMENT-SIGNATURE` (or v1 `X-PAYMENT`) header into a `PaymentPayload`.
 #[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = decodePaymentPayload)]
-pub fn decode_payment_payload(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
+pub fn decode_payment_payload(
+    #[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue,
+) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
     to_js(&header::decode_payment_payload(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// Decodes a `PAYMENT-RESPONSE` (or v1 `X-PAYMENT-RESPONSE`) header into a `SettleResponse`.
 #[wasm_bindgen(unchecked_return_type = "SettleResponse", js_name = decodePaymentResponse)]
-pub fn decode_payment_response(#[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue, #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue) -> JsResult<JsValue> {
+pub fn decode_payment_response(
+    #[wasm_bindgen(unchecked_param_type = "string")] header_value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit_bytes: JsValue,
+) -> JsResult<JsValue> {
     let header_value = &string_arg(&header_value, "header_value")?;
     to_js(&header::decode_settle_response(header_value, limit(&limit_bytes)?).or_throw()?)
 }
 
 /// A 402 of either version from parsed JSON (a v1 response body, say), checked.
 #[wasm_bindgen(unchecked_return_type = "PaymentRequired", js_name = paymentRequiredFromJson)]
-pub fn payment_required_from_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue) -> JsResult<JsValue> {
+pub fn payment_required_from_json(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+) -> JsResult<JsValue> {
     to_js(&payment_required_from(value)?)
 }
 
 /// A payment of either version from parsed JSON, checked.
 #[wasm_bindgen(unchecked_return_type = "PaymentPayload", js_name = paymentPayloadFromJson)]
-pub fn payment_payload_from_json(#[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue) -> JsResult<JsValue> {
+pub fn payment_payload_from_json(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] value: JsValue,
+) -> JsResult<JsValue> {
     to_js(&payment_payload_from(value)?)
 }
 
 /// Resolves a network in either form (`base`, `eip155:8453`, `paywire:main`):
 /// `{caip2, namespace, reference, evmChainId, v1Name}`.
 #[wasm_bindgen(unchecked_return_type = "{ caip2: string; namespace: string; reference: string; evmChainId: number | null; v1Name: string | null }", js_name = resolveNetwork)]
-pub fn resolve_network(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> JsResult<JsValue> {
+pub fn resolve_network(
+    #[wasm_bindgen(unchecked_param_type = "string")] name: JsValue,
+) -> JsResult<JsValue> {
     let name = &string_arg(&name, "name")?;
     let id = network::resolve(name).or_throw()?;
     to_js(&serde_json::json!({
@@ -90,7 +107,10 @@ pub fn resolve_network(#[wasm_bindgen(unchecked_param_type = "string")] name: Js
 
 /// Whether two network names denote the same network (`base` and `eip155:8453` do).
 #[wasm_bindgen(js_name = sameNetwork)]
-pub fn same_network(#[wasm_bindgen(unchecked_param_type = "string")] a: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] b: JsValue) -> JsResult<bool> {
+pub fn same_network(
+    #[wasm_bindgen(unchecked_param_type = "string")] a: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] b: JsValue,
+) -> JsResult<bool> {
     let a = &string_arg(&a, "a")?;
     let b = &string_arg(&b, "b")?;
     Ok(network::same_network(a, b))
@@ -99,7 +119,10 @@ pub fn same_network(#[wasm_bindgen(unchecked_param_type = "string")] a: JsValue,
 /// Whether a v2 payment's `accepted` requirements match an offered one (same scheme,
 /// network, amount, asset, recipient; the offer's `extra` a subset).
 #[wasm_bindgen(js_name = requirementsMatch)]
-pub fn requirements_match(#[wasm_bindgen(unchecked_param_type = "PaymentRequirements")] accepted: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements")] offered: JsValue) -> JsResult<bool> {
+pub fn requirements_match(
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements")] accepted: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements")] offered: JsValue,
+) -> JsResult<bool> {
     let accepted: PaymentRequirements = from_js(accepted, "accepted")?;
     let offered: PaymentRequirements = from_js(offered, "offered")?;
     Ok(matching::requirements_match(&accepted, &offered))
@@ -108,7 +131,11 @@ pub fn requirements_match(#[wasm_bindgen(unchecked_param_type = "PaymentRequirem
 /// The index of the first offer (`PaymentRequirements` of either version) a payment matches;
 /// throws `payment_requirements_mismatch` when none does.
 #[wasm_bindgen(js_name = findMatch)]
-pub fn find_match(#[wasm_bindgen(unchecked_param_type = "Array<PaymentRequirements | PaymentRequirementsV1>")] offers: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue) -> JsResult<u32> {
+pub fn find_match(
+    #[wasm_bindgen(unchecked_param_type = "Array<PaymentRequirements | PaymentRequirementsV1>")]
+    offers: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
+) -> JsResult<u32> {
     let offers: Vec<AnyRequirements> = from_js(offers, "offers")?;
     let payment = payment_payload_from(payment)?;
     let found = matching::find_match(&offers, &payment).or_throw()?;
@@ -122,7 +149,11 @@ pub fn find_match(#[wasm_bindgen(unchecked_param_type = "Array<PaymentRequiremen
 /// The body of a facilitator's `/verify` or `/settle`:
 /// `{x402Version, paymentPayload, paymentRequirements}`; both parts must share a version.
 #[wasm_bindgen(unchecked_return_type = "FacilitatorRequest", js_name = facilitatorRequest)]
-pub fn facilitator_request(#[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue, #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")] requirements: JsValue) -> JsResult<JsValue> {
+pub fn facilitator_request(
+    #[wasm_bindgen(unchecked_param_type = "PaymentPayload")] payment: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequirements | PaymentRequirementsV1")]
+    requirements: JsValue,
+) -> JsResult<JsValue> {
     let request = FacilitatorRequest {
         payment_payload: payment_payload_from(payment)?,
         payment_requirements: requirements_from(requirements)?,
@@ -137,14 +168,18 @@ pub fn facilitator_request(#[wasm_bindgen(unchecked_param_type = "PaymentPayload
 
 /// A facilitator's `/verify` answer, checked: `{isValid, invalidReason?, payer?, ...}`.
 #[wasm_bindgen(unchecked_return_type = "VerifyResponse", js_name = parseVerifyResponse)]
-pub fn parse_verify_response(#[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue) -> JsResult<JsValue> {
+pub fn parse_verify_response(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
+) -> JsResult<JsValue> {
     let response: VerifyResponse = parsed(body, "verify response")?;
     to_js(&response)
 }
 
 /// A facilitator's `/settle` answer, checked: `{success, transaction, network, payer?, ...}`.
 #[wasm_bindgen(unchecked_return_type = "SettleResponse", js_name = parseSettleResponse)]
-pub fn parse_settle_response(#[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue) -> JsResult<JsValue> {
+pub fn parse_settle_response(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] body: JsValue,
+) -> JsResult<JsValue> {
     let response: SettleResponse = parsed(body, "settle response")?;
     to_js(&response)
 }
@@ -158,7 +193,9 @@ fn parsed<T: serde::de::DeserializeOwned>(body: JsValue, what: &str) -> JsResult
 /// The payment identifier in a payment's `extensions`, or `undefined`; throws
 /// `payment_identifier_invalid` for one outside the extension's grammar.
 #[wasm_bindgen(js_name = paymentIdentifier)]
-pub fn payment_identifier(#[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions_value: JsValue) -> JsResult<Option<String>> {
+pub fn payment_identifier(
+    #[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions_value: JsValue,
+) -> JsResult<Option<String>> {
     let object: Option<JsonObject> = from_js(extensions_value, "extensions")?;
     Ok(extensions::payment_identifier(object.as_ref())
         .or_throw()?
@@ -167,7 +204,10 @@ pub fn payment_identifier(#[wasm_bindgen(unchecked_param_type = "JsonObject | un
 
 /// `extensions` with the payment identifier `id` set (as a client sends it).
 #[wasm_bindgen(unchecked_return_type = "JsonObject", js_name = withPaymentIdentifier)]
-pub fn with_payment_identifier(#[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions_value: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> JsResult<JsValue> {
+pub fn with_payment_identifier(
+    #[wasm_bindgen(unchecked_param_type = "JsonObject | undefined")] extensions_value: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+) -> JsResult<JsValue> {
     let id = &string_arg(&id, "id")?;
     let object: Option<JsonObject> = from_js(extensions_value, "extensions")?;
     to_js(&extensions::with_payment_identifier(object.as_ref(), id).or_throw()?)

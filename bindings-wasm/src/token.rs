@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use paywire_core::token::{self, Caveat, Claims, TokenRequest};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{bytes_arg, string_arg, from_js, to_js, whole_number};
+use crate::convert::{bytes_arg, from_js, string_arg, to_js, whole_number};
 use crate::error::{JsResult, OrThrow};
 
 /// HMAC-SHA256 keys by key id: one signs, all verify. Secrets are at least 32 bytes; they are
@@ -26,9 +26,12 @@ pub struct KeyRing {
 impl KeyRing {
     /// A ring whose signing key is `secret` under `kid`; a short key throws `token_key_invalid`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<KeyRing> {
-    let kid = &string_arg(&kid, "kid")?;
-    let secret = &bytes_arg(&secret, "secret")?;
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+    ) -> JsResult<KeyRing> {
+        let kid = &string_arg(&kid, "kid")?;
+        let secret = &bytes_arg(&secret, "secret")?;
         Ok(KeyRing {
             ring: RefCell::new(token::KeyRing::new(kid, secret).or_throw()?),
         })
@@ -36,22 +39,36 @@ impl KeyRing {
 
     /// Adds a key that verifies but does not sign (a key being phased in or out).
     #[wasm_bindgen(js_name = addVerifyingKey)]
-    pub fn add_verifying_key(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<()> {
-    let kid = &string_arg(&kid, "kid")?;
-    let secret = &bytes_arg(&secret, "secret")?;
-        self.ring.borrow_mut().add_verifying_key(kid, secret).or_throw()
+    pub fn add_verifying_key(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+    ) -> JsResult<()> {
+        let kid = &string_arg(&kid, "kid")?;
+        let secret = &bytes_arg(&secret, "secret")?;
+        self.ring
+            .borrow_mut()
+            .add_verifying_key(kid, secret)
+            .or_throw()
     }
 
     /// Makes `kid` the signing key (adding it with `secret`); the old key still verifies.
-    pub fn rotate(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue, #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue) -> JsResult<()> {
-    let kid = &string_arg(&kid, "kid")?;
-    let secret = &bytes_arg(&secret, "secret")?;
+    pub fn rotate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
+    ) -> JsResult<()> {
+        let kid = &string_arg(&kid, "kid")?;
+        let secret = &bytes_arg(&secret, "secret")?;
         self.ring.borrow_mut().rotate(kid, secret).or_throw()
     }
 
     /// Removes a verifying key; tokens signed with it then fail with `token_unknown_kid`.
-    pub fn retire(&self, #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue) -> JsResult<()> {
-    let kid = &string_arg(&kid, "kid")?;
+    pub fn retire(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] kid: JsValue,
+    ) -> JsResult<()> {
+        let kid = &string_arg(&kid, "kid")?;
         self.ring.borrow_mut().retire(kid).or_throw()
     }
 
@@ -63,7 +80,10 @@ impl KeyRing {
 
     /// Signs claims (`{id, iss, sub, scope: {resource, methods}, iat, exp, maxUses?}`) into a
     /// `pw1.` token.
-    pub fn issue(&self, #[wasm_bindgen(unchecked_param_type = "Claims")] claims: JsValue) -> JsResult<String> {
+    pub fn issue(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Claims")] claims: JsValue,
+    ) -> JsResult<String> {
         let claims: Claims = from_js(claims, "claims")?;
         self.ring.borrow().issue(&claims).or_throw()
     }
@@ -74,7 +94,7 @@ impl KeyRing {
     /// `token_not_yet_valid`, `token_expired`, `token_scope_mismatch` or
     /// `token_uses_exhausted`.
     #[wasm_bindgen(unchecked_return_type = "VerifiedToken")]
-pub fn verify(
+    pub fn verify(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
@@ -82,9 +102,9 @@ pub fn verify(
         #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number")] uses: JsValue,
     ) -> JsResult<JsValue> {
-    let token = &string_arg(&token, "token")?;
-    let method = &string_arg(&method, "method")?;
-    let resource = &string_arg(&resource, "resource")?;
+        let token = &string_arg(&token, "token")?;
+        let method = &string_arg(&method, "method")?;
+        let resource = &string_arg(&resource, "resource")?;
         let now = whole_number(&now, "now")?;
         let uses = whole_number(&uses, "uses")?;
         let verified = self
@@ -99,7 +119,10 @@ pub fn verify(
 /// Appends a caveat (`{exp}`, `{resource}`, `{methods}` or `{maxUses}`) without any key: the
 /// new token can only do less (`token_caveat_widens` otherwise).
 #[wasm_bindgen(js_name = attenuateToken)]
-pub fn attenuate_token(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue, #[wasm_bindgen(unchecked_param_type = "Caveat")] caveat: JsValue) -> JsResult<String> {
+pub fn attenuate_token(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Caveat")] caveat: JsValue,
+) -> JsResult<String> {
     let token = &string_arg(&token, "token")?;
     let caveat: Caveat = from_js(caveat, "caveat")?;
     token::attenuate(token, &caveat).or_throw()
@@ -107,7 +130,9 @@ pub fn attenuate_token(#[wasm_bindgen(unchecked_param_type = "string")] token: J
 
 /// A token's effective claims read WITHOUT verifying its MAC — for display and routing only.
 #[wasm_bindgen(unchecked_return_type = "VerifiedToken", js_name = inspectToken)]
-pub fn inspect_token(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsResult<JsValue> {
+pub fn inspect_token(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+) -> JsResult<JsValue> {
     let token = &string_arg(&token, "token")?;
     to_js(&token::inspect(token).or_throw()?)
 }
@@ -115,7 +140,10 @@ pub fn inspect_token(#[wasm_bindgen(unchecked_param_type = "string")] token: JsV
 /// Whether a token scope's resource prefix covers a resource URL (path-segment aware:
 /// `https://a.com/v1/` covers `https://a.com/v1/x`, not `https://a.com/v10`).
 #[wasm_bindgen(js_name = resourceInScope)]
-pub fn resource_in_scope(#[wasm_bindgen(unchecked_param_type = "string")] prefix: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue) -> JsResult<bool> {
+pub fn resource_in_scope(
+    #[wasm_bindgen(unchecked_param_type = "string")] prefix: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
+) -> JsResult<bool> {
     let prefix = &string_arg(&prefix, "prefix")?;
     let resource = &string_arg(&resource, "resource")?;
     Ok(token::resource_in_scope(prefix, resource))
@@ -124,7 +152,10 @@ pub fn resource_in_scope(#[wasm_bindgen(unchecked_param_type = "string")] prefix
 /// The scope prefix of a token sold for `resource` (a URL) on a route `pattern`: the
 /// origin plus the pattern's literal part (`/v1/weather/:city` → `https://host/v1/weather/`).
 #[wasm_bindgen(js_name = bundleScope)]
-pub fn bundle_scope(#[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue, #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue) -> JsResult<String> {
+pub fn bundle_scope(
+    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
+) -> JsResult<String> {
     let resource = &string_arg(&resource, "resource")?;
     let pattern = &string_arg(&pattern, "pattern")?;
     Ok(token::bundle_scope(resource, pattern))
@@ -132,7 +163,9 @@ pub fn bundle_scope(#[wasm_bindgen(unchecked_param_type = "string")] resource: J
 
 /// The SHA-256 of a token (lowercase hex), which is what a store keeps instead of the token.
 #[wasm_bindgen(js_name = tokenHash)]
-pub fn token_hash(#[wasm_bindgen(unchecked_param_type = "string")] token: JsValue) -> JsResult<String> {
+pub fn token_hash(
+    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+) -> JsResult<String> {
     let token = &string_arg(&token, "token")?;
     Ok(token::token_hash(token))
 }

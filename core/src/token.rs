@@ -634,15 +634,31 @@ mod tests {
     #[test]
     fn bundle_scope_is_origin_plus_literal_prefix() {
         let cases = [
-            ("https://a.com/v1/weather/paris", "/v1/weather/:city", "https://a.com/v1/weather/"),
-            ("https://a.com/v1/files/x/y", "/v1/files/*", "https://a.com/v1/files/"),
-            ("https://a.com/v1/report", "/v1/report", "https://a.com/v1/report"),
+            (
+                "https://a.com/v1/weather/paris",
+                "/v1/weather/:city",
+                "https://a.com/v1/weather/",
+            ),
+            (
+                "https://a.com/v1/files/x/y",
+                "/v1/files/*",
+                "https://a.com/v1/files/",
+            ),
+            (
+                "https://a.com/v1/report",
+                "/v1/report",
+                "https://a.com/v1/report",
+            ),
             ("https://a.com", "/v1/{id}", "https://a.com/v1/"),
             ("https://a.com?q=1", "/", "https://a.com/"),
             ("/v1/weather/paris", "/v1/weather/:city", "/v1/weather/"),
         ];
         for (resource, pattern, expected) in cases {
-            assert_eq!(bundle_scope(resource, pattern), expected, "{resource} on {pattern}");
+            assert_eq!(
+                bundle_scope(resource, pattern),
+                expected,
+                "{resource} on {pattern}"
+            );
         }
     }
 

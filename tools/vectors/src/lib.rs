@@ -18,7 +18,9 @@ use paywire_core::idempotency::{
 };
 use paywire_core::money::{Amount, Asset};
 use paywire_core::policy::{PaymentIntent, Policy, Usage};
-use paywire_core::pricing::{pricebook_from_json, split_fee, PathPattern, PaymentOption, QuoteRequest};
+use paywire_core::pricing::{
+    pricebook_from_json, split_fee, PathPattern, PaymentOption, QuoteRequest,
+};
 use paywire_core::protocol::{
     evm, header, ledger, matching, network, AnyRequirements, FacilitatorRequest, PaymentRequired,
     PaymentRequirements, ResourceInfo,
