@@ -148,3 +148,50 @@ pub(crate) fn bytes_arg(value: &JsValue, what: &str) -> JsResult<Vec<u8>> {
         ))))
     }
 }
+
+/// A plain JavaScript object built property by property: for the hot calls (token
+/// verification, policy evaluation), where the JSON round trip would cost more than the work.
+pub(crate) struct ObjectBuilder(js_sys::Object);
+
+impl ObjectBuilder {
+    pub(crate) fn new() -> Self {
+        ObjectBuilder(js_sys::Object::new())
+    }
+
+    /// Sets `key` (a short static name, cached as a JS string) to `value`.
+    pub(crate) fn set(self, key: &'static str, value: impl Into<JsValue>) -> Self {
+        // Setting a data property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&self.0, &JsValue::from_str(key), &value.into());
+        self
+    }
+
+    /// Sets `key` to an integer, refused beyond 2^53 like everything `to_js` returns.
+    pub(crate) fn set_integer(self, key: &'static str, value: u64) -> JsResult<Self> {
+        Ok(self.set(key, exact_number(value, key)?))
+    }
+
+    pub(crate) fn build(self) -> JsValue {
+        self.0.into()
+    }
+}
+
+/// An integer as a JavaScript number, refused beyond 2^53 rather than rounded.
+pub(crate) fn exact_number(value: u64, what: &str) -> JsResult<f64> {
+    if value > MAX_SAFE_INTEGER as u64 {
+        return Err(to_js_error(&Error::InvalidArgument(format!(
+            "{what} = {value} cannot be represented exactly as a JavaScript number"
+        ))));
+    }
+    // Exact: below 2^53.
+    Ok(value as f64)
+}
+
+/// A string property of a JavaScript object, `None` when absent (`undefined` or `null`).
+pub(crate) fn string_property(object: &JsValue, key: &'static str) -> JsResult<Option<String>> {
+    let value = js_sys::Reflect::get(object, &JsValue::from_str(key))
+        .map_err(|_| to_js_error(&Error::InvalidArgument("expected an object".into())))?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    string_arg(&value, key).map(Some)
+}
