@@ -4,7 +4,7 @@
 use paywire_core::protocol::evm::{
     self, Address, Eip712Domain, PrivateKey, TransferWithAuthorization,
 };
-use paywire_core::protocol::{parse_nonce, ExactAuthorization};
+use paywire_core::protocol::{parse_nonce, AnyRequirements, ExactAuthorization, ExactPayload};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -53,19 +53,10 @@ pub fn sign_evm_payment(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
-    let private_key = &string_arg(&private_key, "private_key")?;
-    let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
     let index = small_number(&index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
-    let key = PrivateKey::from_hex(private_key).or_throw()?;
-    let exact = evm::sign_payment(
-        &requirements,
-        &key,
-        &nonce32(nonce)?,
-        whole_number(&now, "now")?,
-    )
-    .or_throw()?;
+    let exact = sign(&requirements, &private_key, &nonce, &now)?;
     to_js(&required.payment(index, exact.to_object()).or_throw()?)
 }
 
@@ -78,18 +69,20 @@ pub fn sign_evm_authorization(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
-    let private_key = &string_arg(&private_key, "private_key")?;
-    let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
-    let key = PrivateKey::from_hex(private_key).or_throw()?;
-    let exact = evm::sign_payment(
-        &requirements,
-        &key,
-        &nonce32(nonce)?,
-        whole_number(&now, "now")?,
-    )
-    .or_throw()?;
-    to_js(&exact)
+    to_js(&sign(&requirements, &private_key, &nonce, &now)?)
+}
+
+/// The scheme payload for one requirement, from the JavaScript arguments of either export.
+fn sign(
+    requirements: &AnyRequirements,
+    private_key: &JsValue,
+    nonce: &JsValue,
+    now: &JsValue,
+) -> JsResult<ExactPayload> {
+    let key = PrivateKey::from_hex(&string_arg(private_key, "privateKey")?).or_throw()?;
+    let nonce = nonce32(&bytes_arg(nonce, "nonce")?)?;
+    evm::sign_payment(requirements, &key, &nonce, whole_number(now, "now")?).or_throw()
 }
 
 /// The EIP-55 address of a private key.

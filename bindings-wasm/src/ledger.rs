@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use paywire_core::protocol::ledger::{self, WalletSecret};
+use paywire_core::protocol::{AnyRequirements, ExactPayload};
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{bytes_arg, from_js, nonce32, small_number, string_arg, to_js, whole_number};
@@ -26,21 +27,10 @@ pub fn sign_ledger_payment(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
-    let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
-    let secret = &bytes_arg(&secret, "secret")?;
-    let nonce = &bytes_arg(&nonce, "nonce")?;
     let required = payment_required_from(payment_required)?;
     let index = small_number(&index, "index", u64::from(u32::MAX))? as usize;
     let requirements = required.requirements(index).or_throw()?;
-    let secret = WalletSecret::from_bytes(secret).or_throw()?;
-    let exact = ledger::sign_payment(
-        &requirements,
-        wallet_id,
-        &secret,
-        &nonce32(nonce)?,
-        whole_number(&now, "now")?,
-    )
-    .or_throw()?;
+    let exact = sign(&requirements, &wallet_id, &secret, &nonce, &now)?;
     to_js(&required.payment(index, exact.to_object()).or_throw()?)
 }
 
@@ -54,20 +44,29 @@ pub fn sign_ledger_authorization(
     #[wasm_bindgen(unchecked_param_type = "Uint8Array")] nonce: JsValue,
     #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
 ) -> JsResult<JsValue> {
-    let wallet_id = &string_arg(&wallet_id, "wallet_id")?;
-    let secret = &bytes_arg(&secret, "secret")?;
-    let nonce = &bytes_arg(&nonce, "nonce")?;
     let requirements = requirements_from(requirements)?;
-    let secret = WalletSecret::from_bytes(secret).or_throw()?;
-    let exact = ledger::sign_payment(
-        &requirements,
-        wallet_id,
+    to_js(&sign(&requirements, &wallet_id, &secret, &nonce, &now)?)
+}
+
+/// The scheme payload for one requirement, from the JavaScript arguments of either export.
+fn sign(
+    requirements: &AnyRequirements,
+    wallet_id: &JsValue,
+    secret: &JsValue,
+    nonce: &JsValue,
+    now: &JsValue,
+) -> JsResult<ExactPayload> {
+    let wallet_id = string_arg(wallet_id, "walletId")?;
+    let secret = WalletSecret::from_bytes(&bytes_arg(secret, "secret")?).or_throw()?;
+    let nonce = nonce32(&bytes_arg(nonce, "nonce")?)?;
+    ledger::sign_payment(
+        requirements,
+        &wallet_id,
         &secret,
-        &nonce32(nonce)?,
-        whole_number(&now, "now")?,
+        &nonce,
+        whole_number(now, "now")?,
     )
-    .or_throw()?;
-    to_js(&exact)
+    .or_throw()
 }
 
 /// Verifies a ledger payment against the requirements it was matched to, at `now`, with the
