@@ -2,8 +2,9 @@
 //! facilitator's request and response bodies.
 
 use paywire_core::protocol::{
-    extensions, header, matching, network, AnyRequirements, FacilitatorRequest, JsonObject,
-    PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse, VerifyResponse,
+    extensions, header, matching, network, payable_by, AnyRequirements, FacilitatorRequest,
+    JsonObject, PayerKind, PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse,
+    VerifyResponse,
 };
 use paywire_core::Error;
 use wasm_bindgen::prelude::*;
@@ -188,6 +189,23 @@ fn parsed<T: serde::de::DeserializeOwned>(body: JsValue, what: &str) -> JsResult
     serde_json::from_value(json_from_js(body, what)?)
         .map_err(|e| Error::InvalidPayload(format!("{what}: {e}")))
         .or_throw()
+}
+
+/// The indexes of a 402's options a payer of `kind` (`"evm"` or `"ledger"`) can sign for.
+#[wasm_bindgen(js_name = payableIndexes)]
+pub fn payable_indexes(
+    #[wasm_bindgen(unchecked_param_type = "PaymentRequired")] payment_required: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "\"evm\" | \"ledger\"")] kind: JsValue,
+) -> JsResult<Vec<u32>> {
+    let required = payment_required_from(payment_required)?;
+    let kind: PayerKind = from_js(kind, "payer kind")?;
+    let mut indexes = Vec::new();
+    for index in 0..required.len() {
+        if payable_by(&required.requirements(index).or_throw()?, kind) {
+            indexes.push(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+    }
+    Ok(indexes)
 }
 
 /// The payment identifier in a payment's `extensions`, or `undefined`; throws

@@ -195,6 +195,48 @@ pub fn bundle_scope(
     Ok(token::bundle_scope(resource, pattern))
 }
 
+/// Whether a token's scope (`{resource, methods}`) covers `method` on `resource` — what a
+/// client checks before presenting a token it holds.
+#[wasm_bindgen(js_name = scopeAllows)]
+pub fn scope_allows(
+    #[wasm_bindgen(unchecked_param_type = "{ resource: string; methods: string[] }")]
+    scope: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
+) -> JsResult<bool> {
+    let scope: token::Scope = from_js(scope, "scope")?;
+    Ok(scope.allows(
+        &string_arg(&method, "method")?,
+        &string_arg(&resource, "resource")?,
+    ))
+}
+
+/// The claims of the access token a bundle (`{maxUses?, seconds}`) sells with a payment by
+/// `payer` for `resource` (a URL) on the price rule `rule`, issued at `now` under `id`.
+#[wasm_bindgen(js_name = bundleClaims, unchecked_return_type = "Claims")]
+pub fn bundle_claims(
+    #[wasm_bindgen(unchecked_param_type = "{ maxUses?: number | null; seconds: number }")]
+    bundle: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "PriceRule")] rule: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] issuer: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] payer: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+) -> JsResult<JsValue> {
+    let bundle: token::Bundle = from_js(bundle, "bundle")?;
+    let rule: paywire_core::pricing::PriceRule = from_js(rule, "rule")?;
+    let claims = bundle.claims(
+        string_arg(&id, "id")?,
+        &string_arg(&issuer, "issuer")?,
+        &string_arg(&payer, "payer")?,
+        &string_arg(&resource, "resource")?,
+        &rule,
+        whole_number(&now, "now")?,
+    );
+    to_js(&claims)
+}
+
 /// The SHA-256 of a token (lowercase hex), which is what a store keeps instead of the token.
 #[wasm_bindgen(js_name = tokenHash)]
 pub fn token_hash(

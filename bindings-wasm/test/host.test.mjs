@@ -166,7 +166,6 @@ test("a payment whose response was lost is re-sent and charged once", async () =
     }
     return response;
   };
-  const pay = ledgerClient(agent);
   const client = pw.wrapFetch(flaky, {
     payer: { type: "ledger", walletId: agent.walletId, secret: agent.walletSecret },
     policy: { dailyLimit: "1.00" },
@@ -175,7 +174,6 @@ test("a payment whose response was lost is re-sent and charged once", async () =
   assert.equal(response.status, 200);
   assert.equal(dropped, 1);
   assert.equal(await server.balance(agent.walletId), String(1_000_000 - 10_000), "charged once");
-  assert.ok(pay);
 });
 
 test("a facilitator that is down: a clear error, nothing charged, no body delivered", async () => {

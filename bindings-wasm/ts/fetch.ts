@@ -15,8 +15,9 @@ import {
   decodePaymentResponse,
   encodeHeader,
   paymentRequiredFromJson,
+  payableIndexes,
   primaryReason,
-  resourceInScope,
+  scopeAllows,
   signEvmPayment,
   signLedgerPayment,
   withPaymentIdentifier,
@@ -305,19 +306,11 @@ function readSettlement(response: Response): SettleResponse | undefined {
   return header ? (decodePaymentResponse(header, undefined) as SettleResponse) : undefined;
 }
 
-/** Only the options this payer can sign for, and where each sits in the original 402. */
+/** Only the options this payer can sign for (the core decides), and where each sits in the
+ *  original 402. */
 function payableOnly(required: PaymentRequired, payer: "evm" | "ledger"): { required: PaymentRequired; indexes: number[] } {
-  const indexes: number[] = [];
-  const accepts: unknown[] = [];
-  required.accepts.forEach((option, index) => {
-    const network = option.network;
-    const evm = network.startsWith("eip155:") || !network.includes(":");
-    const ok = option.scheme === "exact" && (payer === "ledger" ? network.startsWith("paywire:") : evm);
-    if (ok) {
-      indexes.push(index);
-      accepts.push(option);
-    }
-  });
+  const indexes = Array.from(payableIndexes(required, payer));
+  const accepts = indexes.map((index) => required.accepts[index]);
   return { required: { ...required, accepts } as PaymentRequired, indexes };
 }
 
@@ -332,8 +325,7 @@ async function usableToken(store: TokenStore, url: string, method: string, at: n
       await store.delete(token.token);
       continue;
     }
-    const methodOk = token.scope.methods.length === 0 || token.scope.methods.includes(method);
-    if (methodOk && resourceInScope(token.scope.resource, url)) return token;
+    if (scopeAllows(token.scope, method, url)) return token;
   }
   return undefined;
 }

@@ -10,7 +10,7 @@
 import {
   KeyRing,
   Pricebook,
-  bundleScope,
+  bundleClaims,
   decodePaymentPayload,
   encodeHeader,
   facilitatorRequest,
@@ -192,7 +192,7 @@ export function paywall(routes: PaywallRoute[], options: PaywallOptions) {
         return paymentRequiredResponse(offered, settled.errorReason ?? "settlement_failed", settled.errorMessage ?? "the payment could not be settled");
       }
       if (route.bundle && options.tokenKeys && !settled.extensions?.[ACCESS_TOKEN_EXTENSION]) {
-        const token = issueBundleToken(options.tokenKeys, route, request.url, method, settled.payer ?? "anonymous");
+        const token = issueBundleToken(options.tokenKeys, route, request.url, settled.payer ?? "anonymous");
         settled.extensions = { ...settled.extensions, [ACCESS_TOKEN_EXTENSION]: token };
       }
       const headers = new Headers(response.headers);
@@ -223,18 +223,9 @@ export function paywall(routes: PaywallRoute[], options: PaywallOptions) {
     }
   }
 
-  function issueBundleToken(ring: KeyRing, route: PaywallRoute, resource: string, method: string, payer: string): AccessToken {
-    const at = now();
-    const bundle = route.bundle!;
-    const claims: Claims = {
-      id: `tok_${toHex(randomBytes(16))}`,
-      iss: options.tokenIssuer ?? new URL(resource).origin,
-      sub: payer,
-      scope: { resource: bundleScope(resource, route.path), methods: route.method === "*" ? [] : [method] },
-      iat: at,
-      exp: at + bundle.seconds,
-      maxUses: bundle.maxUses ?? null,
-    };
+  function issueBundleToken(ring: KeyRing, route: PaywallRoute, resource: string, payer: string): AccessToken {
+    const { bundle, ...rule } = route;
+    const claims = bundleClaims(bundle!, rule, `tok_${toHex(randomBytes(16))}`, options.tokenIssuer ?? new URL(resource).origin, payer, resource, now()) as Claims;
     return { token: ring.issue(claims), expiresAt: claims.exp, maxUses: claims.maxUses ?? null, scope: claims.scope };
   }
 

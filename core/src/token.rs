@@ -75,6 +75,62 @@ pub struct Scope {
     pub methods: Vec<String>,
 }
 
+impl Scope {
+    /// Whether the scope allows `method` (compared case-insensitively; empty allows any).
+    pub fn allows_method(&self, method: &str) -> bool {
+        self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// Whether the scope covers `method` on `resource` — what a client checks before
+    /// presenting a token it holds (verification checks the same, and the MAC).
+    pub fn allows(&self, method: &str, resource: &str) -> bool {
+        self.allows_method(method) && resource_in_scope(&self.resource, resource)
+    }
+}
+
+/// What a bundle sells with a payment: further calls within a time window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Bundle {
+    /// Calls the token allows; unlimited within the window when absent.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+    /// How long the token lives, in seconds.
+    pub seconds: u64,
+}
+
+impl Bundle {
+    /// The claims of the token sold with a payment by `payer` for `resource` (a URL) on the
+    /// route `rule`: scoped to the route's literal prefix ([`bundle_scope`]) and its method
+    /// (any method for a `*` rule), valid from `now` for `seconds`.
+    pub fn claims(
+        &self,
+        id: String,
+        issuer: &str,
+        payer: &str,
+        resource: &str,
+        rule: &crate::pricing::PriceRule,
+        now: u64,
+    ) -> Claims {
+        Claims {
+            id,
+            iss: issuer.to_string(),
+            sub: payer.to_string(),
+            scope: Scope {
+                resource: bundle_scope(resource, rule.path.as_str()),
+                methods: if rule.method == "*" {
+                    vec![]
+                } else {
+                    vec![rule.method.to_ascii_uppercase()]
+                },
+            },
+            iat: now,
+            exp: now.saturating_add(self.seconds),
+            max_uses: self.max_uses,
+        }
+    }
+}
+
 /// A token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -424,13 +480,7 @@ fn check_effective(claims: &Claims, request: TokenRequest<'_>, now: u64, uses: u
             expired_at: claims.exp,
         });
     }
-    if !claims.scope.methods.is_empty()
-        && !claims
-            .scope
-            .methods
-            .iter()
-            .any(|m| m.eq_ignore_ascii_case(request.method))
-    {
+    if !claims.scope.allows_method(request.method) {
         return Err(Error::TokenScopeMismatch(format!(
             "method {} is not allowed",
             crate::money::truncate_for_message(request.method)
@@ -630,6 +680,35 @@ pub fn token_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundle_claims_scope_the_route_and_window() {
+        let rule: crate::pricing::PriceRule = serde_json::from_value(serde_json::json!(
+            {"method": "get", "path": "/v1/weather/:city", "price": {"flat": "1"}}
+        ))
+        .unwrap();
+        let bundle = Bundle {
+            max_uses: Some(5),
+            seconds: 3600,
+        };
+        let claims = bundle.claims(
+            "tok_1".into(),
+            "edge",
+            "wal_a",
+            "https://a.com/v1/weather/paris",
+            &rule,
+            1000,
+        );
+        assert_eq!(claims.scope.resource, "https://a.com/v1/weather/");
+        assert_eq!(claims.scope.methods, ["GET"]);
+        assert_eq!(
+            (claims.iat, claims.exp, claims.max_uses),
+            (1000, 4600, Some(5))
+        );
+        assert!(claims.scope.allows("get", "https://a.com/v1/weather/oslo"));
+        assert!(!claims.scope.allows("POST", "https://a.com/v1/weather/oslo"));
+        assert!(!claims.scope.allows("GET", "https://a.com/v1/news"));
+    }
 
     #[test]
     fn bundle_scope_is_origin_plus_literal_prefix() {

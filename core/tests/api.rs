@@ -823,3 +823,33 @@ fn error_messages_never_contain_secrets() {
     let ring = KeyRing::new("k", secret_hex.as_bytes()).unwrap();
     assert!(!format!("{ring:?}").contains(secret_hex));
 }
+
+#[test]
+fn payable_by_matches_the_payer_to_the_scheme_and_network() {
+    use paywire_core::protocol::{payable_by, AnyRequirements, PayerKind};
+    let option = |scheme: &str, network: &str| {
+        AnyRequirements::from_json_value(serde_json::json!({"scheme": scheme, "network": network,
+            "amount": "1", "asset": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+            "payTo": "0x209693Bc6afc0C5328bA36FaF03C514EF312287C", "maxTimeoutSeconds": 60}))
+        .unwrap()
+    };
+    assert!(payable_by(&option("exact", "eip155:8453"), PayerKind::Evm));
+    assert!(
+        payable_by(&option("exact", "base"), PayerKind::Evm),
+        "v1 names are EVM too"
+    );
+    assert!(!payable_by(&option("exact", "solana"), PayerKind::Evm));
+    assert!(!payable_by(&option("upto", "eip155:8453"), PayerKind::Evm));
+    assert!(!payable_by(
+        &option("exact", "eip155:8453"),
+        PayerKind::Ledger
+    ));
+    assert!(payable_by(
+        &option("exact", "paywire:main"),
+        PayerKind::Ledger
+    ));
+    assert!(!payable_by(
+        &option("exact", "paywire:main"),
+        PayerKind::Evm
+    ));
+}

@@ -6,7 +6,7 @@ use axum::Json;
 use paywire_core::money::{Asset, AssetRegistry};
 use paywire_core::pricing::{PaymentOption, Price, PriceRule, Pricebook, QuoteRequest};
 use paywire_core::protocol::ResourceInfo;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
@@ -18,15 +18,7 @@ use crate::util::{new_id, now_i64};
 use crate::AppState;
 
 /// What a bundle sells: further calls after the paid one, within a time window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Bundle {
-    /// Calls the token allows; unlimited within the window when absent.
-    #[serde(default)]
-    pub max_uses: Option<u64>,
-    /// How long the token lives, in seconds.
-    pub seconds: u64,
-}
+pub use paywire_core::token::Bundle;
 
 /// `POST /v1/providers/{id}/endpoints` body.
 #[derive(Debug, Deserialize)]

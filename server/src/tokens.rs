@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use paywire_core::token::{Claims, KeyRing, Scope, TokenRequest};
+use paywire_core::token::{Claims, KeyRing, TokenRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::{AnyConnection, Row};
@@ -82,22 +82,14 @@ pub async fn issue_for_payment(
         }
         let bundle: Bundle = serde_json::from_str(&row.try_get::<String, _>("bundle")?)
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let claims = Claims {
-            id: format!("tok_{}", payment_id.trim_start_matches("pay_")),
-            iss: state.ledger_network.clone(),
-            sub: payer.to_string(),
-            scope: Scope {
-                resource: paywire_core::token::bundle_scope(resource, rule.path.as_str()),
-                methods: if rule.method == "*" {
-                    vec![]
-                } else {
-                    vec![rule.method.to_ascii_uppercase()]
-                },
-            },
-            iat: now,
-            exp: now.saturating_add(bundle.seconds),
-            max_uses: bundle.max_uses,
-        };
+        let claims = bundle.claims(
+            format!("tok_{}", payment_id.trim_start_matches("pay_")),
+            &state.ledger_network,
+            payer,
+            resource,
+            &rule,
+            now,
+        );
         let token = state.token_keys.issue(&claims)?;
         sqlx::query(
             "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \

@@ -127,6 +127,28 @@ impl ExactPayload {
     }
 }
 
+/// Who signs a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PayerKind {
+    /// An EVM key: EIP-3009 authorizations on `eip155:*` networks (or their v1 names).
+    Evm,
+    /// A Paywire ledger wallet on `paywire:*` networks.
+    Ledger,
+}
+
+/// Whether a payer of `kind` can sign for `requirements`: the `exact` scheme on an EVM network
+/// for a key, on a ledger network for a wallet.
+pub fn payable_by(requirements: &AnyRequirements, kind: PayerKind) -> bool {
+    requirements.scheme() == "exact"
+        && match kind {
+            PayerKind::Evm => {
+                crate::protocol::network::evm_chain_id(requirements.network()).is_ok()
+            }
+            PayerKind::Ledger => crate::protocol::ledger::is_ledger_network(requirements.network()),
+        }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
