@@ -76,11 +76,14 @@ fn parse(key: &str, fingerprint: &str) -> JsResult<(IdempotencyKey, Fingerprint)
 
 #[wasm_bindgen]
 impl MemoryStore {
-    /// A store of at most `capacity` keys, each kept `retentionSeconds` (default 24 h).
+    /// A store of at most `capacity` keys, each kept `retentionSeconds` (default 24 h); a
+    /// request in progress holds its key for `leaseSeconds` (default 60), after which a retry
+    /// takes it over.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "number")] capacity: JsValue,
         #[wasm_bindgen(unchecked_param_type = "number | undefined")] retention_seconds: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "number | undefined")] lease_seconds: JsValue,
     ) -> JsResult<MemoryStore> {
         let capacity = small_number(&capacity, "capacity", u64::from(u32::MAX))? as usize;
         let retention_seconds = optional_number(
@@ -89,10 +92,19 @@ impl MemoryStore {
             u64::MAX,
             idempotency::DEFAULT_RETENTION_SECONDS,
         )?;
+        let lease_seconds = optional_number(
+            &lease_seconds,
+            "leaseSeconds",
+            u64::MAX,
+            idempotency::DEFAULT_LEASE_SECONDS,
+        )?;
         Ok(MemoryStore {
             store: RefCell::new(idempotency::MemoryStore::new(
                 capacity,
-                IdempotencyConfig { retention_seconds },
+                IdempotencyConfig {
+                    retention_seconds,
+                    lease_seconds,
+                },
             )),
         })
     }

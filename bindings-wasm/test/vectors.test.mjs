@@ -19,7 +19,7 @@ function ring(keys) {
 }
 
 function sequence(input) {
-  const store = new pw.MemoryStore(input.capacity, input.retentionSeconds);
+  const store = new pw.MemoryStore(input.capacity, input.retentionSeconds, input.leaseSeconds);
   const results = input.steps.map((step) => {
     pw.validateIdempotencyKey(step.key);
     const fp = pw.fingerprint("POST", "/v1/pay", step.body);

@@ -5,6 +5,12 @@
 //! is refused (`idempotency_key_reused`); a retry while the first is still running is refused
 //! (`idempotency_in_progress`, HTTP 409). Records expire after a retention period (24 h).
 //!
+//! A request can die while it runs (a crash, a killed process) and never record its outcome.
+//! So an in-progress record holds the key only for a lease (60 s by default, longer than any
+//! request may run): a retry after the lease takes the key over and runs again. Whatever the
+//! dead attempt committed, the retry must find and answer (the settlement server looks its
+//! payments and deposits up by ids derived from the key); whatever it did not, the retry does.
+//!
 //! The decision is a pure function, [`decide`], of the stored record, the request's
 //! fingerprint and `now`, so every store — the bounded [`MemoryStore`] here, the server's SQL
 //! stores — decides identically. A store only has to make `begin` atomic.
@@ -20,6 +26,8 @@ use crate::error::{Error, Result};
 
 /// The default retention of records: 24 hours.
 pub const DEFAULT_RETENTION_SECONDS: u64 = 24 * 60 * 60;
+/// The default lease of an in-progress record: after it, a retry takes the key over.
+pub const DEFAULT_LEASE_SECONDS: u64 = 60;
 /// The longest key accepted.
 pub const MAX_KEY_LEN: usize = 255;
 
@@ -199,18 +207,27 @@ pub enum Begin {
     Replay(StoredOutcome),
 }
 
-/// Retention settings.
+/// Retention and lease settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdempotencyConfig {
     /// How long records are kept, in seconds (default 24 h).
     pub retention_seconds: u64,
+    /// How long an in-progress record holds its key, in seconds (default 60): a request that
+    /// has not completed by then is taken to have died, and a retry runs again.
+    #[serde(default = "default_lease")]
+    pub lease_seconds: u64,
+}
+
+fn default_lease() -> u64 {
+    DEFAULT_LEASE_SECONDS
 }
 
 impl Default for IdempotencyConfig {
     fn default() -> Self {
         IdempotencyConfig {
             retention_seconds: DEFAULT_RETENTION_SECONDS,
+            lease_seconds: DEFAULT_LEASE_SECONDS,
         }
     }
 }
@@ -220,11 +237,18 @@ impl IdempotencyConfig {
     pub fn is_expired(&self, created_at: u64, now: u64) -> bool {
         now >= created_at.saturating_add(self.retention_seconds)
     }
+
+    /// Whether an in-progress record begun at `created_at` has lost its lease at `now`.
+    pub fn lease_expired(&self, created_at: u64, now: u64) -> bool {
+        now >= created_at.saturating_add(self.lease_seconds)
+    }
 }
 
 /// The contract, as a pure function: what `begin` answers given the stored record.
 ///
-/// `Ok(Proceed)` means the caller must now store a fresh in-progress record for the key.
+/// `Ok(Proceed)` means the caller must now store a fresh in-progress record for the key
+/// (replacing an expired record, or one whose lease ran out, atomically: only if it is still
+/// the record that was read).
 pub fn decide(
     existing: Option<&IdempotencyRecord>,
     fingerprint: &Fingerprint,
@@ -238,6 +262,9 @@ pub fn decide(
         return Err(Error::IdempotencyKeyReused);
     }
     match &record.state {
+        RecordState::InProgress if config.lease_expired(record.created_at, now) => {
+            Ok(Begin::Proceed)
+        }
         RecordState::InProgress => Err(Error::IdempotencyInProgress),
         RecordState::Completed { outcome } => Ok(Begin::Replay(outcome.clone())),
     }
@@ -336,11 +363,17 @@ impl MemoryStore {
         if self.records.len() < self.capacity {
             return Ok(());
         }
-        // Oldest completed record first; in-progress ones are never evicted.
+        // Oldest completed (or dead: lease over) record first; running ones are never evicted.
+        let config = self.config;
         let victim = self.order.iter().position(|(sequence, key)| {
             self.records.get(key).is_some_and(|slot| {
                 slot.sequence == *sequence
-                    && matches!(slot.record.state, RecordState::Completed { .. })
+                    && match slot.record.state {
+                        RecordState::Completed { .. } => true,
+                        RecordState::InProgress => {
+                            config.lease_expired(slot.record.created_at, now)
+                        }
+                    }
             })
         });
         match victim {
@@ -379,7 +412,8 @@ impl IdempotencyStore for MemoryStore {
         if let Some(slot) = self.records.get_mut(key.as_str()) {
             let decision = decide(Some(&slot.record), fingerprint, now, &self.config)?;
             if decision == Begin::Proceed {
-                // The old record expired: start over in place, at the back of the queue.
+                // The old record expired (or its request died): start over in place, at the
+                // back of the queue.
                 self.next_sequence += 1;
                 slot.sequence = self.next_sequence;
                 slot.record = IdempotencyRecord {
@@ -564,9 +598,50 @@ mod tests {
     }
 
     #[test]
+    fn a_request_that_died_loses_its_key_after_the_lease() {
+        let config = IdempotencyConfig {
+            retention_seconds: 1000,
+            lease_seconds: 30,
+        };
+        let mut store = MemoryStore::new(2, config);
+        let (k, fp) = (key("k"), fingerprint("POST", "/", b"1"));
+        store.begin(&k, &fp, 100).unwrap();
+        assert_eq!(
+            store.begin(&k, &fp, 129).unwrap_err().code(),
+            "idempotency_in_progress",
+            "still leased"
+        );
+        assert_eq!(
+            store
+                .begin(&k, &fingerprint("POST", "/", b"2"), 130)
+                .unwrap_err()
+                .code(),
+            "idempotency_key_reused",
+            "a dead request's key is not free for another request"
+        );
+        assert_eq!(store.begin(&k, &fp, 130).unwrap(), Begin::Proceed);
+        assert_eq!(
+            store.begin(&k, &fp, 131).unwrap_err().code(),
+            "idempotency_in_progress",
+            "the retry holds a new lease"
+        );
+        store.complete(&k, &fp, ok(200), 132).unwrap();
+        assert_eq!(store.begin(&k, &fp, 500).unwrap(), Begin::Replay(ok(200)));
+        // A dead record can be evicted to make room; a leased one cannot.
+        let mut full = MemoryStore::new(1, config);
+        full.begin(&key("dead"), &fp, 0).unwrap();
+        assert_eq!(
+            full.begin(&key("x"), &fp, 29).unwrap_err().code(),
+            "idempotency_store_full"
+        );
+        assert_eq!(full.begin(&key("x"), &fp, 30).unwrap(), Begin::Proceed);
+    }
+
+    #[test]
     fn sweeping_drops_expired_records() {
         let config = IdempotencyConfig {
             retention_seconds: 10,
+            lease_seconds: 10,
         };
         let mut store = MemoryStore::new(5, config);
         let fp = fingerprint("POST", "/", b"");

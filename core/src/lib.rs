@@ -13,6 +13,7 @@
 //! | [`token`] | HMAC access tokens with caveats and a key ring |
 //! | [`idempotency`] | keys, fingerprints, Stripe's contract, a bounded in-memory store |
 //! | [`protocol`] | x402 v1/v2 wire types, header codec, networks, matching, the ledger scheme |
+//! | [`settlement`] | the settlement decision: replay, refuse or post a verified payment |
 //! | [`error`] | the one error enum and its stable codes |
 //!
 //! ```
@@ -31,6 +32,7 @@ pub mod money;
 pub mod policy;
 pub mod pricing;
 pub mod protocol;
+pub mod settlement;
 pub mod token;
 
 pub use error::{Error, Result};

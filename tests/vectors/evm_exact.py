@@ -252,6 +252,12 @@ def build_cases():
     cases.append(verify_case("v1 payment against v2 requirements", payment_of(req1, 1, sig1, auth1), req, NOW,
                              error="invalid_x402_version"))
 
+    # Zero is not a payment: a correctly signed zero-value authorization is refused.
+    req0 = requirements_of(chain, 0, 2)
+    auth0 = authorization_for(pk, req0, 2, "zero")
+    cases.append(verify_case("a signed zero value is not a payment", payment_of(req0, 2, sign(pk, domain_of(chain), auth0), auth0),
+                             req0, NOW + 10, error="invalid_exact_evm_payload_authorization_value"))
+
     # Signing: the Rust signer must produce eth-account's bytes (RFC 6979 is deterministic).
     for c, chain in enumerate(CHAINS):
         for version in (2, 1):
@@ -267,6 +273,9 @@ def build_cases():
     cases.append({"title": "sign without an EIP-712 domain", "op": "evm.sign",
                   "input": {"privateKey": key("x"), "requirements": requirements_of(CHAINS[0], 1, 2, extra=False), "nonce": "00" * 32, "now": NOW},
                   "error": "invalid_exact_evm_missing_eip712_domain"})
+    cases.append({"title": "a zero amount is not signed", "op": "evm.sign",
+                  "input": {"privateKey": key("x"), "requirements": requirements_of(CHAINS[0], 0, 2), "nonce": "00" * 32, "now": NOW},
+                  "error": "invalid_exact_evm_payload_authorization_value"})
     cases.append({"title": "sign with a zero private key", "op": "evm.sign",
                   "input": {"privateKey": "0x" + "00" * 32, "requirements": requirements_of(CHAINS[0], 1, 2), "nonce": "00" * 32, "now": NOW},
                   "error": "evm_private_key_invalid"})

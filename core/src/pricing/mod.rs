@@ -239,6 +239,13 @@ pub fn split_fee(gross: Amount, fee_bps: u32) -> Result<(Amount, Amount)> {
 impl Price {
     fn validate(&self) -> Result<()> {
         let Some(usage) = &self.usage else {
+            // `{}` would otherwise be a price of nothing: an endpoint registered by mistake
+            // would be served for free. A free endpoint is one without a rule.
+            if self.flat.is_zero() {
+                return Err(Error::PricingRuleInvalid(
+                    "a price charges something: a flat fee above 0 or usage pricing".into(),
+                ));
+            }
             return Ok(());
         };
         if usage.unit_size == 0 {

@@ -61,9 +61,22 @@ pub fn check_exact_scheme(payment: &PaymentPayload, requirements: &AnyRequiremen
     Ok(())
 }
 
+/// Refuses a zero amount, which is not a payment: a zero-value authorization costs the payer
+/// nothing and would buy whatever the requirements sell. Every `exact` scheme calls this
+/// before it signs and when it verifies.
+pub fn check_not_zero(amount: Amount) -> Result<()> {
+    if amount.is_zero() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadAuthorizationValue,
+            "a payment of zero is not a payment",
+        ));
+    }
+    Ok(())
+}
+
 /// The checks of EIP-3009's terms that every `exact` scheme shares, in the official
 /// facilitators' order: `validBefore ≥ now + 6`, `validAfter ≤ now`, and a value equal to the
-/// required amount (exact, also for v1, as the v2 SDKs check it).
+/// required amount (exact, also for v1, as the v2 SDKs check it) — and then not zero.
 pub fn check_terms(
     valid_after: u64,
     valid_before: u64,
@@ -89,7 +102,7 @@ pub fn check_terms(
             format!("authorization.value {value} is not the required amount {required}"),
         ));
     }
-    Ok(())
+    check_not_zero(value)
 }
 
 /// Parses a `0x` + 64-hex-digit nonce, or [`Error::InvalidPayload`].

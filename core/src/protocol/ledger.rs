@@ -20,7 +20,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::protocol::exact::{check_exact_scheme, check_terms};
+use crate::protocol::exact::{check_exact_scheme, check_not_zero, check_terms};
 pub use crate::protocol::exact::{format_nonce, parse_nonce, VALID_BEFORE_GRACE_SECONDS};
 use crate::protocol::exact::{ExactAuthorization, ExactPayload};
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
@@ -170,6 +170,7 @@ pub fn sign_payment(
             "the ledger scheme pays only on paywire:<ledger-id> networks",
         ));
     }
+    check_not_zero(requirements.amount())?;
     let authorization = build_authorization(requirements, wallet_id, nonce, now);
     let signature = sign_authorization(
         secret,

@@ -52,6 +52,7 @@ reasons! {
     InvalidExactEvmRecipientMismatch => "invalid_exact_evm_recipient_mismatch", "`authorization.to` is not `payTo`.";
     InvalidExactEvmPayloadAuthorizationValidBefore => "invalid_exact_evm_payload_authorization_valid_before", "The authorization expires in less than 6 seconds.";
     InvalidExactEvmPayloadAuthorizationValidAfter => "invalid_exact_evm_payload_authorization_valid_after", "The authorization is not valid yet.";
+    InvalidExactEvmPayloadAuthorizationValue => "invalid_exact_evm_payload_authorization_value", "A zero value: not a payment (the x402 specification's code).";
     InvalidExactEvmPayloadAuthorizationValueMismatch => "invalid_exact_evm_payload_authorization_value_mismatch", "`authorization.value` differs from the required amount.";
     InvalidExactEvmPayloadUndeployedSmartWallet => "invalid_exact_evm_payload_undeployed_smart_wallet", "A smart-wallet signature from a wallet that is not deployed.";
     InvalidExactEvmTransactionFailed => "invalid_exact_evm_transaction_failed", "The settlement transaction failed.";
@@ -71,6 +72,7 @@ reasons! {
     UnexpectedSettleError => "unexpected_settle_error", "Settlement failed unexpectedly.";
     SettlementPending => "settlement_pending", "Settlement was submitted but its outcome is not known yet; never a failure.";
     DuplicateSettlement => "duplicate_settlement", "This payment was settled before.";
+    BalanceOverflow => "balance_overflow", "Settling would take a balance past what the ledger can hold; nothing was written.";
 }
 
 impl fmt::Display for Reason {

@@ -448,6 +448,10 @@ fn idempotency_sequence(input: &Value) -> Result<Value, Error> {
     }
     let config = IdempotencyConfig {
         retention_seconds: field(input, "retentionSeconds")?,
+        lease_seconds: input
+            .get("leaseSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(paywire_core::idempotency::DEFAULT_LEASE_SECONDS),
     };
     let mut store = MemoryStore::new(field(input, "capacity")?, config);
     let mut results = vec![];

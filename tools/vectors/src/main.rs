@@ -295,6 +295,20 @@ fn pricing(dir: &Path) {
         "price": {"usage": {"mode": "volume", "tiers": [{"upTo": 10, "unitPrice": "1"}, {"upTo": 5, "unitPrice": "1"}, {"unitPrice": "1"}]}}}]},
         "request": {"method": "GET", "path": "/x"}}), "pricing_rule_invalid");
     b.fails(
+        "an empty price would be free",
+        "pricing.quote",
+        json!({"pricebook": {"rules": [{"method": "GET", "path": "/x", "price": {}}]},
+        "request": {"method": "GET", "path": "/x"}}),
+        "pricing_rule_invalid",
+    );
+    b.fails(
+        "a zero flat price without usage pricing",
+        "pricing.quote",
+        json!({"pricebook": {"rules": [{"method": "GET", "path": "/x", "price": {"flat": "0"}}]},
+        "request": {"method": "GET", "path": "/x"}}),
+        "pricing_rule_invalid",
+    );
+    b.fails(
         "bounded last tier",
         "pricing.quote",
         json!({"pricebook": {"rules": [{"method": "GET", "path": "/x",
@@ -912,7 +926,7 @@ fn idempotency(dir: &Path) {
             json!({"method": method, "path": path, "body": body}),
         );
     }
-    let seq = |steps: Value| json!({"retentionSeconds": 86_400, "capacity": 3, "steps": steps});
+    let seq = |steps: Value| json!({"retentionSeconds": 86_400, "leaseSeconds": 60, "capacity": 3, "steps": steps});
     for (title, steps) in [
         (
             "first request proceeds, retry replays",
@@ -942,6 +956,17 @@ fn idempotency(dir: &Path) {
             {"action": "complete", "key": "k1", "body": "a", "now": NOW},
             {"action": "begin", "key": "k1", "body": "b", "now": NOW + 86_399},
             {"action": "begin", "key": "k1", "body": "b", "now": NOW + 86_400}]),
+        ),
+        (
+            "a request that died loses its key after the lease, to the same request only",
+            json!([
+            {"action": "begin", "key": "k1", "body": "a", "now": NOW},
+            {"action": "begin", "key": "k1", "body": "a", "now": NOW + 59},
+            {"action": "begin", "key": "k1", "body": "b", "now": NOW + 60},
+            {"action": "begin", "key": "k1", "body": "a", "now": NOW + 60},
+            {"action": "begin", "key": "k1", "body": "a", "now": NOW + 61},
+            {"action": "complete", "key": "k1", "body": "a", "now": NOW + 62, "status": 200},
+            {"action": "begin", "key": "k1", "body": "a", "now": NOW + 63}]),
         ),
         (
             "abandon lets a retry run",
@@ -1257,7 +1282,6 @@ fn ledger(dir: &Path) {
         ("10000", NOW),
         ("1", NOW + 1),
         ("340282366920938463463374607431768211455", NOW),
-        ("0", NOW),
     ]
     .iter()
     .enumerate()
@@ -1270,12 +1294,32 @@ fn ledger(dir: &Path) {
     let v1_signed = b.case("sign v1 requirements", "ledger.sign", json!({"requirements": v1_requirements, "walletId": "wallet_agent", "secret": secret, "nonce": nonce(9), "now": NOW}));
     b.fails("sign on an EVM network", "ledger.sign", json!({"requirements": {"scheme":"exact","network":"eip155:8453","amount":"1","asset":"0x","payTo":"p","maxTimeoutSeconds":60},
         "walletId": "w", "secret": secret, "nonce": nonce(1), "now": NOW}), "invalid_network");
+    let mut zero = requirements.clone();
+    zero["amount"] = json!("0");
+    b.fails("a zero amount is not signed", "ledger.sign", json!({"requirements": zero, "walletId": "wallet_agent", "secret": secret, "nonce": nonce(3), "now": NOW}), "invalid_exact_evm_payload_authorization_value");
     b.fails("short secret", "ledger.sign", json!({"requirements": requirements, "walletId": "w", "secret": "0011", "nonce": nonce(1), "now": NOW}), "wallet_secret_invalid");
     let secrets = json!({"wallet_agent": secret});
     let payment = |r: &Value, exact: &Value| json!({"x402Version": 2, "resource": {"url": "https://api.example.com/x"}, "accepted": r, "payload": exact});
     for (r, exact) in &signed {
         b.case(format!("verify {}", r["amount"]), "ledger.verify", json!({"paymentPayload": payment(r, exact), "requirements": r, "secrets": secrets, "now": NOW + 1}));
     }
+    // A zero authorization signed with the wallet's own secret (as a modified client would):
+    // the signature verifies, the amount does not.
+    let zero_authorization = paywire_core::protocol::ledger::build_authorization(
+        &serde_json::from_value(zero.clone()).expect("requirements"),
+        "wallet_agent",
+        &[3; 32],
+        NOW,
+    );
+    let zero_signature = paywire_core::protocol::ledger::sign_authorization(
+        &paywire_core::protocol::ledger::WalletSecret::from_hex(secret).expect("secret"),
+        "paywire:main",
+        "USD",
+        &zero_authorization,
+    )
+    .expect("signs");
+    let zero_exact = json!({"signature": zero_signature, "authorization": zero_authorization});
+    b.fails("a signed zero amount does not verify", "ledger.verify", json!({"paymentPayload": payment(&zero, &zero_exact), "requirements": zero, "secrets": secrets, "now": NOW + 1}), "invalid_exact_evm_payload_authorization_value");
     b.case("verify v1", "ledger.verify", json!({"paymentPayload": {"x402Version": 1, "scheme": "exact", "network": "paywire:main", "payload": v1_signed},
         "requirements": v1_requirements, "secrets": secrets, "now": NOW}));
     let (r, exact) = signed[0].clone();

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::protocol::evm::address::Address;
 use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
 use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
-use crate::protocol::exact::{check_exact_scheme, check_terms};
+use crate::protocol::exact::{check_exact_scheme, check_not_zero, check_terms};
 use crate::protocol::exact::{format_nonce, parse_nonce, ExactAuthorization, ExactPayload};
 use crate::protocol::ledger::V1_VALID_AFTER_SKEW_SECONDS;
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
@@ -204,6 +204,7 @@ pub fn sign_payment(
     nonce: &[u8; 32],
     now: u64,
 ) -> Result<ExactPayload> {
+    check_not_zero(requirements.amount())?;
     let domain = domain_for(requirements)?;
     let authorization = build_authorization(requirements, key.address(), nonce, now)?;
     let signature = key.sign_digest(&domain.signing_digest(&authorization));
