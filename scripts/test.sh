@@ -52,12 +52,12 @@ step "the README walk-through runs against the server (SQLite)"
 cargo build --quiet --locked -p paywire-server
 scratch=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-./target/debug/paywire-server --database-url "sqlite://$scratch/paywire.db" --listen "127.0.0.1:$port" \
-  --admin-key ak_walkthrough_key >"$scratch/server.log" 2>&1 &
+PAYWIRE_ADMIN_KEY=sk_admin_walkthrough_key ./target/debug/paywire-server --database-url "sqlite://$scratch/paywire.db" \
+  --listen "127.0.0.1:$port" >"$scratch/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-bash scripts/walkthrough.sh ak_walkthrough_key "http://127.0.0.1:$port" ./target/debug/paywire-server
+bash scripts/walkthrough.sh sk_admin_walkthrough_key "http://127.0.0.1:$port" ./target/debug/paywire-server
 kill $server
 
 step "@paywire/wasm: build (wasm-bindgen CLI, wasm-opt, TypeScript)"

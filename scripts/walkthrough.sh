@@ -23,7 +23,8 @@ post "/v1/providers/$PROVIDER_ID/endpoints" '{"method": "GET", "path": "/v1/weat
 QUOTE=$(post "/v1/providers/$PROVIDER_ID/quote" '{"method": "GET", "url": "https://api.example.com/v1/weather/paris"}')
 REQUIRED=$(echo "$QUOTE" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)['paymentRequired']))")
 
-PAYMENT=$("$SERVER" sign-payment --wallet-id "$AGENT_WALLET" --secret "$AGENT_SECRET" --payment-required "$REQUIRED")
+# The secret goes in the environment, not on the command line (where `ps` shows it).
+PAYMENT=$(PAYWIRE_WALLET_SECRET=$AGENT_SECRET "$SERVER" sign-payment --wallet-id "$AGENT_WALLET" --payment-required "$REQUIRED")
 VERIFIED=$(curl -sS "$URL/verify" -H 'content-type: application/json' -d "$PAYMENT")
 SETTLED=$(curl -sS "$URL/settle" -H 'content-type: application/json' -d "$PAYMENT")
 echo "verify: $VERIFIED"

@@ -167,7 +167,7 @@ pub enum Plan {
         message: String,
     },
     /// Post the payment.
-    Post(Posting),
+    Post(Box<Posting>),
 }
 
 impl Plan {
@@ -256,7 +256,7 @@ pub fn decide(
         None => None,
         Some(offer) => match bundle_claims(payment, offer, now) {
             Ok(claims) => Some(claims),
-            Err(refusal) => return Ok(refusal),
+            Err((reason, message)) => return Ok(Plan::Refuse { reason, message }),
         },
     };
     let (fee, net) = split_fee(payment.amount, rules.fee_bps)?;
@@ -274,13 +274,13 @@ pub fn decide(
             "settling would take a balance past what the ledger holds; nothing was written",
         ));
     }
-    Ok(Plan::Post(Posting {
+    Ok(Plan::Post(Box::new(Posting {
         amount: payment.amount,
         net,
         fee,
         usage,
         token,
-    }))
+    })))
 }
 
 /// The token a bundle payment buys, once the payment is checked against the provider's own
@@ -290,15 +290,15 @@ fn bundle_claims(
     payment: &PaymentFacts,
     offer: &BundleOffer,
     now: u64,
-) -> std::result::Result<Claims, Plan> {
+) -> std::result::Result<Claims, (Reason, String)> {
     let accepted = offer.accepted.iter().find(|a| {
         crate::protocol::network::same_network(&a.network, &payment.network)
             && a.asset.eq_ignore_ascii_case(&payment.asset)
     });
     let Some(accepted) = accepted else {
-        return Err(Plan::refuse(
+        return Err((
             Reason::InvalidPaymentRequirements,
-            "the provider does not sell this bundle for this asset",
+            "the provider does not sell this bundle for this asset".into(),
         ));
     };
     let scale = accepted.decimals.max(offer.price_decimals);
@@ -307,7 +307,7 @@ fn bundle_claims(
     match (paid, price) {
         (Ok(paid), Ok(price)) if paid >= price => {}
         (Ok(_), Ok(price)) => {
-            return Err(Plan::refuse(
+            return Err((
                 Reason::InvalidPaymentRequirements,
                 format!(
                     "the amount is below the provider's price for this resource ({price} at {scale} decimals)"
@@ -315,9 +315,9 @@ fn bundle_claims(
             ))
         }
         _ => {
-            return Err(Plan::refuse(
+            return Err((
                 Reason::BalanceOverflow,
-                "the amount cannot be compared with the provider's price",
+                "the amount cannot be compared with the provider's price".into(),
             ))
         }
     }
@@ -402,13 +402,13 @@ mod tests {
         let plan = decide(&payment(40_000), &funded(100_000), None, rules(), NOW).unwrap();
         assert_eq!(
             plan,
-            Plan::Post(Posting {
+            Plan::Post(Box::new(Posting {
                 amount: Amount::new(40_000),
                 net: Amount::new(39_000),
                 fee: Amount::new(1_000),
                 usage: None,
                 token: None,
-            })
+            }))
         );
     }
 

@@ -4,7 +4,7 @@
 //! exactly by paywire-core; the database holds atomic units as BIGINT. No floats anywhere.
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use paywire_core::money::{Asset, AssetRegistry};
 use paywire_core::policy::{Policy, Usage};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,10 @@ use sqlx::{AnyConnection, Row};
 use crate::auth::{create_api_key, Caller, TenantKind};
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::idempotency::Reference;
+use crate::state::AppState;
+use crate::store;
 use crate::util::{new_id, now_i64, random_bytes};
-use crate::AppState;
 
 /// The asset code of the Paywire ledger, and its decimals.
 pub const LEDGER_ASSET: &str = "USD";
@@ -23,7 +25,8 @@ pub const LEDGER_ASSET: &str = "USD";
 pub const LEDGER_DECIMALS: u8 = 6;
 /// The platform's fee wallet.
 pub const PLATFORM_WALLET: &str = "wal_platform";
-/// Scopes a new key gets unless others are asked for.
+/// Scopes a new tenant's first key gets: it pays and reads, but cannot lift its own limits
+/// (`manage` keys are made by the operator).
 pub const DEFAULT_SCOPES: &[&str] = &["read", "write"];
 
 /// The asset key balances are kept under: the ledger's code, or `<caip2>/erc20:<address>` for
@@ -90,7 +93,9 @@ pub struct NewAgent {
     pub policy: Option<Policy>,
 }
 
-/// What creating a tenant returns; secrets appear here once and never again.
+/// What creating a tenant returns; secrets appear here once and never again (a replay, or a
+/// retry that finds the tenant its first attempt created, has them `null` and listed in
+/// `redacted`).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedTenant {
@@ -99,42 +104,55 @@ pub struct CreatedTenant {
     /// The tenant's wallet (an agent's paying wallet, a provider's payout wallet).
     pub wallet_id: String,
     /// An API key with `read` and `write`.
-    pub api_key: String,
+    pub api_key: Option<String>,
+    /// The id of that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<String>,
     /// The agent wallet's signing secret (hex), for the ledger scheme.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_secret: Option<String>,
     /// The network ledger payments use.
     pub network: String,
+    /// Secret fields withheld because they were shown once already.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn insert_wallet(
+    state: &AppState,
     conn: &mut AnyConnection,
+    id: &str,
     tenant_id: Option<&str>,
     kind: &str,
     address: Option<&str>,
     secret_hex: Option<&str>,
     policy: Option<&Policy>,
-) -> Result<String, ApiError> {
-    let id = new_id("wal");
+) -> Result<(), ApiError> {
     let policy = policy
         .map(serde_json::to_string)
         .transpose()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sealed = secret_hex.map(|secret| {
+        state
+            .sealer
+            .seal(secret.as_bytes(), &crate::secrets::wallet_aad(id))
+    });
     sqlx::query(
-        "INSERT INTO wallets (id, tenant_id, kind, address, secret_hex, policy, usage, created_at) \
+        "INSERT INTO wallets (id, tenant_id, kind, address, secret_sealed, policy, usage, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(tenant_id)
     .bind(kind)
     .bind(address)
-    .bind(secret_hex)
+    .bind(sealed)
     .bind(policy)
     .bind(serde_json::to_string(&Usage::default()).unwrap_or_else(|_| "{}".into()))
     .bind(now_i64())
     .execute(&mut *conn)
     .await?;
-    Ok(id)
+    Ok(())
 }
 
 async fn create_tenant(
@@ -143,6 +161,7 @@ async fn create_tenant(
     name: &str,
     evm_address: Option<String>,
     policy: Option<Policy>,
+    reference: Option<&Reference>,
 ) -> Result<CreatedTenant, ApiError> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(ApiError::BadRequest("name must be 1-200 characters".into()));
@@ -153,10 +172,16 @@ async fn create_tenant(
     let evm_address = evm_address
         .map(|a| paywire_core::protocol::evm::Address::parse(&a).map(|a| a.to_checksum()))
         .transpose()?;
-    let id = new_id(kind.as_str());
+    // Under an idempotency key the tenant's id derives from it: a retry of a request that died
+    // after committing finds this tenant instead of making a second one.
+    let id = match reference {
+        Some(reference) => reference.derive_id(kind.as_str()),
+        None => new_id(kind.as_str()),
+    };
+    let wallet_id = format!("wal_{}", id.rsplit('_').next().unwrap_or_default());
     let secret = (kind == TenantKind::Agent).then(|| hex::encode(random_bytes::<32>()));
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO tenants (id, kind, name, evm_address, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
@@ -165,16 +190,25 @@ async fn create_tenant(
     .bind(evm_address.as_deref())
     .bind(now_i64())
     .execute(&mut *tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict {
-            code: "evm_address_taken",
-            message: "another provider is paid at this EVM address".into(),
-        },
-        other => ApiError::Database(other),
-    })?;
-    let wallet_id = insert_wallet(
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if store::is_unique_violation(&e) => {
+            drop(tx);
+            if let Some(existing) = existing_tenant(state, &id, kind).await? {
+                return Ok(existing);
+            }
+            return Err(ApiError::Conflict {
+                code: "evm_address_taken",
+                message: "another provider is paid at this EVM address".into(),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    insert_wallet(
+        state,
         &mut tx,
+        &wallet_id,
         Some(&id),
         kind.as_str(),
         None,
@@ -182,16 +216,47 @@ async fn create_tenant(
         policy.as_ref(),
     )
     .await?;
-    tx.commit().await?;
     let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
-    let api_key = create_api_key(state, &id, &scopes).await?;
+    let key = create_api_key(&mut *tx, &id, kind.as_str(), &scopes).await?;
+    tx.commit().await?;
     Ok(CreatedTenant {
         id,
         wallet_id,
-        api_key,
+        api_key: Some(key.key),
+        api_key_id: Some(key.id),
         wallet_secret: secret,
         network: state.ledger_network.clone(),
+        redacted: vec![],
     })
+}
+
+/// A tenant an earlier attempt of the same request created, without its secrets.
+async fn existing_tenant(
+    state: &AppState,
+    id: &str,
+    kind: TenantKind,
+) -> Result<Option<CreatedTenant>, ApiError> {
+    let row = sqlx::query("SELECT w.id AS wallet FROM tenants t JOIN wallets w ON w.tenant_id = t.id WHERE t.id = $1 AND t.kind = $2")
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut redacted = vec!["apiKey".to_string()];
+    if kind == TenantKind::Agent {
+        redacted.push("walletSecret".into());
+    }
+    Ok(Some(CreatedTenant {
+        id: id.to_string(),
+        wallet_id: row.try_get("wallet")?,
+        api_key: None,
+        api_key_id: None,
+        wallet_secret: None,
+        network: state.ledger_network.clone(),
+        redacted,
+    }))
 }
 
 /// Creates a provider with its payout wallet and a first API key.
@@ -200,7 +265,7 @@ pub async fn create_provider(
     name: &str,
     evm_address: Option<String>,
 ) -> Result<CreatedTenant, ApiError> {
-    create_tenant(state, TenantKind::Provider, name, evm_address, None).await
+    create_tenant(state, TenantKind::Provider, name, evm_address, None, None).await
 }
 
 /// Creates an agent with its wallet (and signing secret) and a first API key.
@@ -209,19 +274,29 @@ pub async fn create_agent(
     name: &str,
     policy: Option<Policy>,
 ) -> Result<CreatedTenant, ApiError> {
-    create_tenant(state, TenantKind::Agent, name, None, policy).await
+    create_tenant(state, TenantKind::Agent, name, None, policy, None).await
 }
 
 /// `POST /v1/providers` (operator): a provider, its payout wallet and a first API key.
 pub async fn post_provider(
     State(state): State<AppState>,
     caller: Caller,
+    reference: Option<Extension<Reference>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<CreatedTenant>, ApiError> {
     caller.require_operator()?;
     let body: NewProvider = parse_json_body(body)?;
+    let reference = reference.map(|Extension(r)| r);
     Ok(Json(
-        create_provider(&state, &body.name, body.evm_address).await?,
+        create_tenant(
+            &state,
+            TenantKind::Provider,
+            &body.name,
+            body.evm_address,
+            None,
+            reference.as_ref(),
+        )
+        .await?,
     ))
 }
 
@@ -229,11 +304,23 @@ pub async fn post_provider(
 pub async fn post_agent(
     State(state): State<AppState>,
     caller: Caller,
+    reference: Option<Extension<Reference>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<CreatedTenant>, ApiError> {
     caller.require_operator()?;
     let body: NewAgent = parse_json_body(body)?;
-    Ok(Json(create_agent(&state, &body.name, body.policy).await?))
+    let reference = reference.map(|Extension(r)| r);
+    Ok(Json(
+        create_tenant(
+            &state,
+            TenantKind::Agent,
+            &body.name,
+            None,
+            body.policy,
+            reference.as_ref(),
+        )
+        .await?,
+    ))
 }
 
 /// `POST /v1/wallets/{id}/fund` and `/v1/evm/fund`.
@@ -251,7 +338,7 @@ pub const DEPOSITS_WALLET: &str = "wal_deposits";
 pub async fn ensure_platform_wallets(state: &AppState) -> Result<(), ApiError> {
     for id in [PLATFORM_WALLET, DEPOSITS_WALLET] {
         sqlx::query(
-            "INSERT INTO wallets (id, tenant_id, kind, address, secret_hex, policy, usage, created_at) \
+            "INSERT INTO wallets (id, tenant_id, kind, address, secret_sealed, policy, usage, created_at) \
              VALUES ($1, NULL, 'platform', NULL, NULL, NULL, '{}', $2) ON CONFLICT (id) DO NOTHING",
         )
         .bind(id)
@@ -262,70 +349,56 @@ pub async fn ensure_platform_wallets(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Adds `amount` to a balance inside a transaction (creating the row at zero first).
-pub async fn credit(
-    conn: &mut AnyConnection,
-    wallet_id: &str,
-    asset: &str,
-    amount: i64,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO balances (wallet_id, asset, amount) VALUES ($1, $2, $3) \
-         ON CONFLICT (wallet_id, asset) DO UPDATE SET amount = balances.amount + excluded.amount",
-    )
-    .bind(wallet_id)
-    .bind(asset)
-    .bind(amount)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Writes one journal posting.
-pub async fn post(
-    conn: &mut AnyConnection,
-    entry_id: &str,
-    wallet_id: &str,
-    asset: &str,
-    amount: i64,
-    kind: &str,
-) -> Result<(), ApiError> {
-    sqlx::query("INSERT INTO journal (id, entry_id, wallet_id, asset, amount, kind, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(new_id("jrn"))
-        .bind(entry_id)
-        .bind(wallet_id)
-        .bind(asset)
-        .bind(amount)
-        .bind(kind)
-        .bind(now_i64())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Records a deposit: the wallet's balance grows, and the journal entry balances it against
-/// the deposits wallet. Returns the new balance in atomic units.
+/// the deposits wallet. Under an idempotency key the deposit's id derives from it, so a retry
+/// of a request that died after committing finds the deposit instead of making a second one.
+/// Returns the new balance in atomic units.
 async fn deposit(
     state: &AppState,
     wallet_id: &str,
     asset: &str,
     amount: i64,
+    reference: Option<&Reference>,
 ) -> Result<i64, ApiError> {
     if amount <= 0 {
         return Err(ApiError::BadRequest("a deposit must be positive".into()));
     }
+    let entry = match reference {
+        Some(reference) => reference.derive_id("dep"),
+        None => new_id("dep"),
+    };
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let entry = new_id("dep");
-    credit(&mut tx, wallet_id, asset, amount).await?;
-    post(&mut tx, &entry, wallet_id, asset, amount, "deposit").await?;
-    post(&mut tx, &entry, DEPOSITS_WALLET, asset, -amount, "deposit").await?;
-    let balance: i64 =
-        sqlx::query("SELECT amount FROM balances WHERE wallet_id = $1 AND asset = $2")
-            .bind(wallet_id)
-            .bind(asset)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("amount")?;
+    let now = now_i64();
+    if store::ledger::insert_deposit(&mut tx, &entry, wallet_id, asset, amount, now).await? {
+        if !store::ledger::credit(&mut tx, wallet_id, asset, amount).await? {
+            return Err(ApiError::Core(paywire_core::Error::payment_invalid(
+                paywire_core::Reason::BalanceOverflow,
+                "the deposit would take the balance past what the ledger holds; nothing was written",
+            )));
+        }
+        store::ledger::post(
+            &mut tx,
+            &[
+                store::ledger::Posting {
+                    entry_id: &entry,
+                    wallet_id,
+                    asset,
+                    amount,
+                    kind: "deposit",
+                },
+                store::ledger::Posting {
+                    entry_id: &entry,
+                    wallet_id: DEPOSITS_WALLET,
+                    asset,
+                    amount: -amount,
+                    kind: "deposit",
+                },
+            ],
+            now,
+        )
+        .await?;
+    }
+    let balance = store::ledger::balance(&mut tx, wallet_id, asset).await?;
     tx.commit().await?;
     Ok(balance)
 }
@@ -334,19 +407,18 @@ async fn wallet_owner(
     state: &AppState,
     wallet_id: &str,
 ) -> Result<(Option<String>, String), ApiError> {
-    let row = sqlx::query("SELECT tenant_id, kind FROM wallets WHERE id = $1")
-        .bind(wallet_id)
-        .fetch_optional(&state.pool)
+    store::wallets::owner(&state.pool, wallet_id)
         .await?
-        .ok_or(ApiError::NotFound("wallet"))?;
-    Ok((row.try_get("tenant_id")?, row.try_get("kind")?))
+        .ok_or(ApiError::NotFound("wallet"))
 }
 
-/// Deposits `amount` (whole units, e.g. `"10.00"`) of ledger dollars into a wallet.
+/// Deposits `amount` (whole units, e.g. `"10.00"`) of ledger dollars into a wallet, once per
+/// idempotency `reference` when there is one.
 pub async fn fund_ledger(
     state: &AppState,
     wallet_id: &str,
     amount: &str,
+    reference: Option<&Reference>,
 ) -> Result<Value, ApiError> {
     let (_, kind) = wallet_owner(state, wallet_id).await?;
     if kind == "platform" {
@@ -356,7 +428,7 @@ pub async fn fund_ledger(
     }
     let asset = ledger_asset(state);
     let amount = to_db_amount(asset.parse_price(amount)?)?;
-    let balance = deposit(state, wallet_id, LEDGER_ASSET, amount).await?;
+    let balance = deposit(state, wallet_id, LEDGER_ASSET, amount, reference).await?;
     Ok(json!({"walletId": wallet_id, "asset": LEDGER_ASSET,
         "balance": asset.format(paywire_core::Amount::new(balance as u128))}))
 }
@@ -366,11 +438,15 @@ pub async fn post_fund(
     State(state): State<AppState>,
     caller: Caller,
     Path(wallet_id): Path<String>,
+    reference: Option<Extension<Reference>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_operator()?;
     let body: Funding = parse_json_body(body)?;
-    Ok(Json(fund_ledger(&state, &wallet_id, &body.amount).await?))
+    let reference = reference.map(|Extension(r)| r);
+    Ok(Json(
+        fund_ledger(&state, &wallet_id, &body.amount, reference.as_ref()).await?,
+    ))
 }
 
 /// `POST /v1/evm/fund` body.
@@ -393,6 +469,7 @@ pub struct EvmFunding {
 pub async fn post_evm_fund(
     State(state): State<AppState>,
     caller: Caller,
+    reference: Option<Extension<Reference>>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_operator()?;
@@ -416,7 +493,8 @@ pub async fn post_evm_fund(
     let amount = to_db_amount(asset.parse_price(&body.amount)?)?;
     let wallet_id = evm_wallet(&state, &address).await?;
     let key = asset_key(&body.network, &asset.address);
-    let balance = deposit(&state, &wallet_id, &key, amount).await?;
+    let reference = reference.map(|Extension(r)| r);
+    let balance = deposit(&state, &wallet_id, &key, amount, reference.as_ref()).await?;
     Ok(Json(
         json!({"walletId": wallet_id, "address": address, "asset": key,
         "balance": asset.format(paywire_core::Amount::new(balance as u128))}),
@@ -425,23 +503,29 @@ pub async fn post_evm_fund(
 
 /// The wallet holding an EVM address's devnet funds, created on first use.
 pub async fn evm_wallet(state: &AppState, address: &str) -> Result<String, ApiError> {
-    let existing = sqlx::query("SELECT id FROM wallets WHERE address = $1")
-        .bind(address)
-        .fetch_optional(&state.pool)
-        .await?;
-    if let Some(row) = existing {
-        return Ok(row.try_get("id")?);
+    if let Some(id) = store::wallets::by_address(&state.pool, address).await? {
+        return Ok(id);
     }
     let mut conn = state.pool.acquire().await?;
-    match insert_wallet(&mut conn, None, "evm", Some(address), None, None).await {
-        Ok(id) => Ok(id),
+    let id = new_id("wal");
+    match insert_wallet(
+        state,
+        &mut conn,
+        &id,
+        None,
+        "evm",
+        Some(address),
+        None,
+        None,
+    )
+    .await
+    {
+        Ok(()) => Ok(id),
         // A concurrent first deposit created it: use that one.
-        Err(ApiError::Database(sqlx::Error::Database(d))) if d.is_unique_violation() => {
-            let row = sqlx::query("SELECT id FROM wallets WHERE address = $1")
-                .bind(address)
-                .fetch_one(&state.pool)
-                .await?;
-            Ok(row.try_get("id")?)
+        Err(ApiError::Database(e)) if store::is_unique_violation(&e) => {
+            store::wallets::by_address(&state.pool, address)
+                .await?
+                .ok_or(ApiError::NotFound("wallet"))
         }
         Err(other) => Err(other),
     }
@@ -455,8 +539,10 @@ pub async fn get_wallet(
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, kind) = wallet_owner(&state, &wallet_id).await?;
     match &tenant {
-        Some(tenant) => caller.require_tenant(tenant, "read")?,
-        None => caller.require_operator()?,
+        Some(tenant) => caller.require_tenant(tenant, "read", "wallet")?,
+        None => caller
+            .require_operator()
+            .map_err(|_| ApiError::NotFound("wallet"))?,
     }
     let row = sqlx::query("SELECT policy, usage, address FROM wallets WHERE id = $1")
         .bind(&wallet_id)
@@ -481,12 +567,13 @@ pub async fn get_wallet(
             .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(json!({
         "id": wallet_id, "kind": kind, "tenantId": tenant, "address": address, "balances": balances,
-        "policy": policy.map(|p| serde_json::from_str::<Value>(&p)).transpose().map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        "policy": policy.map(|p| serde_json::from_str::<Value>(&p)).transpose().map_err(|e| ApiError::Internal(e.to_string()))?,
         "usage": serde_json::from_str::<Value>(&usage).unwrap_or(Value::Null),
     })))
 }
 
-/// `PUT /v1/wallets/{id}/policy` (operator, or the owning agent with `write`).
+/// `PUT /v1/wallets/{id}/policy` (operator, or the owning agent's key with `manage`: the key
+/// an agent runtime holds cannot lift its own limits).
 pub async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -495,21 +582,18 @@ pub async fn put_policy(
 ) -> Result<Json<Value>, ApiError> {
     let (tenant, kind) = wallet_owner(&state, &wallet_id).await?;
     match &tenant {
-        Some(tenant) => caller.require_tenant(tenant, "write")?,
-        None => caller.require_operator()?,
+        Some(tenant) => caller.require_tenant(tenant, "manage", "wallet")?,
+        None => caller
+            .require_operator()
+            .map_err(|_| ApiError::NotFound("wallet"))?,
     }
     if kind != "agent" {
         return Err(ApiError::BadRequest(
             "policies apply to agent wallets".into(),
         ));
     }
-    let policy: Policy = parse_json_body(body)?;
-    policy.validate()?;
-    sqlx::query("UPDATE wallets SET policy = $1 WHERE id = $2")
-        .bind(serde_json::to_string(&policy).map_err(|e| ApiError::BadRequest(e.to_string()))?)
-        .bind(&wallet_id)
-        .execute(&state.pool)
-        .await?;
+    let policy = Policy::from_json(body)?;
+    store::wallets::set_policy(&state.pool, &wallet_id, &policy).await?;
     Ok(Json(json!({"walletId": wallet_id, "policy": policy})))
 }
 
@@ -517,47 +601,93 @@ pub async fn put_policy(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
-    /// Scopes among `read` and `write`.
+    /// Scopes among `read`, `write` and `manage`.
     pub scopes: Vec<String>,
 }
 
-/// `POST /v1/tenants/{id}/api-keys` (operator, or the tenant with `write`): a new key, shown once.
+async fn tenant_kind(state: &AppState, tenant_id: &str) -> Result<String, ApiError> {
+    let row = sqlx::query("SELECT kind FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(ApiError::NotFound("tenant"))?;
+    Ok(row.try_get("kind")?)
+}
+
+/// `POST /v1/tenants/{id}/api-keys` (operator, or the tenant with `write`): a new key, shown
+/// once. A tenant's key can only make keys with scopes it holds itself.
 pub async fn post_api_key(
     State(state): State<AppState>,
     caller: Caller,
     Path(tenant_id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_tenant(&tenant_id, "write")?;
+    caller.require_tenant(&tenant_id, "write", "tenant")?;
     let body: NewKey = parse_json_body(body)?;
     if body.scopes.is_empty()
         || body
             .scopes
             .iter()
-            .any(|s| !DEFAULT_SCOPES.contains(&s.as_str()))
+            .any(|s| !crate::auth::SCOPES.contains(&s.as_str()))
     {
         return Err(ApiError::BadRequest(
-            "scopes are a non-empty subset of read, write".into(),
+            "scopes are a non-empty subset of read, write, manage".into(),
         ));
     }
-    let exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
-        .bind(&tenant_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    if exists.is_none() {
-        return Err(ApiError::NotFound("tenant"));
+    if !caller.holds_all(&body.scopes) {
+        return Err(ApiError::Forbidden(
+            "make a key with scopes it does not hold",
+        ));
     }
-    let key = create_api_key(&state, &tenant_id, &body.scopes).await?;
+    let kind = tenant_kind(&state, &tenant_id).await?;
+    let key = create_api_key(&state.pool, &tenant_id, &kind, &body.scopes).await?;
     Ok(Json(
-        json!({"tenantId": tenant_id, "apiKey": key, "scopes": body.scopes}),
+        json!({"id": key.id, "tenantId": tenant_id, "apiKey": key.key, "scopes": body.scopes}),
     ))
+}
+
+/// `GET /v1/tenants/{id}/api-keys` (operator, or the tenant with `read`): the tenant's keys,
+/// never the keys themselves.
+pub async fn get_api_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_tenant(&tenant_id, "read", "tenant")?;
+    tenant_kind(&state, &tenant_id).await?;
+    let keys = store::keys::list(&state.pool, &tenant_id).await?;
+    Ok(Json(json!({"data": keys})))
+}
+
+/// `DELETE /v1/tenants/{id}/api-keys/{key}` (operator, or the tenant with `write` holding
+/// every scope of the key it revokes).
+pub async fn delete_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_tenant(&tenant_id, "write", "tenant")?;
+    let key = store::keys::get(&state.pool, &tenant_id, &key_id)
+        .await?
+        .ok_or(ApiError::NotFound("api key"))?;
+    if !caller.holds_all(&key.scopes) {
+        return Err(ApiError::Forbidden(
+            "revoke a key with scopes it does not hold",
+        ));
+    }
+    store::keys::revoke(&state.pool, &tenant_id, &key_id, now_i64()).await?;
+    let key = store::keys::get(&state.pool, &tenant_id, &key_id)
+        .await?
+        .ok_or(ApiError::NotFound("api key"))?;
+    Ok(Json(json!(key)))
 }
 
 /// `PUT /v1/providers/{id}/webhook` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSettings {
-    /// Where events are POSTed (`https://…`, or `http://` on loopback for development).
+    /// Where events are POSTed: `https://` to a public address (loopback, `http://` too, only
+    /// when the server allows loopback webhooks for development).
     pub url: String,
 }
 
@@ -569,20 +699,17 @@ pub async fn put_webhook(
     Path(provider_id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_tenant(&provider_id, "write")?;
+    caller.require_tenant(&provider_id, "write", "provider")?;
     let body: WebhookSettings = parse_json_body(body)?;
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| body.url.starts_with(p));
-    if !(body.url.starts_with("https://") || loopback) || body.url.len() > 2048 {
-        return Err(ApiError::BadRequest(
-            "a webhook URL is https:// (http:// only on loopback), at most 2048 characters".into(),
-        ));
-    }
+    let url = crate::webhook_url::check(&body.url, state.allow_loopback_webhooks).await?;
     let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()));
-    let updated = sqlx::query("UPDATE tenants SET webhook_url = $1, webhook_secret = $2 WHERE id = $3 AND kind = 'provider'")
-        .bind(&body.url)
-        .bind(&secret)
+    let sealed = state.sealer.seal(
+        secret.as_bytes(),
+        &crate::secrets::webhook_aad(&provider_id),
+    );
+    let updated = sqlx::query("UPDATE tenants SET webhook_url = $1, webhook_secret_sealed = $2 WHERE id = $3 AND kind = 'provider'")
+        .bind(url.as_str())
+        .bind(&sealed)
         .bind(&provider_id)
         .execute(&state.pool)
         .await?;
@@ -590,6 +717,6 @@ pub async fn put_webhook(
         return Err(ApiError::NotFound("provider"));
     }
     Ok(Json(
-        json!({"providerId": provider_id, "url": body.url, "secret": secret}),
+        json!({"providerId": provider_id, "url": url.as_str(), "secret": secret}),
     ))
 }

@@ -1,13 +1,31 @@
 //! Who is calling: the operator (admin key) or a tenant (provider or agent API key). Keys are
 //! shown once and stored as SHA-256 hashes.
+//!
+//! # Scopes
+//!
+//! | scope | allows |
+//! | --- | --- |
+//! | `read` | reading the tenant's wallets, endpoints, keys, quotes; verifying its tokens |
+//! | `write` | the tenant's everyday changes: endpoints, webhook, new keys with at most its own scopes |
+//! | `manage` | changing what limits the tenant: an agent wallet's spending policy |
+//!
+//! New tenants get a `read write` key: the key an agent runtime holds pays (with the wallet
+//! secret) and reads, but cannot lift its own limits. The operator makes `manage` keys for
+//! owners. A key can only make or revoke keys whose scopes it holds itself.
+//!
+//! Secret keys read `sk_<kind>_<48 hex digits>` (`sk_agent_…`, `sk_provider_…`, `sk_admin_…`):
+//! the prefix says secret. Keys of the earlier `pk_` format keep working.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use sqlx::Row;
 
 use crate::error::ApiError;
-use crate::util::{now_i64, sha256_hex};
-use crate::AppState;
+use crate::state::AppState;
+use crate::store;
+use crate::util::{now_i64, random_bytes, sha256_hex};
+
+/// Every scope a key can carry.
+pub const SCOPES: &[&str] = &["read", "write", "manage"];
 
 /// A tenant's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +57,7 @@ pub enum Caller {
         id: String,
         /// Provider or agent.
         kind: TenantKind,
-        /// Scopes such as `read`, `write`.
+        /// Scopes such as `read`, `write`, `manage`.
         scopes: Vec<String>,
     },
 }
@@ -54,7 +72,13 @@ impl Caller {
     }
 
     /// Fails unless the caller is the operator or the tenant `tenant_id` holding `scope`.
-    pub fn require_tenant(&self, tenant_id: &str, scope: &'static str) -> Result<(), ApiError> {
+    /// Another tenant's `object` answers exactly as a missing one does (`<object> not found`).
+    pub fn require_tenant(
+        &self,
+        tenant_id: &str,
+        scope: &'static str,
+        object: &'static str,
+    ) -> Result<(), ApiError> {
         match self {
             Caller::Operator => Ok(()),
             Caller::Tenant { id, scopes, .. } if id == tenant_id => {
@@ -64,8 +88,15 @@ impl Caller {
                     Err(ApiError::Forbidden(scope))
                 }
             }
-            // Another tenant's object is indistinguishable from a missing one.
-            Caller::Tenant { .. } => Err(ApiError::NotFound("object")),
+            Caller::Tenant { .. } => Err(ApiError::NotFound(object)),
+        }
+    }
+
+    /// Whether the caller holds every scope in `scopes` (the operator holds all).
+    pub fn holds_all(&self, scopes: &[String]) -> bool {
+        match self {
+            Caller::Operator => true,
+            Caller::Tenant { scopes: own, .. } => scopes.iter().all(|s| own.contains(s)),
         }
     }
 }
@@ -86,24 +117,14 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let hash = sha256_hex(key);
-        let operator = sqlx::query("SELECT 1 FROM operator_keys WHERE hash = $1")
-            .bind(&hash)
-            .fetch_optional(&state.pool)
-            .await?;
-        if operator.is_some() {
+        if store::keys::is_operator(&state.pool, &hash).await? {
             return Ok(Caller::Operator);
         }
-        let row = sqlx::query(
-            "SELECT k.tenant_id, k.scopes, t.kind FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = $1",
-        )
-        .bind(&hash)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-        let kind: String = row.try_get("kind")?;
-        let scopes: String = row.try_get("scopes")?;
+        let (id, kind, scopes) = store::keys::tenant_of(&state.pool, &hash)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         Ok(Caller::Tenant {
-            id: row.try_get("tenant_id")?,
+            id,
             kind: if kind == "provider" {
                 TenantKind::Provider
             } else {
@@ -114,51 +135,86 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Creates an API key for a tenant and returns it (the only time it is visible).
-pub async fn create_api_key(
-    state: &AppState,
-    tenant_id: &str,
-    scopes: &[String],
-) -> Result<String, ApiError> {
-    let key = format!("pk_{}", hex::encode(crate::util::random_bytes::<24>()));
-    sqlx::query(
-        "INSERT INTO api_keys (hash, tenant_id, scopes, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(sha256_hex(&key))
-    .bind(tenant_id)
-    .bind(scopes.join(" "))
-    .bind(now_i64())
-    .execute(&state.pool)
-    .await?;
-    Ok(key)
+/// A key just made: its id and the key itself (the only time it is visible).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// `key_…`, to list and revoke it by.
+    pub id: String,
+    /// The secret key.
+    pub key: String,
 }
 
-/// Makes sure an operator key exists: registers `configured` if given, else generates one on
-/// first start. Returns a key only when it was generated now (to print once).
+/// Creates an API key for a tenant of `kind` with `scopes` (in the caller's transaction, or
+/// on the pool).
+pub async fn create_api_key<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    executor: E,
+    tenant_id: &str,
+    kind: &str,
+    scopes: &[String],
+) -> Result<NewApiKey, ApiError> {
+    let key = format!("sk_{kind}_{}", hex::encode(random_bytes::<24>()));
+    let id = crate::util::new_id("key");
+    let hint = &key[key.len() - 4..];
+    store::keys::insert(
+        executor,
+        &id,
+        &sha256_hex(&key),
+        tenant_id,
+        scopes,
+        hint,
+        now_i64(),
+    )
+    .await?;
+    Ok(NewApiKey { id, key })
+}
+
+/// Makes sure an operator key exists. A `configured` key becomes the only one (setting a new
+/// admin key revokes the old); without one, a key is generated on first start. Returns a key
+/// only when it was generated now (to print once).
 pub async fn ensure_operator_key(
     state: &AppState,
     configured: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
     if let Some(key) = configured {
-        sqlx::query("INSERT INTO operator_keys (hash, created_at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
-            .bind(sha256_hex(key))
-            .bind(now_i64())
-            .execute(&state.pool)
-            .await?;
+        store::keys::replace_operator_keys(&state.pool, &sha256_hex(key), now_i64()).await?;
         return Ok(None);
     }
-    let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM operator_keys")
-        .fetch_one(&state.pool)
-        .await?
-        .try_get("n")?;
-    if count > 0 {
+    if store::keys::operator_count(&state.pool).await? > 0 {
         return Ok(None);
     }
-    let key = format!("ak_{}", hex::encode(crate::util::random_bytes::<24>()));
-    sqlx::query("INSERT INTO operator_keys (hash, created_at) VALUES ($1, $2)")
-        .bind(sha256_hex(&key))
-        .bind(now_i64())
-        .execute(&state.pool)
-        .await?;
+    let key = format!("sk_admin_{}", hex::encode(random_bytes::<24>()));
+    store::keys::insert_operator(&state.pool, &sha256_hex(&key), now_i64()).await?;
     Ok(Some(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_reaches_only_its_tenant_and_its_scopes() {
+        let agent = Caller::Tenant {
+            id: "agent_1".into(),
+            kind: TenantKind::Agent,
+            scopes: vec!["read".into(), "write".into()],
+        };
+        assert!(agent.require_tenant("agent_1", "read", "wallet").is_ok());
+        assert_eq!(
+            agent
+                .require_tenant("agent_1", "manage", "wallet")
+                .unwrap_err()
+                .code(),
+            "forbidden"
+        );
+        assert_eq!(
+            agent
+                .require_tenant("agent_2", "read", "wallet")
+                .unwrap_err()
+                .to_string(),
+            "wallet not found"
+        );
+        assert!(agent.holds_all(&["read".into()]));
+        assert!(!agent.holds_all(&["read".into(), "manage".into()]));
+        assert!(Caller::Operator.holds_all(&["manage".into()]));
+    }
 }

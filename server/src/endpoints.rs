@@ -14,8 +14,8 @@ use crate::accounts::{ledger_asset, LEDGER_DECIMALS};
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::util::{new_id, now_i64};
-use crate::AppState;
 
 /// What a bundle sells: further calls after the paid one, within a time window.
 pub use paywire_core::token::Bundle;
@@ -58,13 +58,13 @@ pub async fn pricebook(
         let bundle: Option<String> = row.try_get("bundle")?;
         rules.push(
             serde_json::from_str::<PriceRule>(&rule)
-                .map_err(|e| ApiError::BadRequest(format!("stored rule: {e}")))?,
+                .map_err(|e| ApiError::Internal(format!("stored rule: {e}")))?,
         );
         bundles.push(
             bundle
                 .map(|b| serde_json::from_str::<Bundle>(&b))
                 .transpose()
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+                .map_err(|e| ApiError::Internal(format!("stored bundle: {e}")))?,
         );
     }
     let mut book = Pricebook::new(rules);
@@ -80,7 +80,7 @@ pub async fn post_endpoint(
     Path(provider_id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_tenant(&provider_id, "write")?;
+    caller.require_tenant(&provider_id, "write", "provider")?;
     let body: NewEndpoint =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let rule: PriceRule = serde_json::from_value(
@@ -150,7 +150,7 @@ pub async fn post_quote(
     Path(provider_id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require_tenant(&provider_id, "read")?;
+    caller.require_tenant(&provider_id, "read", "provider")?;
     let body: QuoteBody =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let (book, _) = pricebook(&state, &provider_id).await?;
@@ -159,13 +159,31 @@ pub async fn post_quote(
     request.consumer = body.consumer;
     request.quantity = body.quantity.unwrap_or(1);
     let quote = book.quote(&request)?;
+    if quote.amount.is_zero() {
+        // A free request (a free quota): nothing to pay, no 402.
+        return Ok(Json(json!({"quote": quote, "paymentRequired": null})));
+    }
+    let options = payment_options(&state, &provider_id).await?;
+    let mut resource = ResourceInfo::new(&body.url);
+    resource.description = book.rules[quote.rule].description.clone();
+    let required =
+        quote.payment_required_v2(&options, resource, Some("Payment required".into()), None)?;
+    Ok(Json(json!({"quote": quote, "paymentRequired": required})))
+}
+
+/// The ways a provider accepts payment: the ledger, and devnet USDC when it has an EVM address.
+pub async fn payment_options(
+    state: &AppState,
+    provider_id: &str,
+) -> Result<Vec<PaymentOption>, ApiError> {
     let provider = sqlx::query("SELECT w.id AS wallet, t.evm_address FROM wallets w JOIN tenants t ON t.id = w.tenant_id WHERE t.id = $1 AND w.kind = 'provider'")
-        .bind(&provider_id)
-        .fetch_one(&state.pool)
-        .await?;
+        .bind(provider_id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(ApiError::NotFound("provider"))?;
     let mut options = vec![PaymentOption {
         scheme: "exact".into(),
-        asset: ledger_asset(&state),
+        asset: ledger_asset(state),
         pay_to: provider.try_get("wallet")?,
         max_timeout_seconds: 300,
     }];
@@ -182,11 +200,7 @@ pub async fn post_quote(
             }
         }
     }
-    let mut resource = ResourceInfo::new(&body.url);
-    resource.description = book.rules[quote.rule].description.clone();
-    let required =
-        quote.payment_required_v2(&options, resource, Some("Payment required".into()), None)?;
-    Ok(Json(json!({"quote": quote, "paymentRequired": required})))
+    Ok(options)
 }
 
 /// The path of a URL (or the text itself when it is already a path).

@@ -1,13 +1,17 @@
 //! The API's one error type: every failure answers `{"error": {"code", "message"}}` with a
-//! stable code and the matching HTTP status.
+//! stable code and the matching HTTP status — also the failures axum and hyper produce
+//! (unknown routes, wrong methods, timeouts, oversized headers), which [`json_errors`] turns
+//! into the same shape.
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 /// An error an endpoint answers with.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ApiError {
     /// A rule of paywire-core refused the input; its code is kept.
     #[error(transparent)]
@@ -15,18 +19,39 @@ pub enum ApiError {
     /// The request is malformed: bad JSON, wrong types, unknown fields.
     #[error("{0}")]
     BadRequest(String),
+    /// The request is well-formed but a value in it is not acceptable, with its own code.
+    #[error("{message}")]
+    Invalid {
+        /// The stable code (e.g. `webhook_url_invalid`).
+        code: &'static str,
+        /// What exactly is wrong.
+        message: String,
+    },
     /// A body over the size limit.
     #[error("the request body is larger than {} bytes", crate::MAX_BODY_BYTES)]
     BodyTooLarge,
+    /// Headers over the size or count limit.
+    #[error(
+        "the request headers are larger than {} bytes or more than {} fields",
+        crate::MAX_HEADER_BYTES,
+        crate::MAX_HEADER_COUNT
+    )]
+    HeadersTooLarge,
     /// No or an unknown API key.
     #[error("a valid API key is required (Authorization: Bearer <key>)")]
     Unauthorized,
-    /// The key may not do this, or the object belongs to another tenant.
+    /// The key may not do this.
     #[error("this key may not {0}")]
     Forbidden(&'static str),
-    /// No such object (or not this tenant's).
+    /// No such object — or not this caller's, which must look the same.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The route exists, not with this method.
+    #[error("this route does not take this method")]
+    MethodNotAllowed,
+    /// The client took too long to send the request, or the request too long to answer.
+    #[error("the request took longer than the server allows")]
+    Timeout,
     /// A conflicting state, with its code.
     #[error("{message}")]
     Conflict {
@@ -38,9 +63,10 @@ pub enum ApiError {
     /// The database failed; the operation did not happen (its transaction rolled back).
     #[error("the database is unavailable")]
     Database(#[source] sqlx::Error),
-    /// The outcome is not known (the database failed after a commit may have happened).
-    #[error("the outcome is not known yet; retry with the same idempotency key")]
-    Pending,
+    /// A fault of this server (a stored value that does not decode, a secret that does not
+    /// open). The detail goes to the log, never to the client.
+    #[error("an unexpected error occurred; nothing was changed")]
+    Internal(String),
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -55,13 +81,17 @@ impl ApiError {
         match self {
             ApiError::Core(e) => e.code(),
             ApiError::BadRequest(_) => "invalid_request",
+            ApiError::Invalid { code, .. } => code,
             ApiError::BodyTooLarge => "body_too_large",
+            ApiError::HeadersTooLarge => "headers_too_large",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Timeout => "request_timeout",
             ApiError::Conflict { code, .. } => code,
             ApiError::Database(_) => "database_unavailable",
-            ApiError::Pending => "settlement_pending",
+            ApiError::Internal(_) => "internal_error",
         }
     }
 
@@ -76,25 +106,124 @@ impl ApiError {
                 "pricing_no_route" => StatusCode::NOT_FOUND,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Pending => StatusCode::ACCEPTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Database(e) = &self {
+        match &self {
             // The detail goes to the log, not to the client.
-            eprintln!("database error: {e}");
+            ApiError::Database(e) => eprintln!("database error: {e}"),
+            ApiError::Internal(detail) => eprintln!("internal error: {detail}"),
+            _ => {}
         }
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
         (self.status(), Json(body)).into_response()
+    }
+}
+
+/// The code of an error response axum, tower-http or a rejection produced without a body of
+/// ours, by its status.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal_error",
+        _ => "invalid_request",
+    }
+}
+
+/// Middleware: an error response whose body is not JSON (axum's rejections are plain text,
+/// its 404 and 405 and tower-http's 408 are empty) gets the API's JSON error shape, with the
+/// code its status implies and the original text, if any, as the message.
+pub async fn json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = if text.trim().is_empty() || status.is_server_error() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text.trim().to_string()
+    };
+    let body = json!({"error": {"code": code_for_status(status), "message": message}});
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_code_and_a_status_that_agree() {
+        let cases = [
+            (ApiError::BadRequest("x".into()), 400, "invalid_request"),
+            (ApiError::HeadersTooLarge, 431, "headers_too_large"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::Timeout, 408, "request_timeout"),
+            (
+                ApiError::Internal("secret detail".into()),
+                500,
+                "internal_error",
+            ),
+            (
+                ApiError::Invalid {
+                    code: "webhook_url_invalid",
+                    message: "x".into(),
+                },
+                400,
+                "webhook_url_invalid",
+            ),
+        ];
+        for (error, status, code) in cases {
+            assert_eq!((error.status().as_u16(), error.code()), (status, code));
+            assert_eq!(
+                code_for_status(error.status()),
+                if code == "webhook_url_invalid" {
+                    "invalid_request"
+                } else {
+                    code
+                }
+            );
+        }
+        assert!(!ApiError::Internal("secret detail".into())
+            .to_string()
+            .contains("secret"));
     }
 }

@@ -13,8 +13,8 @@ use paywire_core::protocol::{
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::util::now;
-use crate::AppState;
 
 fn parse(body: &Bytes) -> Result<FacilitatorRequest, ApiError> {
     serde_json::from_slice(body)
@@ -71,15 +71,22 @@ pub async fn post_verify(
     ))
 }
 
-/// `POST /settle`.
+/// `POST /settle`. An answer whose outcome is not known yet (`settlement_pending`) is marked,
+/// so an `Idempotency-Key` on the request stays in progress and a retry reconciles.
 pub async fn post_settle(
     State(state): State<AppState>,
     RawBody(body): RawBody,
-) -> Result<Json<SettleResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let request = normalize_v1_network(&state, parse(&body)?);
-    Ok(Json(
-        crate::settlement::settle(&state, &request, &body, now()).await?,
-    ))
+    let settled = crate::settlement::settle(&state, &request, &body, now()).await?;
+    let mut response = Json::<SettleResponse>(settled.response).into_response();
+    if !settled.known {
+        response
+            .extensions_mut()
+            .insert(crate::idempotency::OutcomeUnknown);
+    }
+    Ok(response)
 }
 
 /// v1 payments name EVM networks by their v1 names (`base-sepolia`); the ledger keys balances by

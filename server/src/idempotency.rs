@@ -1,6 +1,18 @@
 //! Durable idempotency with Stripe's contract, decided by paywire-core's `decide`: the
-//! `Idempotency-Key` header on every mutating `/v1` request, and x402's `payment-identifier`
-//! extension on `/settle`. Records live 24 hours.
+//! `Idempotency-Key` header on every mutating request. (`/settle` is idempotent on its own too:
+//! by `(network, payer, nonce)` and x402's `payment-identifier`, kept with the payment.)
+//!
+//! - A request runs to completion whatever its client does (a disconnect, a timeout): it is
+//!   spawned, and shutdown waits for it.
+//! - An in-progress record holds its key for a lease (`idempotency_lease_seconds`). A request
+//!   that died (the process was killed) leaves its record in progress; after the lease, a retry
+//!   runs again — and finds what the dead attempt committed, because the objects it creates
+//!   take ids derived from the key ([`Reference::derive_id`]).
+//! - A 5xx outcome (nothing happened: its transaction rolled back) is forgotten so the retry
+//!   runs; an outcome marked [`OutcomeUnknown`] keeps the record in progress until the lease
+//!   ends, so the retry reconciles.
+//! - Stored outcomes are redacted: a replay never shows a secret (`apiKey`, `walletSecret`,
+//!   `secret`) again; those fields are `null` and listed in `redacted`.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -9,17 +21,67 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use paywire_core::idempotency::{
-    decide, fingerprint, Begin, Fingerprint, IdempotencyConfig, IdempotencyKey, IdempotencyRecord,
-    RecordState, StoredOutcome,
+    decide, fingerprint, Begin, Fingerprint, IdempotencyKey, StoredOutcome,
 };
-use sqlx::Row;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
 use crate::util::{now, now_i64, sha256_hex};
-use crate::AppState;
 
 /// The request header carrying the key.
 pub const HEADER: &str = "idempotency-key";
+
+/// Fields of a response that hold a secret shown once, never replayed.
+pub const SECRET_FIELDS: &[&str] = &["apiKey", "walletSecret", "secret"];
+
+/// The key a request runs under, as handlers see it (a request extension): objects the
+/// request creates take ids derived from it, so a retry of a request that died after
+/// committing finds them instead of creating them again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    scope: String,
+    key: IdempotencyKey,
+}
+
+impl Reference {
+    /// The reference of `key` in `scope`.
+    pub fn new(scope: &str, key: &IdempotencyKey) -> Self {
+        Reference {
+            scope: scope.to_string(),
+            key: key.clone(),
+        }
+    }
+
+    /// A stable id for the object of kind `prefix` this request creates: `prefix_` and 32 hex
+    /// digits of SHA-256 over scope, key and prefix.
+    pub fn derive_id(&self, prefix: &str) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            "paywire idempotent object",
+            &self.scope,
+            self.key.as_str(),
+            prefix,
+        ] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        format!("{prefix}_{}", hex::encode(&hasher.finalize()[..16]))
+    }
+}
+
+/// A response extension: the outcome is not known yet (a commit that may or may not have
+/// happened). The record stays in progress, so a retry after the lease reconciles.
+#[derive(Debug, Clone, Copy)]
+pub struct OutcomeUnknown;
+
+/// The scope keys live in: the caller's credentials, hashed, so tenants never see each
+/// other's outcomes.
+pub fn scope_of(authorization: Option<&str>) -> String {
+    sha256_hex(authorization.unwrap_or("anonymous"))
+}
 
 /// Starts a request under `(scope, key)`: proceed, replay the first outcome, or refuse.
 pub async fn begin(
@@ -28,65 +90,29 @@ pub async fn begin(
     key: &IdempotencyKey,
     fp: &Fingerprint,
 ) -> Result<Begin, ApiError> {
-    let config = IdempotencyConfig::default();
     for _ in 0..3 {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, state, status, body, created_at) \
-             VALUES ($1, $2, $3, 'in_progress', NULL, NULL, $4) ON CONFLICT (scope, key) DO NOTHING",
-        )
-        .bind(scope)
-        .bind(key.as_str())
-        .bind(fp.to_hex())
-        .bind(now_i64())
-        .execute(&state.pool)
-        .await?;
-        if inserted.rows_affected() == 1 {
+        if store::idempotency::insert(&state.pool, scope, key.as_str(), fp, now_i64()).await? {
             return Ok(Begin::Proceed);
         }
-        let Some(row) = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key.as_str())
-            .fetch_optional(&state.pool)
-            .await?
+        let Some((record, read_at)) =
+            store::idempotency::get(&state.pool, scope, key.as_str()).await?
         else {
             continue; // abandoned meanwhile: try the insert again
         };
-        let created_at: i64 = row.try_get("created_at")?;
-        let record = IdempotencyRecord {
-            fingerprint: Fingerprint::try_from(row.try_get::<String, _>("fingerprint")?)?,
-            created_at: u64::try_from(created_at).unwrap_or(0),
-            state: if row.try_get::<String, _>("state")? == "completed" {
-                RecordState::Completed {
-                    outcome: StoredOutcome {
-                        status: u16::try_from(
-                            row.try_get::<Option<i32>, _>("status")?.unwrap_or(200),
-                        )
-                        .unwrap_or(200),
-                        body: row
-                            .try_get::<Option<String>, _>("body")?
-                            .unwrap_or_default(),
-                    },
-                }
-            } else {
-                RecordState::InProgress
-            },
-        };
-        match decide(Some(&record), fp, now(), &config)? {
+        match decide(Some(&record), fp, now(), &state.idempotency)? {
             Begin::Replay(outcome) => return Ok(Begin::Replay(outcome)),
-            // Expired: take the key over, unless another request just did.
+            // Expired, or its request died: take the key over, unless another retry just did.
             Begin::Proceed => {
-                let taken = sqlx::query(
-                    "UPDATE idempotency_keys SET fingerprint = $1, state = 'in_progress', status = NULL, body = NULL, created_at = $2 \
-                     WHERE scope = $3 AND key = $4 AND created_at = $5",
+                if store::idempotency::take_over(
+                    &state.pool,
+                    scope,
+                    key.as_str(),
+                    fp,
+                    read_at,
+                    now_i64(),
                 )
-                .bind(fp.to_hex())
-                .bind(now_i64())
-                .bind(scope)
-                .bind(key.as_str())
-                .bind(created_at)
-                .execute(&state.pool)
-                .await?;
-                if taken.rows_affected() == 1 {
+                .await?
+                {
                     return Ok(Begin::Proceed);
                 }
             }
@@ -95,7 +121,7 @@ pub async fn begin(
     Err(ApiError::Core(paywire_core::Error::IdempotencyInProgress))
 }
 
-/// Stores the outcome of a request begun under `(scope, key)`.
+/// Stores the outcome of a request begun under `(scope, key)`, redacted.
 pub async fn complete(
     state: &AppState,
     scope: &str,
@@ -103,31 +129,34 @@ pub async fn complete(
     fp: &Fingerprint,
     outcome: &StoredOutcome,
 ) -> Result<(), ApiError> {
-    sqlx::query("UPDATE idempotency_keys SET state = 'completed', status = $1, body = $2 WHERE scope = $3 AND key = $4 AND fingerprint = $5")
-        .bind(i32::from(outcome.status))
-        .bind(&outcome.body)
-        .bind(scope)
-        .bind(key.as_str())
-        .bind(fp.to_hex())
-        .execute(&state.pool)
-        .await?;
+    let redacted = StoredOutcome {
+        status: outcome.status,
+        body: redact_secrets(&outcome.body),
+    };
+    store::idempotency::complete(&state.pool, scope, key.as_str(), fp, &redacted).await?;
     Ok(())
 }
 
-/// Forgets a request that failed before any effect, so a retry can run.
-pub async fn abandon(
-    state: &AppState,
-    scope: &str,
-    key: &IdempotencyKey,
-    fp: &Fingerprint,
-) -> Result<(), ApiError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_progress'")
-        .bind(scope)
-        .bind(key.as_str())
-        .bind(fp.to_hex())
-        .execute(&state.pool)
-        .await?;
-    Ok(())
+/// A JSON body with every secret field set to `null` and listed in `redacted`; other bodies
+/// unchanged.
+pub fn redact_secrets(body: &str) -> String {
+    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    let mut redacted = vec![];
+    for field in SECRET_FIELDS {
+        if let Some(value) = object.get_mut(*field) {
+            if !value.is_null() {
+                *value = Value::Null;
+                redacted.push(Value::String((*field).to_string()));
+            }
+        }
+    }
+    if redacted.is_empty() {
+        return body.to_string();
+    }
+    object.insert("redacted".into(), Value::Array(redacted));
+    Value::Object(object).to_string()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -139,9 +168,9 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// Middleware: honours `Idempotency-Key` on POST/PUT/PATCH/DELETE. Keys are scoped to the
-/// caller's credentials, so tenants never see each other's outcomes. A 5xx outcome (nothing
-/// happened: its transaction rolled back) is forgotten so that the retry runs.
+/// Middleware: runs every mutating request (POST, PUT, PATCH, DELETE) to completion in a task
+/// of its own — a client that disconnects or times out does not cut a settlement or a deposit
+/// in half — and honours `Idempotency-Key` on them.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
@@ -149,6 +178,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     ) {
         return next.run(request).await;
     }
+    let tasks = state.tasks.clone();
+    let task = tasks.spawn(run_idempotent(state, request, next));
+    match task.await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::Internal("a request task ended without an answer".into()).into_response()
+        }
+    }
+}
+
+async fn run_idempotent(state: AppState, request: Request, next: Next) -> Response {
     let Some(header) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
@@ -165,17 +205,16 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response()
         }
     };
-    let scope = sha256_hex(
+    let scope = scope_of(
         request
             .headers()
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("anonymous"),
+            .and_then(|h| h.to_str().ok()),
     );
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await {
+    let (mut parts, body) = request.into_parts();
+    let bytes = match crate::body::read_limited(body).await {
         Ok(bytes) => bytes,
-        Err(_) => return ApiError::BodyTooLarge.into_response(),
+        Err(error) => return error.into_response(),
     };
     let fp = fingerprint(parts.method.as_str(), parts.uri.path(), &bytes);
     match begin(&state, &scope, &key, &fp).await {
@@ -192,17 +231,24 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Ok(Begin::Proceed) => {}
         Err(error) => return error.into_response(),
     }
+    parts.extensions.insert(Reference::new(&scope, &key));
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
+    let unknown = response.extensions().get::<OutcomeUnknown>().is_some();
     let (parts, body) = response.into_parts();
     let bytes = body
         .collect()
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let recorded = if parts.status.is_server_error() {
-        abandon(&state, &scope, &key, &fp).await
+    let recorded = if unknown {
+        // Keep the record in progress: after the lease a retry reconciles.
+        Ok(())
+    } else if parts.status.is_server_error() {
+        store::idempotency::abandon(&state.pool, &scope, key.as_str(), &fp)
+            .await
+            .map_err(ApiError::from)
     } else {
         let outcome = StoredOutcome {
             status: parts.status.as_u16(),
@@ -211,7 +257,42 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         complete(&state, &scope, &key, &fp, &outcome).await
     };
     if let Err(e) = recorded {
+        // The record stays in progress; its lease frees the key for a retry.
         eprintln!("idempotency record not stored: {e}");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_and_listed() {
+        let body = r#"{"id":"agent_1","apiKey":"sk_agent_x","walletSecret":"00ff","network":"paywire:main"}"#;
+        let redacted: Value = serde_json::from_str(&redact_secrets(body)).unwrap();
+        assert_eq!(redacted["apiKey"], Value::Null);
+        assert_eq!(redacted["walletSecret"], Value::Null);
+        assert_eq!(redacted["id"], "agent_1");
+        assert_eq!(
+            redacted["redacted"],
+            serde_json::json!(["apiKey", "walletSecret"])
+        );
+        assert_eq!(redact_secrets(r#"{"id":1}"#), r#"{"id":1}"#);
+        assert_eq!(redact_secrets("not json"), "not json");
+    }
+
+    #[test]
+    fn derived_ids_differ_by_scope_key_and_kind() {
+        let key = IdempotencyKey::parse("k").unwrap();
+        let a = Reference::new("scope-a", &key);
+        assert_eq!(a.derive_id("dep"), a.derive_id("dep"));
+        assert!(a.derive_id("dep").starts_with("dep_"));
+        assert_eq!(a.derive_id("dep").len(), 4 + 32);
+        assert_ne!(a.derive_id("dep"), a.derive_id("agent"));
+        assert_ne!(
+            a.derive_id("dep"),
+            Reference::new("scope-b", &key).derive_id("dep")
+        );
+    }
 }

@@ -4,6 +4,9 @@
 //! accounts, spending policies and API keys. Built on `paywire-core`, which decides; this crate
 //! supplies time, randomness and storage. SQLite (a file) by default, PostgreSQL for several
 //! instances behind a load balancer.
+//!
+//! This file declares the modules, opens the state and builds the router; [`serve`] runs the
+//! connection loop with its limits.
 
 pub mod accounts;
 pub mod auth;
@@ -13,63 +16,86 @@ pub mod endpoints;
 pub mod error;
 pub mod facilitator;
 pub mod idempotency;
+pub mod secrets;
 pub mod settings;
 pub mod settlement;
+pub mod state;
+pub mod store;
 pub mod tokens;
 pub mod util;
+pub mod webhook_url;
+
+use std::future::Future;
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
-use sqlx::AnyPool;
 
-use crate::db::Dialect;
-use crate::settings::Settings;
+use crate::settings::{Limits, Settings};
+pub use crate::state::AppState;
 
 /// The largest request body accepted, in bytes (a payment is about 2 KB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The most header bytes a request may carry (answered 431 in the API's JSON shape).
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The most header fields a request may carry.
+pub const MAX_HEADER_COUNT: usize = 100;
+/// hyper's read buffer: requests whose head exceeds it get hyper's own bodiless 431, before
+/// any of this server's code runs; below it, [`MAX_HEADER_BYTES`] answers in JSON.
+pub const MAX_READ_BUFFER: usize = 256 * 1024;
 
 /// Devnet EVM networks: EIP-3009 payments verified for real, settled against ledger balances.
 pub const DEVNET_NETWORKS: &[&str] = &["eip155:84532"];
 
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    /// The database.
-    pub pool: AnyPool,
-    /// Which database.
-    pub dialect: Dialect,
-    /// `paywire:<ledger-id>`.
-    pub ledger_network: String,
-    /// Devnet EVM networks (CAIP-2).
-    pub devnet_networks: Vec<String>,
-    /// The platform fee in basis points.
-    pub fee_bps: u32,
-    /// Signs and verifies access tokens.
-    pub token_keys: std::sync::Arc<paywire_core::KeyRing>,
-}
-
-/// Connects, migrates, creates the platform wallets and makes sure an operator key exists.
-/// Returns the state and, on first start without a configured key, the generated admin key.
-pub async fn open(settings: &Settings) -> Result<(AppState, Option<String>), String> {
+/// Connects, migrates, opens the secrets, creates the platform wallets and makes sure an
+/// operator key exists. Returns the state and what was generated now and must be shown once:
+/// the admin key, and the path of a new master key file.
+pub async fn open(settings: &Settings) -> Result<Opened, String> {
     let (pool, dialect) = db::connect(&settings.database_url).await?;
     db::migrate(&pool).await?;
+    let (master_key, master_key_file) =
+        secrets::resolve_master_key(&pool, &settings.master_key).await?;
+    let sealer = secrets::Sealer::new(master_key);
+    secrets::seal_legacy_values(&pool, &sealer).await?;
+    let token_keys = tokens::load_key_ring(&pool, &sealer).await?;
     let state = AppState {
         pool: pool.clone(),
         dialect,
         ledger_network: format!("paywire:{}", settings.ledger_id),
         devnet_networks: DEVNET_NETWORKS.iter().map(|s| s.to_string()).collect(),
         fee_bps: settings.fee_bps,
-        token_keys: std::sync::Arc::new(tokens::load_key_ring(&pool).await?),
+        token_keys: Arc::new(token_keys),
+        sealer,
+        idempotency: paywire_core::idempotency::IdempotencyConfig {
+            lease_seconds: settings.idempotency_lease_seconds,
+            ..Default::default()
+        },
+        allow_loopback_webhooks: settings.allow_loopback_webhooks,
+        tasks: tokio_util::task::TaskTracker::new(),
     };
     accounts::ensure_platform_wallets(&state)
         .await
         .map_err(|e| e.to_string())?;
-    let generated = auth::ensure_operator_key(&state, settings.admin_key.as_deref())
+    let admin_key = auth::ensure_operator_key(&state, settings.admin_key.as_deref())
         .await
         .map_err(|e| e.to_string())?;
-    Ok((state, generated))
+    Ok(Opened {
+        state,
+        admin_key,
+        master_key_file,
+    })
+}
+
+/// An opened server, and what was generated on this start.
+pub struct Opened {
+    /// The state handlers share.
+    pub state: AppState,
+    /// The operator key, when generated now (shown once).
+    pub admin_key: Option<String>,
+    /// Where a master key generated now was written.
+    pub master_key_file: Option<std::path::PathBuf>,
 }
 
 /// Every route, as `(method, path)`; the OpenAPI document lists exactly these (tested).
@@ -86,7 +112,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/wallets/{id}/fund"),
     ("put", "/v1/wallets/{id}/policy"),
     ("post", "/v1/evm/fund"),
+    ("get", "/v1/tenants/{id}/api-keys"),
     ("post", "/v1/tenants/{id}/api-keys"),
+    ("delete", "/v1/tenants/{id}/api-keys/{keyId}"),
     ("post", "/v1/providers/{id}/endpoints"),
     ("post", "/v1/providers/{id}/quote"),
     ("put", "/v1/providers/{id}/webhook"),
@@ -103,8 +131,16 @@ async fn openapi() -> impl axum::response::IntoResponse {
     )
 }
 
-/// Every route.
+/// Every route, with the default [`Limits`].
 pub fn router(state: AppState) -> Router {
+    router_with(state, Limits::default())
+}
+
+/// Every route, behind the layers every request passes: panics caught, headers and body
+/// limited, a deadline for the body and for the whole request, every error in the JSON shape,
+/// mutating requests run to completion under their idempotency keys.
+pub fn router_with(state: AppState, limits: Limits) -> Router {
+    use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
@@ -117,7 +153,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/wallets/{id}/fund", post(accounts::post_fund))
         .route("/v1/wallets/{id}/policy", put(accounts::put_policy))
         .route("/v1/evm/fund", post(accounts::post_evm_fund))
-        .route("/v1/tenants/{id}/api-keys", post(accounts::post_api_key))
+        .route(
+            "/v1/tenants/{id}/api-keys",
+            get(accounts::get_api_keys).post(accounts::post_api_key),
+        )
+        .route(
+            "/v1/tenants/{id}/api-keys/{key_id}",
+            axum::routing::delete(accounts::delete_api_key),
+        )
         .route(
             "/v1/providers/{id}/endpoints",
             post(endpoints::post_endpoint),
@@ -126,23 +169,51 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/providers/{id}/webhook", put(accounts::put_webhook))
         .route("/openapi.json", get(openapi))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
+        .fallback(|| async { error::ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyDeadlineLayer::new(limits.body_read_timeout))
+        // The answer comes back at the deadline; a mutation still running goes on to its end
+        // (its idempotency key, if any, stays in progress until it has).
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(limit_headers))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
         .with_state(state)
 }
 
+/// Refuses requests with more than [`MAX_HEADER_COUNT`] fields or [`MAX_HEADER_BYTES`] bytes
+/// of headers, in the JSON error shape (hyper's own limit, far above, answers without a body).
+async fn limit_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let headers = request.headers();
+    let bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES {
+        return error::ApiError::HeadersTooLarge.into_response();
+    }
+    next.run(request).await
+}
+
 /// A bug must not take the connection down with it, nor leak details: answer the JSON error
 /// shape. (A settlement transaction in progress is rolled back when it is dropped.)
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let body = json!({"error": {"code": "internal_error", "message": "an unexpected error occurred; nothing was changed"}});
-    (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+    error::ApiError::Internal("a handler panicked".into()).into_response()
 }
 
 async fn readyz(
@@ -152,14 +223,31 @@ async fn readyz(
     Ok(Json(json!({"status": "ready"})))
 }
 
-/// Serves until Ctrl-C or SIGTERM, then stops accepting and lets in-flight requests (and
-/// their settlement transactions) finish.
+/// Serves on `settings.listen` until Ctrl-C or SIGTERM (see [`serve_on`]).
 pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    serve_on(listener, settings.limits, state, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests (and the settlements they started) finish, and returns.
+///
+/// Each connection gets [`Limits::header_read_timeout`] to send each request's headers
+/// (idle keep-alive connections included): a client that sends half its headers, or nothing,
+/// is cut off. At most [`Limits::max_connections`] are served at once; further ones wait in the
+/// listen queue, so a flood of slow sockets cannot starve the process. HTTP/1.1 only: HTTP/2's
+/// preface would be read before any header timeout runs.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
     let sweeper = state.clone();
-    tokio::spawn(async move {
+    let sweeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
@@ -168,10 +256,56 @@ pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
             }
         }
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_READ_BUFFER)
+        .max_headers(MAX_HEADER_COUNT * 4);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.map_err(|e| e.to_string())?,
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // back off briefly rather than spin.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    sweeping.abort();
+    // Requests in flight are answered, idle connections closed; then the mutations those
+    // requests started (which run to completion whatever their client does) end too.
+    let deadline = limits.request_timeout + limits.header_read_timeout;
+    if tokio::time::timeout(deadline, graceful.shutdown())
         .await
-        .map_err(|e| e.to_string())
+        .is_err()
+    {
+        eprintln!("shutdown: connections still open after {deadline:?}; closing them");
+    }
+    state.tasks.close();
+    state.tasks.wait().await;
+    state.pool.close().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

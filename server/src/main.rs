@@ -58,14 +58,17 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         index: usize,
     },
-    /// Create another API key for a tenant.
+    /// Create another API key for a tenant (e.g. an owner key with `read,manage`).
     CreateApiKey {
         /// The tenant id.
         tenant_id: String,
-        /// Scopes (read, write).
+        /// Scopes (read, write, manage).
         #[arg(long, value_delimiter = ',', default_value = "read,write")]
         scopes: Vec<String>,
     },
+    /// Re-seal every secret at rest under a new master key, print it once, and write it to
+    /// the master key file when the key comes from one. Restart every server with the new key.
+    RotateMasterKey,
 }
 
 #[tokio::main]
@@ -89,9 +92,21 @@ async fn run(cli: Cli) -> Result<(), String> {
         return sign_payment(wallet_id, secret, payment_required, *index);
     }
     let settings = cli.settings.resolve()?;
-    let (state, generated_key) = paywire_server::open(&settings).await?;
-    if let Some(key) = &generated_key {
-        eprintln!("Generated the operator admin key (shown once; keep it safe):\n  {key}");
+    let opened = paywire_server::open(&settings).await?;
+    let state = opened.state;
+    if let Some(key) = &opened.admin_key {
+        eprintln!(
+            "Generated the operator admin key (shown once; keep it safe, and pass it as \
+             PAYWIRE_ADMIN_KEY rather than a flag):\n  {key}"
+        );
+    }
+    if let Some(path) = &opened.master_key_file {
+        eprintln!(
+            "Generated the master key sealing secrets at rest and wrote it to {} (mode 0600). \
+             Keep it apart from the database's backups; servers sharing this database need it \
+             too (PAYWIRE_MASTER_KEY or master_key_file).",
+            path.display()
+        );
     }
     let print = |value: serde_json::Value| {
         println!(
@@ -131,7 +146,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Fund { wallet_id, amount } => {
-            let balance = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount)
+            let balance = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount, None)
                 .await
                 .map_err(call)?;
             print(balance);
@@ -144,13 +159,78 @@ async fn run(cli: Cli) -> Result<(), String> {
             index,
         } => sign_payment(&wallet_id, &secret, &payment_required, index),
         Command::CreateApiKey { tenant_id, scopes } => {
-            let key = paywire_server::auth::create_api_key(&state, &tenant_id, &scopes)
+            if let Some(bad) = scopes
+                .iter()
+                .find(|s| !paywire_server::auth::SCOPES.contains(&s.as_str()))
+            {
+                return Err(format!("unknown scope {bad:?}: use read, write, manage"));
+            }
+            let kind = sqlx_kind(&state, &tenant_id).await?;
+            let key = paywire_server::auth::create_api_key(&state.pool, &tenant_id, &kind, &scopes)
                 .await
                 .map_err(call)?;
-            print(serde_json::json!({"tenantId": tenant_id, "apiKey": key}));
+            print(
+                serde_json::json!({"tenantId": tenant_id, "id": key.id, "apiKey": key.key, "scopes": scopes}),
+            );
+            Ok(())
+        }
+        Command::RotateMasterKey => {
+            let new_key = paywire_server::secrets::MasterKey::generate();
+            let count = paywire_server::secrets::rotate_master_key(&state, &new_key)
+                .await
+                .map_err(call)?;
+            if let paywire_server::secrets::KeySource::File(path) = &settings.master_key {
+                let previous = path.with_extension("key.previous");
+                std::fs::rename(path, &previous)
+                    .map_err(|e| format!("cannot move {} aside: {e}", path.display()))?;
+                write_secret_file(path, new_key.to_hex().as_str())?;
+                eprintln!(
+                    "re-sealed {count} secrets under master key {}; wrote it to {} (the old key \
+                     is in {}: delete it once every server runs with the new one)",
+                    new_key.id(),
+                    path.display(),
+                    previous.display()
+                );
+            } else {
+                eprintln!(
+                    "re-sealed {count} secrets under master key {}; set PAYWIRE_MASTER_KEY to \
+                     this (shown once) and restart every server:",
+                    new_key.id()
+                );
+                println!("{}", new_key.to_hex().as_str());
+            }
             Ok(())
         }
     }
+}
+
+async fn sqlx_kind(state: &paywire_server::AppState, tenant_id: &str) -> Result<String, String> {
+    use sqlx::Row;
+    sqlx::query("SELECT kind FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no tenant {tenant_id}"))?
+        .try_get("kind")
+        .map_err(|e| e.to_string())
+}
+
+fn write_secret_file(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(format!("{text}\n").as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn sign_payment(

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Deserialize;
@@ -36,6 +37,39 @@ pub struct SettingsArgs {
     /// The platform fee in basis points taken from every settlement [default: 0].
     #[arg(long, env = "PAYWIRE_FEE_BPS", global = true)]
     pub fee_bps: Option<u32>,
+    /// The master key sealing secrets at rest, 64 hex digits. Prefer this variable or the
+    /// config file to a flag: flags are visible in `ps`.
+    #[arg(
+        long,
+        env = "PAYWIRE_MASTER_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+    /// A file holding the master key; created (mode 0600) with a new key on a database that
+    /// has none [default: paywire-master.key next to a SQLite database, else in the working
+    /// directory].
+    #[arg(long, env = "PAYWIRE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// Seconds an in-progress idempotent request holds its key before a retry may run it
+    /// again; must exceed the request timeout [default: 60].
+    #[arg(long, env = "PAYWIRE_IDEMPOTENCY_LEASE_SECONDS", global = true)]
+    pub idempotency_lease_seconds: Option<u64>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    #[arg(long, env = "PAYWIRE_HEADER_READ_TIMEOUT_SECONDS", global = true)]
+    pub header_read_timeout_seconds: Option<u64>,
+    /// Seconds a client has to send a request's body [default: 10].
+    #[arg(long, env = "PAYWIRE_BODY_READ_TIMEOUT_SECONDS", global = true)]
+    pub body_read_timeout_seconds: Option<u64>,
+    /// Seconds a request may take in all before it is answered 408 [default: 30].
+    #[arg(long, env = "PAYWIRE_REQUEST_TIMEOUT_SECONDS", global = true)]
+    pub request_timeout_seconds: Option<u64>,
+    /// Open connections served at once; further ones wait in the listen queue [default: 1024].
+    #[arg(long, env = "PAYWIRE_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Accept webhook URLs on loopback (`http://127.0.0.1:…`), for development only.
+    #[arg(long, env = "PAYWIRE_ALLOW_LOOPBACK_WEBHOOKS", global = true)]
+    pub allow_loopback_webhooks: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +80,38 @@ struct FileSettings {
     admin_key: Option<String>,
     ledger_id: Option<String>,
     fee_bps: Option<u32>,
+    master_key: Option<String>,
+    master_key_file: Option<PathBuf>,
+    idempotency_lease_seconds: Option<u64>,
+    header_read_timeout_seconds: Option<u64>,
+    body_read_timeout_seconds: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    max_connections: Option<usize>,
+    allow_loopback_webhooks: Option<bool>,
+}
+
+/// How long clients get, and how many are served at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// To send a request's headers.
+    pub header_read_timeout: Duration,
+    /// To send a request's body.
+    pub body_read_timeout: Duration,
+    /// For the whole request.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// The resolved settings.
@@ -61,6 +127,14 @@ pub struct Settings {
     pub ledger_id: String,
     /// The platform fee in basis points.
     pub fee_bps: u32,
+    /// Where the master key comes from.
+    pub master_key: crate::secrets::KeySource,
+    /// How long an in-progress idempotent request holds its key.
+    pub idempotency_lease_seconds: u64,
+    /// Timeouts and the connection cap.
+    pub limits: Limits,
+    /// Whether webhook URLs may point at loopback (development).
+    pub allow_loopback_webhooks: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -71,7 +145,28 @@ impl std::fmt::Debug for Settings {
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("ledger_id", &self.ledger_id)
             .field("fee_bps", &self.fee_bps)
+            .field("master_key", &self.master_key)
+            .field("idempotency_lease_seconds", &self.idempotency_lease_seconds)
+            .field("limits", &self.limits)
+            .field("allow_loopback_webhooks", &self.allow_loopback_webhooks)
             .finish()
+    }
+}
+
+/// The master key file used when none is configured: beside a SQLite database, else in the
+/// working directory.
+pub fn default_key_file(database_url: &str) -> PathBuf {
+    let name = "paywire-master.key";
+    let Some(path) = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+    else {
+        return PathBuf::from(name);
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+        _ => PathBuf::from(name),
     }
 }
 
@@ -101,16 +196,53 @@ impl SettingsArgs {
             }
             None => FileSettings::default(),
         };
+        let database_url = self
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let master_key = match (
+            self.master_key.clone().or(file.master_key),
+            self.master_key_file.clone().or(file.master_key_file),
+        ) {
+            (Some(hex), _) => crate::secrets::KeySource::Given(
+                crate::secrets::MasterKey::from_hex(&hex)
+                    .map_err(|e| format!("master_key: {e}"))?,
+            ),
+            (None, Some(path)) => crate::secrets::KeySource::File(path),
+            (None, None) => crate::secrets::KeySource::File(default_key_file(&database_url)),
+        };
+        let defaults = Limits::default();
+        let seconds = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+            flag.or(file).map_or(default, Duration::from_secs)
+        };
+        let limits = Limits {
+            header_read_timeout: seconds(
+                self.header_read_timeout_seconds,
+                file.header_read_timeout_seconds,
+                defaults.header_read_timeout,
+            ),
+            body_read_timeout: seconds(
+                self.body_read_timeout_seconds,
+                file.body_read_timeout_seconds,
+                defaults.body_read_timeout,
+            ),
+            request_timeout: seconds(
+                self.request_timeout_seconds,
+                file.request_timeout_seconds,
+                defaults.request_timeout,
+            ),
+            max_connections: self
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(defaults.max_connections),
+        };
         let settings = Settings {
             listen: self
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            database_url: self
-                .database_url
-                .clone()
-                .or(file.database_url)
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url,
             admin_key: self.admin_key.clone().or(file.admin_key),
             ledger_id: self
                 .ledger_id
@@ -118,9 +250,35 @@ impl SettingsArgs {
                 .or(file.ledger_id)
                 .unwrap_or_else(|| DEFAULT_LEDGER_ID.into()),
             fee_bps: self.fee_bps.or(file.fee_bps).unwrap_or(0),
+            master_key,
+            idempotency_lease_seconds: self
+                .idempotency_lease_seconds
+                .or(file.idempotency_lease_seconds)
+                .unwrap_or(paywire_core::idempotency::DEFAULT_LEASE_SECONDS),
+            limits,
+            allow_loopback_webhooks: self
+                .allow_loopback_webhooks
+                .or(file.allow_loopback_webhooks)
+                .unwrap_or(false),
         };
         if settings.fee_bps > 10_000 {
             return Err("fee_bps must be at most 10000".into());
+        }
+        let limits = settings.limits;
+        if limits.header_read_timeout.is_zero()
+            || limits.body_read_timeout.is_zero()
+            || limits.request_timeout.is_zero()
+            || limits.max_connections == 0
+        {
+            return Err("timeouts and max_connections must be at least 1".into());
+        }
+        // A request still running must never lose its idempotency key to a retry.
+        if Duration::from_secs(settings.idempotency_lease_seconds) <= limits.request_timeout {
+            return Err(format!(
+                "idempotency_lease_seconds ({}) must exceed request_timeout_seconds ({})",
+                settings.idempotency_lease_seconds,
+                limits.request_timeout.as_secs()
+            ));
         }
         let network = format!("paywire:{}", settings.ledger_id);
         if !paywire_core::protocol::ledger::is_ledger_network(&network) {
@@ -182,6 +340,51 @@ mod tests {
         }
         .resolve()
         .is_err());
+    }
+
+    #[test]
+    fn the_lease_must_outlast_a_request() {
+        let error = SettingsArgs {
+            idempotency_lease_seconds: Some(30),
+            request_timeout_seconds: Some(30),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(error.contains("must exceed"), "{error}");
+        assert!(SettingsArgs {
+            max_connections: Some(0),
+            ..Default::default()
+        }
+        .resolve()
+        .is_err());
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_a_sqlite_database() {
+        assert_eq!(
+            default_key_file("sqlite:///var/lib/paywire/p.db?mode=rwc"),
+            PathBuf::from("/var/lib/paywire/paywire-master.key")
+        );
+        assert_eq!(
+            default_key_file("sqlite://paywire.db"),
+            PathBuf::from("paywire-master.key")
+        );
+        assert_eq!(
+            default_key_file("postgres://h/db"),
+            PathBuf::from("paywire-master.key")
+        );
+        let given = SettingsArgs {
+            master_key: Some("ab".repeat(32)),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert!(matches!(
+            given.master_key,
+            crate::secrets::KeySource::Given(_)
+        ));
+        assert!(!format!("{given:?}").contains(&"ab".repeat(32)), "redacted");
     }
 
     #[test]

@@ -1,26 +1,35 @@
 //! Verification and settlement of x402 payments against the ledger.
 //!
-//! A settlement is one database transaction: lock the payer's wallet, look for an earlier
-//! settlement of the same `(network, payer, nonce)` (EIP-3009's once-only key: a retry gets the
-//! first outcome again), check the payer's spending policy against its usage, debit the payer,
-//! credit the provider's net and the platform's fee, write the balanced journal entry, the
-//! payment, the new usage and a webhook outbox row — all or nothing.
+//! Both facilitator calls run the same steps: verify the payment (scheme, signature, terms:
+//! paywire-core), resolve payer and payee here, read the ledger snapshot the decision needs,
+//! and let [`paywire_core::settlement::decide`] say replay, refuse or post. `/verify` reads the
+//! snapshot as it is; `/settle` reads it under the payer's lock and carries the plan out in one
+//! transaction — debit, credits, balanced journal, payment row (with the payment identifier:
+//! the durable idempotency record), usage, outbox, bundle token — all or nothing.
+//!
+//! Nothing is looked up before the payment verifies, and earlier payments are looked up by the
+//! *verified* payer: a forged body learns nothing, and one payer's identifier never reaches
+//! another payer's outcome.
 
 use paywire_core::idempotency::fingerprint;
-use paywire_core::policy::{Decision, PaymentIntent, Policy, Usage};
-use paywire_core::pricing::split_fee;
+use paywire_core::money::Amount;
+use paywire_core::pricing::{Pricebook, QuoteRequest};
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use paywire_core::protocol::{
     evm, AnyRequirements, ExactPayload, FacilitatorRequest, Reason, SettleResponse, VerifyResponse,
 };
-use paywire_core::Amount;
+use paywire_core::settlement::{
+    self, AcceptedAsset, BundleOffer, LedgerRules, LedgerSnapshot, PaymentFacts, Plan, Posting,
+};
 use serde_json::json;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use crate::accounts::{asset_key, credit, post, to_db_amount, PLATFORM_WALLET};
+use crate::accounts::{asset_key, PLATFORM_WALLET};
+use crate::endpoints::url_path;
 use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
 use crate::util::{new_id, now_i64};
-use crate::AppState;
 
 /// A refusal in x402's terms: a reason code, a message, and the payer when known.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,13 +60,11 @@ impl Refusal {
     }
 }
 
-/// A payment whose signature and terms verified; what the ledger needs to settle it.
+/// A payment whose signature and terms verified, with the ledger's parties resolved.
 #[derive(Debug, Clone)]
 pub struct Checked {
-    /// The network.
-    pub network: String,
-    /// The payer as the payment names it (wallet id, or checksummed EVM address).
-    pub payer: String,
+    /// What the core's decision needs to know about the payment.
+    pub facts: PaymentFacts,
     /// The paying wallet.
     pub payer_wallet: String,
     /// The provider's payout wallet.
@@ -65,25 +72,13 @@ pub struct Checked {
     /// The provider.
     pub provider_id: Option<String>,
     /// The balance key of the asset.
-    pub asset: String,
-    /// The asset as the requirements name it (for the payer's policy).
-    pub asset_address: String,
-    /// `payTo`, for the payer's policy.
-    pub pay_to: String,
-    /// The resource URL, for the payer's policy.
-    pub resource: Option<String>,
-    /// Atomic units.
-    pub amount: i64,
-    /// The amount in whole units.
-    pub amount_decimal: rust_decimal::Decimal,
+    pub asset_key: String,
     /// `0x` + 64 hex digits, lower case.
     pub nonce: String,
-    /// The request's fingerprint: a retry must be the same request.
-    pub fingerprint: String,
 }
 
-/// Checks everything that needs no lock: scheme and network support, the signature and the
-/// authorization's terms (in paywire-core), and that payer and payee are known here.
+/// Verifies the payment (in paywire-core) and resolves payer and payee. Nothing about earlier
+/// payments is read here: that happens only once the payment verified.
 pub async fn check(
     state: &AppState,
     request: &FacilitatorRequest,
@@ -92,7 +87,6 @@ pub async fn check(
 ) -> Result<Result<Checked, Refusal>, ApiError> {
     let requirements = &request.payment_requirements;
     let network = requirements.network().to_string();
-    let fingerprint = fingerprint("POST", "/settle", body).to_hex();
     let (payer, payer_wallet, decimals) = if network == state.ledger_network {
         let exact = match ExactPayload::from_object(request.payment_payload.payload()) {
             Ok(exact) => exact,
@@ -103,7 +97,7 @@ pub async fn check(
         let verified =
             ledger::verify_payment(&request.payment_payload, requirements, now, |_| secret);
         if let Err(e) = verified {
-            return Ok(Err(Refusal::from_core(e, Some(&wallet_id))));
+            return Ok(Err(Refusal::from_core(e, None)));
         }
         (
             wallet_id.clone(),
@@ -126,18 +120,14 @@ pub async fn check(
                 Some(&payer),
             )));
         };
-        let wallet = sqlx::query("SELECT id FROM wallets WHERE address = $1")
-            .bind(&payer)
-            .fetch_optional(&state.pool)
-            .await?;
-        let Some(wallet) = wallet else {
+        let Some(wallet) = store::wallets::by_address(&state.pool, &payer).await? else {
             return Ok(Err(Refusal::new(
                 Reason::InsufficientFunds,
                 "this address has no devnet funds",
                 Some(&payer),
             )));
         };
-        (payer, wallet.try_get::<String, _>("id")?, asset.decimals)
+        (payer, wallet, asset.decimals)
     } else {
         return Ok(Err(Refusal::new(
             Reason::UnsupportedScheme,
@@ -148,42 +138,55 @@ pub async fn check(
             None,
         )));
     };
-    let (payee_wallet, provider_id) = match payee(state, &network, requirements.pay_to()).await? {
-        Some(found) => found,
-        None => {
-            return Ok(Err(Refusal::new(
-                Reason::InvalidExactEvmRecipientMismatch,
-                "payTo is not a provider of this ledger",
-                Some(&payer),
-            )))
+    let payee = if network == state.ledger_network {
+        store::wallets::provider_wallet(&state.pool, requirements.pay_to()).await?
+    } else {
+        match evm::Address::parse(requirements.pay_to()) {
+            Ok(address) => {
+                store::wallets::provider_wallet_by_address(&state.pool, &address.to_checksum())
+                    .await?
+            }
+            Err(_) => None,
         }
     };
-    let amount = match to_db_amount(requirements.amount()) {
-        Ok(amount) => amount,
-        Err(_) => {
-            return Ok(Err(Refusal::new(
-                Reason::InvalidPaymentRequirements,
-                "amount too large",
-                Some(&payer),
-            )))
+    let Some((payee_wallet, provider_id)) = payee else {
+        return Ok(Err(Refusal::new(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "payTo is not a provider of this ledger",
+            Some(&payer),
+        )));
+    };
+    let identifier = match &request.payment_payload {
+        paywire_core::PaymentPayload::V2(p) => {
+            paywire_core::protocol::extensions::payment_identifier(p.extensions.as_ref())?
+                .map(str::to_string)
         }
+        paywire_core::PaymentPayload::V1(_) => None,
     };
     let asset = paywire_core::money::Asset::new(&network, requirements.asset(), "", decimals)?;
     let exact = ExactPayload::from_object(request.payment_payload.payload())?;
+    let amount = requirements.amount();
     Ok(Ok(Checked {
-        network: network.clone(),
-        payer,
+        facts: PaymentFacts {
+            network: network.clone(),
+            payer,
+            amount,
+            // An amount beyond a Decimal is refused by the decision (it cannot fit a balance).
+            amount_decimal: asset
+                .to_decimal(amount)
+                .unwrap_or(rust_decimal::Decimal::MAX),
+            asset: requirements.asset().to_string(),
+            pay_to: requirements.pay_to().to_string(),
+            resource: resource_url(request),
+            request_fingerprint: fingerprint("POST", "/settle", body),
+            identifier,
+            terms_fingerprint: settlement::terms_fingerprint(requirements),
+        },
         payer_wallet,
         payee_wallet,
         provider_id,
-        asset: asset_key(&network, requirements.asset()),
-        asset_address: requirements.asset().to_string(),
-        pay_to: requirements.pay_to().to_string(),
-        resource: resource_url(request),
-        amount,
-        amount_decimal: asset.to_decimal(requirements.amount())?,
+        asset_key: asset_key(&network, requirements.asset()),
         nonce: exact.authorization.nonce.to_ascii_lowercase(),
-        fingerprint,
     }))
 }
 
@@ -199,45 +202,113 @@ async fn wallet_secret(
     state: &AppState,
     wallet_id: &str,
 ) -> Result<Option<WalletSecret>, ApiError> {
-    let row = sqlx::query("SELECT secret_hex FROM wallets WHERE id = $1 AND kind = 'agent'")
-        .bind(wallet_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    Ok(row
-        .and_then(|row| {
-            row.try_get::<Option<String>, _>("secret_hex")
-                .ok()
-                .flatten()
-        })
-        .and_then(|hex_text| WalletSecret::from_hex(&hex_text).ok()))
-}
-
-/// The provider wallet `payTo` names: a provider wallet id on the ledger, the provider's
-/// registered EVM address on devnet networks.
-async fn payee(
-    state: &AppState,
-    network: &str,
-    pay_to: &str,
-) -> Result<Option<(String, Option<String>)>, ApiError> {
-    let row = if network == state.ledger_network {
-        sqlx::query("SELECT id, tenant_id FROM wallets WHERE id = $1 AND kind = 'provider'")
-            .bind(pay_to)
-            .fetch_optional(&state.pool)
-            .await?
-    } else {
-        let Ok(address) = evm::Address::parse(pay_to) else {
-            return Ok(None);
-        };
-        sqlx::query("SELECT w.id, w.tenant_id FROM wallets w JOIN tenants t ON t.id = w.tenant_id WHERE t.evm_address = $1 AND w.kind = 'provider'")
-            .bind(address.to_checksum())
-            .fetch_optional(&state.pool)
-            .await?
+    let Some(sealed) = store::wallets::sealed_secret(&state.pool, wallet_id).await? else {
+        return Ok(None);
     };
-    row.map(|row| Ok((row.try_get("id")?, row.try_get("tenant_id")?)))
-        .transpose()
+    let secret = state
+        .sealer
+        .open(&sealed, &crate::secrets::wallet_aad(wallet_id))
+        .map_err(|e| ApiError::Internal(format!("wallet {wallet_id}: {e}")))?;
+    let hex_text = std::str::from_utf8(&secret)
+        .map_err(|_| ApiError::Internal(format!("wallet {wallet_id}: secret is not text")))?;
+    Ok(WalletSecret::from_hex(hex_text).ok())
 }
 
-/// `POST /verify`: everything `settle` checks, without moving money.
+/// What the ledger knows about payer and payee, read through `conn` (under the payer's lock
+/// when `lock`).
+async fn snapshot(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    checked: &Checked,
+    lock: bool,
+) -> Result<LedgerSnapshot, ApiError> {
+    // The lock comes first: every later read sees a state no concurrent settlement of the
+    // same payer can change until this transaction ends.
+    let (policy, usage) =
+        store::wallets::policy_and_usage(conn, state.dialect, &checked.payer_wallet, lock).await?;
+    let facts = &checked.facts;
+    let earlier_by_nonce =
+        store::payments::by_nonce(conn, &facts.network, &facts.payer, &checked.nonce).await?;
+    let earlier_by_identifier = match &facts.identifier {
+        Some(id) => store::payments::by_identifier(conn, &facts.network, &facts.payer, id).await?,
+        None => None,
+    };
+    let amount = |v: i64| Amount::new(u128::try_from(v).unwrap_or(0));
+    Ok(LedgerSnapshot {
+        payer_balance: amount(
+            store::ledger::balance(conn, &checked.payer_wallet, &checked.asset_key).await?,
+        ),
+        policy,
+        usage,
+        earlier_by_nonce,
+        earlier_by_identifier,
+        payee_balance: amount(
+            store::ledger::balance(conn, &checked.payee_wallet, &checked.asset_key).await?,
+        ),
+        platform_balance: amount(
+            store::ledger::balance(conn, PLATFORM_WALLET, &checked.asset_key).await?,
+        ),
+    })
+}
+
+/// The bundle the payee sells with payments for this resource, priced for this payer, if any.
+async fn bundle_offer(
+    state: &AppState,
+    checked: &Checked,
+    token_id: String,
+) -> Result<Option<BundleOffer>, ApiError> {
+    let (Some(provider), Some(resource)) = (&checked.provider_id, &checked.facts.resource) else {
+        return Ok(None);
+    };
+    let (book, bundles) = crate::endpoints::pricebook(state, provider).await?;
+    let path = url_path(resource);
+    let Some((rule, bundle)) = book
+        .rules
+        .iter()
+        .zip(bundles)
+        .find_map(|(rule, bundle)| Some((rule, bundle?)).filter(|(r, _)| r.path.matches(path)))
+    else {
+        return Ok(None);
+    };
+    // The rule's own price for this payer (overrides included), as a quote would give it.
+    let mut single = Pricebook::new(vec![rule.clone()]);
+    single.decimals = book.decimals;
+    let method = if rule.method == "*" {
+        "GET"
+    } else {
+        &rule.method
+    };
+    let mut request = QuoteRequest::new(method, path);
+    request.consumer = Some(checked.facts.payer.clone());
+    let quote = single.quote(&request)?;
+    let accepted = crate::endpoints::payment_options(state, provider)
+        .await?
+        .into_iter()
+        .map(|option| AcceptedAsset {
+            network: option.asset.network,
+            asset: option.asset.address,
+            decimals: option.asset.decimals,
+        })
+        .collect();
+    Ok(Some(BundleOffer {
+        rule: rule.clone(),
+        bundle,
+        price: quote.amount,
+        price_decimals: book.decimals,
+        accepted,
+        issuer: state.ledger_network.clone(),
+        token_id,
+    }))
+}
+
+fn rules(state: &AppState) -> LedgerRules {
+    LedgerRules {
+        fee_bps: state.fee_bps,
+        max_balance: Amount::new(store::ledger::MAX_BALANCE as u128),
+    }
+}
+
+/// `POST /verify`: everything `settle` checks, without moving money — by the same decision.
 pub async fn verify(
     state: &AppState,
     request: &FacilitatorRequest,
@@ -255,106 +326,17 @@ pub async fn verify(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    if let Some(refusal) = ledger_refusal(&mut conn, &checked, now).await? {
-        return Ok(VerifyResponse::invalid(
-            refusal.reason,
-            refusal.message,
-            refusal.payer,
-        ));
-    }
-    Ok(VerifyResponse::valid(checked.payer))
-}
-
-/// The ledger-side reasons a verified payment cannot settle: a used nonce, the payer's policy,
-/// the balance. (`settle` makes the same checks under the payer's lock, where an earlier
-/// settlement of the same request is replayed instead of refused.)
-async fn ledger_refusal(
-    conn: &mut AnyConnection,
-    checked: &Checked,
-    now: u64,
-) -> Result<Option<Refusal>, ApiError> {
-    let payer = Some(checked.payer.as_str());
-    let earlier = sqlx::query(
-        "SELECT fingerprint FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3",
-    )
-    .bind(&checked.network)
-    .bind(&checked.payer)
-    .bind(&checked.nonce)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(row) = earlier {
-        // The very payment that settled, sent again (a client whose answer was lost): valid,
-        // because `settle` answers it with the first outcome instead of charging again.
-        if row.try_get::<String, _>("fingerprint")? == checked.fingerprint {
-            return Ok(None);
+    let ledger = snapshot(state, &mut conn, &checked, false).await?;
+    drop(conn);
+    let offer = bundle_offer(state, &checked, String::new()).await?;
+    let plan = settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)?;
+    Ok(match plan {
+        Plan::Refuse { reason, message } => {
+            VerifyResponse::invalid(reason, message, Some(checked.facts.payer))
         }
-        return Ok(Some(Refusal::new(
-            Reason::InvalidExactEvmNonceAlreadyUsed,
-            "this authorization was settled before",
-            payer,
-        )));
-    }
-    let wallet = sqlx::query("SELECT policy, usage FROM wallets WHERE id = $1")
-        .bind(&checked.payer_wallet)
-        .fetch_one(&mut *conn)
-        .await?;
-    if let Some(reason) = policy_refusal(&wallet, checked, now)? {
-        return Ok(Some(Refusal::new(
-            Reason::parse(reason.code()),
-            format!("the payer's policy refuses: {reason}"),
-            payer,
-        )));
-    }
-    let balance: Option<i64> =
-        sqlx::query("SELECT amount FROM balances WHERE wallet_id = $1 AND asset = $2")
-            .bind(&checked.payer_wallet)
-            .bind(&checked.asset)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|row| row.try_get("amount"))
-            .transpose()?;
-    if balance.unwrap_or(0) < checked.amount {
-        return Ok(Some(Refusal::new(
-            Reason::InsufficientFunds,
-            "the payer's balance is below the amount",
-            payer,
-        )));
-    }
-    Ok(None)
-}
-
-fn policy_and_usage(wallet: &sqlx::any::AnyRow) -> Result<(Option<Policy>, Usage), ApiError> {
-    let policy: Option<String> = wallet.try_get("policy")?;
-    let usage: String = wallet.try_get("usage")?;
-    let policy = policy
-        .map(|p| serde_json::from_str::<Policy>(&p))
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(format!("stored policy: {e}")))?;
-    let usage = serde_json::from_str::<Usage>(&usage).unwrap_or_default();
-    Ok((policy, usage))
-}
-
-/// The payer's policy decision, by paywire-core. `NeedsApproval` passes: approval is asked by
-/// the client before it signs; the server enforces the limits.
-fn policy_refusal(
-    wallet: &sqlx::any::AnyRow,
-    checked: &Checked,
-    now: u64,
-) -> Result<Option<paywire_core::DenyReason>, ApiError> {
-    let (policy, usage) = policy_and_usage(wallet)?;
-    let Some(policy) = policy else {
-        return Ok(None);
-    };
-    let intent = PaymentIntent {
-        amount: checked.amount_decimal,
-        network: checked.network.clone(),
-        asset: checked.asset_address.clone(),
-        pay_to: checked.pay_to.clone(),
-        resource: checked.resource.clone(),
-    };
-    Ok(match policy.evaluate(&intent, &usage, now) {
-        Decision::Deny(reason) => Some(reason),
-        Decision::Allow | Decision::NeedsApproval => None,
+        // The very payment that settled, sent again, is valid: `settle` answers it with the
+        // first outcome instead of charging again.
+        Plan::Replay { .. } | Plan::Post(_) => VerifyResponse::valid(checked.facts.payer),
     })
 }
 
@@ -364,257 +346,230 @@ fn token_extensions(token: serde_json::Value) -> serde_json::Map<String, serde_j
     extensions
 }
 
+/// What `/settle` answered, and whether its outcome is known.
+pub struct Settled {
+    /// The answer.
+    pub response: SettleResponse,
+    /// `false` when the commit may or may not have happened (`settlement_pending`).
+    pub known: bool,
+}
+
 /// `POST /settle`: settles a payment exactly once.
 pub async fn settle(
     state: &AppState,
     request: &FacilitatorRequest,
     body: &[u8],
     now: u64,
-) -> Result<SettleResponse, ApiError> {
+) -> Result<Settled, ApiError> {
     let network = request.payment_requirements.network().to_string();
-    let failed = |refusal: Refusal| SettleResponse {
-        success: false,
-        error_reason: Some(refusal.reason),
-        error_message: Some(refusal.message),
-        payer: refusal.payer,
-        transaction: String::new(),
-        network: network.clone(),
-        amount: None,
-        extensions: None,
+    let failed = |refusal: Refusal| Settled {
+        response: SettleResponse {
+            success: false,
+            error_reason: Some(refusal.reason),
+            error_message: Some(refusal.message),
+            payer: refusal.payer,
+            transaction: String::new(),
+            network: network.clone(),
+            amount: None,
+            extensions: None,
+        },
+        known: true,
     };
-    // x402's payment-identifier: the client's own idempotency key for this payment. A retry
-    // (even re-signed with a new nonce) gets the first outcome; another request under the
-    // same id is refused.
-    let identifier = match &request.payment_payload {
-        paywire_core::PaymentPayload::V2(p) => {
-            paywire_core::protocol::extensions::payment_identifier(p.extensions.as_ref())?
-                .map(str::to_string)
-        }
-        paywire_core::PaymentPayload::V1(_) => None,
-    };
-    let Some(identifier) = identifier else {
-        return settle_once(state, request, body, now, failed).await;
-    };
-    let key = paywire_core::IdempotencyKey::parse(&identifier)?;
-    let fp = payment_fingerprint(request);
-    let scope = "payment-identifier";
-    match crate::idempotency::begin(state, scope, &key, &fp).await? {
-        paywire_core::Begin::Replay(outcome) => {
-            return serde_json::from_str(&outcome.body)
-                .map_err(|e| ApiError::BadRequest(format!("stored response: {e}")))
-        }
-        paywire_core::Begin::Proceed => {}
-    }
-    let outcome = settle_once(state, request, body, now, failed).await;
-    match &outcome {
-        Ok(response) if response.error_reason != Some(Reason::SettlementPending) => {
-            let body =
-                serde_json::to_string(response).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-            crate::idempotency::complete(
-                state,
-                scope,
-                &key,
-                &fp,
-                &paywire_core::idempotency::StoredOutcome { status: 200, body },
-            )
-            .await?;
-        }
-        Ok(_) => {}
-        Err(_) => crate::idempotency::abandon(state, scope, &key, &fp).await?,
-    }
-    outcome
-}
-
-/// The fingerprint of what a payment asks for, independent of its signature and nonce: a
-/// client that re-signs after a lost response is retrying, not asking for something new.
-fn payment_fingerprint(request: &FacilitatorRequest) -> paywire_core::idempotency::Fingerprint {
-    let requirements = serde_json::to_vec(&request.payment_requirements).unwrap_or_default();
-    fingerprint("POST", "/settle#payment-identifier", &requirements)
-}
-
-async fn settle_once(
-    state: &AppState,
-    request: &FacilitatorRequest,
-    body: &[u8],
-    now: u64,
-    failed: impl Fn(Refusal) -> SettleResponse,
-) -> Result<SettleResponse, ApiError> {
     let checked = match check(state, request, body, now).await? {
         Ok(checked) => checked,
         Err(refusal) => return Ok(failed(refusal)),
     };
+    let payment_id = new_id("pay");
+    let offer = bundle_offer(
+        state,
+        &checked,
+        format!("tok_{}", payment_id.trim_start_matches("pay_")),
+    )
+    .await?;
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    // Lock the payer's wallet first: every later read in this transaction sees the state no
-    // concurrent settlement of the same payer can change until we commit.
-    let wallet = sqlx::query(state.dialect.lock_wallet())
-        .bind(&checked.payer_wallet)
-        .fetch_one(&mut *tx)
-        .await?;
-    let earlier = sqlx::query("SELECT fingerprint, response FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3")
-        .bind(&checked.network)
-        .bind(&checked.payer)
-        .bind(&checked.nonce)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(row) = earlier {
-        let first: String = row.try_get("fingerprint")?;
-        if first == checked.fingerprint {
-            let response: String = row.try_get("response")?;
-            let mut response: SettleResponse = serde_json::from_str(&response)
-                .map_err(|e| ApiError::BadRequest(format!("stored response: {e}")))?;
+    let ledger = snapshot(state, &mut tx, &checked, true).await?;
+    let payer = Some(checked.facts.payer.as_str());
+    match settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)? {
+        Plan::Refuse { reason, message } => Ok(failed(Refusal::new(reason, message, payer))),
+        Plan::Replay { payment_id } => {
+            let stored = store::payments::response(&mut tx, &payment_id).await?;
             // Nothing to write: end the transaction before reading the token's claims.
             drop(tx);
-            if let Some(token) =
-                crate::tokens::reissue_for_payment(state, &response.transaction).await?
-            {
+            let stored = stored
+                .ok_or_else(|| ApiError::Internal(format!("payment {payment_id} vanished")))?;
+            let mut response: SettleResponse = serde_json::from_str(&stored)
+                .map_err(|e| ApiError::Internal(format!("stored response: {e}")))?;
+            if let Some(token) = crate::tokens::reissue_for_payment(state, &payment_id).await? {
                 response.extensions = Some(token_extensions(token));
             }
-            return Ok(response);
+            Ok(Settled {
+                response,
+                known: true,
+            })
         }
-        return Ok(failed(Refusal::new(
-            Reason::InvalidExactEvmNonceAlreadyUsed,
-            "this authorization was settled before",
-            Some(&checked.payer),
-        )));
+        Plan::Post(posting) => {
+            match post(state, &mut tx, &checked, &payment_id, &posting).await? {
+                Err(refusal) => Ok(failed(refusal)),
+                Ok((response, token)) => match tx.commit().await {
+                    Ok(()) => {
+                        let mut response = response;
+                        if let Some(token) = token {
+                            response.extensions = Some(token_extensions(token));
+                        }
+                        Ok(Settled {
+                            response,
+                            known: true,
+                        })
+                    }
+                    // The commit may or may not have happened: never report a failure. A retry
+                    // of the same payment finds the first outcome or settles it now.
+                    Err(_) => Ok(Settled {
+                        response: SettleResponse {
+                            success: false,
+                            error_reason: Some(Reason::SettlementPending),
+                            error_message: Some(
+                                "the outcome is not known yet; retry the same payment".into(),
+                            ),
+                            transaction: String::new(),
+                            ..response
+                        },
+                        known: false,
+                    }),
+                },
+            }
+        }
     }
-    if let Some(reason) = policy_refusal(&wallet, &checked, now)? {
-        return Ok(failed(Refusal::new(
-            Reason::parse(reason.code()),
-            format!("the payer's policy refuses: {reason}"),
-            Some(&checked.payer),
-        )));
-    }
-    let debited = sqlx::query("UPDATE balances SET amount = amount - $1 WHERE wallet_id = $2 AND asset = $3 AND amount >= $1")
-        .bind(checked.amount)
-        .bind(&checked.payer_wallet)
-        .bind(&checked.asset)
-        .execute(&mut *tx)
-        .await?;
-    if debited.rows_affected() != 1 {
-        return Ok(failed(Refusal::new(
+}
+
+/// Carries a posting out inside the settlement transaction. A guard that fails (a balance
+/// changed under a race the lock should have prevented, or would overflow) is a refusal; the
+/// caller drops the transaction, so nothing is written.
+async fn post(
+    state: &AppState,
+    tx: &mut AnyConnection,
+    checked: &Checked,
+    payment_id: &str,
+    posting: &Posting,
+) -> Result<Result<(SettleResponse, Option<serde_json::Value>), Refusal>, ApiError> {
+    let facts = &checked.facts;
+    let payer = Some(facts.payer.as_str());
+    let db = |amount: Amount| {
+        i64::try_from(amount.atomic()).map_err(|_| {
+            Refusal::new(
+                Reason::BalanceOverflow,
+                "the amount does not fit the ledger",
+                payer,
+            )
+        })
+    };
+    let (amount, net, fee) = match (db(posting.amount), db(posting.net), db(posting.fee)) {
+        (Ok(amount), Ok(net), Ok(fee)) => (amount, net, fee),
+        (Err(refusal), ..) | (_, Err(refusal), _) | (.., Err(refusal)) => return Ok(Err(refusal)),
+    };
+    let asset = checked.asset_key.as_str();
+    if !store::ledger::debit(tx, &checked.payer_wallet, asset, amount).await? {
+        return Ok(Err(Refusal::new(
             Reason::InsufficientFunds,
             "the payer's balance is below the amount",
-            Some(&checked.payer),
+            payer,
         )));
     }
-    let (fee, net) = split_fee(Amount::new(checked.amount as u128), state.fee_bps)?;
-    let (fee, net) = (fee.atomic() as i64, net.atomic() as i64);
-    let payment_id = new_id("pay");
-    credit(&mut tx, &checked.payee_wallet, &checked.asset, net).await?;
-    post(
-        &mut tx,
-        &payment_id,
-        &checked.payer_wallet,
-        &checked.asset,
-        -checked.amount,
-        "payment",
-    )
-    .await?;
-    post(
-        &mut tx,
-        &payment_id,
-        &checked.payee_wallet,
-        &checked.asset,
-        net,
-        "payment",
-    )
-    .await?;
-    if fee > 0 {
-        credit(&mut tx, PLATFORM_WALLET, &checked.asset, fee).await?;
-        post(
-            &mut tx,
-            &payment_id,
-            PLATFORM_WALLET,
-            &checked.asset,
-            fee,
-            "fee",
-        )
-        .await?;
+    let overflow = || {
+        Ok(Err(Refusal::new(
+            Reason::BalanceOverflow,
+            "settling would take a balance past what the ledger holds; nothing was written",
+            payer,
+        )))
+    };
+    if !store::ledger::credit(tx, &checked.payee_wallet, asset, net).await? {
+        return overflow();
     }
+    let mut postings = vec![
+        store::ledger::Posting {
+            entry_id: payment_id,
+            wallet_id: &checked.payer_wallet,
+            asset,
+            amount: -amount,
+            kind: "payment",
+        },
+        store::ledger::Posting {
+            entry_id: payment_id,
+            wallet_id: &checked.payee_wallet,
+            asset,
+            amount: net,
+            kind: "payment",
+        },
+    ];
+    if fee > 0 {
+        if !store::ledger::credit(tx, PLATFORM_WALLET, asset, fee).await? {
+            return overflow();
+        }
+        postings.push(store::ledger::Posting {
+            entry_id: payment_id,
+            wallet_id: PLATFORM_WALLET,
+            asset,
+            amount: fee,
+            kind: "fee",
+        });
+    }
+    let now_db = now_i64();
+    store::ledger::post(tx, &postings, now_db).await?;
     let response = SettleResponse {
         success: true,
         error_reason: None,
         error_message: None,
-        payer: Some(checked.payer.clone()),
-        transaction: payment_id.clone(),
-        network: checked.network.clone(),
+        payer: Some(facts.payer.clone()),
+        transaction: payment_id.to_string(),
+        network: facts.network.clone(),
         amount: None,
         extensions: None,
     };
     let response_json =
-        serde_json::to_string(&response).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, amount, fee, net, fingerprint, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.to_string()))?;
+    store::payments::insert(
+        tx,
+        &store::payments::NewPayment {
+            id: payment_id,
+            network: &facts.network,
+            payer: &facts.payer,
+            nonce: &checked.nonce,
+            payer_wallet: &checked.payer_wallet,
+            payee_wallet: &checked.payee_wallet,
+            provider_id: checked.provider_id.as_deref(),
+            asset,
+            amount,
+            fee,
+            net,
+            fingerprint: &facts.request_fingerprint.to_hex(),
+            payment_identifier: facts.identifier.as_deref(),
+            terms_fingerprint: &facts.terms_fingerprint.to_hex(),
+            response: &response_json,
+        },
+        now_db,
     )
-    .bind(&payment_id)
-    .bind(&checked.network)
-    .bind(&checked.payer)
-    .bind(&checked.nonce)
-    .bind(&checked.payer_wallet)
-    .bind(&checked.payee_wallet)
-    .bind(checked.provider_id.as_deref())
-    .bind(&checked.asset)
-    .bind(checked.amount)
-    .bind(fee)
-    .bind(net)
-    .bind(&checked.fingerprint)
-    .bind(&response_json)
-    .bind(now_i64())
-    .execute(&mut *tx)
     .await?;
-    let (policy, mut usage) = policy_and_usage(&wallet)?;
-    if let Some(policy) = policy {
-        policy.record(&mut usage, checked.amount_decimal, now);
-        sqlx::query("UPDATE wallets SET usage = $1 WHERE id = $2")
-            .bind(serde_json::to_string(&usage).map_err(|e| ApiError::BadRequest(e.to_string()))?)
-            .bind(&checked.payer_wallet)
-            .execute(&mut *tx)
-            .await?;
+    if let Some(usage) = &posting.usage {
+        store::wallets::set_usage(tx, &checked.payer_wallet, usage).await?;
     }
     if let Some(provider) = &checked.provider_id {
-        let event = json!({"type": "payment.settled", "paymentId": payment_id, "network": checked.network,
-            "payer": checked.payer, "asset": checked.asset, "amount": checked.amount.to_string(),
+        let event = json!({"type": "payment.settled", "paymentId": payment_id, "network": facts.network,
+            "payer": facts.payer, "asset": asset, "amount": amount.to_string(),
             "fee": fee.to_string(), "net": net.to_string()});
-        sqlx::query("INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, NULL)")
-            .bind(new_id("evt"))
-            .bind(provider)
-            .bind("payment.settled")
-            .bind(event.to_string())
-            .bind(now_i64())
-            .execute(&mut *tx)
-            .await?;
+        store::payments::enqueue_event(
+            tx,
+            &new_id("evt"),
+            provider,
+            "payment.settled",
+            &event.to_string(),
+            now_db,
+        )
+        .await?;
     }
-    let token = match &checked.provider_id {
-        Some(provider) => {
-            crate::tokens::issue_for_payment(
-                &mut tx,
-                state,
-                provider,
-                &payment_id,
-                &checked.payer,
-                checked.resource.as_deref(),
-                now,
-            )
-            .await?
+    let token = match (&posting.token, &checked.provider_id) {
+        (Some(claims), Some(provider)) => {
+            Some(crate::tokens::issue_for_payment(tx, state, provider, payment_id, claims).await?)
         }
-        None => None,
+        _ => None,
     };
-    let mut response = response;
-    match tx.commit().await {
-        Ok(()) => {
-            if let Some(token) = token {
-                response.extensions = Some(token_extensions(token));
-            }
-            Ok(response)
-        }
-        // The commit may or may not have happened: never report a failure. A retry of the same
-        // payment finds the first outcome or settles it now.
-        Err(_) => Ok(SettleResponse {
-            success: false,
-            error_reason: Some(Reason::SettlementPending),
-            error_message: Some("the outcome is not known yet; retry the same payment".into()),
-            ..response
-        }),
-    }
+    Ok(Ok((response, token)))
 }

@@ -14,37 +14,48 @@ use sqlx::{AnyConnection, Row};
 
 use crate::auth::Caller;
 use crate::body::JsonBody;
-use crate::endpoints::{url_path, Bundle};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::util::{now, now_i64, random_bytes};
-use crate::AppState;
 
 /// The extension key under which a settlement returns its access token.
 pub use paywire_core::token::ACCESS_TOKEN_EXTENSION;
 
-/// Loads the token key ring, generating the first key on first start.
-pub async fn load_key_ring(pool: &sqlx::AnyPool) -> Result<KeyRing, String> {
-    let rows = sqlx::query("SELECT kid, secret_hex FROM token_keys ORDER BY created_at, kid")
+/// Loads the token key ring (secrets sealed at rest), generating the first key on first start.
+pub async fn load_key_ring(
+    pool: &sqlx::AnyPool,
+    sealer: &crate::secrets::Sealer,
+) -> Result<KeyRing, String> {
+    let rows = sqlx::query("SELECT kid, secret_sealed FROM token_keys ORDER BY created_at, kid")
         .fetch_all(pool)
         .await
         .map_err(|e| e.to_string())?;
     if rows.is_empty() {
         let kid = format!("k{}", now());
-        let secret = hex::encode(random_bytes::<32>());
-        sqlx::query("INSERT INTO token_keys (kid, secret_hex, created_at) VALUES ($1, $2, $3)")
+        let secret = zeroize::Zeroizing::new(random_bytes::<32>());
+        let sealed = sealer.seal(
+            hex::encode(secret.as_ref()).as_bytes(),
+            &crate::secrets::token_key_aad(&kid),
+        );
+        sqlx::query("INSERT INTO token_keys (kid, secret_sealed, created_at) VALUES ($1, $2, $3)")
             .bind(&kid)
-            .bind(&secret)
+            .bind(&sealed)
             .bind(now_i64())
             .execute(pool)
             .await
             .map_err(|e| e.to_string())?;
-        return KeyRing::new(&kid, &hex::decode(secret).expect("hex")).map_err(|e| e.to_string());
+        return KeyRing::new(&kid, secret.as_ref()).map_err(|e| e.to_string());
     }
     let mut ring: Option<KeyRing> = None;
     for row in rows {
         let kid: String = row.try_get("kid").map_err(|e| e.to_string())?;
-        let secret: String = row.try_get("secret_hex").map_err(|e| e.to_string())?;
-        let secret = hex::decode(secret).map_err(|e| e.to_string())?;
+        let sealed: String = row.try_get("secret_sealed").map_err(|e| e.to_string())?;
+        let hex_text = sealer
+            .open(&sealed, &crate::secrets::token_key_aad(&kid))
+            .map_err(|e| format!("token key {kid}: {e}"))?;
+        let secret = zeroize::Zeroizing::new(
+            hex::decode(hex_text.as_slice()).map_err(|e| format!("token key {kid}: {e}"))?,
+        );
         match &mut ring {
             None => ring = Some(KeyRing::new(&kid, &secret).map_err(|e| e.to_string())?),
             // The newest key signs; older ones keep verifying.
@@ -54,60 +65,31 @@ pub async fn load_key_ring(pool: &sqlx::AnyPool) -> Result<KeyRing, String> {
     ring.ok_or_else(|| "no token key".into())
 }
 
-/// Issues the bundle's token if the paid resource is a bundle endpoint of the provider.
-/// Runs inside the settlement transaction; returns the token and its claims.
+/// Issues the token a bundle payment bought (claims decided by paywire-core's settlement
+/// decision), inside the settlement transaction; returns the extension the answer carries.
 pub async fn issue_for_payment(
     conn: &mut AnyConnection,
     state: &AppState,
     provider_id: &str,
     payment_id: &str,
-    payer: &str,
-    resource: Option<&str>,
-    now: u64,
-) -> Result<Option<Value>, ApiError> {
-    let Some(resource) = resource else {
-        return Ok(None);
-    };
-    let rows = sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND bundle IS NOT NULL ORDER BY position")
-        .bind(provider_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let path = url_path(resource);
-    for row in rows {
-        let rule: paywire_core::PriceRule =
-            serde_json::from_str(&row.try_get::<String, _>("rule")?)
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        if !rule.path.matches(path) {
-            continue;
-        }
-        let bundle: Bundle = serde_json::from_str(&row.try_get::<String, _>("bundle")?)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let claims = bundle.claims(
-            format!("tok_{}", payment_id.trim_start_matches("pay_")),
-            &state.ledger_network,
-            payer,
-            resource,
-            &rule,
-            now,
-        );
-        let token = state.token_keys.issue(&claims)?;
-        sqlx::query(
-            "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-        )
-        .bind(&claims.id)
-        .bind(paywire_core::token_hash(&token))
-        .bind(provider_id)
-        .bind(payment_id)
-        .bind(serde_json::to_string(&claims).map_err(|e| ApiError::BadRequest(e.to_string()))?)
-        .bind(claims.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX)))
-        .bind(i64::try_from(claims.exp).unwrap_or(i64::MAX))
-        .bind(now_i64())
-        .execute(&mut *conn)
-        .await?;
-        return Ok(Some(token_extension(&token, &claims)));
-    }
-    Ok(None)
+    claims: &Claims,
+) -> Result<Value, ApiError> {
+    let token = state.token_keys.issue(claims)?;
+    sqlx::query(
+        "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+    )
+    .bind(&claims.id)
+    .bind(paywire_core::token_hash(&token))
+    .bind(provider_id)
+    .bind(payment_id)
+    .bind(serde_json::to_string(claims).map_err(|e| ApiError::Internal(e.to_string()))?)
+    .bind(claims.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX)))
+    .bind(i64::try_from(claims.exp).unwrap_or(i64::MAX))
+    .bind(now_i64())
+    .execute(&mut *conn)
+    .await?;
+    Ok(token_extension(&token, claims))
 }
 
 fn token_extension(token: &str, claims: &Claims) -> Value {
@@ -127,7 +109,7 @@ pub async fn reissue_for_payment(
         return Ok(None);
     };
     let claims: Claims = serde_json::from_str(&row.try_get::<String, _>("claims")?)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::Internal(format!("stored claims: {e}")))?;
     let token = state.token_keys.issue(&claims)?;
     Ok(Some(token_extension(&token, &claims)))
 }
@@ -161,7 +143,7 @@ pub async fn post_verify_token(
         .await?
         .ok_or(ApiError::Core(paywire_core::Error::TokenSignatureInvalid))?;
     let provider: String = row.try_get("provider_id")?;
-    caller.require_tenant(&provider, "read")?;
+    caller.require_tenant(&provider, "read", "token")?;
     let uses: i64 = row.try_get("uses")?;
     let request = TokenRequest {
         method: &body.method,
@@ -205,11 +187,7 @@ pub async fn sweep(state: &AppState, now: u64) -> Result<u64, ApiError> {
         .bind(now)
         .execute(&state.pool)
         .await?;
-    let retention =
-        i64::try_from(paywire_core::idempotency::DEFAULT_RETENTION_SECONDS).unwrap_or(i64::MAX);
-    let keys = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
-        .bind(now - retention)
-        .execute(&state.pool)
-        .await?;
-    Ok(tokens.rows_affected() + keys.rows_affected())
+    let retention = i64::try_from(state.idempotency.retention_seconds).unwrap_or(i64::MAX);
+    let keys = crate::store::idempotency::sweep(&state.pool, now.saturating_sub(retention)).await?;
+    Ok(tokens.rows_affected() + keys)
 }

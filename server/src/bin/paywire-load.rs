@@ -35,28 +35,37 @@ async fn main() {
     let args = Args::parse();
     let settings = SettingsArgs {
         database_url: Some(args.database_url.clone()),
-        admin_key: Some("ak_load_generator".into()),
+        admin_key: Some("sk_admin_load_generator".into()),
+        // A fixed key: load runs use scratch databases, and reruns on one must open it.
+        master_key: Some("6c6f61642067656e657261746f72206d6173746572206b657920666f72207573".into()),
         listen: Some("127.0.0.1:0".parse().expect("address")),
         ..Default::default()
     }
     .resolve()
     .expect("settings");
-    let (state, _) = paywire_server::open(&settings).await.expect("database");
+    let state = paywire_server::open(&settings)
+        .await
+        .expect("database")
+        .state;
     let provider = paywire_server::accounts::create_provider(&state, "load provider", None)
         .await
         .expect("provider");
     let agent = paywire_server::accounts::create_agent(&state, "load agent", None)
         .await
         .expect("agent");
-    paywire_server::accounts::fund_ledger(&state, &agent.wallet_id, "1000000")
+    paywire_server::accounts::fund_ledger(&state, &agent.wallet_id, "1000000", None)
         .await
         .expect("fund");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("listen");
     let address = listener.local_addr().expect("address");
-    let router = paywire_server::router(state.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let served = state.clone();
+    tokio::spawn(async move {
+        paywire_server::serve_on(listener, settings.limits, served, std::future::pending())
+            .await
+            .expect("serve")
+    });
 
     let secret = WalletSecret::from_hex(agent.wallet_secret.as_deref().expect("agent secret"))
         .expect("secret");

@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use sqlx::Connection;
 use tower::ServiceExt;
 
-pub const ADMIN: &str = "ak_test_operator_key";
+pub const ADMIN: &str = "sk_admin_test_operator_key";
+/// The master key test databases are sealed under.
+pub const MASTER_KEY: &str = "7465737420646174616261736573206d6173746572206b6579206f6e6c792121";
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -81,12 +83,21 @@ impl TestApp {
             admin_key: Some(ADMIN.into()),
             ledger_id: Some("test".into()),
             fee_bps: Some(fee_bps),
+            master_key: Some(MASTER_KEY.into()),
             ..Default::default()
         }
         .resolve()
         .unwrap();
-        let (state, generated) = paywire_server::open(&settings).await.unwrap();
-        assert!(generated.is_none(), "a configured admin key is used as is");
+        let opened = paywire_server::open(&settings).await.unwrap();
+        assert!(
+            opened.admin_key.is_none(),
+            "a configured admin key is used as is"
+        );
+        assert!(
+            opened.master_key_file.is_none(),
+            "a given master key writes no file"
+        );
+        let state = opened.state;
         let router = paywire_server::router(state.clone());
         TestApp {
             state,
@@ -204,6 +215,42 @@ impl TestApp {
             .iter()
             .find(|b| b["asset"] == asset)
             .map_or(0, |b| b["atomic"].as_str().unwrap().parse().unwrap())
+    }
+
+    /// Every text value in every table, one per line: to prove a secret is stored nowhere.
+    pub async fn dump_text(&self) -> String {
+        use sqlx::Row;
+        let tables = match self.state.dialect {
+            paywire_server::db::Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            }
+            paywire_server::db::Dialect::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+            }
+        };
+        let names: Vec<String> = sqlx::query(tables)
+            .fetch_all(&self.state.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap())
+            .collect();
+        let mut dump = String::new();
+        for table in names.iter().filter(|t| !t.starts_with("_sqlx")) {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+                .fetch_all(&self.state.pool)
+                .await
+                .unwrap();
+            for row in rows {
+                for i in 0..row.len() {
+                    if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                        dump.push_str(&text);
+                        dump.push('\n');
+                    }
+                }
+            }
+        }
+        dump
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {

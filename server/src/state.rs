@@ -1,0 +1,37 @@
+//! What every handler shares: the database, the ledger's identity and rules, the keys.
+
+use std::sync::Arc;
+
+use paywire_core::idempotency::IdempotencyConfig;
+use paywire_core::KeyRing;
+use sqlx::AnyPool;
+use tokio_util::task::TaskTracker;
+
+use crate::db::Dialect;
+use crate::secrets::Sealer;
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: AnyPool,
+    /// Which database.
+    pub dialect: Dialect,
+    /// `paywire:<ledger-id>`.
+    pub ledger_network: String,
+    /// Devnet EVM networks (CAIP-2).
+    pub devnet_networks: Vec<String>,
+    /// The platform fee in basis points.
+    pub fee_bps: u32,
+    /// Signs and verifies access tokens.
+    pub token_keys: Arc<KeyRing>,
+    /// Seals and opens the secrets kept at rest.
+    pub sealer: Sealer,
+    /// Idempotency retention and lease.
+    pub idempotency: IdempotencyConfig,
+    /// Whether webhook URLs may point at loopback (development only).
+    pub allow_loopback_webhooks: bool,
+    /// Mutating requests run here to completion, whatever their client does; shutdown waits
+    /// for them.
+    pub tasks: TaskTracker,
+}

@@ -1,0 +1,134 @@
+//! Idempotency records: `(scope, key)` → fingerprint, state, outcome, begun at.
+
+use paywire_core::idempotency::{Fingerprint, IdempotencyRecord, RecordState, StoredOutcome};
+use sqlx::{AnyPool, Row};
+
+use crate::error::ApiError;
+
+/// Inserts an in-progress record; `false` when the key has one already.
+pub async fn insert(
+    pool: &AnyPool,
+    scope: &str,
+    key: &str,
+    fingerprint: &Fingerprint,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, status, body, created_at) \
+         VALUES ($1, $2, $3, 'in_progress', NULL, NULL, $4) ON CONFLICT (scope, key) DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(fingerprint.to_hex())
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The record under `(scope, key)`, with the `created_at` it was read at (for [`take_over`]).
+pub async fn get(
+    pool: &AnyPool,
+    scope: &str,
+    key: &str,
+) -> Result<Option<(IdempotencyRecord, i64)>, ApiError> {
+    let Some(row) = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2")
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let created_at: i64 = row.try_get("created_at")?;
+    let state = if row.try_get::<String, _>("state")? == "completed" {
+        let status: Option<i32> = row.try_get("status")?;
+        RecordState::Completed {
+            outcome: StoredOutcome {
+                status: status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                body: row
+                    .try_get::<Option<String>, _>("body")?
+                    .unwrap_or_default(),
+            },
+        }
+    } else {
+        RecordState::InProgress
+    };
+    let record = IdempotencyRecord {
+        fingerprint: Fingerprint::try_from(row.try_get::<String, _>("fingerprint")?)
+            .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+        created_at: u64::try_from(created_at).unwrap_or(0),
+        state,
+    };
+    Ok(Some((record, created_at)))
+}
+
+/// Starts the record over for a new attempt, if it is still the one read at `read_created_at`
+/// (an expired record, or one whose request died); `false` when another attempt took it first.
+pub async fn take_over(
+    pool: &AnyPool,
+    scope: &str,
+    key: &str,
+    fingerprint: &Fingerprint,
+    read_created_at: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE idempotency_keys SET fingerprint = $1, state = 'in_progress', status = NULL, body = NULL, created_at = $2 \
+         WHERE scope = $3 AND key = $4 AND created_at = $5",
+    )
+    .bind(fingerprint.to_hex())
+    .bind(now)
+    .bind(scope)
+    .bind(key)
+    .bind(read_created_at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stores the outcome of the in-progress request under `(scope, key)`.
+pub async fn complete(
+    pool: &AnyPool,
+    scope: &str,
+    key: &str,
+    fingerprint: &Fingerprint,
+    outcome: &StoredOutcome,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE idempotency_keys SET state = 'completed', status = $1, body = $2 WHERE scope = $3 AND key = $4 AND fingerprint = $5 AND state = 'in_progress'")
+        .bind(i32::from(outcome.status))
+        .bind(&outcome.body)
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint.to_hex())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an in-progress record (its request failed before any effect).
+pub async fn abandon(
+    pool: &AnyPool,
+    scope: &str,
+    key: &str,
+    fingerprint: &Fingerprint,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_progress'")
+        .bind(scope)
+        .bind(key)
+        .bind(fingerprint.to_hex())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes records older than `before` (unix seconds).
+pub async fn sweep(pool: &AnyPool, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}

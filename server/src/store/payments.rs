@@ -1,0 +1,151 @@
+//! Settled payments: the once-only keys `(network, payer, nonce)` and `(network, payer,
+//! payment identifier)`, the answer each gave, and the webhook outbox.
+
+use paywire_core::idempotency::Fingerprint;
+use paywire_core::settlement::EarlierPayment;
+use sqlx::{AnyConnection, Row};
+
+use crate::error::ApiError;
+
+fn earlier(row: sqlx::any::AnyRow) -> Result<EarlierPayment, ApiError> {
+    let fingerprint: String = row.try_get("fp")?;
+    Ok(EarlierPayment {
+        payment_id: row.try_get("id")?,
+        fingerprint: Fingerprint::try_from(fingerprint)
+            .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+    })
+}
+
+/// The payment that settled this `(network, payer, nonce)`, with its request fingerprint.
+pub async fn by_nonce(
+    conn: &mut AnyConnection,
+    network: &str,
+    payer: &str,
+    nonce: &str,
+) -> Result<Option<EarlierPayment>, ApiError> {
+    let row = sqlx::query(
+        "SELECT id, fingerprint AS fp FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3",
+    )
+    .bind(network)
+    .bind(payer)
+    .bind(nonce)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(earlier).transpose()
+}
+
+/// The payment this payer settled under this payment identifier, with its terms fingerprint.
+pub async fn by_identifier(
+    conn: &mut AnyConnection,
+    network: &str,
+    payer: &str,
+    identifier: &str,
+) -> Result<Option<EarlierPayment>, ApiError> {
+    let row = sqlx::query(
+        "SELECT id, terms_fingerprint AS fp FROM payments WHERE network = $1 AND payer = $2 AND payment_identifier = $3",
+    )
+    .bind(network)
+    .bind(payer)
+    .bind(identifier)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(earlier).transpose()
+}
+
+/// The stored answer of a payment (its settle response, without the token).
+pub async fn response(
+    conn: &mut AnyConnection,
+    payment_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT response FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| row.try_get("response")).transpose()
+}
+
+/// A payment to record.
+pub struct NewPayment<'a> {
+    /// `pay_…`.
+    pub id: &'a str,
+    /// The network.
+    pub network: &'a str,
+    /// The payer as the payment names it.
+    pub payer: &'a str,
+    /// `0x` + 64 lower-case hex digits.
+    pub nonce: &'a str,
+    /// The paying wallet.
+    pub payer_wallet: &'a str,
+    /// The payee's wallet.
+    pub payee_wallet: &'a str,
+    /// The payee's provider.
+    pub provider_id: Option<&'a str>,
+    /// The balance key of the asset.
+    pub asset: &'a str,
+    /// Atomic units paid, the platform's fee, the payee's net.
+    pub amount: i64,
+    /// The fee.
+    pub fee: i64,
+    /// The net.
+    pub net: i64,
+    /// The request's fingerprint.
+    pub fingerprint: &'a str,
+    /// The x402 payment identifier, if any.
+    pub payment_identifier: Option<&'a str>,
+    /// The fingerprint of the payment's terms.
+    pub terms_fingerprint: &'a str,
+    /// The answer, to replay.
+    pub response: &'a str,
+}
+
+/// Records a settled payment.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    payment: &NewPayment<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, amount, fee, net, \
+         fingerprint, payment_identifier, terms_fingerprint, response, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(payment.id)
+    .bind(payment.network)
+    .bind(payment.payer)
+    .bind(payment.nonce)
+    .bind(payment.payer_wallet)
+    .bind(payment.payee_wallet)
+    .bind(payment.provider_id)
+    .bind(payment.asset)
+    .bind(payment.amount)
+    .bind(payment.fee)
+    .bind(payment.net)
+    .bind(payment.fingerprint)
+    .bind(payment.payment_identifier)
+    .bind(payment.terms_fingerprint)
+    .bind(payment.response)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues a webhook event for a tenant.
+pub async fn enqueue_event(
+    conn: &mut AnyConnection,
+    id: &str,
+    tenant_id: &str,
+    event: &str,
+    payload: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, NULL)")
+        .bind(id)
+        .bind(tenant_id)
+        .bind(event)
+        .bind(payload)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
