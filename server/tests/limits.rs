@@ -1,0 +1,245 @@
+//! Timeouts, connection limits and graceful shutdown, against the real binary over loopback:
+//! clients that send half their headers, a body shorter than its `Content-Length`, or
+//! `Expect: 100-continue` and nothing after, cannot hold the server; oversized headers get the
+//! JSON error shape; a shutdown finishes the settlement in flight.
+
+#[path = "common/process.rs"]
+mod process;
+
+use std::time::{Duration, Instant};
+
+use process::{parse_response, parties, payment, request, Scratch, Server, ADMIN};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Reads until the server closes the connection, or fails the test after `limit`.
+async fn closed_by_server(mut stream: TcpStream, limit: Duration) -> Vec<u8> {
+    let mut raw = vec![];
+    match tokio::time::timeout(limit, stream.read_to_end(&mut raw)).await {
+        Ok(_) => raw, // EOF, or a reset: either way the server let go
+        Err(_) => panic!("the server kept a slow connection open past {limit:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_hold_the_server() {
+    let scratch = Scratch::new("limits");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let server = Server::start(
+        &url,
+        &[
+            "--header-read-timeout-seconds",
+            "4",
+            "--body-read-timeout-seconds",
+            "4",
+            "--request-timeout-seconds",
+            "10",
+        ],
+        &scratch.0.join("server.log"),
+    )
+    .await;
+    let setup = parties(&server, "10.00").await;
+    // 600 slow sockets: 200 of each kind.
+    let mut slow = vec![];
+    for i in 0..600 {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .unwrap();
+        let head = match i % 3 {
+            0 => "POST /settle HTTP/1.1\r\nHost: x\r\nContent-Type: appl".to_string(),
+            1 => "POST /settle HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"x402Version\"".to_string(),
+            _ => "POST /settle HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n".to_string(),
+        };
+        stream.write_all(head.as_bytes()).await.unwrap();
+        slow.push(stream);
+    }
+    // While they hang, the server answers everyone else at once.
+    let started = Instant::now();
+    let (status, body) = request(server.port, "GET", "/healthz", None, None, &[])
+        .await
+        .unwrap();
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, settled) = server
+        .call("POST", "/settle", None, Some(&payment(&setup, 10_000, 1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, &settled["success"]),
+        (200, &json!(true)),
+        "{settled}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "served while every slow client still hung ({:?})",
+        started.elapsed()
+    );
+    // And every slow socket is let go: headers after 4 s, bodies after 4 s (a 408 in JSON).
+    let mut timed_out_bodies = 0;
+    for (i, stream) in slow.into_iter().enumerate() {
+        let raw = closed_by_server(stream, Duration::from_secs(15)).await;
+        if i % 3 != 0 {
+            let (status, body) = parse_response(&raw);
+            assert_eq!(
+                status,
+                408,
+                "kind {}: {}",
+                i % 3,
+                String::from_utf8_lossy(&raw)
+            );
+            assert_eq!(body["error"]["code"], "request_timeout");
+            timed_out_bodies += 1;
+        }
+    }
+    assert_eq!(timed_out_bodies, 400);
+    let (status, _) = request(server.port, "GET", "/healthz", None, None, &[])
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_cap_queues_new_clients_until_slots_free() {
+    let scratch = Scratch::new("cap");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let server = Server::start(
+        &url,
+        &[
+            "--max-connections",
+            "20",
+            "--header-read-timeout-seconds",
+            "1",
+        ],
+        &scratch.0.join("server.log"),
+    )
+    .await;
+    // 20 connections that send nothing take every slot.
+    let mut idle = vec![];
+    for _ in 0..20 {
+        idle.push(
+            TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .unwrap(),
+        );
+    }
+    // The listen queue is first in, first out: the next client comes after all twenty.
+    let started = Instant::now();
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        request(server.port, "GET", "/healthz", None, None, &[]),
+    )
+    .await
+    .expect("a queued client is served once slots free")
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "the 21st client waited for a slot ({:?})",
+        started.elapsed()
+    );
+    for stream in idle {
+        closed_by_server(stream, Duration::from_secs(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_and_unknown_routes_answer_json() {
+    let scratch = Scratch::new("headers");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let server = Server::start(&url, &[], &scratch.0.join("server.log")).await;
+    let big = "x".repeat(40 * 1024);
+    let (status, body) = request(
+        server.port,
+        "GET",
+        "/healthz",
+        None,
+        None,
+        &[("X-Big", &big)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (431, Some("headers_too_large"))
+    );
+    let many: Vec<(String, String)> = (0..150).map(|i| (format!("X-H{i}"), "v".into())).collect();
+    let many: Vec<(&str, &str)> = many.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let (status, body) = request(server.port, "GET", "/healthz", None, None, &many)
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (431, Some("headers_too_large"))
+    );
+    for (method, path, code) in [
+        ("GET", "/nope", "not_found"),
+        ("PATCH", "/settle", "method_not_allowed"),
+        ("GET", "/v1/wallets/%FF", "invalid_request"),
+    ] {
+        let (status, body) = request(server.port, method, path, Some(ADMIN), None, &[])
+            .await
+            .unwrap();
+        assert_eq!(
+            body["error"]["code"], code,
+            "{method} {path}: {status} {body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_finishes_the_settlement_in_flight() {
+    let scratch = Scratch::new("shutdown");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let mut server = Server::start(&url, &[], &scratch.0.join("server.log")).await;
+    let setup = parties(&server, "1.00").await;
+    let body = payment(&setup, 10_000, 7).to_string();
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /settle HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // `100 Continue` means the request is in the handler, reading its body.
+    let mut continued = [0u8; 25];
+    stream.read_exact(&mut continued).await.unwrap();
+    assert!(continued.starts_with(b"HTTP/1.1 100 Continue"));
+    server.terminate();
+    // The server is shutting down; the request in flight still completes.
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let raw = closed_by_server(stream, Duration::from_secs(10)).await;
+    let (status, settled) = parse_response(&raw);
+    assert_eq!(
+        (status, &settled["success"]),
+        (200, &json!(true)),
+        "{settled}"
+    );
+    let exited = tokio::task::spawn_blocking(move || server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exited.success(), "a graceful exit: {exited:?}");
+    // The settlement committed: a new server on the same database replays it.
+    let server = Server::start(&url, &[], &scratch.0.join("server.log")).await;
+    let (_, again) = server
+        .call(
+            "POST",
+            "/settle",
+            None,
+            Some(&serde_json::from_str(&body).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again["transaction"], settled["transaction"]);
+    let (_, wallet) = server
+        .call(
+            "GET",
+            &format!("/v1/wallets/{}", setup.agent_wallet),
+            Some(ADMIN),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(wallet["balances"][0]["atomic"], "990000", "charged once");
+}
