@@ -52,8 +52,31 @@ impl TestApp {
         Self::with_fee(backend, 250).await
     }
 
+    /// A new PostgreSQL database reached through `host_port` (a proxy in front of the server).
+    pub async fn postgres_through(host_port: &str) -> Self {
+        let (url, cleanup) = Self::database(Backend::Postgres).await;
+        let name = url.rsplit('/').next().unwrap().to_string();
+        let user = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('@').next())
+            .unwrap_or("postgres")
+            .to_string();
+        Self::open(
+            format!("postgres://{user}@{host_port}/{name}"),
+            cleanup,
+            250,
+        )
+        .await
+    }
+
     pub async fn with_fee(backend: Backend, fee_bps: u32) -> Self {
-        let (url, cleanup) = match backend {
+        let (url, cleanup) = Self::database(backend).await;
+        Self::open(url, cleanup, fee_bps).await
+    }
+
+    async fn database(backend: Backend) -> (String, Cleanup) {
+        match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("paywire-test-{}.db", unique()));
                 (format!("sqlite://{}", path.display()), Cleanup::File(path))
@@ -77,7 +100,10 @@ impl TestApp {
                     Cleanup::Database { admin_url, name },
                 )
             }
-        };
+        }
+    }
+
+    async fn open(url: String, cleanup: Cleanup, fee_bps: u32) -> Self {
         let settings = SettingsArgs {
             database_url: Some(url),
             admin_key: Some(ADMIN.into()),
