@@ -37,7 +37,11 @@ impl Server {
     /// Starts the binary on `database_url` with extra flags, and waits (bounded) until
     /// `/healthz` answers.
     pub async fn start(database_url: &str, extra: &[&str], log: &Path) -> Server {
-        let port = free_port();
+        Self::start_on(database_url, free_port(), extra, log).await
+    }
+
+    /// Starts the binary on a given port (a restart after a kill keeps its address).
+    pub async fn start_on(database_url: &str, port: u16, extra: &[&str], log: &Path) -> Server {
         let out = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
