@@ -163,8 +163,10 @@ async fn create_tenant(
     policy: Option<Policy>,
     reference: Option<&Reference>,
 ) -> Result<CreatedTenant, ApiError> {
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(ApiError::BadRequest("name must be 1-200 characters".into()));
+    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "name must be 1-200 characters, none of them control characters".into(),
+        ));
     }
     if let Some(policy) = &policy {
         policy.validate()?;

@@ -17,7 +17,10 @@ use crate::state::AppState;
 use crate::util::now;
 
 fn parse(body: &Bytes) -> Result<FacilitatorRequest, ApiError> {
-    serde_json::from_slice(body)
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("not a facilitator request: {e}")))?;
+    crate::body::refuse_nul(&value)?;
+    serde_json::from_value(value)
         .map_err(|e| ApiError::BadRequest(format!("not a facilitator request: {e}")))
 }
 

@@ -192,7 +192,8 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
 }
 
 /// Refuses requests with more than [`MAX_HEADER_COUNT`] fields or [`MAX_HEADER_BYTES`] bytes
-/// of headers, in the JSON error shape (hyper's own limit, far above, answers without a body).
+/// of headers, in the JSON error shape (hyper's own limit, far above, answers without a body),
+/// and URLs holding an encoded NUL.
 async fn limit_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -205,6 +206,12 @@ async fn limit_headers(
         .sum();
     if headers.len() > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES {
         return error::ApiError::HeadersTooLarge.into_response();
+    }
+    // A NUL in a path segment would reach SQL as text, which PostgreSQL refuses.
+    let target = request.uri().path_and_query().map_or("", |p| p.as_str());
+    if target.to_ascii_lowercase().contains("%00") {
+        return error::ApiError::BadRequest("a URL of this API never holds a NUL character".into())
+            .into_response();
     }
     next.run(request).await
 }
