@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every check of the repository: formatting, lints, all tests (unit, property, vectors),
-# the vector-drift check, the wasm32 build of the core, the quickstart example, the README
-# walk-through, and @paywire/wasm (vectors in Node, host layer against the server, npm pack,
-# the workers entry, headless Chromium).
+# Runs every check of the repository: formatting, lints, all tests (unit, property, vectors;
+# the server's on SQLite and PostgreSQL, including the kill -9 crash audit, the COMMIT fault
+# injection and the slow-client limits), the vector-drift check, the wasm32 build of the core,
+# the quickstart example, the README walk-through, schemathesis against a live server, a
+# 60-second smoke run of every fuzz target, and @paywire/wasm (vectors in Node, host layer
+# against the server, npm pack, the workers entry, headless Chromium).
 # Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +61,12 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 bash scripts/walkthrough.sh sk_admin_walkthrough_key "http://127.0.0.1:$port" ./target/debug/paywire-server
 kill $server
+
+step "API fuzzing: schemathesis against a live server (SQLite and PostgreSQL)"
+bash scripts/schemathesis.sh ./target/debug/paywire-server 30
+
+step "fuzz smoke: every cargo-fuzz target of the core for 60 s (long runs: see the README)"
+bash scripts/fuzz.sh 60
 
 step "@paywire/wasm: build (wasm-bindgen CLI, wasm-opt, TypeScript)"
 bash scripts/build-wasm.sh

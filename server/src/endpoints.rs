@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use paywire_core::money::{Asset, AssetRegistry};
-use paywire_core::pricing::{PaymentOption, Price, PriceRule, Pricebook, QuoteRequest};
+use paywire_core::pricing::{PaymentOption, PriceRule, Pricebook, QuoteRequest};
 use paywire_core::protocol::ResourceInfo;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,10 +29,12 @@ pub struct NewEndpoint {
     /// A path pattern such as `/v1/weather/:city`.
     pub path: String,
     /// The price, in atomic units of the ledger dollar (6 decimals).
-    pub price: Price,
+    /// (Read as the core's `Price` when the rule is built, so a bad price is
+    /// `pricing_rule_invalid`, like any other rule error.)
+    pub price: Value,
     /// Prices for particular consumers.
     #[serde(default)]
-    pub overrides: std::collections::BTreeMap<String, Price>,
+    pub overrides: std::collections::BTreeMap<String, Value>,
     /// What the endpoint is.
     #[serde(default)]
     pub description: Option<String>,

@@ -94,8 +94,11 @@ pub enum FreeQuota {
 }
 
 /// A price: a flat fee per request, plus optional usage pricing and free quota.
+///
+/// It names a flat fee, usage pricing, or both: `{}` is refused (`pricing_rule_invalid`), so
+/// an endpoint cannot become free by accident. A free route says so: `{"flat": "0"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, try_from = "PriceWire")]
 pub struct Price {
     /// Charged per request, in atomic units.
     #[serde(default)]
@@ -106,6 +109,35 @@ pub struct Price {
     /// Free requests or units per period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_quota: Option<FreeQuota>,
+}
+
+/// A price as written: `flat` may be absent only when usage pricing is given.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PriceWire {
+    #[serde(default)]
+    flat: Option<Amount>,
+    #[serde(default)]
+    usage: Option<UsagePricing>,
+    #[serde(default)]
+    free_quota: Option<FreeQuota>,
+}
+
+impl TryFrom<PriceWire> for Price {
+    type Error = Error;
+
+    fn try_from(wire: PriceWire) -> Result<Self> {
+        if wire.flat.is_none() && wire.usage.is_none() {
+            return Err(Error::PricingRuleInvalid(
+                "a price names a flat fee or usage pricing ({\"flat\": \"0\"} for a free route); {} would make the route free by accident".into(),
+            ));
+        }
+        Ok(Price {
+            flat: wire.flat.unwrap_or(Amount::ZERO),
+            usage: wire.usage,
+            free_quota: wire.free_quota,
+        })
+    }
 }
 
 /// A price rule: method, path pattern, price, and per-consumer overrides.
@@ -239,13 +271,6 @@ pub fn split_fee(gross: Amount, fee_bps: u32) -> Result<(Amount, Amount)> {
 impl Price {
     fn validate(&self) -> Result<()> {
         let Some(usage) = &self.usage else {
-            // `{}` would otherwise be a price of nothing: an endpoint registered by mistake
-            // would be served for free. A free endpoint is one without a rule.
-            if self.flat.is_zero() {
-                return Err(Error::PricingRuleInvalid(
-                    "a price charges something: a flat fee above 0 or usage pricing".into(),
-                ));
-            }
             return Ok(());
         };
         if usage.unit_size == 0 {
