@@ -306,3 +306,111 @@ fn primitive_u256(a: u128, b: u32) -> (u128, u128) {
 fn u256_le(a: (u128, u128), b: (u128, u128)) -> bool {
     a <= b
 }
+
+/// The settlement decision over arbitrary ledgers: what it posts always balances and fits.
+mod settlement_decision {
+    use paywire_core::idempotency::fingerprint;
+    use paywire_core::money::Amount;
+    use paywire_core::settlement::{
+        decide, EarlierPayment, LedgerRules, LedgerSnapshot, PaymentFacts, Plan,
+    };
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    const MAX: u128 = i64::MAX as u128;
+
+    fn facts(amount: u128, identifier: bool) -> PaymentFacts {
+        PaymentFacts {
+            network: "paywire:test".into(),
+            payer: "wal_agent".into(),
+            amount: Amount::new(amount),
+            amount_decimal: Decimal::from_i128_with_scale(amount.min(MAX) as i128, 6),
+            asset: "USD".into(),
+            pay_to: "wal_provider".into(),
+            resource: None,
+            request_fingerprint: fingerprint("POST", "/settle", &amount.to_be_bytes()),
+            identifier: identifier.then(|| "pay_0123456789abcdef".into()),
+            terms_fingerprint: fingerprint("POST", "/terms", &amount.to_be_bytes()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// A posting takes exactly what it gives, never from a short balance, never past the
+        /// ledger's limit; zero is never posted.
+        #[test]
+        fn a_posting_balances_and_fits(
+            amount in 0u128..=MAX + 10,
+            payer in 0u128..=MAX,
+            payee in 0u128..=MAX,
+            platform in 0u128..=MAX,
+            fee_bps in 0u32..=10_000,
+        ) {
+            let ledger = LedgerSnapshot {
+                payer_balance: Amount::new(payer),
+                payee_balance: Amount::new(payee),
+                platform_balance: Amount::new(platform),
+                ..Default::default()
+            };
+            let rules = LedgerRules { fee_bps, max_balance: Amount::new(MAX) };
+            match decide(&facts(amount, false), &ledger, None, rules, 1_000).unwrap() {
+                Plan::Post(posting) => {
+                    prop_assert!(amount > 0);
+                    prop_assert!(posting.amount.atomic() <= payer);
+                    prop_assert_eq!(posting.net.atomic() + posting.fee.atomic(), amount);
+                    prop_assert!(payee + posting.net.atomic() <= MAX);
+                    prop_assert!(platform + posting.fee.atomic() <= MAX);
+                }
+                Plan::Refuse { .. } => {
+                    let fits = amount <= MAX
+                        && payee.checked_add(amount).is_some_and(|t| t <= MAX)
+                        && platform.checked_add(amount).is_some_and(|t| t <= MAX);
+                    prop_assert!(amount == 0 || amount > payer || !fits, "refused a payment that fits");
+                }
+                Plan::Replay { .. } => prop_assert!(false, "a replay without an earlier payment"),
+            }
+        }
+
+        /// An earlier payment is replayed only for the very same request (by nonce) or the same
+        /// terms (by identifier); otherwise it is refused or a conflict, never someone's outcome.
+        #[test]
+        fn replays_need_the_same_request_or_terms(
+            amount in 1u128..1_000_000,
+            same_request in any::<bool>(),
+            same_terms in any::<bool>(),
+            by_nonce in any::<bool>(),
+        ) {
+            let payment = facts(amount, !by_nonce);
+            let other = fingerprint("POST", "/other", b"");
+            let earlier = |matching: bool, fp| EarlierPayment {
+                payment_id: "pay_earlier".into(),
+                fingerprint: if matching { fp } else { other },
+            };
+            let ledger = LedgerSnapshot {
+                payer_balance: Amount::new(amount),
+                earlier_by_nonce: by_nonce.then(|| earlier(same_request, payment.request_fingerprint)),
+                earlier_by_identifier: (!by_nonce).then(|| earlier(same_terms, payment.terms_fingerprint)),
+                ..Default::default()
+            };
+            let rules = LedgerRules { fee_bps: 0, max_balance: Amount::new(MAX) };
+            let decided = decide(&payment, &ledger, None, rules, 1_000);
+            let should_replay = if by_nonce { same_request } else { same_terms };
+            match decided {
+                Ok(Plan::Replay { payment_id }) => {
+                    prop_assert!(should_replay);
+                    prop_assert_eq!(payment_id, "pay_earlier");
+                }
+                Ok(Plan::Refuse { reason, .. }) => {
+                    prop_assert!(by_nonce && !same_request);
+                    prop_assert_eq!(reason.as_str(), "invalid_exact_evm_nonce_already_used");
+                }
+                Err(error) => {
+                    prop_assert!(!by_nonce && !same_terms);
+                    prop_assert_eq!(error.code(), "idempotency_key_reused");
+                }
+                Ok(Plan::Post(_)) => prop_assert!(false, "an earlier payment was posted again"),
+            }
+        }
+    }
+}

@@ -23,9 +23,18 @@ async fn closed_by_server(mut stream: TcpStream, limit: Duration) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_clients_cannot_hold_the_server() {
+async fn slow_clients_cannot_hold_the_server_on_sqlite() {
+    slow_clients_cannot_hold_the_server("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_hold_the_server_on_postgres() {
+    slow_clients_cannot_hold_the_server("postgres").await;
+}
+
+async fn slow_clients_cannot_hold_the_server(kind: &str) {
     let scratch = Scratch::new("limits");
-    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let (url, created) = process::scratch_database(kind, &scratch.0).await;
     let server = Server::start(
         &url,
         &[
@@ -96,6 +105,8 @@ async fn slow_clients_cannot_hold_the_server() {
         .await
         .unwrap();
     assert_eq!(status, 200);
+    drop(server);
+    process::drop_database(created).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
