@@ -1,6 +1,8 @@
 //! Durable idempotency with Stripe's contract, decided by paywire-core's `decide`: the
-//! `Idempotency-Key` header on every mutating request. (`/settle` is idempotent on its own too:
-//! by `(network, payer, nonce)` and x402's `payment-identifier`, kept with the payment.)
+//! `Idempotency-Key` header on every mutating request that carries credentials (the key is
+//! scoped to them). `/settle` is idempotent on its own, after verification: by
+//! `(network, payer, nonce)` and x402's `payment-identifier`, kept with the payment; an
+//! anonymous `Idempotency-Key` there is ignored.
 //!
 //! - A request runs to completion whatever its client does (a disconnect, a timeout): it is
 //!   spawned, and shutdown waits for it.
@@ -192,6 +194,16 @@ async fn run_idempotent(state: AppState, request: Request, next: Next) -> Respon
     let Some(header) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
+    // A key scopes to the caller's credentials. Without any (the public facilitator calls),
+    // every caller would share one scope, and a stored outcome would be answered before the
+    // payment is verified: there, `/settle`'s own once-only keys — the nonce and the payment
+    // identifier, both answered only after verification and to the same payer — apply instead.
+    if !request
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION)
+    {
+        return next.run(request).await;
+    }
     let key = match header
         .to_str()
         .map_err(|_| ())

@@ -55,8 +55,14 @@ async fn settle_until_definite(
 ) -> Option<Outcome> {
     let mut retried = false;
     loop {
+        // An Idempotency-Key counts with credentials that scope it (the facilitator client's).
         let headers: Vec<(&str, &str)> = idempotency_key
-            .map(|k| vec![("Idempotency-Key", k)])
+            .map(|k| {
+                vec![
+                    ("Idempotency-Key", k),
+                    ("Authorization", "Bearer facilitator-client"),
+                ]
+            })
             .unwrap_or_default();
         let answer = tokio::time::timeout(
             Duration::from_secs(5),

@@ -198,6 +198,8 @@ async fn a_pending_answer_is_never_replayed_as_the_outcome() {
         let request = axum::http::Request::post("/settle")
             .header("content-type", "application/json")
             .header("idempotency-key", "settle-once-please")
+            // The key scopes to credentials: a facilitator client's own (`/settle` checks none).
+            .header("authorization", "Bearer facilitator-client-1")
             .body(Body::from(body.clone()))
             .unwrap();
         let response = app.router.clone().oneshot(request).await.unwrap();

@@ -23,6 +23,7 @@ on_both_databases!(
     webhook_urls_cannot_reach_inside,
     every_error_is_json_and_missing_looks_like_foreign,
     nul_characters_are_refused_not_fatal,
+    an_anonymous_idempotency_key_never_answers_before_verification,
 );
 
 const WEATHER: &str = "https://api.example.com/v1/weather/paris";
@@ -814,5 +815,58 @@ async fn nul_characters_are_refused_not_fatal(backend: Backend) {
         .settle(&app.ledger_payment(&agent, &provider, 10_000, nonce(2)))
         .await;
     assert_eq!(settled["success"], true, "still serving: {settled}");
+    app.finish().await;
+}
+
+/// The facilitator calls take no credentials, so an `Idempotency-Key` there would put every
+/// caller in one scope and answer a stored outcome before verification. It is ignored: a
+/// forged body under a genuine payment's key is verified, and refused.
+async fn an_anonymous_idempotency_key_never_answers_before_verification(backend: Backend) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!(null), "1.00").await;
+    let send = |body: Value, auth: Option<&'static str>| {
+        let router = app.router.clone();
+        async move {
+            let mut request = axum::http::Request::post("/settle")
+                .header("content-type", "application/json")
+                .header("idempotency-key", "the-same-key-for-everyone");
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            let response = router
+                .oneshot(
+                    request
+                        .body(axum::body::Body::from(body.to_string()))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+    };
+    let genuine = app.ledger_payment(&agent, &provider, 10_000, nonce(1));
+    let first = send(genuine.clone(), None).await;
+    assert_eq!(first["success"], true, "{first}");
+    let mut forged = genuine.clone();
+    forged["paymentPayload"]["payload"]["signature"] = json!(format!("0x{}", "11".repeat(32)));
+    let answer = send(forged.clone(), None).await;
+    assert_eq!(answer["success"], false, "{answer}");
+    assert_eq!(answer["errorReason"], "invalid_exact_evm_signature");
+    // With credentials the key is scoped to them: another caller's key is its own.
+    let scoped = send(genuine.clone(), Some("Bearer client-a")).await;
+    assert_eq!(
+        scoped["transaction"], first["transaction"],
+        "the nonce replay"
+    );
+    let other = send(forged, Some("Bearer client-b")).await;
+    assert_eq!(
+        other["errorReason"], "invalid_exact_evm_signature",
+        "{other}"
+    );
+    assert_eq!(app.balance(&agent.wallet, "USD").await, 1_000_000 - 10_000);
     app.finish().await;
 }
