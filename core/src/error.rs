@@ -52,8 +52,8 @@
 //! | `evm_private_key_invalid` | not a secp256k1 private key (32 bytes, 1 ≤ k < n) |
 //! | x402 reason codes | a payment that does not verify; see [`crate::protocol::Reason`] |
 
-use crate::policy::DenyReason;
-use crate::protocol::Reason;
+use crate::denial::DenyReason;
+use crate::reason::Reason;
 
 /// A `Result` whose error is the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -284,6 +284,21 @@ impl Error {
             reason,
             message: message.into(),
         }
+    }
+}
+
+impl From<DenyReason> for Error {
+    fn from(reason: DenyReason) -> Self {
+        Error::PolicyDenied(reason)
+    }
+}
+
+/// Keeps error messages bounded when a caller hands us a megabyte of garbage: at most 64
+/// characters of `text`.
+pub(crate) fn truncate_for_message(text: &str) -> &str {
+    match text.char_indices().nth(64) {
+        Some((index, _)) => &text[..index],
+        None => text,
     }
 }
 

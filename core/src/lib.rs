@@ -26,12 +26,15 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod denial;
 pub mod error;
 pub mod idempotency;
 pub mod money;
+pub mod network;
 pub mod policy;
 pub mod pricing;
 pub mod protocol;
+pub mod reason;
 pub mod settlement;
 pub mod token;
 

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{truncate_for_message, Error, Result};
 
 /// The largest number of decimals an asset may have: `rust_decimal::Decimal`'s maximum scale,
 /// so every amount of every asset converts to a `Decimal` without rounding.
@@ -329,14 +329,6 @@ pub(crate) fn pow10(exponent: u8) -> Option<u128> {
     10u128.checked_pow(u32::from(exponent))
 }
 
-/// Keeps error messages bounded when a caller hands us a megabyte of garbage.
-pub(crate) fn truncate_for_message(text: &str) -> &str {
-    match text.char_indices().nth(64) {
-        Some((index, _)) => &text[..index],
-        None => text,
-    }
-}
-
 /// A table of known assets, looked up by network and address.
 ///
 /// Lookups normalize v1 network names to CAIP-2 (`base` finds `eip155:8453`), compare
@@ -381,12 +373,12 @@ impl AssetRegistry {
 
     /// The asset at `address` on `network`, if known.
     pub fn find(&self, network: &str, address: &str) -> Option<&Asset> {
-        let caip2 = crate::protocol::network::to_caip2(network);
+        let caip2 = crate::network::to_caip2(network);
         let caip2 = caip2.as_deref().unwrap_or(network);
-        let is_ledger = caip2.starts_with(crate::protocol::ledger::LEDGER_NAMESPACE_PREFIX);
+        let is_ledger = caip2.starts_with(crate::network::LEDGER_NAMESPACE_PREFIX);
         self.assets.iter().find(|asset| {
             let network_matches = asset.network == caip2
-                || (is_ledger && asset.network == crate::protocol::ledger::ANY_LEDGER_NETWORK);
+                || (is_ledger && asset.network == crate::network::ANY_LEDGER_NETWORK);
             network_matches && asset.address.eq_ignore_ascii_case(address)
         })
     }
@@ -431,7 +423,7 @@ fn default_assets() -> Vec<Asset> {
             "USDC",
         ),
         Asset {
-            network: crate::protocol::ledger::ANY_LEDGER_NETWORK.into(),
+            network: crate::network::ANY_LEDGER_NETWORK.into(),
             address: "USD".into(),
             symbol: "USD".into(),
             decimals: 6,

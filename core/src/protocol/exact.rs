@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::protocol::types::{u64_string, AnyRequirements, JsonObject, PaymentPayload};
-use crate::protocol::Reason;
+use crate::reason::Reason;
 
 /// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,10 +155,8 @@ pub enum PayerKind {
 pub fn payable_by(requirements: &AnyRequirements, kind: PayerKind) -> bool {
     requirements.scheme() == "exact"
         && match kind {
-            PayerKind::Evm => {
-                crate::protocol::network::evm_chain_id(requirements.network()).is_ok()
-            }
-            PayerKind::Ledger => crate::protocol::ledger::is_ledger_network(requirements.network()),
+            PayerKind::Evm => crate::network::evm_chain_id(requirements.network()).is_ok(),
+            PayerKind::Ledger => crate::network::is_ledger_network(requirements.network()),
         }
 }
 

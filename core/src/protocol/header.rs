@@ -14,16 +14,9 @@ use crate::protocol::types::{
     PaymentPayload, PaymentRequired, PaymentRequiredV1, PaymentRequiredV2,
 };
 
-/// v2: the 402's payment options, server → client.
-pub const PAYMENT_REQUIRED: &str = "PAYMENT-REQUIRED";
-/// v2: the signed payment, client → server.
-pub const PAYMENT_SIGNATURE: &str = "PAYMENT-SIGNATURE";
-/// v2: the settlement result, server → client.
-pub const PAYMENT_RESPONSE: &str = "PAYMENT-RESPONSE";
-/// v1: the signed payment, client → server.
-pub const X_PAYMENT: &str = "X-PAYMENT";
-/// v1: the settlement result, server → client.
-pub const X_PAYMENT_RESPONSE: &str = "X-PAYMENT-RESPONSE";
+pub use crate::protocol::names::{
+    PAYMENT_REQUIRED, PAYMENT_RESPONSE, PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE,
+};
 
 /// The default largest header accepted, in bytes of base64 text. Typical payments are under
 /// 2 KiB; the margin is for extensions such as bazaar schemas.

@@ -26,27 +26,15 @@ use crate::protocol::exact::{ExactAuthorization, ExactPayload};
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
 use crate::protocol::Reason;
 
-/// The CAIP-2 namespace of Paywire ledgers.
-pub const LEDGER_NAMESPACE: &str = "paywire";
-/// `paywire:`, the prefix of every ledger network.
-pub const LEDGER_NAMESPACE_PREFIX: &str = "paywire:";
-/// The network pattern standing for every ledger in asset tables.
-pub const ANY_LEDGER_NETWORK: &str = "paywire:*";
+pub use crate::network::{
+    is_ledger_network, ANY_LEDGER_NETWORK, LEDGER_NAMESPACE, LEDGER_NAMESPACE_PREFIX,
+};
 /// The shortest wallet secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
 /// How far back v1 clients date `validAfter`, to absorb clock skew.
 pub const V1_VALID_AFTER_SKEW_SECONDS: u64 = 600;
 
 const DOMAIN_TAG: &[u8] = b"paywire-ledger-exact-v1";
-
-/// Whether `network` is a Paywire ledger network (`paywire:<ledger-id>`).
-pub fn is_ledger_network(network: &str) -> bool {
-    network
-        .strip_prefix(LEDGER_NAMESPACE_PREFIX)
-        .is_some_and(|id| {
-            crate::protocol::network::ChainId::parse(network).is_ok() && !id.is_empty()
-        })
-}
 
 /// A wallet's signing secret. Redacted in `Debug`, zeroized on drop.
 #[derive(Clone)]

@@ -267,8 +267,8 @@ impl PaymentPayload {
     /// The request header this payment travels in: `PAYMENT-SIGNATURE` (v2) or `X-PAYMENT` (v1).
     pub fn header_name(&self) -> &'static str {
         match self {
-            PaymentPayload::V1(_) => crate::protocol::header::X_PAYMENT,
-            PaymentPayload::V2(_) => crate::protocol::header::PAYMENT_SIGNATURE,
+            PaymentPayload::V1(_) => crate::protocol::names::X_PAYMENT,
+            PaymentPayload::V2(_) => crate::protocol::names::PAYMENT_SIGNATURE,
         }
     }
 

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha3::{Digest, Keccak256};
 
+use crate::error::truncate_for_message;
 use crate::error::{Error, Result};
-use crate::money::truncate_for_message;
 
 /// Keccak-256 (Ethereum's hash, not NIST SHA3-256).
 pub fn keccak256(bytes: &[u8]) -> [u8; 32] {

@@ -64,7 +64,7 @@ fn chain_id_of(network_name: &str) -> Result<u64> {
             Reason::InvalidExactEvmNetworkMismatch,
             format!(
                 "{} is not an EVM network",
-                crate::money::truncate_for_message(network_name)
+                crate::error::truncate_for_message(network_name)
             ),
         )
     })

@@ -1,4 +1,6 @@
-//! Network identifiers: CAIP-2 chain ids (v2) and the legacy v1 network names.
+//! Network identifiers: CAIP-2 chain ids (v2), the legacy v1 network names, and Paywire ledger
+//! networks (`paywire:<ledger-id>`). On the ground floor: money and the protocol both name
+//! networks, and neither is below the other.
 //!
 //! v2 names networks with CAIP-2 (`eip155:84532`); v1 used short names (`base-sepolia`). The
 //! table of v1 EVM names is the one Coinbase's SDKs sign with (`EVM_NETWORK_CHAIN_ID_MAP` in
@@ -10,8 +12,22 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::error::truncate_for_message;
 use crate::error::{Error, Result};
-use crate::money::truncate_for_message;
+
+/// The CAIP-2 namespace of Paywire ledgers.
+pub const LEDGER_NAMESPACE: &str = "paywire";
+/// `paywire:`, the prefix of every ledger network.
+pub const LEDGER_NAMESPACE_PREFIX: &str = "paywire:";
+/// The network pattern standing for every ledger in asset tables.
+pub const ANY_LEDGER_NETWORK: &str = "paywire:*";
+
+/// Whether `network` is a Paywire ledger network (`paywire:<ledger-id>`).
+pub fn is_ledger_network(network: &str) -> bool {
+    network
+        .strip_prefix(LEDGER_NAMESPACE_PREFIX)
+        .is_some_and(|id| ChainId::parse(network).is_ok() && !id.is_empty())
+}
 
 /// The v1 EVM network names and their chain ids.
 pub const V1_EVM_NETWORKS: &[(&str, u64)] = &[

@@ -1,0 +1,212 @@
+//! What a token says: its claims, its scope, the bundle that sells it, and the checks a
+//! request must pass against the effective claims.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What a token lets its holder do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scope {
+    /// A resource prefix: `https://api.example.com/v1/` covers everything below it. A prefix
+    /// without a trailing `/` covers itself and what follows a `/`, `?` or `#` (so `/v1` does
+    /// not cover `/v10`).
+    pub resource: String,
+    /// HTTP methods allowed (upper case); empty for any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+impl Scope {
+    /// Whether the scope allows `method` (compared case-insensitively; empty allows any).
+    pub fn allows_method(&self, method: &str) -> bool {
+        self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method))
+    }
+
+    /// Whether the scope covers `method` on `resource` — what a client checks before
+    /// presenting a token it holds (verification checks the same, and the MAC).
+    pub fn allows(&self, method: &str, resource: &str) -> bool {
+        self.allows_method(method) && resource_in_scope(&self.resource, resource)
+    }
+}
+
+/// What a bundle sells with a payment: further calls within a time window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Bundle {
+    /// Calls the token allows; unlimited within the window when absent.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+    /// How long the token lives, in seconds.
+    pub seconds: u64,
+}
+
+impl Bundle {
+    /// The claims of the token sold with a payment by `payer` for `resource` (a URL) on the
+    /// route `rule`: scoped to the route's literal prefix ([`bundle_scope`]) and its method
+    /// (any method for a `*` rule), valid from `now` for `seconds`.
+    pub fn claims(
+        &self,
+        id: String,
+        issuer: &str,
+        payer: &str,
+        resource: &str,
+        rule: &crate::pricing::PriceRule,
+        now: u64,
+    ) -> Claims {
+        Claims {
+            id,
+            iss: issuer.to_string(),
+            sub: payer.to_string(),
+            scope: Scope {
+                resource: bundle_scope(resource, rule.path.as_str()),
+                methods: if rule.method == "*" {
+                    vec![]
+                } else {
+                    vec![rule.method.to_ascii_uppercase()]
+                },
+            },
+            iat: now,
+            exp: now.saturating_add(self.seconds),
+            max_uses: self.max_uses,
+        }
+    }
+}
+
+/// A token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Claims {
+    /// A unique id chosen by the issuer (random, passed in). Count uses by this id.
+    pub id: String,
+    /// Who issued it (a provider or the settlement server).
+    pub iss: String,
+    /// Who paid for it.
+    pub sub: String,
+    /// What it covers.
+    pub scope: Scope,
+    /// Issued at, unix seconds; the token is not valid before.
+    pub iat: u64,
+    /// Expires at, unix seconds; not valid from then on.
+    pub exp: u64,
+    /// How many uses it allows; unlimited when absent.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+}
+
+/// A request a token is presented for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The resource URL (or path, if the scope is written with paths).
+    pub resource: &'a str,
+}
+
+/// A verified token: the claims with every caveat applied (the narrowest expiry, scope and
+/// use count), and how many caveats it carried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedToken {
+    /// The key id the token was signed under.
+    pub kid: String,
+    /// The effective claims.
+    pub claims: Claims,
+    /// How many caveats were appended.
+    pub caveats: usize,
+}
+
+pub(super) fn validate_claims(claims: &Claims) -> Result<()> {
+    let invalid = |m: &str| Err(Error::TokenClaimsInvalid(m.to_string()));
+    if claims.id.is_empty() {
+        return invalid("id must not be empty");
+    }
+    if claims.exp <= claims.iat {
+        return invalid("exp must be after iat");
+    }
+    if claims.scope.resource.is_empty() {
+        return invalid("scope.resource must not be empty");
+    }
+    if claims.max_uses == Some(0) {
+        return invalid("maxUses must be at least 1");
+    }
+    if !methods_ok(&claims.scope.methods) {
+        return invalid("methods must be upper-case HTTP method names");
+    }
+    Ok(())
+}
+
+pub(super) fn methods_ok(methods: &[String]) -> bool {
+    methods
+        .iter()
+        .all(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+/// The scope prefix of a token sold for `resource` (a URL) on a route whose path pattern is
+/// `pattern`: the URL's origin and the pattern's literal part before its first parameter or
+/// wildcard — `https://a.com/v1/weather/paris` on `/v1/weather/:city` gives
+/// `https://a.com/v1/weather/`. A resource that is a bare path gives the literal part alone.
+pub fn bundle_scope(resource: &str, pattern: &str) -> String {
+    let origin = match resource.find("://") {
+        Some(scheme) => {
+            let authority_start = scheme + 3;
+            let end = resource[authority_start..]
+                .find(['/', '?', '#'])
+                .map_or(resource.len(), |at| authority_start + at);
+            &resource[..end]
+        }
+        None => "",
+    };
+    let literal = match pattern.find(['*', ':', '{']) {
+        Some(cut) => &pattern[..cut],
+        None => pattern,
+    };
+    format!("{origin}{literal}")
+}
+
+/// Whether `resource` lies under the scope `prefix` (see [`Scope::resource`]).
+pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
+    match resource.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#']),
+    }
+}
+
+pub(super) fn check_effective(
+    claims: &Claims,
+    request: TokenRequest<'_>,
+    now: u64,
+    uses: u64,
+) -> Result<()> {
+    if now < claims.iat {
+        return Err(Error::TokenNotYetValid {
+            valid_from: claims.iat,
+        });
+    }
+    if now >= claims.exp {
+        return Err(Error::TokenExpired {
+            expired_at: claims.exp,
+        });
+    }
+    if !claims.scope.allows_method(request.method) {
+        return Err(Error::TokenScopeMismatch(format!(
+            "method {} is not allowed",
+            crate::error::truncate_for_message(request.method)
+        )));
+    }
+    if !resource_in_scope(&claims.scope.resource, request.resource) {
+        return Err(Error::TokenScopeMismatch(
+            "the resource is outside the token's scope".into(),
+        ));
+    }
+    if let Some(max_uses) = claims.max_uses {
+        if uses >= max_uses {
+            return Err(Error::TokenUsesExhausted {
+                used: uses,
+                max_uses,
+            });
+        }
+    }
+    Ok(())
+}
