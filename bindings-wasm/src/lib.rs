@@ -14,6 +14,7 @@
 //! | [`protocol`] | header codec, `paymentRequiredFromJson`, networks, matching, facilitator bodies |
 //! | [`ledger`] | `signLedgerPayment`, `verifyLedgerPayment` |
 //! | [`evm`] | `signEvmPayment`, `verifyEvmPayment`, `evmAddress`, `checksumAddress`, `eip712Hashes` |
+//! | [`flow`] | `ClientFlow`, `Paywall`, `PaywallFlow`, `signRequestWithEvmKey`, `signRequestWithWalletSecret` |
 //!
 //! Conventions at the boundary: amounts are decimal strings (atomic units, or whole units
 //! where the core uses `Decimal`); times are unix seconds as JavaScript numbers, refused unless
@@ -24,6 +25,7 @@
 
 pub mod error;
 pub mod evm;
+pub mod flow;
 pub mod idempotency;
 pub mod ledger;
 pub mod money;

@@ -21,7 +21,7 @@ use crate::error::{JsResult, OrThrow};
 #[wasm_bindgen]
 pub struct KeyRing {
     // `&self` methods only (see `Usage`); the borrow never outlives one call.
-    ring: RefCell<token::KeyRing>,
+    pub(crate) ring: RefCell<token::KeyRing>,
 }
 
 #[wasm_bindgen]

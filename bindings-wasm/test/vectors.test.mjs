@@ -49,6 +49,17 @@ function sequence(input) {
 }
 
 const ops = {
+  "flow.client": (i) => {
+    const flow = new pw.ClientFlow(i.config, i.method, i.url);
+    return { actions: i.events.map((event) => flow.feed(event)) };
+  },
+  "flow.paywall": (i) => {
+    const paywall = new pw.Paywall(i.config);
+    const flow = new pw.PaywallFlow();
+    const keys = i.keys ? ring(i.keys) : undefined;
+    return { actions: i.events.map((event) => (keys ? paywall.feedWithKeys(flow, event, keys) : paywall.feed(flow, event))) };
+  },
+
   "money.parse_price": (i) => ({ atomic: pw.parsePrice(i.text, i.decimals) }),
   "money.parse_atomic": (i) => ({ atomic: pw.parseAtomic(i.text) }),
   "money.to_decimal": (i) => ({ decimal: pw.toDecimal(i.atomic, i.decimals) }),

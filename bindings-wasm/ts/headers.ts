@@ -38,3 +38,12 @@ export function fromHex(text: string): Uint8Array {
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return bytes;
 }
+
+/** Header fields as a plain object (names lower-cased, as `Headers` keeps them). */
+export function headersObject(headers: Headers): { [name: string]: string } {
+  const fields: { [name: string]: string } = {};
+  headers.forEach((value, name) => {
+    fields[name] = value;
+  });
+  return fields;
+}

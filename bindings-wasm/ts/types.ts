@@ -293,3 +293,94 @@ export interface AccessToken {
   maxUses?: number | null;
   scope: { resource: string; methods: string[] };
 }
+
+/** Who pays, as the client flow signs for it. */
+export type PayerIdentity = { type: "evm"; address: string } | { type: "ledger"; walletId: string };
+
+/** The client flow's configuration. */
+export interface ClientConfig {
+  policy: PolicyJson;
+  payer: PayerIdentity;
+  assets?: Asset[];
+}
+
+/** What a payer signs (an action of the client flow). */
+export interface SignRequest {
+  payer: "evm" | "ledger";
+  network: string;
+  asset: string;
+  authorization: ExactAuthorization;
+  /** EVM: EIP-712 typed data, as `signTypedData` takes it. */
+  typedData?: JsonObject;
+  /** EVM: the EIP-712 digest, `0x`-hex. */
+  digest?: string;
+}
+
+/** A payment the client made. */
+export interface PaymentRecord {
+  paymentRequired: PaymentRequired;
+  requirements: PaymentRequirements | PaymentRequirementsV1;
+  payment: PaymentPayload;
+  /** Whole units paid. */
+  amount: string;
+  settlement?: SettleResponse;
+  accessToken?: AccessToken;
+}
+
+/** An HTTP response as the client flow reads it. */
+export interface FlowResponse {
+  status: number;
+  headers: { [name: string]: string };
+  body?: string;
+}
+
+/** What the agent's host saw. */
+export type ClientEvent =
+  | { event: "start"; tokens: AccessToken[]; now: number }
+  | ({ event: "response" } & FlowResponse)
+  | { event: "pay"; usage: UsageJson | {}; now: number; nonce: string; paymentId: string }
+  | { event: "approval"; approved: boolean }
+  | { event: "signed"; signature: string }
+  | { event: "connectionFailed" };
+
+/** What the agent's host does next. */
+export type ClientAction =
+  | { action: "send"; setHeaders: { [name: string]: string }; removeHeaders: string[]; forgetTokens: string[]; paid: boolean }
+  | { action: "paymentRequired"; paymentRequired: PaymentRequired; forgetTokens: string[] }
+  | { action: "askApproval"; url: string; amount: string; requirements: PaymentRequirements | PaymentRequirementsV1; paymentRequired: PaymentRequired }
+  | { action: "sign"; request: SignRequest }
+  | { action: "deliver"; usage?: UsageJson; token?: AccessToken; payment?: PaymentRecord }
+  | { action: "refuse"; code: string; message: string; details?: unknown }
+  | { action: "giveUp" };
+
+/** A paywall route: a price rule, and optionally the bundle a payment also buys. */
+export interface PaywallRouteJson extends PriceRule {
+  bundle?: { maxUses?: number; seconds: number };
+}
+
+/** The paywall flow's configuration. */
+export interface PaywallConfig {
+  routes: PaywallRouteJson[];
+  accepts: PaymentOption[];
+  decimals?: number;
+  requirePaymentIdentifier?: boolean;
+  tokenIssuer?: string;
+}
+
+/** What the provider's host saw. */
+export type PaywallEvent =
+  | { event: "request"; method: string; url: string; headers: { [name: string]: string }; now: number; entropy: string }
+  | { event: "tokenUses"; before: number }
+  | { event: "facilitator"; status: number; body: unknown }
+  | { event: "facilitatorUnreachable"; message: string }
+  | { event: "handler"; status: number };
+
+/** What the provider's host does next. */
+export type PaywallAction =
+  | { action: "pass" }
+  | { action: "countTokenUse"; id: string; expiresAt: number }
+  | { action: "respond"; status: number; headers: { [name: string]: string }; body: string }
+  | { action: "verify"; body: FacilitatorRequest }
+  | { action: "runHandler" }
+  | { action: "settle"; body: FacilitatorRequest }
+  | { action: "deliver"; setHeaders: { [name: string]: string } };

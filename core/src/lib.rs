@@ -14,6 +14,7 @@
 //! | [`idempotency`] | keys, fingerprints, Stripe's contract, a bounded in-memory store |
 //! | [`protocol`] | x402 v1/v2 wire types, header codec, networks, matching, the ledger scheme |
 //! | [`settlement`] | the settlement decision: replay, refuse or post a verified payment |
+//! | [`flow`] | the client and paywall sides of a paid request, as sans-I/O state machines |
 //! | [`error`] | the one error enum and its stable codes |
 //!
 //! ```
@@ -28,6 +29,7 @@
 
 pub mod denial;
 pub mod error;
+pub mod flow;
 pub mod idempotency;
 pub mod money;
 pub mod network;

@@ -65,6 +65,8 @@ fn every_vector_file_is_run_by_a_test_above() {
         "protocol",
         "ledger",
         "evm_exact",
+        "flow_client",
+        "flow_paywall",
     ];
     for (path, file) in load_all(&vectors_dir()).unwrap() {
         assert!(
@@ -73,4 +75,14 @@ fn every_vector_file_is_run_by_a_test_above() {
             path.display()
         );
     }
+}
+
+#[test]
+fn flow_client_vectors() {
+    run_concept("flow_client");
+}
+
+#[test]
+fn flow_paywall_vectors() {
+    run_concept("flow_paywall");
 }

@@ -149,8 +149,8 @@ pub struct PaymentRequirementsV1 {
     /// Its media type.
     #[serde(default)]
     pub mime_type: String,
-    /// The response schema, or `null`.
-    #[serde(default)]
+    /// The response schema; absent when there is none (the legacy v1 client refuses `null`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<Value>,
     /// Who is paid.
     pub pay_to: String,
@@ -158,8 +158,8 @@ pub struct PaymentRequirementsV1 {
     pub max_timeout_seconds: u64,
     /// The asset's address.
     pub asset: String,
-    /// Scheme-specific data, e.g. the EIP-712 `name` and `version`.
-    #[serde(default)]
+    /// Scheme-specific data, e.g. the EIP-712 `name` and `version`; absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<JsonObject>,
     /// Unknown fields, kept verbatim.
     #[serde(flatten)]
@@ -561,7 +561,14 @@ mod tests {
           "asset":"0x036CbD53842c5426634e7929541eC2318f3dCF7e","extra":{"name":"USDC","version":"2"}}]});
         let parsed: PaymentRequired = serde_json::from_value(value.clone()).unwrap();
         assert_eq!(parsed.version(), 1);
-        assert_eq!(serde_json::to_value(&parsed).unwrap(), value);
+        // `null` reads as absent, and absent optional fields are omitted: the legacy v1
+        // client (npm x402-fetch 1.2) refuses `"outputSchema": null`.
+        let mut expected = value;
+        expected["accepts"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("outputSchema");
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), expected);
     }
 
     #[test]

@@ -95,6 +95,22 @@ pub struct Claims {
     pub max_uses: Option<u64>,
 }
 
+/// A token as its holder keeps it: the token and what the issuer said about it (the
+/// `paywire-access-token` extension of a settlement, `{"token", "expiresAt", "maxUses", "scope"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessToken {
+    /// The token, presented in `PAYWIRE-ACCESS-TOKEN`.
+    pub token: String,
+    /// Unix seconds from which it no longer works.
+    pub expires_at: u64,
+    /// How many uses it allows; unlimited when `null`.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+    /// What it covers.
+    pub scope: Scope,
+}
+
 /// A request a token is presented for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenRequest<'a> {

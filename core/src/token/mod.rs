@@ -42,7 +42,8 @@ use sha2::Sha256;
 
 pub use caveat::Caveat;
 pub use claims::{
-    bundle_scope, resource_in_scope, Bundle, Claims, Scope, TokenRequest, VerifiedToken,
+    bundle_scope, resource_in_scope, AccessToken, Bundle, Claims, Scope, TokenRequest,
+    VerifiedToken,
 };
 pub use ring::KeyRing;
 pub use wire::{attenuate, inspect, token_hash};

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use paywire_core::flow::{ClientAction, ClientConfig, ClientEvent, ClientFlow};
+use paywire_core::flow::{Paywall, PaywallAction, PaywallEvent, PaywallFlow};
 use paywire_core::idempotency::{
     fingerprint, Begin, IdempotencyConfig, IdempotencyKey, IdempotencyStore, MemoryStore,
     StoredOutcome,
@@ -164,6 +166,28 @@ fn ring_from(input: &Value) -> Result<KeyRing, Error> {
 
 fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
     match op {
+        // A flow case is a sequence of events; the expectation is the action after each.
+        "flow.client" => {
+            let config: ClientConfig = field(input, "config")?;
+            let events: Vec<ClientEvent> = field(input, "events")?;
+            let mut flow = ClientFlow::new(&config, &text(input, "method")?, &text(input, "url")?);
+            let actions: Vec<ClientAction> = events.into_iter().map(|e| flow.feed(e)).collect();
+            to_json(&json!({"actions": actions}))
+        }
+        "flow.paywall" => {
+            let paywall = Paywall::from_json(input.get("config").cloned().unwrap_or(Value::Null))?;
+            let keys = match input.get("keys") {
+                Some(_) => Some(ring_from(input)?),
+                None => None,
+            };
+            let events: Vec<PaywallEvent> = field(input, "events")?;
+            let mut flow = PaywallFlow::default();
+            let actions: Vec<PaywallAction> = events
+                .into_iter()
+                .map(|e| paywall.feed(&mut flow, e, keys.as_ref()))
+                .collect();
+            to_json(&json!({"actions": actions}))
+        }
         // ---- money ----
         "money.parse_price" => {
             let asset = asset_with_decimals(field(input, "decimals")?)?;

@@ -12,7 +12,9 @@ use std::path::Path;
 use paywire_vectors::{run, vectors_dir, Case, VectorFile};
 use serde_json::{json, Value};
 
-struct Builder {
+mod flows;
+
+pub(crate) struct Builder {
     cases: Vec<Case>,
 }
 
@@ -1481,10 +1483,12 @@ fn main() {
     idempotency(&dir);
     protocol(&dir);
     ledger(&dir);
+    flows::client(&dir);
+    flows::paywall(&dir);
     let files = paywire_vectors::load_all(&dir).expect("read back");
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     println!(
-        "wrote 7 files; {} holds {} files, {total} cases (evm_exact.json comes from evm_exact.py)",
+        "wrote 9 files; {} holds {} files, {total} cases (evm_exact.json comes from evm_exact.py)",
         dir.display(),
         files.len()
     );

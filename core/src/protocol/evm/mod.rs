@@ -9,5 +9,7 @@ pub mod signature;
 
 pub use address::{keccak256, Address};
 pub use eip712::{Eip712Domain, TransferWithAuthorization};
-pub use exact::{sign_payment, verify_payment, VerifiedEvmPayment};
+pub use exact::{
+    build_authorization, domain_for, sign_payment, verify_payment, VerifiedEvmPayment,
+};
 pub use signature::{EvmSignature, PrivateKey};

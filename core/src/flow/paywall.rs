@@ -1,0 +1,684 @@
+//! The provider's side of a paid request, as a state machine.
+//!
+//! ```text
+//! request ─┬─ no route, or free ───────────────────────────────────────────► Pass
+//!          ├─ access token (with a key ring) ──► CountTokenUse ──► uses ─┬─► Pass
+//!          │                                                             └─► Respond 402
+//!          ├─ no payment, or one that does not decode or match ────────────► Respond 402
+//!          └─ payment ──► Verify ──► facilitator ─┬─ unreachable ──────────► Respond 502
+//!                                                 ├─ invalid ──────────────► Respond 402
+//!                                                 └─ valid ──► RunHandler ──► handler
+//!   handler ─┬─ status ≥ 400 (not charged for) ────────────────────────────► Deliver
+//!            └─ otherwise ──► Settle ──► facilitator ─┬─ unreachable ──────► Respond 502
+//!                                                     ├─ failed ───────────► Respond 402
+//!                                                     └─ settled ──────────► Deliver + PAYMENT-RESPONSE
+//! ```
+//!
+//! The host holds the handler's answer until `Deliver` (nothing is delivered unpaid), makes the
+//! facilitator calls `Verify` and `Settle` describe (any x402 facilitator), counts token uses
+//! in its store, and sends `Respond` answers as given: every host answers the same 402s and
+//! 502s, byte for byte.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{bytes_of, hex_of, Answer, Headers};
+use crate::error::{Error, Result};
+use crate::network::ChainId;
+use crate::pricing::{PaymentOption, PriceRule, Pricebook, Quote, QuoteRequest};
+use crate::protocol::extensions::{
+    offer_payment_identifier, payment_identifier, PAYMENT_IDENTIFIER,
+};
+use crate::protocol::header::{self, DEFAULT_HEADER_LIMIT};
+use crate::protocol::matching::find_match;
+use crate::protocol::names::{
+    ACCESS_TOKEN_EXTENSION, ACCESS_TOKEN_HEADER, PAYMENT_REQUIRED, PAYMENT_RESPONSE,
+    PAYMENT_SIGNATURE, X_PAYMENT, X_PAYMENT_RESPONSE,
+};
+use crate::protocol::{
+    AnyRequirements, FacilitatorRequest, JsonObject, PaymentPayload, PaymentRequiredV1,
+    PaymentRequiredV2, ResourceInfo, SettleResponse, VerifyResponse,
+};
+use crate::token::{AccessToken, Bundle, KeyRing, TokenRequest};
+
+/// A priced route; with `bundle`, a payment also buys an access token for more calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaywallRoute {
+    /// The price rule.
+    #[serde(flatten)]
+    pub rule: PriceRule,
+    /// What a payment also buys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<Bundle>,
+}
+
+/// How a provider's paywall is configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaywallConfig {
+    /// The priced routes, tried in order.
+    pub routes: Vec<PaywallRoute>,
+    /// How the provider accepts payment: assets and recipients.
+    pub accepts: Vec<PaymentOption>,
+    /// Decimals of the routes' prices (default 6).
+    #[serde(default = "six")]
+    pub decimals: u8,
+    /// Whether payments must carry a payment identifier.
+    #[serde(default)]
+    pub require_payment_identifier: bool,
+    /// The `iss` of the tokens it sells (default: the request's origin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_issuer: Option<String>,
+}
+
+fn six() -> u8 {
+    6
+}
+
+/// A paywall: the validated configuration every request of a provider shares.
+#[derive(Debug, Clone)]
+pub struct Paywall {
+    config: PaywallConfig,
+    book: Pricebook,
+    extensions: JsonObject,
+}
+
+/// What the host does next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum PaywallAction {
+    /// Run the handler and answer with its response, untouched.
+    Pass,
+    /// Count one use of this token in the store and feed how many uses came before it.
+    #[serde(rename_all = "camelCase")]
+    CountTokenUse {
+        /// The token's claims id (attenuated copies share it).
+        id: String,
+        /// When it expires (the store may forget it then).
+        expires_at: u64,
+    },
+    /// Answer this instead of running the handler.
+    Respond(Answer),
+    /// `POST <facilitator>/verify` with this JSON body and feed the answer.
+    Verify {
+        /// The body.
+        body: Value,
+    },
+    /// The payment verified: run the handler, hold its answer, and feed its status.
+    RunHandler,
+    /// `POST <facilitator>/settle` with this JSON body and feed the answer.
+    Settle {
+        /// The body.
+        body: Value,
+    },
+    /// Send the handler's held answer, with these header fields added.
+    #[serde(rename_all = "camelCase")]
+    Deliver {
+        /// Fields to add, by canonical name.
+        set_headers: BTreeMap<String, String>,
+    },
+}
+
+/// What happened, as a host reports it (for bindings and the flow vectors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum PaywallEvent {
+    /// A request arrived.
+    #[serde(rename_all = "camelCase")]
+    Request {
+        /// Its method.
+        method: String,
+        /// Its full URL.
+        url: String,
+        /// Its header fields.
+        #[serde(default)]
+        headers: Headers,
+        /// Unix seconds.
+        now: u64,
+        /// 16 random bytes (hex): the id of a token this request may sell.
+        entropy: String,
+    },
+    /// The token store counted a use.
+    TokenUses {
+        /// Uses before this one.
+        before: u64,
+    },
+    /// The facilitator answered (any status).
+    Facilitator {
+        /// The HTTP status.
+        status: u16,
+        /// The body, when it was JSON.
+        #[serde(default)]
+        body: Option<Value>,
+    },
+    /// The facilitator could not be reached.
+    FacilitatorUnreachable {
+        /// What the transport said.
+        message: String,
+    },
+    /// The handler answered.
+    Handler {
+        /// Its status.
+        status: u16,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    CountingToken { token: String },
+    Verifying,
+    Handling,
+    Settling,
+    Done,
+}
+
+/// One request's flow through a [`Paywall`].
+#[derive(Debug, Clone)]
+pub struct PaywallFlow {
+    stage: Stage,
+    method: String,
+    url: String,
+    now: u64,
+    entropy: [u8; 16],
+    route: Option<usize>,
+    v2: Option<PaymentRequiredV2>,
+    v1: Option<PaymentRequiredV1>,
+    request: Option<FacilitatorRequest>,
+}
+
+impl Paywall {
+    /// A paywall over `config`, validated: prices, and every accepted option's network.
+    pub fn new(config: PaywallConfig) -> Result<Self> {
+        let mut book = Pricebook::new(config.routes.iter().map(|r| r.rule.clone()).collect());
+        book.decimals = config.decimals;
+        book.validate()?;
+        for option in &config.accepts {
+            ChainId::parse(&option.asset.network)?;
+        }
+        let mut extensions = JsonObject::new();
+        extensions.insert(
+            PAYMENT_IDENTIFIER.into(),
+            offer_payment_identifier(config.require_payment_identifier),
+        );
+        Ok(Paywall {
+            config,
+            book,
+            extensions,
+        })
+    }
+
+    /// A paywall from its JSON configuration: a route that does not read is
+    /// `pricing_rule_invalid`, any other shape error `invalid_argument`.
+    pub fn from_json(config: Value) -> Result<Self> {
+        match serde_json::from_value::<PaywallConfig>(config.clone()) {
+            Ok(config) => Paywall::new(config),
+            Err(error) => {
+                let routes = config.get("routes").cloned().unwrap_or(Value::Null);
+                if let Err(route_error) = serde_json::from_value::<Vec<PaywallRoute>>(routes) {
+                    return Err(Error::PricingRuleInvalid(route_error.to_string()));
+                }
+                Err(Error::InvalidArgument(format!(
+                    "paywall configuration: {error}"
+                )))
+            }
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PaywallConfig {
+        &self.config
+    }
+
+    /// Feeds an event in its JSON form. A `request` event starts `flow` over.
+    pub fn feed(
+        &self,
+        flow: &mut PaywallFlow,
+        event: PaywallEvent,
+        keys: Option<&KeyRing>,
+    ) -> PaywallAction {
+        match event {
+            PaywallEvent::Request {
+                method,
+                url,
+                headers,
+                now,
+                entropy,
+            } => match bytes_of::<16>(&entropy, "entropy") {
+                Ok(entropy) => {
+                    let (started, action) =
+                        self.request(&method, &url, &headers, now, &entropy, keys);
+                    *flow = started;
+                    action
+                }
+                Err(error) => error_answer(500, &error),
+            },
+            PaywallEvent::TokenUses { before } => flow.on_token_uses(self, before, keys),
+            PaywallEvent::Facilitator { status, body } => {
+                flow.on_facilitator(self, Ok((status, body)), keys)
+            }
+            PaywallEvent::FacilitatorUnreachable { message } => {
+                flow.on_facilitator(self, Err(message), keys)
+            }
+            PaywallEvent::Handler { status } => flow.on_handler(status),
+        }
+    }
+
+    /// A request arrived: starts its flow and says what to do first. `entropy` names a token
+    /// this request may sell; `keys` verify presented tokens and sign sold ones.
+    pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &Headers,
+        now: u64,
+        entropy: &[u8; 16],
+        keys: Option<&KeyRing>,
+    ) -> (PaywallFlow, PaywallAction) {
+        let mut flow = PaywallFlow {
+            stage: Stage::Done,
+            method: method.to_ascii_uppercase(),
+            url: url.to_string(),
+            now,
+            entropy: *entropy,
+            route: None,
+            v2: None,
+            v1: None,
+            request: None,
+        };
+        let path = path_of(url);
+        let Some(route) = self.book.route(&flow.method, path) else {
+            return (flow, PaywallAction::Pass);
+        };
+        let quote = match self.book.quote(&QuoteRequest::new(&flow.method, path)) {
+            Ok(quote) => quote,
+            Err(error) => return (flow, error_answer(500, &error)),
+        };
+        if quote.amount.is_zero() {
+            return (flow, PaywallAction::Pass);
+        }
+        flow.route = Some(route);
+        match self.offers(&quote, url, self.book.rules[route].description.clone()) {
+            Ok((v2, v1)) => {
+                flow.v2 = Some(v2);
+                flow.v1 = Some(v1);
+            }
+            Err(error) => return (flow, error_answer(500, &error)),
+        }
+        if let (Some(token), Some(keys)) = (headers.get(ACCESS_TOKEN_HEADER), keys) {
+            // First without counting: a forged or expired token must not consume anything.
+            let request = TokenRequest {
+                method: &flow.method,
+                resource: url,
+            };
+            let action = match keys.verify(token, request, now, 0) {
+                Ok(verified) => {
+                    flow.stage = Stage::CountingToken {
+                        token: token.to_string(),
+                    };
+                    PaywallAction::CountTokenUse {
+                        id: verified.claims.id,
+                        expires_at: verified.claims.exp,
+                    }
+                }
+                // A token that no longer works is not an error of the request: ask for payment.
+                Err(error) => flow.payment_required(error.code(), &error.to_string()),
+            };
+            return (flow, action);
+        }
+        let Some(header) = headers
+            .get(PAYMENT_SIGNATURE)
+            .or_else(|| headers.get(X_PAYMENT))
+        else {
+            let action = flow.payment_required("payment_required", "this resource needs a payment");
+            return (flow, action);
+        };
+        let action = match self.read_payment(&flow, header) {
+            Ok(request) => {
+                let body = serde_json::to_value(&request).unwrap_or(Value::Null);
+                flow.request = Some(request);
+                flow.stage = Stage::Verifying;
+                PaywallAction::Verify { body }
+            }
+            Err(error) => flow.payment_required(error.code(), &error.to_string()),
+        };
+        (flow, action)
+    }
+
+    /// The payment in a header, decoded and matched to the offer of its version.
+    fn read_payment(&self, flow: &PaywallFlow, header: &str) -> Result<FacilitatorRequest> {
+        let payment = header::decode_payment_payload(header, DEFAULT_HEADER_LIMIT)?;
+        let offers: Vec<AnyRequirements> = match &payment {
+            PaymentPayload::V1(_) => flow
+                .v1
+                .iter()
+                .flat_map(|r| r.accepts.iter().cloned().map(AnyRequirements::V1))
+                .collect(),
+            PaymentPayload::V2(_) => flow
+                .v2
+                .iter()
+                .flat_map(|r| r.accepts.iter().cloned().map(AnyRequirements::V2))
+                .collect(),
+        };
+        let requirements = find_match(&offers, &payment)?.clone();
+        if let PaymentPayload::V2(v2) = &payment {
+            let id = payment_identifier(v2.extensions.as_ref())?;
+            if id.is_none() && self.config.require_payment_identifier {
+                return Err(Error::PaymentIdentifierInvalid(
+                    "this resource requires a payment identifier".into(),
+                ));
+            }
+        }
+        Ok(FacilitatorRequest {
+            payment_payload: payment,
+            payment_requirements: requirements,
+        })
+    }
+
+    fn offers(
+        &self,
+        quote: &Quote,
+        url: &str,
+        description: Option<String>,
+    ) -> Result<(PaymentRequiredV2, PaymentRequiredV1)> {
+        let mut resource = ResourceInfo::new(url);
+        resource.description = description;
+        let v1 = quote.payment_required_v1(
+            &self.config.accepts,
+            &resource,
+            "X-PAYMENT header is required",
+        )?;
+        let v2 = quote.payment_required_v2(
+            &self.config.accepts,
+            resource,
+            None,
+            Some(self.extensions.clone()),
+        )?;
+        Ok((v2, v1))
+    }
+
+    fn issue_bundle_token(
+        &self,
+        flow: &PaywallFlow,
+        keys: &KeyRing,
+        payer: &str,
+    ) -> Option<AccessToken> {
+        let route = &self.config.routes[flow.route?];
+        let bundle = route.bundle.as_ref()?;
+        let issuer = self
+            .config
+            .token_issuer
+            .clone()
+            .unwrap_or_else(|| origin_of(&flow.url).to_string());
+        let claims = bundle.claims(
+            format!("tok_{}", hex_of(&flow.entropy)),
+            &issuer,
+            payer,
+            &flow.url,
+            &route.rule,
+            flow.now,
+        );
+        let token = keys.issue(&claims).ok()?;
+        Some(AccessToken {
+            token,
+            expires_at: claims.exp,
+            max_uses: claims.max_uses,
+            scope: claims.scope,
+        })
+    }
+}
+
+impl Default for PaywallFlow {
+    /// A flow with no request yet: feed it a `request` event.
+    fn default() -> Self {
+        PaywallFlow {
+            stage: Stage::Done,
+            method: String::new(),
+            url: String::new(),
+            now: 0,
+            entropy: [0; 16],
+            route: None,
+            v2: None,
+            v1: None,
+            request: None,
+        }
+    }
+}
+
+impl PaywallFlow {
+    /// The token store counted a use: `before` uses came before this one.
+    pub fn on_token_uses(
+        &mut self,
+        _paywall: &Paywall,
+        before: u64,
+        keys: Option<&KeyRing>,
+    ) -> PaywallAction {
+        let Stage::CountingToken { token } = std::mem::replace(&mut self.stage, Stage::Done) else {
+            return self.out_of_order("a token use count");
+        };
+        let Some(keys) = keys else {
+            return self.out_of_order("a token use count without keys");
+        };
+        let request = TokenRequest {
+            method: &self.method,
+            resource: &self.url,
+        };
+        match keys.verify(&token, request, self.now, before) {
+            Ok(_) => PaywallAction::Pass,
+            Err(error) => self.payment_required(error.code(), &error.to_string()),
+        }
+    }
+
+    /// The facilitator answered `Ok((status, JSON body or None))`, or could not be reached
+    /// (`Err(what the transport said)`).
+    pub fn on_facilitator(
+        &mut self,
+        paywall: &Paywall,
+        answer: std::result::Result<(u16, Option<Value>), String>,
+        keys: Option<&KeyRing>,
+    ) -> PaywallAction {
+        let stage = std::mem::replace(&mut self.stage, Stage::Done);
+        let action = match stage {
+            Stage::Verifying => "verify",
+            Stage::Settling => "settle",
+            other => {
+                self.stage = other;
+                return self.out_of_order("a facilitator answer");
+            }
+        };
+        let json = match answer {
+            Err(message) => {
+                return PaywallAction::Respond(Answer::error(
+                    502,
+                    "facilitator_unavailable",
+                    &format!("the facilitator could not be reached: {message}"),
+                ))
+            }
+            Ok((status, None)) => {
+                return PaywallAction::Respond(Answer::error(
+                    502,
+                    "facilitator_unavailable",
+                    &format!("the facilitator answered {status} without JSON"),
+                ))
+            }
+            Ok((status, Some(json))) => (status, json),
+        };
+        if action == "verify" {
+            match serde_json::from_value::<VerifyResponse>(json.1.clone()) {
+                Ok(verified) if verified.is_valid => {
+                    self.stage = Stage::Handling;
+                    PaywallAction::RunHandler
+                }
+                Ok(verified) => self.payment_required(
+                    verified
+                        .invalid_reason
+                        .as_ref()
+                        .map_or("invalid_payment", |r| r.as_str()),
+                    verified
+                        .invalid_message
+                        .as_deref()
+                        .unwrap_or("the payment is not valid"),
+                ),
+                Err(_) => unreadable(json, action),
+            }
+        } else {
+            match serde_json::from_value::<SettleResponse>(json.1.clone()) {
+                Ok(settled) if settled.success => self.settled(paywall, settled, keys),
+                Ok(settled) => self.payment_required(
+                    settled
+                        .error_reason
+                        .as_ref()
+                        .map_or("settlement_failed", |r| r.as_str()),
+                    settled
+                        .error_message
+                        .as_deref()
+                        .unwrap_or("the payment could not be settled"),
+                ),
+                Err(_) => unreadable(json, action),
+            }
+        }
+    }
+
+    /// The handler answered with `status`: a failed response is not charged for.
+    pub fn on_handler(&mut self, status: u16) -> PaywallAction {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Handling if status >= 400 => PaywallAction::Deliver {
+                set_headers: BTreeMap::new(),
+            },
+            Stage::Handling => {
+                self.stage = Stage::Settling;
+                PaywallAction::Settle {
+                    body: self
+                        .request
+                        .as_ref()
+                        .and_then(|r| serde_json::to_value(r).ok())
+                        .unwrap_or(Value::Null),
+                }
+            }
+            other => {
+                self.stage = other;
+                self.out_of_order("a handler status")
+            }
+        }
+    }
+
+    fn settled(
+        &mut self,
+        paywall: &Paywall,
+        mut settled: SettleResponse,
+        keys: Option<&KeyRing>,
+    ) -> PaywallAction {
+        let has_token = settled
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.contains_key(ACCESS_TOKEN_EXTENSION));
+        if !has_token {
+            let payer = settled.payer.clone().unwrap_or_else(|| "anonymous".into());
+            let token = keys.and_then(|keys| paywall.issue_bundle_token(self, keys, &payer));
+            if let Some(token) = token.and_then(|t| serde_json::to_value(t).ok()) {
+                settled
+                    .extensions
+                    .get_or_insert_with(JsonObject::new)
+                    .insert(ACCESS_TOKEN_EXTENSION.into(), token);
+            }
+        }
+        let name = match self.request.as_ref().map(|r| r.version()) {
+            Some(1) => X_PAYMENT_RESPONSE,
+            _ => PAYMENT_RESPONSE,
+        };
+        PaywallAction::Deliver {
+            set_headers: BTreeMap::from([(name.to_string(), header::encode(&settled))]),
+        }
+    }
+
+    /// A 402 with a fresh `PAYMENT-REQUIRED` (whose `error` is `code`) and the v1 JSON body.
+    fn payment_required(&mut self, code: &str, message: &str) -> PaywallAction {
+        self.stage = Stage::Done;
+        let (Some(v2), Some(v1)) = (&self.v2, &self.v1) else {
+            return PaywallAction::Respond(Answer::error(500, "internal_error", message));
+        };
+        let mut v2 = v2.clone();
+        v2.error = Some(code.to_string());
+        let mut v1 = v1.clone();
+        v1.error = code.to_string();
+        let mut body = serde_json::to_value(&v1).unwrap_or(Value::Null);
+        if let Some(object) = body.as_object_mut() {
+            object.insert("message".into(), Value::String(message.to_string()));
+        }
+        PaywallAction::Respond(Answer {
+            status: 402,
+            headers: BTreeMap::from([
+                ("content-type".into(), "application/json".into()),
+                (PAYMENT_REQUIRED.into(), header::encode(&v2)),
+            ]),
+            body: body.to_string(),
+        })
+    }
+
+    fn out_of_order(&mut self, event: &str) -> PaywallAction {
+        error_answer(
+            500,
+            &Error::InvalidArgument(format!("{event} does not fit where this request stands")),
+        )
+    }
+}
+
+fn error_answer(status: u16, error: &Error) -> PaywallAction {
+    PaywallAction::Respond(Answer::error(status, error.code(), &error.to_string()))
+}
+
+/// A facilitator answer that is not an x402 result: pass on a Paywire error code (e.g.
+/// `settlement_pending`) if it carries one.
+fn unreadable(json: (u16, Value), action: &str) -> PaywallAction {
+    let (status, body) = json;
+    match body
+        .get("error")
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+    {
+        Some(code) => PaywallAction::Respond(Answer::error(
+            502,
+            code,
+            &format!("the facilitator could not {action} the payment ({code})"),
+        )),
+        None => PaywallAction::Respond(Answer::error(
+            502,
+            "facilitator_unavailable",
+            &format!("the facilitator answered {status} with no {action} result"),
+        )),
+    }
+}
+
+/// The path of a URL, without its query: `https://a/b/c?d` → `/b/c`.
+fn path_of(url: &str) -> &str {
+    let rest = url.find("://").map_or(url, |at| &url[at + 3..]);
+    let path = rest.find('/').map_or("/", |at| &rest[at..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
+/// The origin of a URL: `https://a.com:8080/x` → `https://a.com:8080`.
+fn origin_of(url: &str) -> &str {
+    match url.find("://") {
+        Some(at) => {
+            let rest = &url[at + 3..];
+            &url[..at + 3 + rest.find('/').unwrap_or(rest.len())]
+        }
+        None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_origin_and_path() {
+        assert_eq!(path_of("https://a.com/v1/x?y=1"), "/v1/x");
+        assert_eq!(path_of("https://a.com"), "/");
+        assert_eq!(path_of("/v1/x#f"), "/v1/x");
+        assert_eq!(origin_of("https://a.com:8080/v1/x"), "https://a.com:8080");
+        assert_eq!(origin_of("https://a.com"), "https://a.com");
+    }
+}
