@@ -79,4 +79,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 (cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 
+step "interop: Coinbase's official x402 clients and middleware with Paywire, both ways (tests/interop)"
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)
+
 step "all checks passed"

@@ -1,0 +1,160 @@
+// Interop with Coinbase's official x402 SDKs, both ways, over real HTTP on loopback, with a real
+// paywire-server as the facilitator (devnet EVM on eip155:84532: EIP-3009 signatures verified
+// for real, settled against balances the server keeps):
+//
+// - @x402/fetch (v2) pays an @paywire/wasm paywall;
+// - the legacy x402-fetch 1.2 (v1, strict zod checks of the 402 body) pays an @paywire/wasm
+//   paywall;
+// - Paywire's wrapFetch pays an @x402/express paymentMiddleware;
+// - @x402/fetch pays @x402/express, with paywire-server as facilitator.
+//
+// Run from the repository's CI after `bash scripts/build-wasm.sh` (node --test tests/interop/).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import express from "express";
+import { privateKeyToAccount } from "viem/accounts";
+import { wrapFetchWithPayment, x402Client, decodePaymentResponseHeader } from "@x402/fetch";
+import { registerExactEvmScheme } from "@x402/evm/exact/client";
+import { ExactEvmScheme } from "@x402/evm/exact/server";
+import { paymentMiddleware } from "@x402/express";
+import { x402ResourceServer, HTTPFacilitatorClient } from "@x402/core/server";
+import { wrapFetchWithPayment as legacyWrapFetch } from "x402-fetch";
+import * as paywire from "../../bindings-wasm/dist/node.js";
+import { serveHandler, startPaywireServer } from "../../bindings-wasm/test/support.mjs";
+
+// Anvil's well-known development keys: no value anywhere.
+const PAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const PAY_TO = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const USDC = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+const USDC_KEY = `eip155:84532/erc20:${USDC.toLowerCase()}`;
+const payer = privateKeyToAccount(PAYER_KEY);
+
+let facilitator;
+let payerWallet;
+
+test.before(async () => {
+  facilitator = await startPaywireServer();
+  await facilitator.provider(PAY_TO);
+  const funded = await facilitator.api("POST", "/v1/evm/fund", { network: "eip155:84532", address: payer.address, amount: "5.00" });
+  payerWallet = funded.walletId;
+});
+
+test.after(async () => {
+  await facilitator?.stop();
+});
+
+/** A weather API behind an @paywire/wasm paywall that accepts devnet USDC. */
+async function paywiredApi(route = { method: "GET", path: "/weather", price: { flat: "10000" } }) {
+  const usdc = paywire.findAsset("eip155:84532", USDC);
+  const protect = paywire.paywall([route], {
+    facilitatorUrl: facilitator.url,
+    accepts: [{ asset: usdc, payTo: PAY_TO, maxTimeoutSeconds: 60 }],
+  });
+  return serveHandler(protect(async () => Response.json({ city: "Paris", temperature: 21 })));
+}
+
+/** A weather API behind Coinbase's @x402/express middleware, with paywire-server as facilitator. */
+async function officialApi() {
+  const app = express();
+  const server = new x402ResourceServer(new HTTPFacilitatorClient({ url: facilitator.url })).register(
+    "eip155:84532",
+    new ExactEvmScheme(),
+  );
+  app.use(
+    paymentMiddleware(
+      { "GET /weather": { accepts: [{ scheme: "exact", price: "$0.01", network: "eip155:84532", payTo: PAY_TO }] } },
+      server,
+    ),
+  );
+  app.get("/weather", (_req, res) => res.json({ city: "Paris", temperature: 21 }));
+  const listening = await new Promise((resolve) => {
+    const http = app.listen(0, "127.0.0.1", () => resolve(http));
+  });
+  return {
+    url: `http://127.0.0.1:${listening.address().port}`,
+    close: () => new Promise((resolve) => {
+      listening.close(resolve);
+      listening.closeAllConnections();
+    }),
+  };
+}
+
+function officialClient() {
+  const client = new x402Client();
+  registerExactEvmScheme(client, { signer: payer });
+  return wrapFetchWithPayment(fetch, client);
+}
+
+/** The payer's devnet USDC balance, atomic, as the facilitator's ledger keeps it. */
+async function balanceOf() {
+  return BigInt(await facilitator.balance(payerWallet, USDC_KEY));
+}
+
+test("@x402/fetch (v2) pays an @paywire/wasm paywall, settled once by paywire-server", async () => {
+  const api = await paywiredApi();
+  try {
+    const before = await balanceOf();
+    const response = await officialClient()(`${api.url}/weather`);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await response.json(), { city: "Paris", temperature: 21 });
+    const settlement = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE"));
+    assert.equal(settlement.success, true);
+    assert.equal(settlement.network, "eip155:84532");
+    assert.equal(settlement.payer, payer.address);
+    assert.match(settlement.transaction, /^pay_/);
+    assert.equal(await balanceOf(), before - 10_000n, "charged exactly the price, once");
+  } finally {
+    await api.close();
+  }
+});
+
+test("the legacy x402-fetch 1.2 (v1) pays an @paywire/wasm paywall from its v1 JSON body", async () => {
+  const api = await paywiredApi({ method: "GET", path: "/legacy", price: { flat: "20000" } });
+  try {
+    const before = await balanceOf();
+    // The legacy client validates the 402 body with zod: a `null` outputSchema or extra fails it.
+    const pay = legacyWrapFetch(fetch, payer, 100_000n);
+    const response = await pay(`${api.url}/legacy`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const settlement = JSON.parse(Buffer.from(response.headers.get("X-PAYMENT-RESPONSE"), "base64").toString());
+    assert.equal(settlement.success, true, JSON.stringify(settlement));
+    assert.equal(await balanceOf(), before - 20_000n);
+  } finally {
+    await api.close();
+  }
+});
+
+test("Paywire's wrapFetch pays Coinbase's @x402/express middleware through paywire-server", async () => {
+  const api = await officialApi();
+  try {
+    const before = await balanceOf();
+    const pay = paywire.wrapFetch(fetch, {
+      payer: { type: "evm", privateKey: PAYER_KEY },
+      policy: { maxPerRequest: "0.05", dailyLimit: "1.00" },
+    });
+    const response = await pay(`${api.url}/weather`);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(await response.json(), { city: "Paris", temperature: 21 });
+    const record = paywire.paymentOf(response);
+    assert.equal(record.settlement.success, true);
+    assert.equal(record.amount, "0.01");
+    assert.equal(await balanceOf(), before - 10_000n);
+    // The same client refuses what its policy does not allow, before signing anything.
+    const stingy = paywire.wrapFetch(fetch, { payer: { type: "evm", privateKey: PAYER_KEY }, policy: { maxPerRequest: "0.001" } });
+    await assert.rejects(stingy(`${api.url}/weather`), { code: "policy_max_per_request_exceeded" });
+  } finally {
+    await api.close();
+  }
+});
+
+test("@x402/fetch pays @x402/express with paywire-server as the facilitator", async () => {
+  const api = await officialApi();
+  try {
+    const before = await balanceOf();
+    const response = await officialClient()(`${api.url}/weather`);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(await balanceOf(), before - 10_000n);
+  } finally {
+    await api.close();
+  }
+});
