@@ -229,7 +229,90 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an error is — what a host does about it (an HTTP server maps each
+/// class to one status, in one table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The input is malformed or out of range (an amount, a header, a configuration).
+    InvalidInput,
+    /// A payment that does not verify; [`Error::reason`] is its x402 reason.
+    PaymentInvalid,
+    /// The spending policy refuses.
+    PolicyDenied,
+    /// A token that is not in the token format at all.
+    TokenMalformed,
+    /// A well-formed token that does not authorize the request.
+    TokenRejected,
+    /// The request conflicts with an earlier one (idempotency).
+    Conflict,
+    /// Nothing answers to the request (no price rule matches it).
+    NotFound,
+    /// A service the operation needs is unavailable or full; retrying later may work.
+    Unavailable,
+}
+
 impl Error {
+    /// The class of this error (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::PolicyDenied(_) => ErrorClass::PolicyDenied,
+            Error::PaymentInvalid { .. } | Error::PaymentRejected(_) => ErrorClass::PaymentInvalid,
+            Error::TokenMalformed(_) => ErrorClass::TokenMalformed,
+            Error::TokenSignatureInvalid
+            | Error::TokenUnknownKid(_)
+            | Error::TokenExpired { .. }
+            | Error::TokenNotYetValid { .. }
+            | Error::TokenScopeMismatch(_)
+            | Error::TokenUsesExhausted { .. } => ErrorClass::TokenRejected,
+            Error::IdempotencyKeyReused
+            | Error::IdempotencyInProgress
+            | Error::IdempotencyNotStarted => ErrorClass::Conflict,
+            Error::PricingNoRoute { .. } => ErrorClass::NotFound,
+            Error::IdempotencyStoreFull { .. } | Error::FacilitatorUnavailable(_) => {
+                ErrorClass::Unavailable
+            }
+            Error::AmountInvalid(_)
+            | Error::AmountNegative
+            | Error::AmountOverflow
+            | Error::AmountTooPrecise { .. }
+            | Error::AssetInvalid(_)
+            | Error::AssetUnknown { .. }
+            | Error::PricingRuleInvalid(_)
+            | Error::PricingFeeInvalid(_)
+            | Error::PolicyInvalid(_)
+            | Error::TokenCaveatWidens(_)
+            | Error::TokenClaimsInvalid(_)
+            | Error::TokenKeyInvalid(_)
+            | Error::IdempotencyKeyInvalid(_)
+            | Error::HeaderTooLarge { .. }
+            | Error::HeaderMalformed(_)
+            | Error::InvalidPayload(_)
+            | Error::InvalidArgument(_)
+            | Error::InvalidX402Version(_)
+            | Error::NetworkInvalid(_)
+            | Error::NetworkUnknown(_)
+            | Error::PaymentRequirementsMismatch
+            | Error::PaymentIdentifierInvalid(_)
+            | Error::WalletSecretInvalid(_)
+            | Error::EvmAddressInvalid(_)
+            | Error::EvmAddressChecksumInvalid(_)
+            | Error::EvmPrivateKeyInvalid(_) => ErrorClass::InvalidInput,
+        }
+    }
+
+    /// The x402 reason a facilitator answers this error with (`invalidReason`,
+    /// `errorReason`): a payment's own reason, the spec's code where one exists, else this
+    /// error's code, kept verbatim (clients accept any string).
+    pub fn reason(&self) -> Reason {
+        match self {
+            Error::PaymentInvalid { reason, .. } => reason.clone(),
+            Error::InvalidPayload(_) => Reason::InvalidPayload,
+            Error::InvalidX402Version(_) => Reason::InvalidX402Version,
+            other => Reason::Other(other.code().to_string()),
+        }
+    }
+
     /// The stable snake_case code of this error. See the module documentation for the list.
     pub fn code(&self) -> &str {
         match self {
@@ -372,6 +455,39 @@ mod tests {
                 .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
             assert!(seen.insert(code), "duplicate code {code}");
         }
+    }
+
+    #[test]
+    fn classes_and_reasons() {
+        assert_eq!(
+            Error::PolicyDenied(DenyReason::DailyLimitExceeded).class(),
+            ErrorClass::PolicyDenied
+        );
+        assert_eq!(
+            Error::TokenExpired { expired_at: 1 }.class(),
+            ErrorClass::TokenRejected
+        );
+        assert_eq!(
+            Error::TokenMalformed("x".into()).class(),
+            ErrorClass::TokenMalformed
+        );
+        assert_eq!(Error::IdempotencyKeyReused.class(), ErrorClass::Conflict);
+        assert_eq!(Error::AmountOverflow.class(), ErrorClass::InvalidInput);
+        let invalid = Error::payment_invalid(Reason::InvalidExactEvmSignature, "x");
+        assert_eq!(
+            (invalid.class(), invalid.reason()),
+            (ErrorClass::PaymentInvalid, Reason::InvalidExactEvmSignature)
+        );
+        assert_eq!(
+            Error::InvalidPayload("x".into()).reason(),
+            Reason::InvalidPayload
+        );
+        assert_eq!(
+            Error::PaymentIdentifierInvalid("x".into())
+                .reason()
+                .as_str(),
+            "payment_identifier_invalid"
+        );
     }
 
     #[test]

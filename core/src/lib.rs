@@ -40,7 +40,7 @@ pub mod reason;
 pub mod settlement;
 pub mod token;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorClass, Result};
 pub use idempotency::{fingerprint, Begin, IdempotencyKey, IdempotencyStore, MemoryStore};
 pub use money::{Amount, Asset, AssetRegistry};
 pub use policy::{Decision, DenyReason, PaymentIntent, Policy, Selection, Usage};

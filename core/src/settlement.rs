@@ -237,7 +237,7 @@ pub fn decide(
             // server enforces the limits.
             if let Decision::Deny(reason) = policy.evaluate(&intent, &ledger.usage, now) {
                 return Ok(Plan::refuse(
-                    Reason::parse(reason.code()),
+                    Error::PolicyDenied(reason).reason(),
                     format!("the payer's policy refuses: {reason}"),
                 ));
             }

@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use paywire_core::ErrorClass;
 use serde_json::json;
 
 /// An error an endpoint answers with.
@@ -98,14 +99,7 @@ impl ApiError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Core(paywire_core::Error::PolicyDenied(_)) => StatusCode::FORBIDDEN,
-            ApiError::Core(e) => match e.code() {
-                "idempotency_in_progress" | "idempotency_key_reused" => StatusCode::CONFLICT,
-                "token_malformed" => StatusCode::BAD_REQUEST,
-                code if code.starts_with("token_") => StatusCode::UNAUTHORIZED,
-                "pricing_no_route" => StatusCode::NOT_FOUND,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            },
+            ApiError::Core(e) => status_of(e.class()),
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -131,6 +125,21 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
         (self.status(), Json(body)).into_response()
+    }
+}
+
+/// The HTTP status of each class of core error: the one table that maps them.
+pub fn status_of(class: ErrorClass) -> StatusCode {
+    match class {
+        ErrorClass::InvalidInput | ErrorClass::PaymentInvalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorClass::PolicyDenied => StatusCode::FORBIDDEN,
+        ErrorClass::TokenMalformed => StatusCode::BAD_REQUEST,
+        ErrorClass::TokenRejected => StatusCode::UNAUTHORIZED,
+        ErrorClass::Conflict => StatusCode::CONFLICT,
+        ErrorClass::NotFound => StatusCode::NOT_FOUND,
+        ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        // A class added to the core later: a client error until it gets its own row.
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

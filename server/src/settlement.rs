@@ -52,11 +52,7 @@ impl Refusal {
     }
 
     fn from_core(error: paywire_core::Error, payer: Option<&str>) -> Self {
-        let reason = match &error {
-            paywire_core::Error::PaymentInvalid { reason, .. } => reason.clone(),
-            other => Reason::parse(other.code()),
-        };
-        Refusal::new(reason, error.to_string(), payer)
+        Refusal::new(error.reason(), error.to_string(), payer)
     }
 }
 

@@ -402,7 +402,8 @@ impl ClientFlow {
             Selection::NoneAllowed { ref rejections } => {
                 let reason = selection
                     .primary_reason()
-                    .map_or("policy_no_options", |r| r.code());
+                    .unwrap_or(crate::denial::DenyReason::NoOptions)
+                    .code();
                 return ClientAction::Refuse {
                     code: reason.to_string(),
                     message: format!("no payment option is allowed: {reason}"),
@@ -539,14 +540,14 @@ impl ClientFlow {
                 PaymentRequired::V1(v1) => Some(v1.error.clone()).filter(|e| !e.is_empty()),
                 PaymentRequired::V2(v2) => v2.error.clone(),
             });
-            return ClientAction::Refuse {
-                code: "payment_rejected".into(),
-                message: match &reason {
-                    Some(reason) => format!("the provider refused the payment: {reason}"),
-                    None => "the provider refused the payment".into(),
-                },
-                details: refusal.and_then(|r| serde_json::to_value(r).ok()),
-            };
+            let error = Error::PaymentRejected(match &reason {
+                Some(reason) => format!("the provider refused the payment: {reason}"),
+                None => "the provider refused the payment".into(),
+            });
+            return ClientAction::refuse(
+                &error,
+                refusal.and_then(|r| serde_json::to_value(r).ok()),
+            );
         }
         let settlement = response
             .headers

@@ -43,6 +43,13 @@ use crate::protocol::{
 };
 use crate::token::{AccessToken, Bundle, KeyRing, TokenRequest};
 
+/// The `error` of a 402 answering a request that carried no payment.
+pub const PAYMENT_REQUIRED_ERROR: &str = "payment_required";
+/// The `error` of a 402 when the facilitator refused a payment without saying why.
+pub const INVALID_PAYMENT_ERROR: &str = "invalid_payment";
+/// The `error` of a 402 when settlement failed without a reason.
+pub const SETTLEMENT_FAILED_ERROR: &str = "settlement_failed";
+
 /// A priced route; with `bundle`, a payment also buys an access token for more calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -332,7 +339,8 @@ impl Paywall {
             .get(PAYMENT_SIGNATURE)
             .or_else(|| headers.get(X_PAYMENT))
         else {
-            let action = flow.payment_required("payment_required", "this resource needs a payment");
+            let action =
+                flow.payment_required(PAYMENT_REQUIRED_ERROR, "this resource needs a payment");
             return (flow, action);
         };
         let action = match self.read_payment(&flow, header) {
@@ -490,18 +498,16 @@ impl PaywallFlow {
         };
         let json = match answer {
             Err(message) => {
-                return PaywallAction::Respond(Answer::error(
+                return error_answer(
                     502,
-                    "facilitator_unavailable",
-                    &format!("the facilitator could not be reached: {message}"),
-                ))
+                    &Error::FacilitatorUnavailable(format!("could not be reached: {message}")),
+                )
             }
             Ok((status, None)) => {
-                return PaywallAction::Respond(Answer::error(
+                return error_answer(
                     502,
-                    "facilitator_unavailable",
-                    &format!("the facilitator answered {status} without JSON"),
-                ))
+                    &Error::FacilitatorUnavailable(format!("answered {status} without JSON")),
+                )
             }
             Ok((status, Some(json))) => (status, json),
         };
@@ -515,7 +521,7 @@ impl PaywallFlow {
                     verified
                         .invalid_reason
                         .as_ref()
-                        .map_or("invalid_payment", |r| r.as_str()),
+                        .map_or(INVALID_PAYMENT_ERROR, |r| r.as_str()),
                     verified
                         .invalid_message
                         .as_deref()
@@ -530,7 +536,7 @@ impl PaywallFlow {
                     settled
                         .error_reason
                         .as_ref()
-                        .map_or("settlement_failed", |r| r.as_str()),
+                        .map_or(SETTLEMENT_FAILED_ERROR, |r| r.as_str()),
                     settled
                         .error_message
                         .as_deref()
@@ -597,7 +603,7 @@ impl PaywallFlow {
     fn payment_required(&mut self, code: &str, message: &str) -> PaywallAction {
         self.stage = Stage::Done;
         let (Some(v2), Some(v1)) = (&self.v2, &self.v1) else {
-            return PaywallAction::Respond(Answer::error(500, "internal_error", message));
+            return error_answer(500, &Error::InvalidArgument(message.to_string()));
         };
         let mut v2 = v2.clone();
         v2.error = Some(code.to_string());
@@ -643,11 +649,10 @@ fn unreadable(json: (u16, Value), action: &str) -> PaywallAction {
             code,
             &format!("the facilitator could not {action} the payment ({code})"),
         )),
-        None => PaywallAction::Respond(Answer::error(
+        None => error_answer(
             502,
-            "facilitator_unavailable",
-            &format!("the facilitator answered {status} with no {action} result"),
-        )),
+            &Error::FacilitatorUnavailable(format!("answered {status} with no {action} result")),
+        ),
     }
 }
 
