@@ -161,6 +161,7 @@ pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
 }
 
 /// The outcome of a completed request, replayed to retries.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredOutcome {
@@ -198,6 +199,7 @@ pub struct IdempotencyRecord {
 }
 
 /// What to do with a request under an idempotency key.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", content = "outcome", rename_all = "camelCase")]
 pub enum Begin {

@@ -37,6 +37,8 @@ pub mod policy;
 pub mod pricing;
 pub mod protocol;
 pub mod reason;
+#[cfg(feature = "schemars")]
+mod schema;
 pub mod settlement;
 pub mod token;
 

@@ -162,6 +162,7 @@ impl<'de> Deserialize<'de> for Amount {
 
 /// An asset that can be paid: where it lives, how many decimals it has, and the x402 `extra`
 /// fields a payment in it needs (for EIP-3009 tokens, the EIP-712 `name` and `version`).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Asset {
@@ -334,6 +335,7 @@ pub(crate) fn pow10(exponent: u8) -> Option<u128> {
 /// Lookups normalize v1 network names to CAIP-2 (`base` finds `eip155:8453`), compare
 /// addresses case-insensitively (EIP-55 checksums are a display form), and let an entry on
 /// `paywire:*` stand for every Paywire ledger network.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct AssetRegistry {

@@ -16,14 +16,20 @@ pub mod endpoints;
 pub mod error;
 pub mod facilitator;
 pub mod idempotency;
+pub mod keys;
+pub mod ledger;
+pub mod openapi;
+pub mod pricing;
 pub mod secrets;
 pub mod settings;
 pub mod settlement;
+pub mod shapes;
 pub mod state;
 pub mod store;
 pub mod tokens;
 pub mod util;
 pub mod webhook_url;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -31,7 +37,6 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde_json::json;
 
 use crate::settings::{Limits, Settings};
 pub use crate::state::AppState;
@@ -142,7 +147,7 @@ pub fn router(state: AppState) -> Router {
 pub fn router_with(state: AppState, limits: Limits) -> Router {
     use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/supported", get(facilitator::get_supported))
         .route("/verify", post(facilitator::post_verify))
@@ -155,18 +160,18 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .route("/v1/evm/fund", post(accounts::post_evm_fund))
         .route(
             "/v1/tenants/{id}/api-keys",
-            get(accounts::get_api_keys).post(accounts::post_api_key),
+            get(keys::get_api_keys).post(keys::post_api_key),
         )
         .route(
             "/v1/tenants/{id}/api-keys/{key_id}",
-            axum::routing::delete(accounts::delete_api_key),
+            axum::routing::delete(keys::delete_api_key),
         )
         .route(
             "/v1/providers/{id}/endpoints",
             post(endpoints::post_endpoint),
         )
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
-        .route("/v1/providers/{id}/webhook", put(accounts::put_webhook))
+        .route("/v1/providers/{id}/webhook", put(webhooks::put_webhook))
         .route("/openapi.json", get(openapi))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
         .fallback(|| async { error::ApiError::NotFound("route") })
@@ -223,11 +228,19 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response:
     error::ApiError::Internal("a handler panicked".into()).into_response()
 }
 
+async fn healthz() -> Json<shapes::Health> {
+    Json(shapes::Health {
+        status: "ok".into(),
+    })
+}
+
 async fn readyz(
     axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<Json<serde_json::Value>, error::ApiError> {
-    sqlx::query("SELECT 1").execute(&state.pool).await?;
-    Ok(Json(json!({"status": "ready"})))
+) -> Result<Json<shapes::Health>, error::ApiError> {
+    store::meta::ping(&state.pool).await?;
+    Ok(Json(shapes::Health {
+        status: "ready".into(),
+    }))
 }
 
 /// Serves on `settings.listen` until Ctrl-C or SIGTERM (see [`serve_on`]).

@@ -146,10 +146,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Fund { wallet_id, amount } => {
-            let balance = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount, None)
+            let funded = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount, None)
                 .await
                 .map_err(call)?;
-            print(balance);
+            print(serde_json::to_value(funded).unwrap_or_default());
             Ok(())
         }
         Command::SignPayment {
@@ -205,15 +205,10 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn sqlx_kind(state: &paywire_server::AppState, tenant_id: &str) -> Result<String, String> {
-    use sqlx::Row;
-    sqlx::query("SELECT kind FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_optional(&state.pool)
+    paywire_server::store::tenants::kind(&state.pool, tenant_id)
         .await
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant {tenant_id}"))?
-        .try_get("kind")
-        .map_err(|e| e.to_string())
+        .ok_or_else(|| format!("no tenant {tenant_id}"))
 }
 
 fn write_secret_file(path: &std::path::Path, text: &str) -> Result<(), String> {

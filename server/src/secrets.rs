@@ -17,11 +17,12 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::Aes256Gcm;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store;
+use crate::store::meta::SealedColumn;
 
 /// The prefix of every sealed value (format version 1).
 pub const SEALED_PREFIX: &str = "sealed:v1:";
@@ -246,60 +247,66 @@ fn write_key_file(path: &std::path::Path, key: &MasterKey) -> Result<(), String>
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// The `meta` fact naming the master key that seals this database.
+const MASTER_KEY_ID: &str = "master_key_id";
+
 async fn recorded_key_id(pool: &sqlx::AnyPool) -> Result<Option<String>, String> {
-    let row = sqlx::query("SELECT value FROM meta WHERE name = 'master_key_id'")
-        .fetch_optional(pool)
+    store::meta::get(pool, MASTER_KEY_ID)
         .await
-        .map_err(|e| e.to_string())?;
-    row.map(|r| r.try_get::<String, _>("value"))
-        .transpose()
         .map_err(|e| e.to_string())
 }
 
 async fn record_key_id(pool: &sqlx::AnyPool, kid: &str) -> Result<(), String> {
-    sqlx::query(
-        "INSERT INTO meta (name, value) VALUES ('master_key_id', $1) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(kid)
-    .execute(pool)
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(())
+    store::meta::insert(pool, MASTER_KEY_ID, kid)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The associated data of a sealed value, from its row's key.
 type AadOf = fn(&str) -> String;
 
-/// Every sealed column: (table, key column, sealed column, associated data of a row's key).
-const SEALED_COLUMNS: &[(&str, &str, &str, AadOf)] = &[
-    ("wallets", "id", "secret_sealed", wallet_aad),
-    ("tenants", "id", "webhook_secret_sealed", webhook_aad),
-    ("token_keys", "kid", "secret_sealed", token_key_aad),
+/// Every sealed column, and the associated data of a row's value.
+const SEALED_COLUMNS: &[(SealedColumn, AadOf)] = &[
+    (
+        SealedColumn {
+            table: "wallets",
+            key: "id",
+            column: "secret_sealed",
+        },
+        wallet_aad,
+    ),
+    (
+        SealedColumn {
+            table: "tenants",
+            key: "id",
+            column: "webhook_secret_sealed",
+        },
+        webhook_aad,
+    ),
+    (
+        SealedColumn {
+            table: "token_keys",
+            key: "kid",
+            column: "secret_sealed",
+        },
+        token_key_aad,
+    ),
 ];
 
 /// Seals values a database from before sealing kept in clear (hex), under the current key.
 /// Runs at start-up; a no-op once everything is sealed.
 pub async fn seal_legacy_values(pool: &sqlx::AnyPool, sealer: &Sealer) -> Result<u64, String> {
     let mut sealed = 0;
-    for (table, key, column, aad) in SEALED_COLUMNS {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {key} AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE 'sealed:%'"
-        )))
-        .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
-        for row in rows {
-            let id: String = row.try_get("k").map_err(|e| e.to_string())?;
-            let clear: String = row.try_get("v").map_err(|e| e.to_string())?;
-            let value = sealer.seal(clear.as_bytes(), &aad(&id));
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET {column} = $1 WHERE {key} = $2"
-            )))
-            .bind(value)
-            .bind(&id)
-            .execute(pool)
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    for (at, aad) in SEALED_COLUMNS {
+        let rows = store::meta::sealed_values(&mut conn, *at, true)
             .await
             .map_err(|e| e.to_string())?;
+        for (id, clear) in rows {
+            let value = sealer.seal(clear.as_bytes(), &aad(&id));
+            store::meta::set_sealed(&mut conn, *at, &id, &value)
+                .await
+                .map_err(|e| e.to_string())?;
             sealed += 1;
         }
     }
@@ -313,33 +320,17 @@ pub async fn rotate_master_key(state: &AppState, new_key: &MasterKey) -> Result<
     let new_sealer = Sealer::new(new_key.clone());
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
     let mut count = 0;
-    for (table, key, column, aad) in SEALED_COLUMNS {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {key} AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL"
-        )))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in rows {
-            let id: String = row.try_get("k")?;
-            let sealed: String = row.try_get("v")?;
+    for (at, aad) in SEALED_COLUMNS {
+        for (id, sealed) in store::meta::sealed_values(&mut tx, *at, false).await? {
             let clear = state
                 .sealer
                 .open(&sealed, &aad(&id))
-                .map_err(|e| ApiError::Internal(format!("{table} {id}: {e}")))?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {table} SET {column} = $1 WHERE {key} = $2"
-            )))
-            .bind(new_sealer.seal(&clear, &aad(&id)))
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+                .map_err(|e| ApiError::Internal(format!("{} {id}: {e}", at.table)))?;
+            store::meta::set_sealed(&mut tx, *at, &id, &new_sealer.seal(&clear, &aad(&id))).await?;
             count += 1;
         }
     }
-    sqlx::query("UPDATE meta SET value = $1 WHERE name = 'master_key_id'")
-        .bind(new_key.id())
-        .execute(&mut *tx)
-        .await?;
+    store::meta::set(&mut tx, MASTER_KEY_ID, &new_key.id()).await?;
     tx.commit().await?;
     Ok(count)
 }

@@ -24,9 +24,8 @@ use paywire_core::settlement::{
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::accounts::{asset_key, PLATFORM_WALLET};
-use crate::endpoints::url_path;
 use crate::error::ApiError;
+use crate::ledger::{asset_key, url_path, LEDGER_DECIMALS, PLATFORM_WALLET};
 use crate::state::AppState;
 use crate::store;
 use crate::util::{new_id, now_i64};
@@ -95,11 +94,7 @@ pub async fn check(
         if let Err(e) = verified {
             return Ok(Err(Refusal::from_core(e, None)));
         }
-        (
-            wallet_id.clone(),
-            wallet_id,
-            crate::accounts::LEDGER_DECIMALS,
-        )
+        (wallet_id.clone(), wallet_id, LEDGER_DECIMALS)
     } else if state.devnet_networks.contains(&network) {
         let verified = match evm::verify_payment(&request.payment_payload, requirements, now) {
             Ok(verified) => verified,
@@ -256,7 +251,7 @@ async fn bundle_offer(
     let (Some(provider), Some(resource)) = (&checked.provider_id, &checked.facts.resource) else {
         return Ok(None);
     };
-    let (book, bundles) = crate::endpoints::pricebook(state, provider).await?;
+    let (book, bundles) = crate::pricing::pricebook(state, provider).await?;
     let path = url_path(resource);
     let Some((rule, bundle)) = book
         .rules
@@ -277,7 +272,7 @@ async fn bundle_offer(
     let mut request = QuoteRequest::new(method, path);
     request.consumer = Some(checked.facts.payer.clone());
     let quote = single.quote(&request)?;
-    let accepted = crate::endpoints::payment_options(state, provider)
+    let accepted = crate::pricing::payment_options(state, provider)
         .await?
         .into_iter()
         .map(|option| AcceptedAsset {

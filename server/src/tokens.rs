@@ -7,15 +7,16 @@
 
 use axum::extract::State;
 use axum::Json;
-use paywire_core::token::{Claims, KeyRing, TokenRequest};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use sqlx::{AnyConnection, Row};
+use paywire_core::token::{AccessToken, Claims, KeyRing, TokenRequest};
+use serde_json::Value;
+use sqlx::AnyConnection;
 
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::ApiError;
+use crate::shapes::{TokenVerified, VerifyToken};
 use crate::state::AppState;
+use crate::store;
 use crate::util::{now, now_i64, random_bytes};
 
 /// The extension key under which a settlement returns its access token.
@@ -26,30 +27,21 @@ pub async fn load_key_ring(
     pool: &sqlx::AnyPool,
     sealer: &crate::secrets::Sealer,
 ) -> Result<KeyRing, String> {
-    let rows = sqlx::query("SELECT kid, secret_sealed FROM token_keys ORDER BY created_at, kid")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
-    if rows.is_empty() {
+    let keys = store::tokens::keys(pool).await.map_err(|e| e.to_string())?;
+    if keys.is_empty() {
         let kid = format!("k{}", now());
         let secret = zeroize::Zeroizing::new(random_bytes::<32>());
         let sealed = sealer.seal(
             hex::encode(secret.as_ref()).as_bytes(),
             &crate::secrets::token_key_aad(&kid),
         );
-        sqlx::query("INSERT INTO token_keys (kid, secret_sealed, created_at) VALUES ($1, $2, $3)")
-            .bind(&kid)
-            .bind(&sealed)
-            .bind(now_i64())
-            .execute(pool)
+        store::tokens::insert_key(pool, &kid, &sealed, now_i64())
             .await
             .map_err(|e| e.to_string())?;
         return KeyRing::new(&kid, secret.as_ref()).map_err(|e| e.to_string());
     }
     let mut ring: Option<KeyRing> = None;
-    for row in rows {
-        let kid: String = row.try_get("kid").map_err(|e| e.to_string())?;
-        let sealed: String = row.try_get("secret_sealed").map_err(|e| e.to_string())?;
+    for (kid, sealed) in keys {
         let hex_text = sealer
             .open(&sealed, &crate::secrets::token_key_aad(&kid))
             .map_err(|e| format!("token key {kid}: {e}"))?;
@@ -65,6 +57,19 @@ pub async fn load_key_ring(
     ring.ok_or_else(|| "no token key".into())
 }
 
+fn access_token(token: String, claims: &Claims) -> AccessToken {
+    AccessToken {
+        token,
+        expires_at: claims.exp,
+        max_uses: claims.max_uses,
+        scope: claims.scope.clone(),
+    }
+}
+
+fn extension(token: AccessToken) -> Result<Value, ApiError> {
+    serde_json::to_value(token).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// Issues the token a bundle payment bought (claims decided by paywire-core's settlement
 /// decision), inside the settlement transaction; returns the extension the answer carries.
 pub async fn issue_for_payment(
@@ -75,25 +80,22 @@ pub async fn issue_for_payment(
     claims: &Claims,
 ) -> Result<Value, ApiError> {
     let token = state.token_keys.issue(claims)?;
-    sqlx::query(
-        "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-    )
-    .bind(&claims.id)
-    .bind(paywire_core::token_hash(&token))
-    .bind(provider_id)
-    .bind(payment_id)
-    .bind(serde_json::to_string(claims).map_err(|e| ApiError::Internal(e.to_string()))?)
-    .bind(claims.max_uses.map(|m| i64::try_from(m).unwrap_or(i64::MAX)))
-    .bind(i64::try_from(claims.exp).unwrap_or(i64::MAX))
-    .bind(now_i64())
-    .execute(&mut *conn)
-    .await?;
-    Ok(token_extension(&token, claims))
-}
-
-fn token_extension(token: &str, claims: &Claims) -> Value {
-    json!({"token": token, "expiresAt": claims.exp, "maxUses": claims.max_uses, "scope": claims.scope})
+    let claims_text =
+        serde_json::to_string(claims).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hash = paywire_core::token_hash(&token);
+    let row = store::tokens::NewToken {
+        id: &claims.id,
+        hash: &hash,
+        provider_id,
+        payment_id,
+        claims: &claims_text,
+        max_uses: claims
+            .max_uses
+            .map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
+        expires_at: i64::try_from(claims.exp).unwrap_or(i64::MAX),
+    };
+    store::tokens::insert(conn, &row, now_i64()).await?;
+    extension(access_token(token, claims))
 }
 
 /// The token of an earlier settlement, re-signed from its stored claims.
@@ -101,29 +103,13 @@ pub async fn reissue_for_payment(
     state: &AppState,
     payment_id: &str,
 ) -> Result<Option<Value>, ApiError> {
-    let row = sqlx::query("SELECT claims FROM access_tokens WHERE payment_id = $1")
-        .bind(payment_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    let Some(row) = row else {
+    let Some(claims) = store::tokens::claims_of_payment(&state.pool, payment_id).await? else {
         return Ok(None);
     };
-    let claims: Claims = serde_json::from_str(&row.try_get::<String, _>("claims")?)
+    let claims: Claims = serde_json::from_str(&claims)
         .map_err(|e| ApiError::Internal(format!("stored claims: {e}")))?;
     let token = state.token_keys.issue(&claims)?;
-    Ok(Some(token_extension(&token, &claims)))
-}
-
-/// `POST /v1/tokens/verify` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyToken {
-    /// The token as presented.
-    pub token: String,
-    /// The request's method.
-    pub method: String,
-    /// The request's resource URL.
-    pub resource: String,
+    extension(access_token(token, &claims)).map(Some)
 }
 
 /// `POST /v1/tokens/verify` (the issuing provider's key): checks a token for a request and
@@ -132,19 +118,13 @@ pub struct VerifyToken {
 pub async fn post_verify_token(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let body: VerifyToken =
-        serde_json::from_value(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    JsonBody(body): JsonBody<VerifyToken>,
+) -> Result<Json<TokenVerified>, ApiError> {
     let seen = paywire_core::token::inspect(&body.token)?;
-    let row = sqlx::query("SELECT provider_id, uses FROM access_tokens WHERE id = $1")
-        .bind(&seen.claims.id)
-        .fetch_optional(&state.pool)
+    let (provider, uses) = store::tokens::provider_and_uses(&state.pool, &seen.claims.id)
         .await?
         .ok_or(ApiError::Core(paywire_core::Error::TokenSignatureInvalid))?;
-    let provider: String = row.try_get("provider_id")?;
     caller.require_tenant(&provider, "read", "token")?;
-    let uses: i64 = row.try_get("uses")?;
     let request = TokenRequest {
         method: &body.method,
         resource: &body.resource,
@@ -160,34 +140,27 @@ pub async fn post_verify_token(
         .claims
         .max_uses
         .map(|m| i64::try_from(m).unwrap_or(i64::MAX));
-    let counted = sqlx::query(
-        "UPDATE access_tokens SET uses = uses + 1 WHERE id = $1 AND ($2 IS NULL OR uses < $2)",
-    )
-    .bind(&verified.claims.id)
-    .bind(limit)
-    .execute(&state.pool)
-    .await?;
-    if counted.rows_affected() != 1 {
+    if !store::tokens::count_use(&state.pool, &verified.claims.id, limit).await? {
         let max_uses = verified.claims.max_uses.unwrap_or(0);
         return Err(ApiError::Core(paywire_core::Error::TokenUsesExhausted {
             used: max_uses,
             max_uses,
         }));
     }
-    Ok(Json(
-        json!({"valid": true, "claims": verified.claims, "kid": verified.kid, "use": uses + 1}),
-    ))
+    Ok(Json(TokenVerified {
+        valid: true,
+        claims: verified.claims,
+        kid: verified.kid,
+        use_number: uses + 1,
+    }))
 }
 
 /// Deletes expired tokens and idempotency records past their retention. Returns how many rows
 /// went.
 pub async fn sweep(state: &AppState, now: u64) -> Result<u64, ApiError> {
     let now = i64::try_from(now).unwrap_or(i64::MAX);
-    let tokens = sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
-        .bind(now)
-        .execute(&state.pool)
-        .await?;
+    let tokens = store::tokens::sweep(&state.pool, now).await?;
     let retention = i64::try_from(state.idempotency.retention_seconds).unwrap_or(i64::MAX);
-    let keys = crate::store::idempotency::sweep(&state.pool, now.saturating_sub(retention)).await?;
-    Ok(tokens.rows_affected() + keys)
+    let keys = store::idempotency::sweep(&state.pool, now.saturating_sub(retention)).await?;
+    Ok(tokens + keys)
 }

@@ -42,6 +42,7 @@ use crate::protocol::{
 use crate::token::{AccessToken, Scope};
 
 /// Who pays: the identity the signer signs as.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Payer {
@@ -75,6 +76,7 @@ impl Payer {
 }
 
 /// What a paying client is configured with.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClientConfig {
@@ -88,6 +90,7 @@ pub struct ClientConfig {
 }
 
 /// A payment the client made, as the host reports it to its caller.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRecord {
@@ -108,6 +111,7 @@ pub struct PaymentRecord {
 }
 
 /// What the host does next.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum ClientAction {
@@ -190,6 +194,7 @@ impl ClientAction {
 
 /// What happened, as a host reports it (for bindings and the flow vectors; Rust hosts can
 /// call the methods directly).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum ClientEvent {

@@ -79,6 +79,7 @@ impl<K: AsRef<str>, V: Into<String>> FromIterator<(K, V)> for Headers {
 
 /// An HTTP response as a flow reads it: status, headers, and the body text when the flow
 /// needs it (a v1 402 carries its options in the body).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpResponse {
@@ -93,6 +94,7 @@ pub struct HttpResponse {
 }
 
 /// An answer for the host to send as is: status, header fields (canonical names), and body.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Answer {

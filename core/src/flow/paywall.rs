@@ -51,6 +51,7 @@ pub const INVALID_PAYMENT_ERROR: &str = "invalid_payment";
 pub const SETTLEMENT_FAILED_ERROR: &str = "settlement_failed";
 
 /// A priced route; with `bundle`, a payment also buys an access token for more calls.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaywallRoute {
@@ -63,6 +64,7 @@ pub struct PaywallRoute {
 }
 
 /// How a provider's paywall is configured.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaywallConfig {
@@ -94,6 +96,7 @@ pub struct Paywall {
 }
 
 /// What the host does next.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum PaywallAction {
@@ -130,6 +133,7 @@ pub enum PaywallAction {
 }
 
 /// What happened, as a host reports it (for bindings and the flow vectors).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum PaywallEvent {

@@ -15,6 +15,7 @@ use crate::protocol::AnyRequirements;
 use crate::reason::Reason;
 
 /// A signature the flow needs.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignRequest {

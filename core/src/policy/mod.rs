@@ -41,6 +41,7 @@ pub use windows::ROLLING_MONTH_SECONDS;
 use windows::{add_to_bucket, bucket_sum, calendar_position, within, DAY, HOUR};
 
 /// At most `max_payments` payments in any `window_seconds`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VelocityLimit {
@@ -51,6 +52,7 @@ pub struct VelocityLimit {
 }
 
 /// How daily and monthly limits are windowed.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum WindowMode {
@@ -74,6 +76,7 @@ impl Default for WindowMode {
 }
 
 /// A spending policy. Every limit is optional; an absent allow-list allows everything.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Policy {
@@ -110,6 +113,7 @@ pub struct Policy {
 }
 
 /// One payment to judge.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentIntent {
@@ -127,6 +131,7 @@ pub struct PaymentIntent {
 }
 
 /// What a policy says about one payment.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", content = "reason", rename_all = "camelCase")]
 pub enum Decision {
@@ -139,6 +144,7 @@ pub enum Decision {
 }
 
 /// One bucket of rolling-window spending.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SpendBucket {
@@ -151,6 +157,7 @@ pub struct SpendBucket {
 /// The spending so far, held by the caller between payments and passed in.
 ///
 /// Start with `Usage::default()`; [`Policy::record`] keeps it up to date and pruned.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Usage {

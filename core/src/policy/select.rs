@@ -8,6 +8,7 @@ use crate::money::AssetRegistry;
 use crate::protocol::{AnyRequirements, PaymentRequired};
 
 /// The option [`Policy::select`] chose, or why none could be.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "camelCase")]
 pub enum Selection {
@@ -48,6 +49,7 @@ impl Selection {
 }
 
 /// Why one offered option was refused.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {

@@ -41,6 +41,7 @@ pub const DEFAULT_MAX_TIMEOUT_SECONDS: u64 = 300;
 pub const BPS_DENOMINATOR: u32 = 10_000;
 
 /// How tiers price units.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TierMode {
@@ -51,6 +52,7 @@ pub enum TierMode {
 }
 
 /// One tier: units up to and including `upTo` (in the period) cost `unitPrice` each.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PriceTier {
@@ -62,6 +64,7 @@ pub struct PriceTier {
 }
 
 /// Usage pricing on a caller-supplied quantity.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UsagePricing {
@@ -79,6 +82,7 @@ fn one() -> u64 {
 }
 
 /// What is free each period.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum FreeQuota {
@@ -92,6 +96,7 @@ pub enum FreeQuota {
 ///
 /// It names a flat fee, usage pricing, or both: `{}` is refused (`pricing_rule_invalid`), so
 /// an endpoint cannot become free by accident. A free route says so: `{"flat": "0"}`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, try_from = "PriceWire")]
 pub struct Price {
@@ -107,6 +112,7 @@ pub struct Price {
 }
 
 /// A price as written: `flat` may be absent only when usage pricing is given.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PriceWire {
@@ -136,6 +142,7 @@ impl TryFrom<PriceWire> for Price {
 }
 
 /// A price rule: method, path pattern, price, and per-consumer overrides.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PriceRule {
@@ -161,6 +168,7 @@ impl PriceRule {
 }
 
 /// A set of price rules in one currency scale, and the platform fee.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Pricebook {
@@ -179,6 +187,7 @@ fn default_decimals() -> u8 {
 }
 
 /// What to price: the request, who makes it, how much of it, and the period so far.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QuoteRequest {
@@ -215,6 +224,7 @@ impl QuoteRequest {
 }
 
 /// How a quote's amount came about.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuoteBreakdown {
@@ -233,6 +243,7 @@ pub struct QuoteBreakdown {
 }
 
 /// A priced request: gross amount, platform fee and provider net, and the breakdown.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Quote {
@@ -441,6 +452,7 @@ impl Pricebook {
 }
 
 /// A way the provider accepts payment: scheme, network, asset and recipient.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentOption {

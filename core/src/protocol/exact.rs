@@ -10,6 +10,7 @@ use crate::protocol::types::{u64_string, AnyRequirements, JsonObject, PaymentPay
 use crate::reason::Reason;
 
 /// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExactPayload {
@@ -20,6 +21,7 @@ pub struct ExactPayload {
 }
 
 /// EIP-3009's `TransferWithAuthorization` fields, as x402 carries them.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExactAuthorization {
@@ -31,9 +33,11 @@ pub struct ExactAuthorization {
     pub value: Amount,
     /// Unix seconds; the authorization is not valid before this.
     #[serde(with = "u64_string")]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub valid_after: u64,
     /// Unix seconds; the authorization is not valid from this on.
     #[serde(with = "u64_string")]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub valid_before: u64,
     /// `0x` + 64 hex digits: a one-time nonce chosen by the payer.
     pub nonce: String,
@@ -141,6 +145,7 @@ impl ExactPayload {
 }
 
 /// Who signs a payment.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PayerKind {

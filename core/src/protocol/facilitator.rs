@@ -94,6 +94,7 @@ impl<'de> Deserialize<'de> for FacilitatorRequest {
 }
 
 /// The answer to `POST /verify` (always HTTP 200).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResponse {
@@ -138,6 +139,7 @@ impl VerifyResponse {
 }
 
 /// The answer to `POST /settle` (always HTTP 200), also the decoded `PAYMENT-RESPONSE`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SettleResponse {
@@ -166,6 +168,7 @@ pub struct SettleResponse {
 }
 
 /// One scheme/network pair a facilitator supports.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportedKind {
@@ -181,6 +184,7 @@ pub struct SupportedKind {
 }
 
 /// The answer to `GET /supported`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportedResponse {

@@ -79,6 +79,7 @@ pub mod u64_string {
 }
 
 /// The protected resource, described once per 402 in v2.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceInfo {
@@ -108,6 +109,7 @@ impl ResourceInfo {
 }
 
 /// One way to pay (v2): scheme, network, amount in atomic units, asset, recipient.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequirements {
@@ -132,6 +134,7 @@ pub struct PaymentRequirements {
 }
 
 /// One way to pay (v1), with the resource inline and `maxAmountRequired`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequirementsV1 {
@@ -167,6 +170,7 @@ pub struct PaymentRequirementsV1 {
 }
 
 /// The body of a v2 402, carried base64-encoded in `PAYMENT-REQUIRED`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequiredV2 {
@@ -185,6 +189,7 @@ pub struct PaymentRequiredV2 {
 }
 
 /// The JSON body of a v1 402.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentRequiredV1 {
@@ -201,6 +206,7 @@ pub struct PaymentRequiredV1 {
 // Parsed once per request and matched on by users; boxing the larger variant would only
 // make every match noisier.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PaymentRequired {
@@ -211,6 +217,7 @@ pub enum PaymentRequired {
 }
 
 /// A signed payment (v2), carried base64-encoded in `PAYMENT-SIGNATURE`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentPayloadV2 {
@@ -229,6 +236,7 @@ pub struct PaymentPayloadV2 {
 }
 
 /// A signed payment (v1), carried base64-encoded in `X-PAYMENT`.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentPayloadV1 {
@@ -246,6 +254,7 @@ pub struct PaymentPayloadV1 {
 // Parsed once per request and matched on by users; boxing the larger variant would only
 // make every match noisier.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum PaymentPayload {
@@ -301,6 +310,7 @@ impl PaymentPayload {
 // Parsed once per request and matched on by users; boxing the larger variant would only
 // make every match noisier.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AnyRequirements {

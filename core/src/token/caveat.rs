@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::token::claims::{methods_ok, resource_in_scope, Claims};
 
 /// A restriction appended to a token by its holder.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum Caveat {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// What a token lets its holder do.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scope {
@@ -32,6 +33,7 @@ impl Scope {
 }
 
 /// What a bundle sells with a payment: further calls within a time window.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Bundle {
@@ -75,6 +77,7 @@ impl Bundle {
 }
 
 /// A token's claims.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Claims {
@@ -97,6 +100,7 @@ pub struct Claims {
 
 /// A token as its holder keeps it: the token and what the issuer said about it (the
 /// `paywire-access-token` extension of a settlement, `{"token", "expiresAt", "maxUses", "scope"}`).
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessToken {
@@ -122,6 +126,7 @@ pub struct TokenRequest<'a> {
 
 /// A verified token: the claims with every caveat applied (the narrowest expiry, scope and
 /// use count), and how many caveats it carried.
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifiedToken {

@@ -137,12 +137,8 @@ async fn main() {
     latencies.sort();
     let percentile =
         |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    use sqlx::Row;
-    let stored: i64 = sqlx::query("SELECT COUNT(*) FROM payments")
-        .fetch_one(&state.pool)
+    let stored = paywire_server::store::payments::count(&state.pool)
         .await
-        .expect("count")
-        .try_get(0)
         .expect("count");
     println!(
         "{:?}: {settled}/{} settled in {:.2} s at concurrency {} → {:.0} payments/s, p50 {:.1} ms, p99 {:.1} ms ({} payment rows)",

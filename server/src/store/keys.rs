@@ -2,23 +2,7 @@
 
 use sqlx::{AnyPool, Row};
 
-/// A tenant's key, as listings show it (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyInfo {
-    /// `key_…`.
-    pub id: String,
-    /// The scopes it carries.
-    pub scopes: Vec<String>,
-    /// The key's last four characters, to tell keys apart.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    /// When it was created, unix seconds.
-    pub created_at: i64,
-    /// When it was revoked, unix seconds; absent while it works.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<i64>,
-}
+use crate::shapes::ApiKeyInfo;
 
 /// The tenant a key hash belongs to: `(tenant id, tenant kind, scopes)`, unless revoked.
 pub async fn tenant_of(

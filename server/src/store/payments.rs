@@ -149,3 +149,11 @@ pub async fn enqueue_event(
         .await?;
     Ok(())
 }
+
+/// How many payments are recorded.
+pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM payments")
+        .fetch_one(pool)
+        .await?
+        .try_get("n")
+}

@@ -119,3 +119,34 @@ pub async fn set_policy(pool: &AnyPool, wallet_id: &str, policy: &Policy) -> Res
         .await?;
     Ok(())
 }
+
+/// What `GET /v1/wallets/{id}` shows besides balances: `(policy JSON, usage JSON, address)`.
+pub async fn view(
+    pool: &AnyPool,
+    wallet_id: &str,
+) -> Result<Option<(Option<String>, String, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query("SELECT policy, usage, address FROM wallets WHERE id = $1")
+        .bind(wallet_id)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| {
+        Ok((
+            row.try_get("policy")?,
+            row.try_get("usage")?,
+            row.try_get("address")?,
+        ))
+    })
+    .transpose()
+}
+
+/// A wallet's balances, by asset key: `(asset, atomic amount)`.
+pub async fn balances(pool: &AnyPool, wallet_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT asset, amount FROM balances WHERE wallet_id = $1 ORDER BY asset")
+            .bind(wallet_id)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter()
+        .map(|row| Ok((row.try_get("asset")?, row.try_get("amount")?)))
+        .collect()
+}

@@ -1,0 +1,1 @@
+//! The OpenAPI document of the API, generated from the route table and the Rust types.

@@ -1,0 +1,38 @@
+//! A provider's webhook settings: the URL events go to (checked by [`crate::webhook_url`]) and a
+//! new signing secret, sealed at rest and shown once.
+
+use axum::extract::{Path, State};
+use axum::Json;
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::ApiError;
+use crate::shapes::{WebhookSet, WebhookSettings};
+use crate::state::AppState;
+use crate::store;
+use crate::util::random_bytes;
+
+/// `PUT /v1/providers/{id}/webhook` (operator, or the provider with `write`).
+pub async fn put_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(provider_id): Path<String>,
+    JsonBody(body): JsonBody<WebhookSettings>,
+) -> Result<Json<WebhookSet>, ApiError> {
+    caller.require_tenant(&provider_id, "write", "provider")?;
+    let url = crate::webhook_url::check(&body.url, state.allow_loopback_webhooks).await?;
+    let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()));
+    let sealed = state.sealer.seal(
+        secret.as_bytes(),
+        &crate::secrets::webhook_aad(&provider_id),
+    );
+    if !store::tenants::set_webhook(&state.pool, &provider_id, url.as_str(), &sealed).await? {
+        return Err(ApiError::NotFound("provider"));
+    }
+    Ok(Json(WebhookSet {
+        provider_id,
+        url: url.to_string(),
+        secret: Some(secret),
+        redacted: vec![],
+    }))
+}
