@@ -13,6 +13,24 @@ use crate::pricing::PathPattern;
 use crate::protocol::{AnyRequirements, FacilitatorRequest, PaymentPayload, Version};
 use crate::reason::Reason;
 
+/// A `rust_decimal::Decimal` as the wire carries it: a decimal string (`"0.01"`), never a
+/// JSON number.
+pub(crate) struct DecimalText;
+
+impl JsonSchema for DecimalText {
+    fn schema_name() -> Cow<'static, str> {
+        "Decimal".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+            "description": "A decimal number as a string, in whole units (\"0.01\").",
+        })
+    }
+}
+
 impl JsonSchema for Amount {
     fn schema_name() -> Cow<'static, str> {
         "Amount".into()

@@ -57,3 +57,27 @@ async fn the_document_lists_exactly_the_routes_and_each_is_served() {
     assert_eq!(served["openapi"], "3.1.0");
     app.finish().await;
 }
+
+#[test]
+fn the_checked_in_document_is_what_the_types_generate() {
+    // Regenerate with `cargo run -p paywire-server --bin paywire-openapi`.
+    assert!(
+        paywire_server::OPENAPI == paywire_server::openapi::document_text(),
+        "server/openapi.json is out of date: run `cargo run -p paywire-server --bin paywire-openapi`"
+    );
+}
+
+#[test]
+fn every_schema_the_paths_use_is_defined() {
+    let document: serde_json::Value = serde_json::from_str(paywire_server::OPENAPI).unwrap();
+    let text = document.to_string();
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            schemas.contains_key(name),
+            "{name} is referenced but not defined"
+        );
+    }
+    assert!(schemas.len() > 40);
+}

@@ -101,6 +101,7 @@ pub struct PaymentRecord {
     /// The signed payment sent.
     pub payment: PaymentPayload,
     /// Whole units paid.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
     pub amount: Decimal,
     /// The decoded `PAYMENT-RESPONSE`, when the provider sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +144,7 @@ pub enum ClientAction {
         /// The resource URL.
         url: String,
         /// Whole units.
+        #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
         amount: Decimal,
         /// The option to pay.
         requirements: Box<AnyRequirements>,

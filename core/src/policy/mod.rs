@@ -82,12 +82,24 @@ impl Default for WindowMode {
 pub struct Policy {
     /// The most one payment may cost, in whole units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<crate::schema::DecimalText>")
+    )]
     pub max_per_request: Option<Decimal>,
     /// The most that may be spent per day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<crate::schema::DecimalText>")
+    )]
     pub daily_limit: Option<Decimal>,
     /// The most that may be spent per month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<crate::schema::DecimalText>")
+    )]
     pub monthly_limit: Option<Decimal>,
     /// Recipients that may be paid (compared case-insensitively, as EVM addresses are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +118,10 @@ pub struct Policy {
     pub velocity: Option<VelocityLimit>,
     /// Payments above this need approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<crate::schema::DecimalText>")
+    )]
     pub approval_threshold: Option<Decimal>,
     /// Calendar or rolling windows.
     #[serde(default)]
@@ -118,6 +134,7 @@ pub struct Policy {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentIntent {
     /// What it costs, in whole units.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
     pub amount: Decimal,
     /// The network, in either form.
     pub network: String,
@@ -151,6 +168,7 @@ pub struct SpendBucket {
     /// Unix seconds at which the bucket starts (a multiple of its length).
     pub start: u64,
     /// What was spent in it.
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
     pub amount: Decimal,
 }
 
@@ -166,12 +184,14 @@ pub struct Usage {
     pub day: i64,
     /// Spent on that day.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
     pub spent_today: Decimal,
     /// The calendar month `spentThisMonth` belongs to (months since 1970-01 at the offset).
     #[serde(default)]
     pub month: i64,
     /// Spent in that month.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
     pub spent_this_month: Decimal,
     /// When recent payments were made, oldest first (for the velocity limit).
     #[serde(default)]

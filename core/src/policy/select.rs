@@ -18,6 +18,7 @@ pub enum Selection {
         /// Index into the 402's `accepts`.
         index: usize,
         /// Its cost in whole units.
+        #[cfg_attr(feature = "schemars", schemars(with = "crate::schema::DecimalText"))]
         amount: Decimal,
         /// Whether the policy wants approval first.
         needs_approval: bool,
@@ -56,6 +57,10 @@ pub struct Rejection {
     /// Index into `accepts`.
     pub index: usize,
     /// The option's cost in whole units, when its asset is known.
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(with = "Option<crate::schema::DecimalText>")
+    )]
     pub amount: Option<Decimal>,
     /// Why.
     pub reason: DenyReason,
