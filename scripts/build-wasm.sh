@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the npm package @paywire/wasm in bindings-wasm/:
+#   0. ts/types.ts from schemas/wire.schema.json (paywire-core's types);
 #   1. paywire-wasm for wasm32-unknown-unknown (release profile);
 #   2. wasm-bindgen's `web` glue into bindings-wasm/pkg/ — one ES module used by every entry
 #      (web: explicit init; node: reads the .wasm file; workers: imports the .wasm module);
@@ -20,6 +21,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WB"; then
 fi
 [ -x "$PKG/node_modules/.bin/wasm-opt" ] || (cd "$PKG" && npm ci --no-audit --no-fund)
 
+# The TypeScript declarations of the JSON shapes, from the core's schemas (the wasm module's
+# .d.ts includes them).
+node "$PKG/scripts/types.mjs"
 cargo build -p paywire-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
 rm -rf "$PKG/pkg"
 wasm-bindgen target/wasm32-unknown-unknown/wasm-release/paywire_wasm.wasm --out-dir "$PKG/pkg" --target web

@@ -25,14 +25,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "tests"
 cargo test --workspace --locked
 
-step "shared vectors are up to date"
+step "shared vectors, wire schemas and the TypeScript types are up to date"
 cargo run --quiet --locked -p paywire-vectors
-if [ -n "$(git status --porcelain -- tests/vectors)" ]; then
-  git --no-pager diff --stat -- tests/vectors
-  git status --porcelain -- tests/vectors
-  echo "tests/vectors/ differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
+if [ -n "$(git status --porcelain -- tests/vectors schemas)" ]; then
+  git --no-pager diff --stat -- tests/vectors schemas
+  git status --porcelain -- tests/vectors schemas
+  echo "tests/vectors/ or schemas/ differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
   exit 1
 fi
+node bindings-wasm/scripts/types.mjs --check
 
 # The EVM vectors come from an independent signer (eth-account); check them in both directions.
 if command -v python3 >/dev/null 2>&1; then

@@ -38,7 +38,7 @@ pub mod pricing;
 pub mod protocol;
 pub mod reason;
 #[cfg(feature = "schemars")]
-mod schema;
+pub mod schema;
 pub mod settlement;
 pub mod token;
 

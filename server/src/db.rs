@@ -7,6 +7,20 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+/// A database URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Which database is behind the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -26,7 +40,7 @@ impl Dialect {
         } else {
             Err(format!(
                 "unsupported database URL {:?}: use sqlite:// or postgres://",
-                crate::settings::redact_url(url)
+                redact_url(url)
             ))
         }
     }
@@ -84,12 +98,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
         })
         .connect_with(options)
         .await
-        .map_err(|e| {
-            format!(
-                "cannot connect to {}: {e}",
-                crate::settings::redact_url(&url)
-            )
-        })?;
+        .map_err(|e| format!("cannot connect to {}: {e}", redact_url(&url)))?;
     Ok((pool, dialect))
 }
 

@@ -176,9 +176,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::RotateMasterKey => {
             let new_key = paywire_server::secrets::MasterKey::generate();
-            let count = paywire_server::secrets::rotate_master_key(&state, &new_key)
-                .await
-                .map_err(call)?;
+            let count = paywire_server::secrets::rotate_master_key(
+                &state.pool,
+                state.dialect,
+                &state.sealer,
+                &new_key,
+            )
+            .await
+            .map_err(call)?;
             if let paywire_server::secrets::KeySource::File(path) = &settings.master_key {
                 let previous = path.with_extension("key.previous");
                 std::fs::rename(path, &previous)

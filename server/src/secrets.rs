@@ -17,10 +17,11 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::Aes256Gcm;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
 use zeroize::Zeroizing;
 
+use crate::db::Dialect;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store;
 use crate::store::meta::SealedColumn;
 
@@ -190,7 +191,7 @@ impl fmt::Debug for KeySource {
 /// The master key to open this database with; `Some(path)` as well when it was generated now
 /// (and written there), so the caller prints it once.
 pub async fn resolve_master_key(
-    pool: &sqlx::AnyPool,
+    pool: &AnyPool,
     source: &KeySource,
 ) -> Result<(MasterKey, Option<std::path::PathBuf>), String> {
     let recorded = recorded_key_id(pool).await?;
@@ -250,13 +251,13 @@ fn write_key_file(path: &std::path::Path, key: &MasterKey) -> Result<(), String>
 /// The `meta` fact naming the master key that seals this database.
 const MASTER_KEY_ID: &str = "master_key_id";
 
-async fn recorded_key_id(pool: &sqlx::AnyPool) -> Result<Option<String>, String> {
+async fn recorded_key_id(pool: &AnyPool) -> Result<Option<String>, String> {
     store::meta::get(pool, MASTER_KEY_ID)
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn record_key_id(pool: &sqlx::AnyPool, kid: &str) -> Result<(), String> {
+async fn record_key_id(pool: &AnyPool, kid: &str) -> Result<(), String> {
     store::meta::insert(pool, MASTER_KEY_ID, kid)
         .await
         .map_err(|e| e.to_string())
@@ -295,7 +296,7 @@ const SEALED_COLUMNS: &[(SealedColumn, AadOf)] = &[
 
 /// Seals values a database from before sealing kept in clear (hex), under the current key.
 /// Runs at start-up; a no-op once everything is sealed.
-pub async fn seal_legacy_values(pool: &sqlx::AnyPool, sealer: &Sealer) -> Result<u64, String> {
+pub async fn seal_legacy_values(pool: &AnyPool, sealer: &Sealer) -> Result<u64, String> {
     let mut sealed = 0;
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     for (at, aad) in SEALED_COLUMNS {
@@ -316,14 +317,18 @@ pub async fn seal_legacy_values(pool: &sqlx::AnyPool, sealer: &Sealer) -> Result
 /// Re-seals every secret under `new_key` in one transaction and records its id; the old key
 /// opens nothing afterwards. Servers still running with the old key must be restarted with the
 /// new one (they refuse to start with the old).
-pub async fn rotate_master_key(state: &AppState, new_key: &MasterKey) -> Result<u64, ApiError> {
+pub async fn rotate_master_key(
+    pool: &AnyPool,
+    dialect: Dialect,
+    current: &Sealer,
+    new_key: &MasterKey,
+) -> Result<u64, ApiError> {
     let new_sealer = Sealer::new(new_key.clone());
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    let mut tx = pool.begin_with(dialect.begin_write()).await?;
     let mut count = 0;
     for (at, aad) in SEALED_COLUMNS {
         for (id, sealed) in store::meta::sealed_values(&mut tx, *at, false).await? {
-            let clear = state
-                .sealer
+            let clear = current
                 .open(&sealed, &aad(&id))
                 .map_err(|e| ApiError::Internal(format!("{} {id}: {e}", at.table)))?;
             store::meta::set_sealed(&mut tx, *at, &id, &new_sealer.seal(&clear, &aad(&id))).await?;

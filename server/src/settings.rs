@@ -141,7 +141,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
-            .field("database_url", &redact_url(&self.database_url))
+            .field("database_url", &crate::db::redact_url(&self.database_url))
             .field("admin_key", &self.admin_key.as_ref().map(|_| "<redacted>"))
             .field("ledger_id", &self.ledger_id)
             .field("fee_bps", &self.fee_bps)
@@ -167,20 +167,6 @@ pub fn default_key_file(database_url: &str) -> PathBuf {
     match std::path::Path::new(path).parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
         _ => PathBuf::from(name),
-    }
-}
-
-/// A database URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -390,9 +376,12 @@ mod tests {
     #[test]
     fn passwords_are_redacted_from_urls() {
         assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
+            crate::db::redact_url("postgres://u:secret@h:5432/db"),
             "postgres://u:<redacted>@h:5432/db"
         );
-        assert_eq!(redact_url("sqlite://paywire.db"), "sqlite://paywire.db");
+        assert_eq!(
+            crate::db::redact_url("sqlite://paywire.db"),
+            "sqlite://paywire.db"
+        );
     }
 }

@@ -467,7 +467,8 @@ async fn secrets_are_sealed_at_rest_and_never_replayed(backend: Backend) {
     assert_eq!(paid["success"], true, "{paid}");
     // Rotating the master key re-seals everything; the old key no longer opens it.
     let new_key = paywire_server::secrets::MasterKey::generate();
-    paywire_server::secrets::rotate_master_key(&app.state, &new_key)
+    let state = &app.state;
+    paywire_server::secrets::rotate_master_key(&state.pool, state.dialect, &state.sealer, &new_key)
         .await
         .unwrap();
     let resealed: String = sqlx::query("SELECT secret_sealed FROM wallets WHERE id = $1")

@@ -115,6 +115,10 @@ pub enum PaywallAction {
     /// `POST <facilitator>/verify` with this JSON body and feed the answer.
     Verify {
         /// The body.
+        #[cfg_attr(
+            feature = "schemars",
+            schemars(with = "crate::protocol::FacilitatorRequest")
+        )]
         body: Value,
     },
     /// The payment verified: run the handler, hold its answer, and feed its status.
@@ -122,6 +126,10 @@ pub enum PaywallAction {
     /// `POST <facilitator>/settle` with this JSON body and feed the answer.
     Settle {
         /// The body.
+        #[cfg_attr(
+            feature = "schemars",
+            schemars(with = "crate::protocol::FacilitatorRequest")
+        )]
         body: Value,
     },
     /// Send the handler's held answer, with these header fields added.

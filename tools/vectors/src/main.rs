@@ -1469,6 +1469,17 @@ fn print_evm_signatures() {
     println!("{}", serde_json::to_string(&cases).expect("serializable"));
 }
 
+/// Writes `schemas/wire.schema.json`: the JSON Schemas of the types every binding's host
+/// reads and writes, from which `bindings-wasm/ts/types.ts` is generated.
+fn wire_schema() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    std::fs::create_dir_all(&dir).expect("create schemas/");
+    let mut text = serde_json::to_string_pretty(&paywire_core::schema::wire_schema())
+        .expect("a schema is JSON");
+    text.push('\n');
+    std::fs::write(dir.join("wire.schema.json"), text).expect("write schemas/wire.schema.json");
+}
+
 fn main() {
     if std::env::args().nth(1).as_deref() == Some("evm-signatures") {
         print_evm_signatures();
@@ -1485,6 +1496,7 @@ fn main() {
     ledger(&dir);
     flows::client(&dir);
     flows::paywall(&dir);
+    wire_schema();
     let files = paywire_vectors::load_all(&dir).expect("read back");
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     println!(

@@ -13,6 +13,9 @@ use crate::pricing::PathPattern;
 use crate::protocol::{AnyRequirements, FacilitatorRequest, PaymentPayload, Version};
 use crate::reason::Reason;
 
+mod wire;
+pub use wire::wire_schema;
+
 /// A `rust_decimal::Decimal` as the wire carries it: a decimal string (`"0.01"`), never a
 /// JSON number.
 pub(crate) struct DecimalText;
