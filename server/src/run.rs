@@ -1,0 +1,166 @@
+//! Opening a server (database, migrations, secrets, platform wallets, the operator key) and
+//! serving its router over HTTP/1.1 with the connection limits, until shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::settings::{Limits, Settings};
+use crate::state::AppState;
+use crate::{
+    accounts, auth, db, router_with, secrets, tokens, util, DEVNET_NETWORKS, MAX_HEADER_COUNT,
+    MAX_READ_BUFFER,
+};
+
+/// Connects, migrates, opens the secrets, creates the platform wallets and makes sure an
+/// operator key exists. Returns the state and what was generated now and must be shown once:
+/// the admin key, and the path of a new master key file.
+pub async fn open(settings: &Settings) -> Result<Opened, String> {
+    let (pool, dialect) = db::connect(&settings.database_url).await?;
+    db::migrate(&pool).await?;
+    let (master_key, master_key_file) =
+        secrets::resolve_master_key(&pool, &settings.master_key).await?;
+    let sealer = secrets::Sealer::new(master_key);
+    secrets::seal_legacy_values(&pool, &sealer).await?;
+    let token_keys = tokens::load_key_ring(&pool, &sealer).await?;
+    let state = AppState {
+        pool: pool.clone(),
+        dialect,
+        ledger_network: format!("paywire:{}", settings.ledger_id),
+        devnet_networks: DEVNET_NETWORKS.iter().map(|s| s.to_string()).collect(),
+        fee_bps: settings.fee_bps,
+        token_keys: Arc::new(token_keys),
+        sealer,
+        idempotency: paywire_core::idempotency::IdempotencyConfig {
+            lease_seconds: settings.idempotency_lease_seconds,
+            ..Default::default()
+        },
+        allow_loopback_webhooks: settings.allow_loopback_webhooks,
+        tasks: tokio_util::task::TaskTracker::new(),
+    };
+    accounts::ensure_platform_wallets(&state)
+        .await
+        .map_err(|e| e.to_string())?;
+    let admin_key = auth::ensure_operator_key(&state, settings.admin_key.as_deref())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Opened {
+        state,
+        admin_key,
+        master_key_file,
+    })
+}
+
+/// An opened server, and what was generated on this start.
+pub struct Opened {
+    /// The state handlers share.
+    pub state: AppState,
+    /// The operator key, when generated now (shown once).
+    pub admin_key: Option<String>,
+    /// Where a master key generated now was written.
+    pub master_key_file: Option<std::path::PathBuf>,
+}
+
+/// Serves on `settings.listen` until Ctrl-C or SIGTERM (see [`serve_on`]).
+pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    serve_on(listener, settings.limits, state, shutdown_signal()).await
+}
+
+/// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight
+/// requests (and the settlements they started) finish, and returns.
+///
+/// Each connection gets [`Limits::header_read_timeout`] to send each request's headers
+/// (idle keep-alive connections included): a client that sends half its headers, or nothing,
+/// is cut off. At most [`Limits::max_connections`] are served at once; further ones wait in the
+/// listen queue, so a flood of slow sockets cannot starve the process. HTTP/1.1 only: HTTP/2's
+/// preface would be read before any header timeout runs.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    state: AppState,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), String> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let sweeper = state.clone();
+    let sweeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = tokens::sweep(&sweeper, util::now()).await {
+                eprintln!("sweep failed: {e}");
+            }
+        }
+    });
+    let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_READ_BUFFER)
+        .max_headers(MAX_HEADER_COUNT * 4);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.map_err(|e| e.to_string())?,
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // back off briefly rather than spin.
+                    eprintln!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    sweeping.abort();
+    // Requests in flight are answered, idle connections closed; then the mutations those
+    // requests started (which run to completion whatever their client does) end too.
+    let deadline = limits.request_timeout + limits.header_read_timeout;
+    if tokio::time::timeout(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("shutdown: connections still open after {deadline:?}; closing them");
+    }
+    state.tasks.close();
+    state.tasks.wait().await;
+    state.pool.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
