@@ -85,7 +85,12 @@ fn ring() -> KeyRing {
 
 /// What the paywall answers a request for `url` without payment: the 402.
 fn answer_402(url: &str) -> Answer {
-    let paywall = Paywall::new(serde_json::from_value(paywall_config()).unwrap()).unwrap();
+    answer_402_of(paywall_config(), url)
+}
+
+/// What a paywall configured with `config` answers an unpaid `GET url`: the 402.
+fn answer_402_of(config: Value, url: &str) -> Answer {
+    let paywall = Paywall::new(serde_json::from_value(config).unwrap()).unwrap();
     let (_, action) = paywall.request("GET", url, &Default::default(), NOW, &[0; 16], None);
     match action {
         PaywallAction::Respond(answer) => answer,
@@ -384,20 +389,12 @@ pub(crate) fn client(dir: &Path) {
         s.done(&mut b, title);
     }
 
-    let ledger_only = Paywall::new(serde_json::from_value(json!({
-        "routes": [{"method": "GET", "path": "/x", "price": {"flat": "10"}}],
-        "accepts": [{"asset": {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 6}, "payTo": "wal_provider"}]}))
-        .unwrap()).unwrap();
-    let (_, PaywallAction::Respond(only_ledger)) = ledger_only.request(
-        "GET",
+    let only_ledger = answer_402_of(
+        json!({
+            "routes": [{"method": "GET", "path": "/x", "price": {"flat": "10"}}],
+            "accepts": [{"asset": {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 6}, "payTo": "wal_provider"}]}),
         "https://api.example.com/x",
-        &Default::default(),
-        NOW,
-        &[0; 16],
-        None,
-    ) else {
-        panic!("402")
-    };
+    );
     let mut s = ClientScenario::new(
         evm_client(open.clone()),
         "GET",
@@ -557,21 +554,13 @@ pub(crate) fn client(dir: &Path) {
     );
     s.done(&mut b, "randomness of the wrong length is refused");
 
-    let zero = Paywall::new(serde_json::from_value(json!({
-        "routes": [{"method": "GET", "path": "/x", "price": {"flat": "1"}}],
-        "accepts": [{"asset": {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 0}, "payTo": "wal_provider"}],
-        "decimals": 6}))
-        .unwrap()).unwrap();
-    let (_, PaywallAction::Respond(zero_answer)) = zero.request(
-        "GET",
+    let zero_answer = answer_402_of(
+        json!({
+            "routes": [{"method": "GET", "path": "/x", "price": {"flat": "1"}}],
+            "accepts": [{"asset": {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 0}, "payTo": "wal_provider"}],
+            "decimals": 6}),
         "https://api.example.com/x",
-        &Default::default(),
-        NOW,
-        &[0; 16],
-        None,
-    ) else {
-        panic!("402")
-    };
+    );
     let mut s = ClientScenario::new(
         ledger_client(open.clone()),
         "GET",
