@@ -316,33 +316,52 @@ pub async fn post_evm_fund(
     JsonBody(body): JsonBody<EvmFunding>,
 ) -> Result<Json<Funded>, ApiError> {
     caller.require_operator()?;
-    if !state.devnet_networks.contains(&body.network) {
+    let reference = reference.map(|Extension(r)| r);
+    Ok(Json(fund_evm(&state, &body, reference.as_ref()).await?))
+}
+
+/// Credits an EVM address on a devnet network (its ledger-side wallet is created on first
+/// use), once per idempotency `reference` when there is one.
+pub async fn fund_evm(
+    state: &AppState,
+    funding: &EvmFunding,
+    reference: Option<&Reference>,
+) -> Result<Funded, ApiError> {
+    if !state.devnet_networks.contains(&funding.network) {
         return Err(ApiError::BadRequest(format!(
             "{} is not a devnet network of this server",
-            body.network
+            funding.network
         )));
     }
     let registry = AssetRegistry::with_defaults();
-    let asset = match &body.asset {
-        Some(address) => registry.get(&body.network, address)?,
+    let asset = match &funding.asset {
+        Some(address) => registry.get(&funding.network, address)?,
         None => registry
             .iter()
-            .find(|a| a.network == body.network)
+            .find(|a| a.network == funding.network)
             .ok_or_else(|| ApiError::BadRequest("no default asset on this network".into()))?,
     }
     .clone();
-    let address = paywire_core::protocol::evm::Address::parse(&body.address)?.to_checksum();
-    let amount = to_db_amount(asset.parse_price(&body.amount)?)?;
-    let wallet_id = evm_wallet(&state, &address).await?;
-    let key = asset_key(&body.network, &asset.address);
-    let reference = reference.map(|Extension(r)| r);
-    let balance = deposit(&state, &wallet_id, &key, amount, reference.as_ref()).await?;
-    Ok(Json(Funded {
+    let address = paywire_core::protocol::evm::Address::parse(&funding.address)?.to_checksum();
+    let amount = to_db_amount(asset.parse_price(&funding.amount)?)?;
+    let wallet_id = evm_wallet(state, &address).await?;
+    let key = asset_key(&funding.network, &asset.address);
+    let balance = deposit(state, &wallet_id, &key, amount, reference).await?;
+    Ok(Funded {
         wallet_id,
         address: Some(address),
         asset: key,
         balance: asset.format(paywire_core::Amount::new(balance as u128)),
-    }))
+    })
+}
+
+/// A wallet's balance of the ledger's own dollars, in atomic units (0 when it has none).
+pub async fn ledger_balance(state: &AppState, wallet_id: &str) -> Result<i64, ApiError> {
+    Ok(store::wallets::balances(&state.pool, wallet_id)
+        .await?
+        .into_iter()
+        .find(|(asset, _)| asset == LEDGER_ASSET)
+        .map_or(0, |(_, amount)| amount))
 }
 
 /// The wallet holding an EVM address's devnet funds, created on first use.

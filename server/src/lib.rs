@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod db;
+pub mod demo;
 pub mod endpoints;
 pub mod error;
 pub mod facilitator;

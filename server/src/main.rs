@@ -17,6 +17,15 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
+    /// The whole loop on this machine: the server (on ./paywire-demo.db unless
+    /// --database-url says otherwise), a provider's API behind paywire-axum on the next port,
+    /// and an agent paying it through paywire-reqwest, each step printed.
+    Demo {
+        /// Stop after this many settled payments (default: run the script, then serve until
+        /// Ctrl-C).
+        #[arg(long)]
+        payments: Option<u64>,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Create a provider; prints its id, payout wallet and API key.
@@ -91,6 +100,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         // Needs no database: signing happens in paywire-core.
         return sign_payment(wallet_id, secret, payment_required, *index);
     }
+    if let Some(Command::Demo { payments }) = &cli.command {
+        let mut args = cli.settings.clone();
+        args.database_url
+            .get_or_insert_with(|| "sqlite://paywire-demo.db".into());
+        let settings = args.resolve()?;
+        let options = paywire_server::demo::DemoOptions {
+            payments: *payments,
+        };
+        return paywire_server::demo::run_demo(&settings, options).await;
+    }
     let settings = cli.settings.resolve()?;
     let opened = paywire_server::open(&settings).await?;
     let state = opened.state;
@@ -123,6 +142,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             paywire_server::serve(&settings, state).await
         }
+        Command::Demo { .. } => unreachable!("handled before the database is opened"),
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())

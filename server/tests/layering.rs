@@ -24,8 +24,9 @@ const LAYERS: &[&[&str]] = &[
     &["settlement"],
     // Handlers: parse, call the core and the services, respond.
     &["accounts", "endpoints", "keys", "webhooks", "facilitator"],
-    // The roof: the router, opening and serving it, the OpenAPI document, the binaries.
-    &["crate", "run", "openapi", "main", "bin"],
+    // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
+    // binaries.
+    &["crate", "run", "demo", "openapi", "main", "bin"],
 ];
 
 fn graph() -> Graph {
