@@ -453,8 +453,11 @@ impl Paywire {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         match &self.inner.retry {
-            Some(retry) => retry.handle(request, extensions, next).await,
-            None => next.run(request, extensions).await,
+            // A streamed body cannot be sent twice: it goes once, without retries.
+            Some(retry) if request.try_clone().is_some() => {
+                retry.handle(request, extensions, next).await
+            }
+            _ => next.run(request, extensions).await,
         }
     }
 
