@@ -2,7 +2,8 @@
 # Runs every check of the repository: formatting, lints, all tests (unit, property, vectors;
 # the server's on SQLite and PostgreSQL, including the kill -9 crash audit, the COMMIT fault
 # injection and the slow-client limits), the vector-drift check, the wasm32 build of the core,
-# the quickstart example, the README walk-through, schemathesis against a live server, a
+# the quickstart example, the README walk-through, the demo and the Rust examples (paywire-axum
+# and paywire-reqwest over loopback), schemathesis against a live server, a
 # 60-second smoke run of every fuzz target, and @paywire/wasm (vectors in Node, host layer
 # against the server, npm pack, the workers entry, headless Chromium).
 # Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
@@ -62,6 +63,27 @@ trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 bash scripts/walkthrough.sh sk_admin_walkthrough_key "http://127.0.0.1:$port" ./target/debug/paywire-server
 kill $server
+
+step "the demo runs: settlement server, a paywire-axum API, a paywire-reqwest agent (--payments 5)"
+cargo build --quiet --locked -p paywire-server -p example-agent -p example-provider
+demo=$(mktemp -d)
+server_bin="$PWD/target/debug/paywire-server"
+(cd "$demo" && "$server_bin" --listen 127.0.0.1:0 demo --payments 5) | tee "$demo/out.txt" | tail -n 3
+grep -Eq '^demo: 5 payments settled, agent spent \$[0-9.]+, provider earned \$[0-9.]+$' <(tail -n 1 "$demo/out.txt")
+grep -q 'refused before paying anything: policy_daily_limit_exceeded' "$demo/out.txt"
+grep -q 'no payment needed (an access token' "$demo/out.txt"
+rm -rf "$demo"
+
+step "the examples run: example-agent alone, and paying example-provider"
+./target/debug/example-agent | tail -n 2
+provider_out=$(mktemp)
+PAYWIRE_LISTEN=127.0.0.1:0 ./target/debug/example-provider >"$provider_out" 2>&1 &
+provider=$!
+for _ in $(seq 1 100); do grep -q '^Pay it with: ' "$provider_out" && break; sleep 0.1; done
+credentials=$(sed -n 's/^Pay it with: \(.*\) cargo run -p example-agent$/\1/p' "$provider_out")
+env $credentials ./target/debug/example-agent
+kill -INT $provider; wait $provider || true
+rm -f "$provider_out"
 
 step "API fuzzing: schemathesis against a live server (SQLite and PostgreSQL)"
 bash scripts/schemathesis.sh ./target/debug/paywire-server 30

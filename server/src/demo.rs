@@ -41,6 +41,8 @@ pub struct Sandbox {
     pub master_key_file: Option<std::path::PathBuf>,
     stop: Option<oneshot::Sender<()>>,
     serving: JoinHandle<Result<(), String>>,
+    /// The SQLite file of an ephemeral sandbox, removed when it stops.
+    scratch: Option<std::path::PathBuf>,
 }
 
 impl Sandbox {
@@ -68,6 +70,7 @@ impl Sandbox {
             master_key_file: opened.master_key_file,
             stop: Some(stop),
             serving,
+            scratch: None,
         })
     }
 
@@ -86,7 +89,9 @@ impl Sandbox {
             ..Default::default()
         }
         .resolve()?;
-        Sandbox::start(&settings).await
+        let mut sandbox = Sandbox::start(&settings).await?;
+        sandbox.scratch = Some(path);
+        Ok(sandbox)
     }
 
     /// The ledger network its payments use (`paywire:<ledger id>`).
@@ -147,7 +152,15 @@ impl Sandbox {
         }
         (&mut self.serving)
             .await
-            .map_err(|e| format!("the server task failed: {e}"))?
+            .map_err(|e| format!("the server task failed: {e}"))??;
+        if let Some(path) = self.scratch.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut file = path.clone().into_os_string();
+                file.push(suffix);
+                let _ = std::fs::remove_file(file);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,9 +6,14 @@
 // - the legacy x402-fetch 1.2 (v1, strict zod checks of the 402 body) pays an @paywire/wasm
 //   paywall;
 // - Paywire's wrapFetch pays an @x402/express paymentMiddleware;
-// - @x402/fetch pays @x402/express, with paywire-server as facilitator.
+// - @x402/fetch pays @x402/express, with paywire-server as facilitator;
+// - @x402/fetch pays a Rust axum API protected by paywire-axum (examples/provider);
+// - paywire-reqwest (examples/agent) pays @x402/express.
 //
 // Run from the repository's CI after `bash scripts/build-wasm.sh` (node --test tests/interop/).
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import express from "express";
@@ -29,12 +34,15 @@ const USDC = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
 const USDC_KEY = `eip155:84532/erc20:${USDC.toLowerCase()}`;
 const payer = privateKeyToAccount(PAYER_KEY);
 
+const binary = (name) => fileURLToPath(new URL(`../../target/debug/${name}`, import.meta.url));
+
 let facilitator;
 let payerWallet;
+let providerWallet;
 
 test.before(async () => {
   facilitator = await startPaywireServer();
-  await facilitator.provider(PAY_TO);
+  providerWallet = (await facilitator.provider(PAY_TO)).walletId;
   const funded = await facilitator.api("POST", "/v1/evm/fund", { network: "eip155:84532", address: payer.address, amount: "5.00" });
   payerWallet = funded.walletId;
 });
@@ -153,6 +161,76 @@ test("@x402/fetch pays @x402/express with paywire-server as the facilitator", as
     const before = await balanceOf();
     const response = await officialClient()(`${api.url}/weather`);
     assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(await balanceOf(), before - 10_000n);
+  } finally {
+    await api.close();
+  }
+});
+
+/** Runs a Rust example binary with `env`; resolves with its first stdout line matching `ready`. */
+function runExample(name, env, ready) {
+  const child = spawn(binary(name), [], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout });
+  const matched = new Promise((resolve, reject) => {
+    lines.on("line", (line) => {
+      output += `${line}\n`;
+      const match = ready && line.match(ready);
+      if (match) resolve(match);
+    });
+    exited.then((code) => reject(new Error(`${name} exited (${code}) before it was ready:\n${output}`)));
+  });
+  return { child, exited, matched, output: () => output };
+}
+
+test("@x402/fetch pays a Rust axum API protected by paywire-axum (examples/provider)", async () => {
+  const provider = runExample(
+    "example-provider",
+    {
+      PAYWIRE_LISTEN: "127.0.0.1:0",
+      PAYWIRE_FACILITATOR_URL: facilitator.url,
+      PAYWIRE_NETWORK: "paywire:main",
+      PAYWIRE_PAY_TO: providerWallet,
+      PAYWIRE_PAY_TO_EVM: PAY_TO,
+    },
+    /^example-provider: listening on (http:\/\/\S+)$/,
+  );
+  try {
+    const [, url] = await provider.matched;
+    const before = await balanceOf();
+    const response = await officialClient()(`${url}/v1/joke`);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.match((await response.json()).joke, /agents/);
+    const settlement = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE"));
+    assert.equal(settlement.success, true);
+    assert.equal(settlement.network, "eip155:84532");
+    assert.equal(settlement.payer, payer.address);
+    assert.equal(await balanceOf(), before - 1_000n, "a tenth of a cent, once");
+    // Unpaid, it answers a 402 with the offer in PAYMENT-REQUIRED.
+    const unpaid = await fetch(`${url}/v1/joke`);
+    assert.equal(unpaid.status, 402);
+    assert.ok(unpaid.headers.get("PAYMENT-REQUIRED"));
+  } finally {
+    provider.child.kill("SIGINT");
+    await provider.exited;
+  }
+});
+
+test("paywire-reqwest (examples/agent) pays Coinbase's @x402/express middleware", async () => {
+  const api = await officialApi();
+  try {
+    const before = await balanceOf();
+    const agent = runExample(
+      "example-agent",
+      { PAYWIRE_EXAMPLE_URL: `${api.url}/weather`, PAYWIRE_EVM_KEY: PAYER_KEY },
+      /^example-agent: paid \$(\S+), settled as (\S+)$/,
+    );
+    const [, amount, transaction] = await agent.matched;
+    assert.equal(await agent.exited, 0, agent.output());
+    assert.equal(amount, "0.01");
+    assert.match(transaction, /^pay_/);
     assert.equal(await balanceOf(), before - 10_000n);
   } finally {
     await api.close();

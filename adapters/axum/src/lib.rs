@@ -7,12 +7,14 @@
 //! facilitator (any x402 facilitator: Paywire's settlement server, Coinbase's, your own) and
 //! the handler, counts token uses, and builds responses.
 //!
-//! ```no_run
+//! ```
 //! use axum::{routing::get, Router};
 //! use paywire_axum::{FacilitatorClient, PaywallLayer};
 //! use paywire_core::flow::Paywall;
+//! use tower::ServiceExt;
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let paywall = Paywall::from_json(serde_json::json!({
 //!     "routes": [{"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"}}],
 //!     "accepts": [{
@@ -24,8 +26,15 @@
 //! let app: Router = Router::new()
 //!     .route("/v1/weather/{city}", get(|| async { "21 °C" }))
 //!     .layer(PaywallLayer::new(paywall, facilitator));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4021").await?;
-//! axum::serve(listener, app).await?;
+//!
+//! // Unpaid, a priced route answers 402 with its offer; a paid request is verified and settled
+//! // at the facilitator. Serve it with `axum::serve(listener, app)`.
+//! let request = axum::http::Request::get("/v1/weather/paris")
+//!     .header("host", "api.example.com")
+//!     .body(axum::body::Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), 402);
+//! assert!(response.headers().contains_key("payment-required"));
 //! # Ok(())
 //! # }
 //! ```

@@ -7,23 +7,35 @@
 //! spending counts. This crate sends requests, reads and writes the stores, reads the clock,
 //! draws random bytes and calls the signer.
 //!
-//! ```no_run
-//! use paywire_reqwest::{LedgerSigner, Paywire, payment_of};
+//! ```
 //! use paywire_core::Policy;
+//! use paywire_reqwest::reqwest_middleware::ClientBuilder;
+//! use paywire_reqwest::{payment_of, LedgerSigner, Paywire};
+//! # use paywire_server::demo::{serve_app, weather_api, Sandbox};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A settlement server and a paid weather API in this process, and a funded wallet.
+//! # let sandbox = Sandbox::ephemeral().await?;
+//! # let provider = sandbox.provider("Weather Co", None).await?;
+//! # let policy = serde_json::from_value(serde_json::json!({}))?;
+//! # let agent = sandbox.agent("agent", policy, "1.00").await?;
+//! # let app = weather_api(&sandbox.url, sandbox.network(), &provider.wallet_id, "2.00".parse()?)?;
+//! # let (api, _) = serve_app("127.0.0.1:0".parse()?, app).await?;
+//! # let (wallet_id, secret) = (agent.wallet_id.clone(), agent.wallet_secret.clone().unwrap());
 //! let policy: Policy = serde_json::from_value(serde_json::json!({
 //!     "maxPerRequest": "0.10",
 //!     "dailyLimit": "5.00",
 //! }))?;
-//! let signer = LedgerSigner::from_hex("wal_agent", &std::env::var("PAYWIRE_WALLET_SECRET")?)?;
-//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//! let signer = LedgerSigner::from_hex(&wallet_id, &secret)?;
+//! let client = ClientBuilder::new(reqwest::Client::new())
 //!     .with(Paywire::builder(policy, signer).build())
 //!     .build();
-//! let response = client.get("http://127.0.0.1:4021/v1/weather/paris").send().await?;
-//! if let Some(payment) = payment_of(&response) {
-//!     println!("paid {} for it", payment.amount);
-//! }
+//!
+//! let response = client.get(format!("http://{api}/v1/weather/paris")).send().await?;
+//! let payment = payment_of(&response).expect("the 402 was paid");
+//! assert_eq!(payment.amount.to_string(), "0.01");
+//! # sandbox.stop().await?;
 //! # Ok(())
 //! # }
 //! ```
