@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package @paywire/wasm in bindings-wasm/:
-#   0. ts/types.ts from schemas/wire.schema.json (paywire-core's types);
+#   0. bindings-js/src/types.ts from schemas/wire.schema.json (paywire-core's types), and the
+#      shared host layer (bindings-js/src) copied into ts/host/;
 #   1. paywire-wasm for wasm32-unknown-unknown (release profile);
 #   2. wasm-bindgen's `web` glue into bindings-wasm/pkg/ — one ES module used by every entry
 #      (web: explicit init; node: reads the .wasm file; workers: imports the .wasm module);
@@ -22,8 +23,9 @@ fi
 [ -x "$PKG/node_modules/.bin/wasm-opt" ] || (cd "$PKG" && npm ci --no-audit --no-fund)
 
 # The TypeScript declarations of the JSON shapes, from the core's schemas (the wasm module's
-# .d.ts includes them).
-node "$PKG/scripts/types.mjs"
+# .d.ts includes them), and the host layer both packages share.
+node bindings-js/scripts/types.mjs
+rm -rf "$PKG/ts/host" && mkdir -p "$PKG/ts/host" && cp bindings-js/src/*.ts "$PKG/ts/host/"
 cargo build -p paywire-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
 rm -rf "$PKG/pkg"
 wasm-bindgen target/wasm32-unknown-unknown/wasm-release/paywire_wasm.wasm --out-dir "$PKG/pkg" --target web

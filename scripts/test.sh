@@ -34,7 +34,7 @@ if [ -n "$(git status --porcelain -- tests/vectors schemas)" ]; then
   echo "tests/vectors/ or schemas/ differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
   exit 1
 fi
-node bindings-wasm/scripts/types.mjs --check
+node bindings-js/scripts/types.mjs --check
 
 # The EVM vectors come from an independent signer (eth-account); check them in both directions.
 if command -v python3 >/dev/null 2>&1; then
@@ -94,13 +94,28 @@ bash scripts/fuzz.sh 60
 step "@paywire/wasm: build (wasm-bindgen CLI, wasm-opt, TypeScript)"
 bash scripts/build-wasm.sh
 
-step "@paywire/wasm: node --test (vectors, binding, host layer against paywire-server, npm pack, workers, Chromium)"
+step "@paywire/node: build (napi build --platform --release, TypeScript)"
+bash scripts/build-node.sh
+# napi writes the addon's declarations; they are checked in, like the vectors.
+if [ -n "$(git status --porcelain -- bindings-node/native/index.d.ts)" ]; then
+  git --no-pager diff -- bindings-node/native/index.d.ts | head -40
+  echo "bindings-node/native/index.d.ts differs from what napi generates: run 'bash scripts/build-node.sh' and commit" >&2
+  exit 1
+fi
+
+step "both engines: shared vectors, flow vectors, binding contract, host layer against paywire-server"
+PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" node --test bindings-js/test/*.test.mjs
+
+step "@paywire/wasm: node --test (parity, npm pack, workers, Chromium)"
 # Headless Chromium for the browser test: Debian's package, installed when missing.
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
   else sudo apt-get install -y -qq chromium >/dev/null; fi
 fi
 (cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
+
+step "@paywire/node: node --test (npm pack, require and import, types)"
+(cd bindings-node && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 
 step "interop: Coinbase's official x402 clients and middleware with Paywire, both ways (tests/interop)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)

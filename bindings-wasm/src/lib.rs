@@ -41,4 +41,4 @@ use wasm_bindgen::prelude::*;
 // The JSON shapes the exports take and return, declared once (in the host layer's TypeScript)
 // and placed into the generated `.d.ts` so that every export is typed.
 #[wasm_bindgen(typescript_custom_section)]
-const JSON_SHAPES: &'static str = include_str!("../ts/types.ts");
+const JSON_SHAPES: &'static str = include_str!("../../bindings-js/src/types.ts");

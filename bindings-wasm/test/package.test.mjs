@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as pw from "../dist/node.js";
-import { serveHandler, startPaywireServer } from "./support.mjs";
+import { serveHandler, startPaywireServer } from "../../bindings-js/test/support.mjs";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "paywire-wasm-scratch-"));
@@ -73,6 +73,6 @@ console.log(JSON.stringify({ status: response.status, body: await response.json(
 
   // The declarations resolve for TypeScript users too.
   const installed = join(project, "node_modules", "@paywire", "wasm");
-  assert.match(readFileSync(join(installed, "dist", "fetch.d.ts"), "utf8"), /export declare function wrapFetch/);
+  assert.match(readFileSync(join(installed, "dist", "host", "fetch.d.ts"), "utf8"), /export declare function wrapFetch/);
   assert.match(readFileSync(join(installed, "pkg", "paywire_wasm.d.ts"), "utf8"), /export interface PaymentRequired/);
 });

@@ -1,9 +1,12 @@
 /**
  * Everything @paywire/wasm exports, whichever entry loaded the module: the core's binding
- * (see the crate's docs for each function) and the host layer (`wrapFetch`, `paywall`).
+ * (see the crate's docs for each function) and the host layer (`wrapFetch`, `paywall`), which
+ * is shared with @paywire/node.
  */
-export * from "../pkg/paywire_wasm.js";
-export { PaywireError, isPaywireError } from "./errors.js";
-export * from "./headers.js";
-export * from "./fetch.js";
-export * from "./paywall.js";
+export * from "./engine.js";
+export { PaywireError, isPaywireError } from "./host/errors.js";
+export * from "./host/headers.js";
+export * from "./host/fetch.js";
+export * from "./host/paywall.js";
+export * from "./host/stores.js";
+export type { FacilitatorCall, FacilitatorHeaders, FacilitatorOptions } from "./host/facilitator.js";

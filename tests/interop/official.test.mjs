@@ -25,7 +25,7 @@ import { paymentMiddleware } from "@x402/express";
 import { x402ResourceServer, HTTPFacilitatorClient } from "@x402/core/server";
 import { wrapFetchWithPayment as legacyWrapFetch } from "x402-fetch";
 import * as paywire from "../../bindings-wasm/dist/node.js";
-import { serveHandler, startPaywireServer } from "../../bindings-wasm/test/support.mjs";
+import { serveHandler, startPaywireServer } from "../../bindings-js/test/support.mjs";
 
 // Anvil's well-known development keys: no value anywhere.
 const PAYER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";

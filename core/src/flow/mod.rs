@@ -22,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub mod client;
 pub mod paywall;
+pub mod routes;
 pub mod sign;
 
 pub use client::{ClientAction, ClientConfig, ClientEvent, ClientFlow, Payer, PaymentRecord};

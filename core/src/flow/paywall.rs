@@ -61,6 +61,10 @@ pub struct PaywallRoute {
     /// What a payment also buys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle: Option<Bundle>,
+    /// How this route is paid, instead of the paywall's `accepts` (routes configured the way
+    /// Coinbase's middleware takes them carry their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepts: Option<Vec<PaymentOption>>,
 }
 
 /// How a provider's paywall is configured.
@@ -70,7 +74,8 @@ pub struct PaywallRoute {
 pub struct PaywallConfig {
     /// The priced routes, tried in order.
     pub routes: Vec<PaywallRoute>,
-    /// How the provider accepts payment: assets and recipients.
+    /// How the provider accepts payment: assets and recipients (a route may name its own).
+    #[serde(default)]
     pub accepts: Vec<PaymentOption>,
     /// Decimals of the routes' prices (default 6).
     #[serde(default = "six")]
@@ -217,6 +222,19 @@ impl Paywall {
         for option in &config.accepts {
             ChainId::parse(&option.asset.network)?;
         }
+        for route in &config.routes {
+            let options = route.accepts.as_ref().unwrap_or(&config.accepts);
+            if options.is_empty() {
+                return Err(Error::PricingRuleInvalid(format!(
+                    "{} {}: no way to pay (neither the route nor the paywall accepts anything)",
+                    route.rule.method,
+                    route.rule.path.as_str()
+                )));
+            }
+            for option in options {
+                ChainId::parse(&option.asset.network)?;
+            }
+        }
         let mut extensions = JsonObject::new();
         extensions.insert(
             PAYMENT_IDENTIFIER.into(),
@@ -231,7 +249,12 @@ impl Paywall {
 
     /// A paywall from its JSON configuration: a route that does not read is
     /// `pricing_rule_invalid`, any other shape error `invalid_argument`.
+    ///
+    /// `routes` is a list of Paywire price rules, or an object keyed `"GET /path"` as Coinbase's
+    /// x402 middleware takes routes (see [`super::routes`]). A price may be written in dollars
+    /// (`"$0.01"`) as well as in atomic units at the configuration's `decimals`.
     pub fn from_json(config: Value) -> Result<Self> {
+        let config = super::routes::normalize(config)?;
         match serde_json::from_value::<PaywallConfig>(config.clone()) {
             Ok(config) => Paywall::new(config),
             Err(error) => {
@@ -319,7 +342,7 @@ impl Paywall {
             return (flow, PaywallAction::Pass);
         }
         flow.route = Some(route);
-        match self.offers(&quote, url, self.book.rules[route].description.clone()) {
+        match self.offers(route, &quote, url) {
             Ok((v2, v1)) => {
                 flow.v2 = Some(v2);
                 flow.v1 = Some(v1);
@@ -399,23 +422,17 @@ impl Paywall {
 
     fn offers(
         &self,
+        route: usize,
         quote: &Quote,
         url: &str,
-        description: Option<String>,
     ) -> Result<(PaymentRequiredV2, PaymentRequiredV1)> {
+        let route = &self.config.routes[route];
+        let accepts = route.accepts.as_ref().unwrap_or(&self.config.accepts);
         let mut resource = ResourceInfo::new(url);
-        resource.description = description;
-        let v1 = quote.payment_required_v1(
-            &self.config.accepts,
-            &resource,
-            "X-PAYMENT header is required",
-        )?;
-        let v2 = quote.payment_required_v2(
-            &self.config.accepts,
-            resource,
-            None,
-            Some(self.extensions.clone()),
-        )?;
+        resource.description = route.rule.description.clone();
+        let v1 = quote.payment_required_v1(accepts, &resource, "X-PAYMENT header is required")?;
+        let v2 =
+            quote.payment_required_v2(accepts, resource, None, Some(self.extensions.clone()))?;
         Ok((v2, v1))
     }
 

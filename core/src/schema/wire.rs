@@ -6,8 +6,8 @@ use crate::protocol::{AnyRequirements, FacilitatorRequest, PaymentPayload};
 /// The JSON Schemas of every wire type a binding's host reads or writes, as one JSON Schema
 /// (2020-12) document whose `$defs` are named as the Rust types are.
 ///
-/// This is the one source of the bindings' type declarations: `bindings-wasm/ts/types.ts` is
-/// generated from it (`bindings-wasm/scripts/types.mjs`), and CI fails when either drifts from
+/// This is the one source of the bindings' type declarations: `bindings-js/src/types.ts` is
+/// generated from it (`bindings-js/scripts/types.mjs`), and CI fails when either drifts from
 /// the Rust types. The schemas describe what the core *accepts* (serde's deserialize side):
 /// a field the core defaults is optional here even where the core always writes it.
 pub fn wire_schema() -> serde_json::Value {

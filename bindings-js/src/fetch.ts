@@ -4,16 +4,30 @@
  * to pay, when to ask for approval, when to re-send the very same payment, when spending
  * counts. This file only sends requests, reads stores and the clock, and calls the signer.
  */
-import { ClientFlow, Policy, evmAddress, signRequestWithEvmKey, signRequestWithWalletSecret } from "../pkg/paywire_wasm.js";
+import { ClientFlow, Policy, evmAddress, signRequestWithEvmKey, signRequestWithWalletSecret } from "../engine.js";
 import { PaywireError } from "./errors.js";
 import { fromHex, headersObject, randomBytes, toHex, unixNow } from "./headers.js";
+import { MemoryTokenStore, MemoryUsageStore, type TokenStore, type UsageStore } from "./stores.js";
 import type { AccessToken, ClientAction, ClientEvent, PaymentRecord, PaymentRequired, PaymentRequirements, PaymentRequirementsV1, PolicyJson, UsageJson } from "./types.js";
 
-/** Pays with an EVM key: EIP-3009 authorizations on `eip155:*` networks. */
+/** Pays with an EVM key held here: EIP-3009 authorizations on `eip155:*` networks. */
 export interface EvmPayer {
   type: "evm";
   /** `0x` + 64 hex digits. */
   privateKey: string;
+}
+
+/** Anything that signs EIP-712 typed data for an address: a viem `Account` (local, JSON-RPC,
+ *  KMS- or CDP-managed), or your own. */
+export interface EvmAccount {
+  address: string;
+  signTypedData(typedData: any): Promise<string>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Pays with an EVM account that signs elsewhere (a wallet, a KMS, CDP). */
+export interface EvmAccountPayer {
+  type: "evm";
+  account: EvmAccount;
 }
 
 /** Pays from a Paywire ledger wallet on `paywire:*` networks. */
@@ -22,19 +36,6 @@ export interface LedgerPayer {
   walletId: string;
   /** The wallet's signing secret: bytes, or hex as the server printed it. */
   secret: Uint8Array | string;
-}
-
-/** Where spending usage lives between payments (in memory unless you plug in your own). */
-export interface UsageStore {
-  get(): UsageJson | undefined | Promise<UsageJson | undefined>;
-  set(usage: UsageJson): void | Promise<void>;
-}
-
-/** Where sold access tokens live between requests. */
-export interface TokenStore {
-  list(): AccessToken[] | Promise<AccessToken[]>;
-  add(token: AccessToken): void | Promise<void>;
-  delete(token: string): void | Promise<void>;
 }
 
 /** What `onApproval` is asked about. */
@@ -49,7 +50,7 @@ export interface ApprovalRequest {
 /** Options of `wrapFetch`. */
 export interface WrapFetchOptions {
   /** Who pays. */
-  payer: EvmPayer | LedgerPayer;
+  payer: EvmPayer | EvmAccountPayer | LedgerPayer;
   /** The spending policy (JSON or a `Policy`). Required: there is no "spend anything" default. */
   policy: PolicyJson | Policy;
   /** Spending so far; in memory by default. */
@@ -64,27 +65,6 @@ export interface WrapFetchOptions {
   now?: () => number;
   /** Random bytes for nonces and payment ids (default: Web Crypto). */
   randomBytes?: (n: number) => Uint8Array;
-}
-
-/** A usage store in memory. */
-export class MemoryUsageStore implements UsageStore {
-  private usage: UsageJson | undefined;
-  get = (): UsageJson | undefined => this.usage;
-  set = (usage: UsageJson): void => void (this.usage = usage);
-}
-
-/** A token store in memory. */
-export class MemoryTokenStore implements TokenStore {
-  private readonly tokens = new Map<string, AccessToken>();
-  list(): AccessToken[] {
-    return [...this.tokens.values()];
-  }
-  add(token: AccessToken): void {
-    this.tokens.set(token.token, token);
-  }
-  delete(token: string): void {
-    this.tokens.delete(token);
-  }
 }
 
 const payments = new WeakMap<Response, PaymentRecord>();
@@ -110,7 +90,10 @@ type Fetch = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 export function wrapFetch(fetchImpl: Fetch, options: WrapFetchOptions): Fetch {
   const { payer } = options;
   const policy = options.policy instanceof Policy ? (options.policy.toJSON() as PolicyJson) : options.policy;
-  const identity = payer.type === "evm" ? { type: "evm" as const, address: evmAddress(payer.privateKey) as string } : { type: "ledger" as const, walletId: payer.walletId };
+  const identity =
+    payer.type === "ledger"
+      ? { type: "ledger" as const, walletId: payer.walletId }
+      : { type: "evm" as const, address: "account" in payer ? payer.account.address : (evmAddress(payer.privateKey) as string) };
   const secret = payer.type === "ledger" ? (typeof payer.secret === "string" ? fromHex(payer.secret) : payer.secret) : undefined;
   const usage = options.usage ?? new MemoryUsageStore();
   const tokens = options.tokens ?? new MemoryTokenStore();
@@ -159,7 +142,12 @@ export function wrapFetch(fetchImpl: Fetch, options: WrapFetchOptions): Fetch {
             continue;
           }
           case "sign": {
-            const signature = payer.type === "evm" ? signRequestWithEvmKey(action.request, payer.privateKey) : signRequestWithWalletSecret(action.request, secret!);
+            const signature =
+              payer.type === "ledger"
+                ? signRequestWithWalletSecret(action.request, secret!)
+                : "account" in payer
+                  ? await payer.account.signTypedData(action.request.typedData)
+                  : signRequestWithEvmKey(action.request, payer.privateKey);
             action = feed({ event: "signed", signature });
             continue;
           }

@@ -1,0 +1,128 @@
+//! Access tokens: issue and verify with a key ring, attenuate offline, hash for storage.
+
+use std::sync::RwLock;
+
+use paywire_core::token::{self, Caveat, Claims, TokenRequest, VerifiedToken};
+
+use crate::{parse, text, whole_number, Result};
+
+/// HMAC-SHA256 keys by key id: one signs, all verify. Secrets are wiped when it is dropped.
+pub struct KeyRing {
+    ring: RwLock<token::KeyRing>,
+}
+
+impl KeyRing {
+    /// A ring whose signing key is `secret` under `kid`; a short key is `token_key_invalid`.
+    pub fn new(kid: &str, secret: &[u8]) -> Result<Self> {
+        Ok(KeyRing {
+            ring: RwLock::new(token::KeyRing::new(kid, secret)?),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, token::KeyRing> {
+        // Every change is one call on the ring, so a poisoned lock still holds a whole ring.
+        self.ring
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, token::KeyRing> {
+        self.ring
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` with the core's ring (for the paywall flow).
+    pub fn with<R>(&self, f: impl FnOnce(&token::KeyRing) -> R) -> R {
+        f(&self.read())
+    }
+
+    /// Adds a key that verifies but does not sign.
+    pub fn add_verifying_key(&self, kid: &str, secret: &[u8]) -> Result<()> {
+        self.write().add_verifying_key(kid, secret)
+    }
+
+    /// Makes `kid` the signing key (adding it with `secret`); the old key still verifies.
+    pub fn rotate(&self, kid: &str, secret: &[u8]) -> Result<()> {
+        self.write().rotate(kid, secret)
+    }
+
+    /// Removes a verifying key.
+    pub fn retire(&self, kid: &str) -> Result<()> {
+        self.write().retire(kid)
+    }
+
+    /// The id of the key that signs.
+    pub fn signing_kid(&self) -> String {
+        self.read().signing_kid().to_string()
+    }
+
+    /// Signs claims (JSON) into a token.
+    pub fn issue(&self, claims: &str) -> Result<String> {
+        let claims: Claims = parse(claims, "claims")?;
+        self.read().issue(&claims)
+    }
+
+    /// Verifies a token for `method resource` at `now`, after `uses` earlier uses.
+    pub fn verify(
+        &self,
+        token: &str,
+        method: &str,
+        resource: &str,
+        now: f64,
+        uses: f64,
+    ) -> Result<VerifiedToken> {
+        let now = whole_number(now, "now")?;
+        let uses = whole_number(uses, "uses")?;
+        self.read()
+            .verify(token, TokenRequest { method, resource }, now, uses)
+    }
+}
+
+/// Appends a caveat (JSON) to a token, without any key.
+pub fn attenuate_token(token: &str, caveat: &str) -> Result<String> {
+    let caveat: Caveat = parse(caveat, "caveat")?;
+    token::attenuate(token, &caveat)
+}
+
+/// A token's effective claims (JSON), read WITHOUT verifying its MAC.
+pub fn inspect_token(token: &str) -> Result<String> {
+    text(&token::inspect(token)?)
+}
+
+/// Whether a scope's resource prefix covers a resource URL.
+pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
+    token::resource_in_scope(prefix, resource)
+}
+
+/// The scope prefix of a token sold for `resource` on a route `pattern`.
+pub fn bundle_scope(resource: &str, pattern: &str) -> String {
+    token::bundle_scope(resource, pattern)
+}
+
+/// Whether a scope (JSON `{resource, methods}`) covers `method` on `resource`.
+pub fn scope_allows(scope: &str, method: &str, resource: &str) -> Result<bool> {
+    let scope: token::Scope = parse(scope, "scope")?;
+    Ok(scope.allows(method, resource))
+}
+
+/// The claims (JSON) of the token a bundle (JSON) sells with a payment on a rule (JSON).
+pub fn bundle_claims(
+    bundle: &str,
+    rule: &str,
+    id: &str,
+    issuer: &str,
+    payer: &str,
+    resource: &str,
+    now: f64,
+) -> Result<String> {
+    let bundle: token::Bundle = parse(bundle, "bundle")?;
+    let rule: paywire_core::pricing::PriceRule = parse(rule, "rule")?;
+    let now = whole_number(now, "now")?;
+    text(&bundle.claims(id.to_string(), issuer, payer, resource, &rule, now))
+}
+
+/// The SHA-256 of a token (lowercase hex), which a store keeps instead of the token.
+pub fn token_hash(token: &str) -> String {
+    token::token_hash(token)
+}

@@ -1,0 +1,2 @@
+/** Hono middleware over @paywire/node: see the host layer's hono.ts. */
+export * from "./host/hono.js";
