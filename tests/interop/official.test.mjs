@@ -8,7 +8,10 @@
 // - Paywire's wrapFetch pays an @x402/express paymentMiddleware;
 // - @x402/fetch pays @x402/express, with paywire-server as facilitator;
 // - @x402/fetch pays a Rust axum API protected by paywire-axum (examples/provider);
-// - paywire-reqwest (examples/agent) pays @x402/express.
+// - paywire-reqwest (examples/agent) pays @x402/express;
+// - @x402/fetch pays an Express app behind @paywire/node/express and Hono apps behind
+//   @paywire/node/hono and @paywire/wasm/hono, configured with Coinbase's route format;
+// - @paywire/node's wrapFetch, signing with a viem account, pays @x402/express.
 //
 // Run from the repository's CI after `bash scripts/build-wasm.sh` (node --test tests/interop/).
 import { spawn } from "node:child_process";
@@ -24,7 +27,13 @@ import { ExactEvmScheme } from "@x402/evm/exact/server";
 import { paymentMiddleware } from "@x402/express";
 import { x402ResourceServer, HTTPFacilitatorClient } from "@x402/core/server";
 import { wrapFetchWithPayment as legacyWrapFetch } from "x402-fetch";
+import { Hono } from "hono";
+import { serve } from "@hono/node-server";
 import * as paywire from "../../bindings-wasm/dist/node.js";
+import * as paywireNode from "../../bindings-node/dist/index.mjs";
+import { paymentMiddleware as nodeExpress } from "../../bindings-node/dist/express.mjs";
+import { paymentMiddleware as nodeHono } from "../../bindings-node/dist/hono.mjs";
+import { paymentMiddleware as wasmHono } from "../../bindings-wasm/dist/hono-node.js";
 import { serveHandler, startPaywireServer } from "../../bindings-js/test/support.mjs";
 
 // Anvil's well-known development keys: no value anywhere.
@@ -231,6 +240,84 @@ test("paywire-reqwest (examples/agent) pays Coinbase's @x402/express middleware"
     assert.equal(await agent.exited, 0, agent.output());
     assert.equal(amount, "0.01");
     assert.match(transaction, /^pay_/);
+    assert.equal(await balanceOf(), before - 10_000n);
+  } finally {
+    await api.close();
+  }
+});
+
+/** Coinbase's route format, as a provider moving from @x402/express writes it. */
+const coinbaseRoutes = () => ({
+  "GET /weather": { accepts: [{ scheme: "exact", price: "$0.01", network: "eip155:84532", payTo: PAY_TO }], description: "Weather" },
+});
+
+/** Serves an app on loopback; resolves with its URL and a close. */
+function listen(serveIt) {
+  return new Promise((resolve) => {
+    const server = serveIt((port) => resolve({
+      url: `http://127.0.0.1:${port}`,
+      close: () => new Promise((done) => {
+        server.close(done);
+        server.closeAllConnections?.();
+      }),
+    }));
+  });
+}
+
+const providers = {
+  "@paywire/node/express": () => {
+    const app = express();
+    app.use(nodeExpress(coinbaseRoutes(), { facilitatorUrl: facilitator.url }));
+    app.get("/weather", (_req, res) => res.json({ city: "Paris", temperature: 21 }));
+    return listen((ready) => { const http = app.listen(0, "127.0.0.1", () => ready(http.address().port)); return http; });
+  },
+  "@paywire/node/hono": () => {
+    const app = new Hono();
+    app.use(nodeHono(coinbaseRoutes(), { facilitatorUrl: facilitator.url }));
+    app.get("/weather", (c) => c.json({ city: "Paris", temperature: 21 }));
+    return listen((ready) => serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => ready(info.port)));
+  },
+  "@paywire/wasm/hono": () => {
+    const app = new Hono();
+    app.use(wasmHono(coinbaseRoutes(), { facilitatorUrl: facilitator.url }));
+    app.get("/weather", (c) => c.json({ city: "Paris", temperature: 21 }));
+    return listen((ready) => serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => ready(info.port)));
+  },
+};
+
+for (const [name, start] of Object.entries(providers)) {
+  test(`@x402/fetch pays an app behind ${name}, configured with Coinbase's route format`, async () => {
+    const api = await start();
+    try {
+      const before = await balanceOf();
+      const unpaid = await fetch(`${api.url}/weather`);
+      assert.equal(unpaid.status, 402);
+      assert.ok(unpaid.headers.get("PAYMENT-REQUIRED"));
+      const free = await fetch(`${api.url}/elsewhere`);
+      assert.equal(free.status, 404, "unpriced routes pass straight through");
+      const response = await officialClient()(`${api.url}/weather`);
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.deepEqual(await response.json(), { city: "Paris", temperature: 21 });
+      const settlement = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE"));
+      assert.equal(settlement.success, true);
+      assert.equal(settlement.payer, payer.address);
+      assert.equal(await balanceOf(), before - 10_000n, "charged the route's price, once");
+    } finally {
+      await api.close();
+    }
+  });
+}
+
+test("@paywire/node's wrapFetch, signing with a viem account, pays Coinbase's @x402/express", async () => {
+  const api = await officialApi();
+  try {
+    const before = await balanceOf();
+    const pay = paywireNode.wrapFetch(fetch, { payer: { type: "evm", account: payer }, policy: { maxPerRequest: "0.05" } });
+    const response = await pay(`${api.url}/weather`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const record = paywireNode.paymentOf(response);
+    assert.equal(record.settlement.success, true);
+    assert.equal(record.settlement.payer, payer.address);
     assert.equal(await balanceOf(), before - 10_000n);
   } finally {
     await api.close();
