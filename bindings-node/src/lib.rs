@@ -11,7 +11,7 @@
 //! the entry reports as `invalid_argument`.
 #![deny(unsafe_code)]
 
-use napi::bindgen_prelude::{Either, Null, Uint8Array};
+use napi::bindgen_prelude::{Either, Uint8Array};
 use napi_derive::napi;
 use paywire_bindings_common as common;
 
@@ -35,13 +35,6 @@ impl<T> OrThrow<T> for common::Result<T> {
     fn or_throw(self) -> Result<T> {
         self.map_err(thrown)
     }
-}
-
-/// `null` or a number, as the wasm binding returns optional counts.
-pub(crate) type Nullable<T> = Either<T, Null>;
-
-pub(crate) fn nullable<T>(value: Option<T>) -> Nullable<T> {
-    value.map_or(Either::B(Null), Either::A)
 }
 
 // ---- money ----
