@@ -2,6 +2,7 @@
 
 use std::sync::Mutex;
 
+use paywire_core::denial::DenyReason;
 use paywire_core::money::AssetRegistry;
 use paywire_core::policy::{self, Decision, PaymentIntent};
 use paywire_core::protocol::PaymentRequired;
@@ -58,32 +59,10 @@ impl Policy {
         })
     }
 
-    /// Judges one payment: `amount` in whole units, on `network` in `asset` to `pay_to`,
-    /// for `resource` if known, given `usage` at `now`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn evaluate(
-        &self,
-        amount: &str,
-        network: &str,
-        asset: &str,
-        pay_to: &str,
-        resource: Option<&str>,
-        usage: &Usage,
-        now: f64,
-    ) -> Result<Decision> {
-        let intent = PaymentIntent {
-            amount: amount.parse().map_err(|_| {
-                Error::InvalidArgument(format!(
-                    "payment intent: amount {amount:?} is not a decimal"
-                ))
-            })?,
-            network: network.to_string(),
-            asset: asset.to_string(),
-            pay_to: pay_to.to_string(),
-            resource: resource.map(str::to_string),
-        };
+    /// Judges one payment given `usage` at `now`.
+    pub fn evaluate(&self, intent: &PaymentIntent, usage: &Usage, now: f64) -> Result<Decision> {
         let now = whole_number(now, "now")?;
-        Ok(self.policy.evaluate(&intent, &usage.lock(), now))
+        Ok(self.policy.evaluate(intent, &usage.lock(), now))
     }
 
     /// The option to pay from a 402 (JSON), or why none (JSON `Selection`).
@@ -112,6 +91,64 @@ impl Policy {
     pub fn to_json(&self) -> Result<String> {
         text(&self.policy)
     }
+}
+
+/// What separates the fields of a packed intent: a control character no amount, network,
+/// asset, address or URL holds (the JavaScript entries refuse fields that hold it).
+pub const SEPARATOR: char = '\u{1f}';
+
+/// A payment intent from its one-string form for JavaScript hosts: `amount`, `network`,
+/// `asset`, `payTo` and, when known, `resource`, separated by [`SEPARATOR`]. An agent
+/// evaluates its policy per payment, and every string argument crossing a boundary costs a
+/// conversion.
+pub fn unpack_intent(packed: &str) -> Result<PaymentIntent> {
+    let fields: Vec<&str> = packed.split(SEPARATOR).collect();
+    let (amount, network, asset, pay_to, resource) =
+        match fields[..] {
+            [amount, network, asset, pay_to] => (amount, network, asset, pay_to, None),
+            [amount, network, asset, pay_to, resource] => {
+                (amount, network, asset, pay_to, Some(resource))
+            }
+            _ => return Err(Error::InvalidArgument(
+                "payment intent: expected amount, network, asset, payTo and an optional resource"
+                    .into(),
+            )),
+        };
+    Ok(PaymentIntent {
+        amount: amount.parse().map_err(|_| {
+            Error::InvalidArgument(format!(
+                "payment intent: amount {amount:?} is not a decimal"
+            ))
+        })?,
+        network: network.to_string(),
+        asset: asset.to_string(),
+        pay_to: pay_to.to_string(),
+        resource: resource.map(str::to_string),
+    })
+}
+
+/// A decision as a number for JavaScript hosts: 0 allow, 1 needs approval, 2 + i deny for
+/// reason `i` of [`deny_reasons`].
+pub fn decision_code(decision: Decision) -> u32 {
+    match decision {
+        Decision::Allow => 0,
+        Decision::NeedsApproval => 1,
+        Decision::Deny(reason) => {
+            let index = DenyReason::ALL
+                .iter()
+                .position(|r| *r == reason)
+                .unwrap_or_default();
+            2 + crate::index_u32(index)
+        }
+    }
+}
+
+/// The codes of the reasons a policy denies, in the order [`decision_code`] numbers them.
+pub fn deny_reasons() -> Vec<String> {
+    DenyReason::ALL
+        .iter()
+        .map(|r| r.code().to_string())
+        .collect()
 }
 
 /// The code of the reason a selection refused every option, if it did.

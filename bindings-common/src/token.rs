@@ -126,3 +126,40 @@ pub fn bundle_claims(
 pub fn token_hash(token: &str) -> String {
     token::token_hash(token)
 }
+
+/// A verified token as one string for JavaScript hosts — `kid`, caveats, `id`, `iss`, `sub`,
+/// `iat`, `exp`, `maxUses` (empty for none), the scope's resource and methods, each as
+/// `<UTF-16 length>:<text>` — which their entries slice into `{kid, claims, caveats}`
+/// (`bindings-js/src/flat.ts`). Token verification is a paywall's per-request call, and
+/// building the object property by property across the boundary costs several times the
+/// verification itself.
+pub fn flat_verified(verified: VerifiedToken) -> Result<String> {
+    let claims = verified.claims;
+    let number =
+        |value: u64, what: &str| crate::exact_number(value, what).map(|_| value.to_string());
+    let mut flat = String::with_capacity(128 + claims.scope.resource.len());
+    let mut field = |text: &str| {
+        flat.push_str(&text.encode_utf16().count().to_string());
+        flat.push(':');
+        flat.push_str(text);
+    };
+    field(&verified.kid);
+    field(&verified.caveats.to_string());
+    field(&claims.id);
+    field(&claims.iss);
+    field(&claims.sub);
+    field(&number(claims.iat, "iat")?);
+    field(&number(claims.exp, "exp")?);
+    field(
+        &claims
+            .max_uses
+            .map(|n| number(n, "maxUses"))
+            .transpose()?
+            .unwrap_or_default(),
+    );
+    field(&claims.scope.resource);
+    for method in &claims.scope.methods {
+        field(method);
+    }
+    Ok(flat)
+}

@@ -11,9 +11,18 @@ const [[, wasm], [, node]] = engines;
 const ENGINE_ONLY = new Set(["initSync", "default", "init", "__esModule"]);
 const api = (module) => Object.keys(module).filter((name) => !ENGINE_ONLY.has(name)).sort();
 
+/** A class's public methods and their arities, inherited ones included (the engines may
+ *  reshape a method in a subclass). Names starting with `__` are the engines' internals. */
 function methods(cls) {
-  const names = Object.getOwnPropertyNames(cls.prototype).filter((n) => n !== "constructor" && n !== "free" && !n.startsWith("__") && typeof Object.getOwnPropertyDescriptor(cls.prototype, n).value === "function");
-  return Object.fromEntries(names.sort().map((n) => [n, cls.prototype[n].length]));
+  const found = {};
+  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const value = Object.getOwnPropertyDescriptor(proto, name).value;
+      if (name === "constructor" || name === "free" || name.startsWith("__") || typeof value !== "function" || name in found) continue;
+      found[name] = value.length;
+    }
+  }
+  return Object.fromEntries(Object.entries(found).sort());
 }
 
 test("@paywire/node exports every name @paywire/wasm does, and nothing else", () => {

@@ -32,12 +32,8 @@ export declare class KeyRing {
   /** Signs claims (JSON) into a token. */
   issue(claims: string): string
   /**
-   * Verifies a token. The per-request call of a paywall, so its result crosses as one
-   * string — `kid`, caveats, `id`, `iss`, `sub`, `iat`, `exp`, `maxUses` (empty for none),
-   * the scope's resource and methods, each as `<UTF-16 length>:<text>` — which the
-   * JavaScript entry slices into `{kid, claims, caveats}`: napi builds an object one named
-   * property at a time, and every string it creates costs a conversion, several times the
-   * verification itself.
+   * Verifies a token; the result as one string (see
+   * `paywire_bindings_common::token::flat_verified`), which the entry shapes.
    */
   verifyFlat(token: string, method: string, resource: string, now: number, uses: number): string
 }
@@ -79,11 +75,9 @@ export declare class Policy {
   /** A policy from its JSON. */
   constructor(policy: string)
   /**
-   * Judges one payment. An agent's per-payment call, so the intent crosses as one string
-   * (`amount`, `network`, `asset`, `payTo` and, when known, `resource`, separated by U+001F,
-   * which the JavaScript entry checks none of them holds; napi converts each string argument
-   * separately, at about 150 ns apiece) and the verdict as a number: 0 allow, 1 needs
-   * approval, 2 + i deny for reason `i` of [`deny_reasons`].
+   * Judges one payment given as one string (see
+   * `paywire_bindings_common::policy::unpack_intent`); the verdict as a number (see
+   * `decision_code`).
    */
   evaluatePacked(intent: string, usage: Usage, now: number): number
   /** What to pay from a 402 (JSON): the selection (JSON). */

@@ -4,22 +4,13 @@
 use napi::bindgen_prelude::Uint8Array;
 use napi_derive::napi;
 use paywire_bindings_common as common;
-use paywire_core::denial::DenyReason;
-use paywire_core::policy::Decision;
 
-use crate::{thrown, OrThrow, Result};
-
-/// What separates the fields of a packed intent: a control character no amount, network,
-/// asset, address or URL holds.
-pub(crate) const SEPARATOR: char = '\u{1f}';
+use crate::{OrThrow, Result};
 
 /// The codes of the reasons a policy denies, in the order `evaluatePacked` numbers them.
 #[napi]
-pub(crate) fn deny_reasons() -> Vec<String> {
-    DenyReason::ALL
-        .iter()
-        .map(|r| r.code().to_string())
-        .collect()
+pub fn deny_reasons() -> Vec<String> {
+    common::policy::deny_reasons()
 }
 
 /// HMAC-SHA256 token keys by key id: one signs, all verify.
@@ -68,12 +59,8 @@ impl KeyRing {
         self.inner.issue(&claims).or_throw()
     }
 
-    /// Verifies a token. The per-request call of a paywall, so its result crosses as one
-    /// string — `kid`, caveats, `id`, `iss`, `sub`, `iat`, `exp`, `maxUses` (empty for none),
-    /// the scope's resource and methods, each as `<UTF-16 length>:<text>` — which the
-    /// JavaScript entry slices into `{kid, claims, caveats}`: napi builds an object one named
-    /// property at a time, and every string it creates costs a conversion, several times the
-    /// verification itself.
+    /// Verifies a token; the result as one string (see
+    /// `paywire_bindings_common::token::flat_verified`), which the entry shapes.
     #[napi]
     pub fn verify_flat(
         &self,
@@ -87,37 +74,7 @@ impl KeyRing {
             .inner
             .verify(&token, &method, &resource, now, uses)
             .or_throw()?;
-        let claims = verified.claims;
-        let number = |value: u64, what: &str| {
-            common::exact_number(value, what)
-                .map(|_| value.to_string())
-                .map_err(thrown)
-        };
-        let mut flat = String::with_capacity(128 + claims.scope.resource.len());
-        let mut field = |text: &str| {
-            flat.push_str(&text.encode_utf16().count().to_string());
-            flat.push(':');
-            flat.push_str(text);
-        };
-        field(&verified.kid);
-        field(&verified.caveats.to_string());
-        field(&claims.id);
-        field(&claims.iss);
-        field(&claims.sub);
-        field(&number(claims.iat, "iat")?);
-        field(&number(claims.exp, "exp")?);
-        field(
-            &claims
-                .max_uses
-                .map(|n| number(n, "maxUses"))
-                .transpose()?
-                .unwrap_or_default(),
-        );
-        field(&claims.scope.resource);
-        for method in &claims.scope.methods {
-            field(method);
-        }
-        Ok(flat)
+        common::token::flat_verified(verified).or_throw()
     }
 }
 
@@ -169,38 +126,14 @@ impl Policy {
         })
     }
 
-    /// Judges one payment. An agent's per-payment call, so the intent crosses as one string
-    /// (`amount`, `network`, `asset`, `payTo` and, when known, `resource`, separated by U+001F,
-    /// which the JavaScript entry checks none of them holds; napi converts each string argument
-    /// separately, at about 150 ns apiece) and the verdict as a number: 0 allow, 1 needs
-    /// approval, 2 + i deny for reason `i` of [`deny_reasons`].
+    /// Judges one payment given as one string (see
+    /// `paywire_bindings_common::policy::unpack_intent`); the verdict as a number (see
+    /// `decision_code`).
     #[napi]
     pub fn evaluate_packed(&self, intent: String, usage: &Usage, now: f64) -> Result<u32> {
-        let fields: Vec<&str> = intent.split(SEPARATOR).collect();
-        let (amount, network, asset, pay_to, resource) = match fields[..] {
-            [amount, network, asset, pay_to] => (amount, network, asset, pay_to, None),
-            [amount, network, asset, pay_to, resource] => {
-                (amount, network, asset, pay_to, Some(resource))
-            }
-            _ => return Err(thrown(paywire_core::Error::InvalidArgument(
-                "payment intent: expected amount, network, asset, payTo and an optional resource"
-                    .into(),
-            ))),
-        };
-        let decision = self
-            .inner
-            .evaluate(amount, network, asset, pay_to, resource, &usage.inner, now)
-            .or_throw()?;
-        Ok(match decision {
-            Decision::Allow => 0,
-            Decision::NeedsApproval => 1,
-            Decision::Deny(reason) => {
-                2 + DenyReason::ALL
-                    .iter()
-                    .position(|r| *r == reason)
-                    .map_or(u32::MAX - 2, |i| u32::try_from(i).unwrap_or(u32::MAX - 2))
-            }
-        })
+        let intent = common::policy::unpack_intent(&intent).or_throw()?;
+        let decision = self.inner.evaluate(&intent, &usage.inner, now).or_throw()?;
+        Ok(common::policy::decision_code(decision))
     }
 
     /// What to pay from a 402 (JSON): the selection (JSON).

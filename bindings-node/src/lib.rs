@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{Either, Uint8Array};
 use napi_derive::napi;
 use paywire_bindings_common as common;
 
-mod classes;
+pub mod classes;
 
 /// What every export returns: a value, or an error whose `code` is the core's.
 pub type Result<T> = napi::Result<T, String>;

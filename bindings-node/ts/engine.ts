@@ -8,6 +8,7 @@
  */
 import native = require("../native/index.js");
 import { PaywireError } from "./host/errors.js";
+import { decisionOf, packIntent, unflattenVerified } from "./host/flat.js";
 import type {
   Asset, Caveat, Claims, ClientAction, ClientConfig, ClientEvent, Decision, ExactAuthorization, ExactPayload,
   FacilitatorRequest, JsonObject, PaymentIntent, PaymentOption, PaymentPayload, PaymentRequired, PaymentRequirements,
@@ -157,43 +158,6 @@ export function pathMatches(pattern: string, path: string): boolean {
 // ---- policy ----
 
 const denyReasons: string[] = native.denyReasons();
-const SEPARATOR = "\u001f";
-/** `fields` joined by U+001F, none of them holding it: the one-string form the hot calls take. */
-function packed(fields: string[], what: string): string {
-  for (const field of fields) {
-    if (field.includes(SEPARATOR)) throw new PaywireError("invalid_argument", `${what}: a field holds a control character`);
-  }
-  return fields.join(SEPARATOR);
-}
-
-/** The fields of `<UTF-16 length>:<text>…` (see the addon's `verifyFlat`). */
-function unflatten(flat: string): string[] {
-  const fields: string[] = [];
-  let at = 0;
-  while (at < flat.length) {
-    const colon = flat.indexOf(":", at);
-    const length = Number(flat.slice(at, colon));
-    fields.push(flat.slice(colon + 1, colon + 1 + length));
-    at = colon + 1 + length;
-  }
-  return fields;
-}
-
-/** A payment intent's fields, checked. */
-function intentFields(intent: PaymentIntent): string[] {
-  if (typeof intent !== "object" || intent === null) {
-    throw new PaywireError("invalid_argument", "payment intent must be an object");
-  }
-  const { amount, network, asset, payTo, resource } = intent;
-  const fields = resource === undefined || resource === null ? [amount, network, asset, payTo] : [amount, network, asset, payTo, resource];
-  for (const [index, field] of fields.entries()) {
-    if (typeof field !== "string") {
-      const name = ["amount", "network", "asset", "payTo", "resource"][index];
-      throw new PaywireError("invalid_argument", field === undefined ? `payment intent: missing field ${name}` : `payment intent: ${name} must be a string`);
-    }
-  }
-  return fields as string[];
-}
 
 const nativeUsage = new WeakMap<Usage, native.Usage>();
 
@@ -226,10 +190,7 @@ export class Policy {
   }
   /** Judges one payment. */
   evaluate(intent: PaymentIntent, usage: Usage, now: number): Decision {
-    const code = call(() => this.#policy.evaluatePacked(packed(intentFields(intent), "payment intent"), usageOf(usage), now));
-    if (code === 0) return { decision: "allow" };
-    if (code === 1) return { decision: "needsApproval" };
-    return { decision: "deny", reason: denyReasons[code - 2] as Decision extends { reason: infer R } ? R : never };
+    return decisionOf(call(() => this.#policy.evaluatePacked(packIntent(intent), usageOf(usage), now)), denyReasons);
   }
   /** What to pay from a 402, or why nothing. */
   select(paymentRequired_: PaymentRequired, usage: Usage, now: number): Selection {
@@ -290,21 +251,7 @@ export class KeyRing {
   }
   /** Verifies a token for `method resource` at `now`, after `uses` earlier uses. */
   verify(token: string, method: string, resource: string, now: number, uses: number): VerifiedToken {
-    const flat = unflatten(call(() => ringOf(this).verifyFlat(token, method, resource, now, uses)));
-    // [kid, caveats, id, iss, sub, iat, exp, maxUses, resource, ...methods]: see the addon.
-    return {
-      kid: flat[0]!,
-      claims: {
-        id: flat[2]!,
-        iss: flat[3]!,
-        sub: flat[4]!,
-        scope: { resource: flat[8]!, methods: flat.slice(9) },
-        iat: Number(flat[5]),
-        exp: Number(flat[6]),
-        maxUses: flat[7] === "" ? null : Number(flat[7]),
-      },
-      caveats: Number(flat[1]),
-    };
+    return unflattenVerified(call(() => ringOf(this).verifyFlat(token, method, resource, now, uses)));
   }
 }
 /** A token with a caveat appended (no key needed; it can only narrow). */

@@ -149,6 +149,34 @@ impl Policy {
 
 /// A payment intent read field by field (the policy's hot path); a field of the wrong type,
 /// a missing one or an amount that is not a decimal is `invalid_argument`.
+#[wasm_bindgen]
+impl Policy {
+    /// `evaluate` with the intent as one string and the verdict as a number
+    /// (`paywire_bindings_common::policy::{unpack_intent, decision_code}`): the entry
+    /// (`ts/engine.ts`) packs and unpacks them, cheaper than reading and building objects from
+    /// wasm.
+    #[wasm_bindgen(js_name = "__evaluatePacked")]
+    pub fn evaluate_packed(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] intent: JsValue,
+        usage: &Usage,
+        #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
+    ) -> JsResult<u32> {
+        let intent =
+            paywire_bindings_common::policy::unpack_intent(&string_arg(&intent, "intent")?)
+                .or_throw()?;
+        let now = whole_number(&now, "now")?;
+        let decision = self.policy.evaluate(&intent, &usage.usage.borrow(), now);
+        Ok(paywire_bindings_common::policy::decision_code(decision))
+    }
+
+    /// The codes of the reasons a policy denies, in the order `__evaluatePacked` numbers them.
+    #[wasm_bindgen(js_name = "__denyReasons")]
+    pub fn deny_reasons() -> Vec<String> {
+        paywire_bindings_common::policy::deny_reasons()
+    }
+}
+
 fn intent_from_js(intent: &JsValue) -> JsResult<PaymentIntent> {
     if !intent.is_object() {
         return Err(to_js_error(&Error::InvalidArgument(
