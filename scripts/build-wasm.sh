@@ -34,6 +34,11 @@ wasm-bindgen target/wasm32-unknown-unknown/wasm-release/paywire_wasm.wasm --out-
 "$PKG/node_modules/.bin/wasm-opt" -O3 "$PKG/pkg/paywire_wasm_bg.wasm" -o "$PKG/pkg/paywire_wasm_bg.wasm"
 rm -rf "$PKG/dist"
 (cd "$PKG" && node_modules/.bin/tsc -p tsconfig.json)
-# tsc does not copy the .wasm; the workers entry imports it next to itself.
-cp "$PKG/pkg/paywire_wasm_bg.wasm" "$PKG/dist/paywire_wasm_bg.wasm"
+# CommonJS: the package is ES modules, which Node >= 20.19 loads with require() (older Node
+# needs import()). The .wasm ships once, in pkg/, which every entry reads.
+cat > "$PKG/dist/node.cjs" <<'CJS'
+// CommonJS entry of @paywire/wasm for Node: the package is ES modules, which Node >= 20.19
+// (and 22.12) loads synchronously with require(). On older Node use import("@paywire/wasm").
+module.exports = require("./node.js");
+CJS
 echo "built $PKG: $(wc -c < "$PKG/pkg/paywire_wasm_bg.wasm") bytes of wasm, $(gzip -9c "$PKG/pkg/paywire_wasm_bg.wasm" | wc -c) gzipped"

@@ -23,10 +23,11 @@ const npm = (args, cwd) =>
 test("npm pack makes a tarball that a scratch project installs and pays with", async () => {
   const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", scratch], packageDir));
   const files = packed[0].files.map((f) => f.path);
-  for (const needed of ["dist/node.js", "dist/web.js", "dist/workers.js", "dist/web.d.ts", "dist/paywire_wasm_bg.wasm", "pkg/paywire_wasm.js", "pkg/paywire_wasm.d.ts", "pkg/paywire_wasm_bg.wasm", "package.json"]) {
+  for (const needed of ["dist/node.js", "dist/web.js", "dist/workers.js", "dist/web.d.ts", "dist/node.cjs", "dist/hono-node.js", "README.md", "pkg/paywire_wasm.js", "pkg/paywire_wasm.d.ts", "pkg/paywire_wasm_bg.wasm", "package.json"]) {
     assert.ok(files.includes(needed), `the tarball lacks ${needed}`);
   }
   assert.ok(!files.some((f) => f.startsWith("test/") || f.startsWith("src/") || f.startsWith("node_modules/")), "the tarball ships only the package");
+  assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), ["pkg/paywire_wasm_bg.wasm"], "the module ships once");
 
   const project = join(scratch, "agent");
   execFileSync("mkdir", ["-p", project]);
@@ -75,4 +76,32 @@ console.log(JSON.stringify({ status: response.status, body: await response.json(
   const installed = join(project, "node_modules", "@paywire", "wasm");
   assert.match(readFileSync(join(installed, "dist", "host", "fetch.d.ts"), "utf8"), /export declare function wrapFetch/);
   assert.match(readFileSync(join(installed, "pkg", "paywire_wasm.d.ts"), "utf8"), /export interface PaymentRequired/);
+});
+
+test("require() and TypeScript resolve each entry: node types under node, CommonJS and ESM", async () => {
+  const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", scratch], packageDir))[0];
+  const tsc = join(packageDir, "node_modules", ".bin", "tsc");
+  for (const kind of ["commonjs", "module"]) {
+    const project = join(scratch, `types-${kind}`);
+    execFileSync("mkdir", ["-p", project]);
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: `scratch-${kind}`, private: true, type: kind }));
+    npm(["install", join(scratch, packed.filename)], project);
+    if (kind === "commonjs") {
+      writeFileSync(join(project, "load.js"), `const pw = require("@paywire/wasm"); console.log(JSON.stringify([pw.parsePrice("$0.01", 6), typeof pw.wrapFetch]));`);
+      assert.deepEqual(JSON.parse(execFileSync(process.execPath, ["load.js"], { cwd: project, encoding: "utf8" })), ["10000", "function"]);
+    }
+    const file = kind === "commonjs" ? "check.cts" : "check.mts";
+    const load = kind === "commonjs" ? `import pw = require("@paywire/wasm");\nimport hono = require("@paywire/wasm/hono");\n` : `import * as pw from "@paywire/wasm";\nimport * as hono from "@paywire/wasm/hono";\n`;
+    writeFileSync(join(project, file), `${load}const price: string = pw.parsePrice("$0.01", 6);
+const policy: pw.PolicyJson = { dailyLimit: "1.00" };
+const middleware: unknown = hono.paymentMiddleware;
+// @ts-expect-error under Node the entry is the node build, which has no init()
+pw.init;
+export { price, policy, middleware };
+`);
+    // CommonJS code requiring this ES-module package type-checks under TypeScript's `node20`
+    // module setting, which models Node's require(esm) as the runtime above does.
+    const module = kind === "commonjs" ? "node20" : "node16";
+    execFileSync(tsc, ["--noEmit", "--strict", "--skipLibCheck", "--module", module, "--moduleResolution", "node16", "--target", "es2022", "--lib", "es2022,dom", file], { cwd: project, encoding: "utf8" });
+  }
 });

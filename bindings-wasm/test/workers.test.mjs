@@ -32,7 +32,7 @@ test("the workers and web entries import no Node built-ins", () => {
     }
   }
   const workers = readFileSync(new URL("dist/workers.js", root), "utf8");
-  assert.match(workers, /import \w+ from "\.\/paywire_wasm_bg\.wasm"/);
+  assert.match(workers, /import \w+ from "\.\.\/pkg\/paywire_wasm_bg\.wasm"/);
   assert.match(workers, /initSync\(\{ module: \w+ \}\)/);
 });
 

@@ -5,7 +5,7 @@
  * bytes (which Cloudflare forbids).
  */
 import { initSync } from "../pkg/paywire_wasm.js";
-import wasmModule from "./paywire_wasm_bg.wasm";
+import wasmModule from "../pkg/paywire_wasm_bg.wasm";
 
 initSync({ module: wasmModule });
 
