@@ -252,6 +252,51 @@ pub enum ErrorClass {
     Unavailable,
 }
 
+impl ErrorClass {
+    /// The class's stable snake_case name (`invalid_input`, `payment_invalid`, ...), as
+    /// bindings name their exception types by it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::InvalidInput => "invalid_input",
+            ErrorClass::PaymentInvalid => "payment_invalid",
+            ErrorClass::PolicyDenied => "policy_denied",
+            ErrorClass::TokenMalformed => "token_malformed",
+            ErrorClass::TokenRejected => "token_rejected",
+            ErrorClass::Conflict => "conflict",
+            ErrorClass::NotFound => "not_found",
+            ErrorClass::Unavailable => "unavailable",
+        }
+    }
+
+    /// The class of an error known only by its code (a flow's refusal carries the code): a
+    /// policy denial code, an x402 payment reason, or one of [`ERROR_CODES`]. An unknown code
+    /// is `InvalidInput`.
+    pub fn of_code(code: &str) -> ErrorClass {
+        if DenyReason::ALL.iter().any(|r| r.code() == code) {
+            return ErrorClass::PolicyDenied;
+        }
+        match code {
+            "payment_rejected" => ErrorClass::PaymentInvalid,
+            "token_malformed" => ErrorClass::TokenMalformed,
+            "token_signature_invalid"
+            | "token_unknown_kid"
+            | "token_expired"
+            | "token_not_yet_valid"
+            | "token_scope_mismatch"
+            | "token_uses_exhausted" => ErrorClass::TokenRejected,
+            "idempotency_key_reused" | "idempotency_in_progress" | "idempotency_not_started" => {
+                ErrorClass::Conflict
+            }
+            "pricing_no_route" => ErrorClass::NotFound,
+            "idempotency_store_full" | "facilitator_unavailable" => ErrorClass::Unavailable,
+            "invalid_payload" | "invalid_x402_version" => ErrorClass::InvalidInput,
+            code if ERROR_CODES.contains(&code) => ErrorClass::InvalidInput,
+            code if Reason::KNOWN.contains(&code) => ErrorClass::PaymentInvalid,
+            _ => ErrorClass::InvalidInput,
+        }
+    }
+}
+
 impl Error {
     /// The class of this error (see [`ErrorClass`]).
     pub fn class(&self) -> ErrorClass {
@@ -444,6 +489,49 @@ mod tests {
                 "{code} is missing from the documented code table"
             );
         }
+    }
+
+    #[test]
+    fn the_class_of_a_code_is_the_class_of_its_error() {
+        let samples = [
+            Error::AmountInvalid("x".into()),
+            Error::AmountOverflow,
+            Error::PricingNoRoute {
+                method: "GET".into(),
+                path: "/".into(),
+            },
+            Error::PolicyInvalid("x".into()),
+            Error::PolicyDenied(DenyReason::DailyLimitExceeded),
+            Error::TokenMalformed("x".into()),
+            Error::TokenSignatureInvalid,
+            Error::TokenExpired { expired_at: 1 },
+            Error::TokenCaveatWidens("x".into()),
+            Error::IdempotencyKeyReused,
+            Error::IdempotencyStoreFull { capacity: 1 },
+            Error::HeaderMalformed("x".into()),
+            Error::InvalidPayload("x".into()),
+            Error::InvalidArgument("x".into()),
+            Error::PaymentRejected("x".into()),
+            Error::FacilitatorUnavailable("x".into()),
+            Error::InvalidX402Version(3),
+            Error::payment_invalid(Reason::InvalidExactEvmSignature, "x"),
+        ];
+        for error in samples {
+            assert_eq!(
+                ErrorClass::of_code(error.code()),
+                error.class(),
+                "{}",
+                error.code()
+            );
+        }
+        assert_eq!(
+            ErrorClass::of_code("policy_host_not_allowed").as_str(),
+            "policy_denied"
+        );
+        assert_eq!(
+            ErrorClass::of_code("something_new"),
+            ErrorClass::InvalidInput
+        );
     }
 
     #[test]
