@@ -194,3 +194,21 @@ pub fn verify_ledger_payment(
         "authorization": verified.authorization,
     }))
 }
+
+/// [`verify_evm_payment`] with the payment and its requirements as one JSON array
+/// `[payment, requirements]`, for hosts whose every string argument costs a conversion
+/// (uniffi's Python: ~16 µs each).
+pub fn verify_evm_payment_pair(pair: &str, now: f64) -> Result<String> {
+    let [payment, requirements]: [serde_json::Value; 2] =
+        serde_json::from_value(crate::json(pair, "payment and requirements")?).map_err(|_| {
+            paywire_core::Error::InvalidArgument("expected [payment, requirements]".into())
+        })?;
+    let payment = paywire_core::protocol::PaymentPayload::from_json_value(payment)?;
+    let requirements = AnyRequirements::from_json_value(requirements)?;
+    let verified = evm::verify_payment(&payment, &requirements, whole_number(now, "now")?)?;
+    text(&serde_json::json!({
+        "payer": verified.payer.to_checksum(),
+        "value": verified.authorization.value,
+        "signature": verified.signature.to_hex(),
+    }))
+}

@@ -579,6 +579,13 @@ pub fn verify_evm_payment(payment: String, requirements: String, now: f64) -> Re
     ))
 }
 
+/// An EIP-3009 payment verified, given with its requirements as one JSON array (one string
+/// to convert instead of two).
+#[uniffi::export]
+pub fn verify_evm_payment_pair(pair: String, now: f64) -> Result<String> {
+    ok(common::schemes::verify_evm_payment_pair(&pair, now))
+}
+
 /// A 402's option paid with an EVM key (JSON).
 #[uniffi::export]
 pub fn sign_evm_payment(

@@ -537,7 +537,9 @@ def with_payment_identifier(extensions_value: Optional[JsonObject], id: str) -> 
 
 def verify_evm_payment(payment: PaymentPayload, requirements: AnyRequirements, now: int) -> Dict[str, str]:
     """Verifies an EIP-3009 payment: `{"payer", "value", "signature"}`."""
-    return cast(Dict[str, str], _parsed(_call(lambda: _ffi.verify_evm_payment(_json(payment, "payment"), _json(requirements, "requirements"), _number(now, "now")))))
+    # One string for both: uniffi converts each string argument in Python.
+    pair = _json([payment, requirements], "payment and requirements")
+    return cast(Dict[str, str], _parsed(_call(lambda: _ffi.verify_evm_payment_pair(pair, _number(now, "now")))))
 
 
 def sign_evm_payment(payment_required_: PaymentRequired, index: int, private_key: str, nonce: bytes, now: int) -> PaymentPayload:
