@@ -4,7 +4,8 @@
 # injection and the slow-client limits), the vector-drift check, the wasm32 build of the core,
 # the quickstart example, the README walk-through, the demo and the Rust examples (paywire-axum
 # and paywire-reqwest over loopback), schemathesis against a live server, a
-# 60-second smoke run of every fuzz target, and @paywire/wasm (vectors in Node, host layer
+# 60-second smoke run of every fuzz target, the Python wheel's suites, the Swift drift check,
+# and @paywire/wasm (vectors in Node, host layer
 # against the server, npm pack, the workers entry, headless Chromium).
 # Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
 set -euo pipefail
@@ -116,6 +117,40 @@ fi
 
 step "@paywire/node: node --test (npm pack, require and import, types)"
 (cd bindings-node && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
+
+step "paywire for Python: the wheel (maturin + uniffi), installed into a fresh venv"
+bash scripts/build-python.sh
+if [ -n "$(git status --porcelain -- bindings-python/python/paywire/types.py)" ]; then
+  echo "bindings-python/python/paywire/types.py differs from what scripts/typeddicts.py generates: run 'bash scripts/build-python.sh' and commit" >&2
+  exit 1
+fi
+pyenv=$(mktemp -d)
+python3 -m venv "$pyenv/venv"
+"$pyenv/venv/bin/pip" install --quiet --disable-pip-version-check target/wheels/paywire-*.whl \
+  "httpx==0.28.1" "requests==2.32.5" "starlette==0.49.3" "fastapi==0.121.0" "uvicorn==0.38.0" \
+  "eth-account==0.14.0" "x402[httpx,evm,fastapi]==2.25.0" "pytest==8.4.2" "pytest-benchmark==5.2.3" "mypy==1.18.2"
+
+step "paywire for Python: vectors, binding contract, httpx/requests/ASGI against paywire-server, interop with Coinbase's x402, parity"
+PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" "$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/tests
+"$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/bench --benchmark-disable
+"$pyenv/venv/bin/python" -m mypy --strict --no-incremental examples/python
+# The Python agent example pays the Rust provider example.
+provider_out=$(mktemp)
+PAYWIRE_LISTEN=127.0.0.1:0 ./target/debug/example-provider >"$provider_out" 2>&1 &
+provider=$!
+for _ in $(seq 1 100); do grep -q '^Pay it with: ' "$provider_out" && break; sleep 0.1; done
+credentials=$(sed -n 's/^Pay it with: \(.*\) cargo run -p example-agent$/\1/p' "$provider_out")
+env $credentials "$pyenv/venv/bin/python" examples/python/agent.py
+kill -INT $provider; wait $provider || true
+rm -rf "$pyenv" "$provider_out"
+
+step "Swift: the sources uniffi generates from the same library are up to date (compiled on a Mac only)"
+bash scripts/build-swift.sh
+if [ -n "$(git status --porcelain -- bindings-swift)" ]; then
+  git status --porcelain -- bindings-swift
+  echo "bindings-swift/ differs from what uniffi generates: run 'bash scripts/build-swift.sh' and commit" >&2
+  exit 1
+fi
 
 step "interop: Coinbase's official x402 clients and middleware with Paywire, both ways (tests/interop)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)
