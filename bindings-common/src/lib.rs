@@ -24,6 +24,7 @@ pub mod pricing;
 pub mod protocol;
 pub mod schemes;
 pub mod token;
+pub mod webhook;
 
 /// What every function returns.
 pub type Result<T> = std::result::Result<T, Error>;

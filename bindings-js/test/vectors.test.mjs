@@ -92,6 +92,9 @@ forEachEngine((test, pw, engine) => {
     "token.attenuate": (i) => ({ token: pw.attenuateToken(i.token, i.caveat) }),
     "token.hash": (i) => ({ hash: pw.tokenHash(i.token) }),
 
+    "webhook.sign": (i) => ({ header: pw.signWebhook(i.secret, i.timestamp, i.body) }),
+    "webhook.verify": (i) => ({ timestamp: pw.verifyWebhook(i.header, i.secret, i.body, i.now, i.toleranceSeconds) }),
+
     "idempotency.validate_key": (i) => ({ key: pw.validateIdempotencyKey(i.key) }),
     "idempotency.fingerprint": (i) => ({ fingerprint: pw.fingerprint(i.method, i.path, i.body) }),
     "idempotency.sequence": sequence,

@@ -414,3 +414,35 @@ pub fn sign_request_with_evm_key(request: String, private_key: String) -> Result
 pub fn sign_request_with_wallet_secret(request: String, secret: Uint8Array) -> Result<String> {
     common::flow::sign_request_with_wallet_secret(&request, &secret).or_throw()
 }
+
+// ---- webhooks ----
+
+fn body_bytes(body: &Either<String, Uint8Array>) -> &[u8] {
+    match body {
+        Either::A(text) => text.as_bytes(),
+        Either::B(bytes) => bytes,
+    }
+}
+
+/// The `Paywire-Signature` value for a body sent at `timestamp` under `secret`.
+#[napi]
+pub fn sign_webhook(
+    secret: String,
+    timestamp: f64,
+    body: Either<String, Uint8Array>,
+) -> Result<String> {
+    common::webhook::sign_webhook(&secret, timestamp, body_bytes(&body)).or_throw()
+}
+
+/// Checks a `Paywire-Signature` header against the raw body; the signed timestamp.
+#[napi]
+pub fn verify_webhook(
+    header: String,
+    secret: String,
+    body: Either<String, Uint8Array>,
+    now: f64,
+    tolerance_seconds: Option<f64>,
+) -> Result<f64> {
+    common::webhook::verify_webhook(&header, &secret, body_bytes(&body), now, tolerance_seconds)
+        .or_throw()
+}

@@ -500,3 +500,21 @@ export function signRequestWithEvmKey(request: SignRequest, privateKey: string):
 export function signRequestWithWalletSecret(request: SignRequest, secret: Uint8Array): string {
   return call(() => native.signRequestWithWalletSecret(json(request, "sign request"), bytes(secret, "secret")));
 }
+
+// ---- webhooks ----
+
+function body(value: unknown): string | Uint8Array {
+  if (typeof value === "string" || value instanceof Uint8Array) return value;
+  throw new PaywireError("invalid_argument", "body must be a string or a Uint8Array");
+}
+/** The `Paywire-Signature` value for `body` sent at `timestamp` (unix seconds) under `secret`. */
+export function signWebhook(secret: string, timestamp: number, body_: string | Uint8Array): string {
+  return call(() => native.signWebhook(secret, timestamp, body(body_)));
+}
+/**
+ * Checks a delivery's `Paywire-Signature` header against the raw body received, with the
+ * endpoint's secret, at `now`, within `toleranceSeconds` (300 when omitted); the signed timestamp.
+ */
+export function verifyWebhook(header: string, secret: string, body_: string | Uint8Array, now: number, toleranceSeconds?: number): number {
+  return call(() => native.verifyWebhook(header, secret, body(body_), now, toleranceSeconds ?? undefined));
+}

@@ -778,3 +778,29 @@ pub fn sign_request_with_wallet_secret(request: String, secret: Vec<u8>) -> Resu
         &request, &secret,
     ))
 }
+
+// ---- webhooks ----
+
+/// The `Paywire-Signature` value for a body sent at `timestamp` under `secret`.
+#[uniffi::export]
+pub fn sign_webhook(secret: String, timestamp: f64, body: Vec<u8>) -> Result<String> {
+    ok(common::webhook::sign_webhook(&secret, timestamp, &body))
+}
+
+/// Checks a `Paywire-Signature` header against the raw body; the signed timestamp.
+#[uniffi::export]
+pub fn verify_webhook(
+    header: String,
+    secret: String,
+    body: Vec<u8>,
+    now: f64,
+    tolerance_seconds: Option<f64>,
+) -> Result<f64> {
+    ok(common::webhook::verify_webhook(
+        &header,
+        &secret,
+        &body,
+        now,
+        tolerance_seconds,
+    ))
+}

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::error::{to_js_error, JsResult};
 
 /// The largest integer a JavaScript number holds exactly (2^53 − 1).
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+pub(crate) const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A JavaScript object converted to a core type; a wrong shape is `invalid_argument`
 /// naming `what`.

@@ -33,6 +33,7 @@ pub mod policy;
 pub mod pricing;
 pub mod protocol;
 pub mod token;
+pub mod webhook;
 
 mod convert;
 

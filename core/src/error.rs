@@ -50,6 +50,9 @@
 //! | `evm_address_invalid` | not `0x` followed by 40 hex digits |
 //! | `evm_address_checksum_invalid` | a mixed-case address whose EIP-55 checksum is wrong |
 //! | `evm_private_key_invalid` | not a secp256k1 private key (32 bytes, 1 ≤ k < n) |
+//! | `webhook_signature_malformed` | a `Paywire-Signature` header not in the `t=…,v1=…` format |
+//! | `webhook_signature_invalid` | no `v1=` entry is the body's MAC under the endpoint's secret |
+//! | `webhook_timestamp_outside_tolerance` | a webhook signed too long ago (or too far ahead) |
 //! | x402 reason codes | a payment that does not verify; see [`crate::protocol::Reason`] |
 
 use crate::denial::DenyReason;
@@ -219,6 +222,22 @@ pub enum Error {
     /// Not a usable secp256k1 private key.
     #[error("invalid private key: {0}")]
     EvmPrivateKeyInvalid(String),
+    /// A webhook signature header not in the `t=…,v1=…` format.
+    #[error("malformed webhook signature: {0}")]
+    WebhookSignatureMalformed(String),
+    /// A webhook whose body is not what its sender signed with the endpoint's secret.
+    #[error("webhook signature does not match the body")]
+    WebhookSignatureInvalid,
+    /// A webhook signed outside the receiver's tolerance window.
+    #[error("webhook signed at {timestamp}, now is {now}, tolerance {tolerance_seconds} s")]
+    WebhookTimestampOutsideTolerance {
+        /// The signed timestamp.
+        timestamp: u64,
+        /// The receiver's clock.
+        now: u64,
+        /// The allowed difference.
+        tolerance_seconds: u64,
+    },
     /// A payment that does not verify, with its x402 reason.
     #[error("payment invalid ({reason}): {message}")]
     PaymentInvalid {
@@ -342,7 +361,10 @@ impl Error {
             | Error::WalletSecretInvalid(_)
             | Error::EvmAddressInvalid(_)
             | Error::EvmAddressChecksumInvalid(_)
-            | Error::EvmPrivateKeyInvalid(_) => ErrorClass::InvalidInput,
+            | Error::EvmPrivateKeyInvalid(_)
+            | Error::WebhookSignatureMalformed(_)
+            | Error::WebhookSignatureInvalid
+            | Error::WebhookTimestampOutsideTolerance { .. } => ErrorClass::InvalidInput,
         }
     }
 
@@ -402,6 +424,9 @@ impl Error {
             Error::EvmAddressInvalid(_) => "evm_address_invalid",
             Error::EvmAddressChecksumInvalid(_) => "evm_address_checksum_invalid",
             Error::EvmPrivateKeyInvalid(_) => "evm_private_key_invalid",
+            Error::WebhookSignatureMalformed(_) => "webhook_signature_malformed",
+            Error::WebhookSignatureInvalid => "webhook_signature_invalid",
+            Error::WebhookTimestampOutsideTolerance { .. } => "webhook_timestamp_outside_tolerance",
             Error::PaymentInvalid { reason, .. } => reason.as_str(),
         }
     }
@@ -474,6 +499,9 @@ pub const ERROR_CODES: &[&str] = &[
     "evm_address_invalid",
     "evm_address_checksum_invalid",
     "evm_private_key_invalid",
+    "webhook_signature_malformed",
+    "webhook_signature_invalid",
+    "webhook_timestamp_outside_tolerance",
 ];
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! | [`protocol`] | x402 v1/v2 wire types, header codec, networks, matching, the ledger scheme |
 //! | [`settlement`] | the settlement decision: replay, refuse or post a verified payment |
 //! | [`flow`] | the client and paywall sides of a paid request, as sans-I/O state machines |
+//! | [`webhook`] | webhook signatures (Stripe's scheme), the event envelope, the retry schedule |
 //! | [`error`] | the one error enum and its stable codes |
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod reason;
 pub mod schema;
 pub mod settlement;
 pub mod token;
+pub mod webhook;
 
 pub use error::{Error, ErrorClass, Result};
 pub use idempotency::{fingerprint, Begin, IdempotencyKey, IdempotencyStore, MemoryStore};

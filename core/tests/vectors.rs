@@ -35,6 +35,11 @@ fn token_vectors() {
 }
 
 #[test]
+fn webhook_vectors() {
+    run_concept("webhook");
+}
+
+#[test]
 fn idempotency_vectors() {
     run_concept("idempotency");
 }
@@ -61,6 +66,7 @@ fn every_vector_file_is_run_by_a_test_above() {
         "pricing",
         "policy",
         "token",
+        "webhook",
         "idempotency",
         "protocol",
         "ledger",

@@ -253,6 +253,18 @@ async fn deposit(
             },
         ];
         store::ledger::post(&mut tx, &postings, now).await?;
+        let balance = store::ledger::balance(&mut tx, wallet_id, asset).await?;
+        let data = serde_json::json!({"walletId": wallet_id, "depositId": entry, "asset": asset,
+            "amount": amount.to_string(), "balance": balance.to_string()});
+        store::events::enqueue_for_wallet(
+            &mut tx,
+            &new_id("evt"),
+            wallet_id,
+            "wallet.funded",
+            &data.to_string(),
+            now,
+        )
+        .await?;
     }
     let balance = store::ledger::balance(&mut tx, wallet_id, asset).await?;
     tx.commit().await?;

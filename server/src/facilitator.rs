@@ -81,8 +81,15 @@ pub async fn post_settle(
     RawBody(body): RawBody,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
+    let started = std::time::Instant::now();
     let request = normalize_v1_network(&state, parse(&body)?);
     let settled = crate::settlement::settle(&state, &request, &body, now()).await?;
+    let (outcome, reason) = match (&settled.response.error_reason, settled.known) {
+        (None, _) => ("settled", String::new()),
+        (Some(_), false) => ("pending", "settlement_pending".to_string()),
+        (Some(reason), true) => ("refused", reason.as_str().to_string()),
+    };
+    crate::metrics::settlement(outcome, &reason, started.elapsed().as_secs_f64());
     let mut response = Json::<SettleResponse>(settled.response).into_response();
     if !settled.known {
         response

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod endpoints;
 pub mod error;
@@ -19,6 +20,8 @@ pub mod facilitator;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;
+pub mod lists;
+pub mod metrics;
 pub mod openapi;
 pub mod pricing;
 pub mod run;
@@ -75,6 +78,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/providers/{id}/quote"),
     ("put", "/v1/providers/{id}/webhook"),
     ("post", "/v1/tokens/verify"),
+    ("get", "/v1/events"),
+    ("get", "/v1/events/{id}"),
+    ("post", "/v1/events/{id}/resend"),
+    ("get", "/v1/webhook-deliveries"),
+    ("get", "/v1/payments"),
+    ("get", "/v1/payments/{id}"),
+    ("get", "/metrics"),
 ];
 
 /// The OpenAPI document of this API (`server/openapi.json`, checked in).
@@ -125,6 +135,13 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .route("/v1/providers/{id}/webhook", put(webhooks::put_webhook))
         .route("/openapi.json", get(openapi))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
+        .route("/v1/events", get(lists::get_events))
+        .route("/v1/events/{id}", get(lists::get_event))
+        .route("/v1/events/{id}/resend", post(lists::post_resend))
+        .route("/v1/webhook-deliveries", get(lists::get_deliveries))
+        .route("/v1/payments", get(lists::get_payments))
+        .route("/v1/payments/{id}", get(lists::get_payment))
+        .route("/metrics", get(lists::get_metrics))
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

@@ -30,6 +30,8 @@ struct Route {
     /// Whether it takes `Authorization: Bearer <key>`.
     auth: bool,
     request: Option<SchemaOf>,
+    /// The query parameters, as the schema of an object whose properties they are.
+    query: Option<SchemaOf>,
     response: SchemaOf,
     /// Whether the answer is not JSON of a schema (this document).
     raw: bool,
@@ -50,6 +52,7 @@ const fn route(
         description: None,
         auth: true,
         request: None,
+        query: None,
         response,
         raw: false,
     }
@@ -62,6 +65,10 @@ impl Route {
     }
     const fn body(mut self, request: SchemaOf) -> Self {
         self.request = Some(request);
+        self
+    }
+    const fn query(mut self, query: SchemaOf) -> Self {
+        self.query = Some(query);
         self
     }
     const fn described(mut self, description: &'static str) -> Self {
@@ -106,6 +113,17 @@ fn routes() -> Vec<Route> {
         route("put", "/v1/providers/{id}/webhook", "accounts", "Set the webhook URL; returns a new signing secret (shown once)", of::<shapes::WebhookSet>)
             .body(of::<shapes::WebhookSettings>)
             .described("The URL must be https:// to a public address: it is parsed (WHATWG rules) and every address its host resolves to is checked; user info, other schemes, and loopback, private, link-local (cloud metadata), shared and reserved addresses are refused with webhook_url_invalid. Loopback (and http:// to it) only when the server allows loopback webhooks for development. The secret is sealed at rest and shown once."),
+        route("get", "/v1/events", "operations", "List events, newest first (the caller's; the operator's: all, or ?tenant=)", of::<shapes::ListOf<shapes::EventView>>)
+            .query(of::<shapes::EventQuery>)
+            .described("Cursor pagination: limit (1-100, default 10), starting_after (the last id of the previous page), has_more. A starting_after that names no row of this list is 400 cursor_invalid."),
+        route("get", "/v1/events/{id}", "operations", "An event and its delivery state", of::<shapes::EventView>),
+        route("post", "/v1/events/{id}/resend", "operations", "Queue an event for the tenant's webhook endpoint again, now (write scope)", of::<shapes::Resent>),
+        route("get", "/v1/webhook-deliveries", "operations", "List webhook delivery attempts, newest first", of::<shapes::ListOf<shapes::DeliveryView>>)
+            .query(of::<shapes::DeliveryQuery>),
+        route("get", "/v1/payments", "operations", "List settled payments, newest first (a provider's received, an agent's made)", of::<shapes::ListOf<shapes::PaymentView>>)
+            .query(of::<shapes::PaymentQuery>),
+        route("get", "/v1/payments/{id}", "operations", "One settled payment", of::<shapes::PaymentView>),
+        Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },
         route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
             .body(of::<shapes::VerifyToken>),
     ]
@@ -142,6 +160,39 @@ pub fn document() -> Value {
         for segment in route.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+            }
+        }
+        if let Some(query) = route.query {
+            // Inlined (not a reference): each property becomes one query parameter.
+            let schema = query(
+                &mut SchemaSettings::draft2020_12()
+                    .with(|s| s.inline_subschemas = true)
+                    .into_generator(),
+            );
+            let properties = schema
+                .as_value()
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (name, property) in properties {
+                let mut property = property;
+                let description = property
+                    .as_object_mut()
+                    .and_then(|p| p.remove("description"));
+                // An absent parameter is the Option's None: a query string has no null.
+                if let Some(types) = property.get("type").and_then(Value::as_array).cloned() {
+                    let present: Vec<Value> = types.into_iter().filter(|t| t != "null").collect();
+                    if present.len() == 1 {
+                        property["type"] = present[0].clone();
+                    }
+                }
+                let mut parameter =
+                    json!({"name": name, "in": "query", "required": false, "schema": property});
+                if let Some(description) = description {
+                    parameter["description"] = description;
+                }
+                parameters.push(parameter);
             }
         }
         if route.method != "get" {

@@ -35,6 +35,7 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
             ..Default::default()
         },
         allow_loopback_webhooks: settings.allow_loopback_webhooks,
+        webhooks: settings.webhooks,
         tasks: tokio_util::task::TaskTracker::new(),
     };
     accounts::ensure_platform_wallets(&state)
@@ -93,6 +94,7 @@ pub async fn serve_on(
             }
         }
     });
+    let sender = crate::delivery::spawn(state.clone());
     let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -141,6 +143,8 @@ pub async fn serve_on(
     }
     state.tasks.close();
     state.tasks.wait().await;
+    // Deliveries in progress end and are recorded; what is left waits in the outbox.
+    sender.stop().await;
     state.pool.close().await;
     Ok(())
 }

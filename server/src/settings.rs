@@ -70,6 +70,25 @@ pub struct SettingsArgs {
     /// Accept webhook URLs on loopback (`http://127.0.0.1:…`), for development only.
     #[arg(long, env = "PAYWIRE_ALLOW_LOOPBACK_WEBHOOKS", global = true)]
     pub allow_loopback_webhooks: Option<bool>,
+    /// Milliseconds before the first retry of a failed webhook; each retry doubles it, with
+    /// jitter [default: 30000].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_FIRST_RETRY_MS", global = true)]
+    pub webhook_first_retry_ms: Option<u64>,
+    /// The longest wait between two webhook attempts, milliseconds [default: 21600000, 6 h].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_MAX_RETRY_MS", global = true)]
+    pub webhook_max_retry_ms: Option<u64>,
+    /// How long after an event its webhook is retried, seconds [default: 259200, 3 days].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_RETRY_FOR_SECONDS", global = true)]
+    pub webhook_retry_for_seconds: Option<u64>,
+    /// Consecutive failed attempts that disable an endpoint [default: 100].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_DISABLE_AFTER", global = true)]
+    pub webhook_disable_after: Option<u32>,
+    /// Seconds a webhook receiver has to answer [default: 10].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_TIMEOUT_SECONDS", global = true)]
+    pub webhook_timeout_seconds: Option<u64>,
+    /// How often the outbox is polled when idle, milliseconds [default: 1000].
+    #[arg(long, env = "PAYWIRE_WEBHOOK_POLL_MS", global = true)]
+    pub webhook_poll_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +107,12 @@ struct FileSettings {
     request_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
     allow_loopback_webhooks: Option<bool>,
+    webhook_first_retry_ms: Option<u64>,
+    webhook_max_retry_ms: Option<u64>,
+    webhook_retry_for_seconds: Option<u64>,
+    webhook_disable_after: Option<u32>,
+    webhook_timeout_seconds: Option<u64>,
+    webhook_poll_ms: Option<u64>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -114,6 +139,30 @@ impl Default for Limits {
     }
 }
 
+/// How webhooks are sent ([`crate::delivery`]) and retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Retries, giving up, disabling.
+    pub schedule: paywire_core::webhook::RetrySchedule,
+    /// How long a receiver has to answer.
+    pub timeout: Duration,
+    /// How often the outbox is looked at when idle.
+    pub poll_interval: Duration,
+    /// Events claimed at once.
+    pub batch: usize,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            schedule: paywire_core::webhook::RetrySchedule::default(),
+            timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+            batch: 32,
+        }
+    }
+}
+
 /// The resolved settings.
 #[derive(Clone)]
 pub struct Settings {
@@ -135,6 +184,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Whether webhook URLs may point at loopback (development).
     pub allow_loopback_webhooks: bool,
+    /// How webhooks are sent and retried.
+    pub webhooks: WebhookConfig,
 }
 
 impl std::fmt::Debug for Settings {
@@ -149,6 +200,7 @@ impl std::fmt::Debug for Settings {
             .field("idempotency_lease_seconds", &self.idempotency_lease_seconds)
             .field("limits", &self.limits)
             .field("allow_loopback_webhooks", &self.allow_loopback_webhooks)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -246,7 +298,50 @@ impl SettingsArgs {
                 .allow_loopback_webhooks
                 .or(file.allow_loopback_webhooks)
                 .unwrap_or(false),
+            webhooks: {
+                let defaults = WebhookConfig::default();
+                let schedule = defaults.schedule;
+                WebhookConfig {
+                    schedule: paywire_core::webhook::RetrySchedule {
+                        first_delay_ms: self
+                            .webhook_first_retry_ms
+                            .or(file.webhook_first_retry_ms)
+                            .unwrap_or(schedule.first_delay_ms),
+                        max_delay_ms: self
+                            .webhook_max_retry_ms
+                            .or(file.webhook_max_retry_ms)
+                            .unwrap_or(schedule.max_delay_ms),
+                        give_up_after_ms: self
+                            .webhook_retry_for_seconds
+                            .or(file.webhook_retry_for_seconds)
+                            .map_or(schedule.give_up_after_ms, |s| s.saturating_mul(1000)),
+                        disable_after_failures: self
+                            .webhook_disable_after
+                            .or(file.webhook_disable_after)
+                            .unwrap_or(schedule.disable_after_failures),
+                    },
+                    timeout: seconds(
+                        self.webhook_timeout_seconds,
+                        file.webhook_timeout_seconds,
+                        defaults.timeout,
+                    ),
+                    poll_interval: self
+                        .webhook_poll_ms
+                        .or(file.webhook_poll_ms)
+                        .map_or(defaults.poll_interval, Duration::from_millis),
+                    batch: defaults.batch,
+                }
+            },
         };
+        let schedule = settings.webhooks.schedule;
+        if schedule.first_delay_ms == 0
+            || schedule.max_delay_ms < schedule.first_delay_ms
+            || schedule.disable_after_failures == 0
+            || settings.webhooks.timeout.is_zero()
+            || settings.webhooks.poll_interval.is_zero()
+        {
+            return Err("webhook retries: first_retry_ms, poll_ms, timeout_seconds and disable_after must be at least 1, max_retry_ms at least first_retry_ms".into());
+        }
         if settings.fee_bps > 10_000 {
             return Err("fee_bps must be at most 10000".into());
         }

@@ -381,7 +381,30 @@ pub async fn settle(
     let ledger = snapshot(state, &mut tx, &checked, true).await?;
     let payer = Some(checked.facts.payer.as_str());
     match settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)? {
-        Plan::Refuse { reason, message } => Ok(failed(Refusal::new(reason, message, payer))),
+        Plan::Refuse { reason, message } => {
+            // The payment verified, so the payer is real: the provider is told of the refusal
+            // (a body that does not verify never reaches here, so forgeries cannot flood it).
+            if let Some(provider) = &checked.provider_id {
+                let facts = &checked.facts;
+                let data = json!({"network": facts.network, "payer": facts.payer, "asset": facts.asset,
+                    "amount": facts.amount.atomic().to_string(), "resource": facts.resource,
+                    "reason": reason.as_str(), "message": message});
+                store::events::enqueue(
+                    &mut tx,
+                    &new_id("evt"),
+                    provider,
+                    "payment.refused",
+                    &data.to_string(),
+                    now_i64(),
+                )
+                .await?;
+                // The refusal stands whether or not its event could be stored.
+                if let Err(e) = tx.commit().await {
+                    eprintln!("payment.refused event not stored: {e}");
+                }
+            }
+            Ok(failed(Refusal::new(reason, message, payer)))
+        }
         Plan::Replay { payment_id } => {
             let stored = store::payments::response(&mut tx, &payment_id).await?;
             // Nothing to write: end the transaction before reading the token's claims.
@@ -543,10 +566,10 @@ async fn post(
         store::wallets::set_usage(tx, &checked.payer_wallet, usage).await?;
     }
     if let Some(provider) = &checked.provider_id {
-        let event = json!({"type": "payment.settled", "paymentId": payment_id, "network": facts.network,
-            "payer": facts.payer, "asset": asset, "amount": amount.to_string(),
-            "fee": fee.to_string(), "net": net.to_string()});
-        store::payments::enqueue_event(
+        let event = json!({"paymentId": payment_id, "network": facts.network,
+            "payer": facts.payer, "payerWallet": checked.payer_wallet, "asset": asset, "amount": amount.to_string(),
+            "fee": fee.to_string(), "net": net.to_string(), "resource": facts.resource});
+        store::events::enqueue(
             tx,
             &new_id("evt"),
             provider,

@@ -324,3 +324,165 @@ pub struct ErrorDetail {
     /// What happened, for people.
     pub message: String,
 }
+
+/// A page of a list: Stripe's shape. Ask for the next page with `starting_after` set to the
+/// last `id` of `data` while `has_more` is true.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ListOf<T> {
+    /// Always `list`.
+    pub object: String,
+    /// The rows, newest first.
+    pub data: Vec<T>,
+    /// Whether rows follow the last one.
+    pub has_more: bool,
+}
+
+/// Paging parameters every list takes.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+    /// Only events of this type.
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// Only events in this delivery state (`none`, `pending`, `delivered`, `failed`).
+    pub status: Option<String>,
+    /// Operator only: one tenant's events.
+    pub tenant: Option<String>,
+}
+
+/// `GET /v1/webhook-deliveries` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+    /// Only the attempts of this event.
+    pub event: Option<String>,
+    /// Operator only: one tenant's attempts.
+    pub tenant: Option<String>,
+}
+
+/// `GET /v1/payments` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+    /// Only payments to this provider.
+    pub provider: Option<String>,
+    /// Only payments by this agent.
+    pub agent: Option<String>,
+    /// Only payments on this network.
+    pub network: Option<String>,
+    /// Only payments at or after this time (unix seconds).
+    #[serde(rename = "created[gte]")]
+    pub created_gte: Option<i64>,
+    /// Only payments at or before this time (unix seconds).
+    #[serde(rename = "created[lte]")]
+    pub created_lte: Option<i64>,
+}
+
+/// An event and the state of its webhook delivery.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// `evt_…`: receivers deduplicate by it.
+    pub id: String,
+    /// `payment.settled`, `payment.refused`, `wallet.funded`, `token.issued`,
+    /// `webhook_endpoint.disabled`, ….
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When it happened, unix seconds.
+    pub created: i64,
+    /// The object it is about.
+    pub data: Value,
+    /// Whose event it is.
+    pub tenant_id: String,
+    /// `none` (no endpoint when it happened), `pending`, `delivered` or `failed` (given up).
+    pub status: String,
+    /// Delivery attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due (unix seconds), while pending.
+    pub next_attempt_at: Option<i64>,
+    /// The last attempt's HTTP status.
+    pub last_status_code: Option<i64>,
+    /// The last attempt's error.
+    pub last_error: Option<String>,
+    /// When it was delivered (unix seconds).
+    pub delivered_at: Option<i64>,
+}
+
+/// One webhook delivery attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    /// `wha_…`.
+    pub id: String,
+    /// The event it carried.
+    pub event_id: String,
+    /// Its number, from 1.
+    pub attempt: i64,
+    /// Where it went.
+    pub url: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status_code: Option<i64>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took, milliseconds.
+    pub duration_ms: i64,
+    /// When, unix seconds.
+    pub created: i64,
+}
+
+/// A settled payment.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView {
+    /// `pay_…`: the settlement's transaction id.
+    pub id: String,
+    /// The network.
+    pub network: String,
+    /// The payer as the payment names it.
+    pub payer: String,
+    /// The paying wallet.
+    pub payer_wallet: String,
+    /// The paying agent, if the wallet is an agent's.
+    pub agent_id: Option<String>,
+    /// The provider paid.
+    pub provider_id: Option<String>,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// Paid, in the asset's units (decimal string).
+    pub amount: String,
+    /// The platform's fee.
+    pub fee: String,
+    /// The provider's net.
+    pub net: String,
+    /// Paid, in atomic units.
+    pub amount_atomic: String,
+    /// The x402 payment identifier.
+    pub payment_identifier: Option<String>,
+    /// When it settled, unix seconds.
+    pub created: i64,
+}
+
+/// `POST /v1/events/{id}/resend`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Resent {
+    /// The event, queued again.
+    pub id: String,
+    /// Now `pending`.
+    pub status: String,
+}

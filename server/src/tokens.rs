@@ -95,6 +95,18 @@ pub async fn issue_for_payment(
         expires_at: i64::try_from(claims.exp).unwrap_or(i64::MAX),
     };
     store::tokens::insert(conn, &row, now_i64()).await?;
+    // The token itself is never in an event: it is a bearer credential.
+    let data = serde_json::json!({"tokenId": claims.id, "paymentId": payment_id, "subject": claims.sub,
+        "scope": claims.scope, "expiresAt": claims.exp, "maxUses": claims.max_uses});
+    store::events::enqueue(
+        conn,
+        &crate::util::new_id("evt"),
+        provider_id,
+        "token.issued",
+        &data.to_string(),
+        now_i64(),
+    )
+    .await?;
     extension(access_token(token, claims))
 }
 

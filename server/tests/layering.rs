@@ -13,17 +13,26 @@ const LAYERS: &[&[&str]] = &[
     // The database pool and dialect; every SQL statement.
     &["db"],
     &["store"],
+    // Counters and histograms (Prometheus), fed by the layers above.
+    &["metrics"],
     // Secrets at rest (sealed into store columns); configuration that holds the master key.
     &["secrets"],
     &["settings"],
     // What every handler shares.
     &["state"],
     // Services the handlers call: authentication, pricing, idempotency, access tokens.
-    &["auth", "pricing", "idempotency", "tokens"],
+    &["auth", "pricing", "idempotency", "tokens", "delivery"],
     // The settlement of a verified payment (the core's decision, the store's transaction).
     &["settlement"],
     // Handlers: parse, call the core and the services, respond.
-    &["accounts", "endpoints", "keys", "webhooks", "facilitator"],
+    &[
+        "accounts",
+        "endpoints",
+        "keys",
+        "webhooks",
+        "facilitator",
+        "lists",
+    ],
     // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
     // binaries.
     &["crate", "run", "demo", "openapi", "main", "bin"],

@@ -408,16 +408,19 @@ def validate_idempotency_key(key: str) -> str:
     return _call(lambda: _ffi.validate_idempotency_key(key))
 
 
+def _body_bytes(body: Union[str, bytes, bytearray, memoryview, None]) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    raise InvalidArgumentError("invalid_argument", "body must be str, bytes or None")
+
+
 def fingerprint(method: str, path: str, body: Union[str, bytes, None]) -> str:
     """The fingerprint of a request's method, path and body (text or bytes)."""
-    if body is None:
-        data = b""
-    elif isinstance(body, str):
-        data = body.encode()
-    elif isinstance(body, (bytes, bytearray, memoryview)):
-        data = bytes(body)
-    else:
-        raise InvalidArgumentError("invalid_argument", "body must be str, bytes or None")
+    data = _body_bytes(body)
     return _call(lambda: _ffi.fingerprint(method, path, data))
 
 
@@ -631,3 +634,24 @@ def sign_request_with_evm_key(request: SignRequest, private_key: str) -> str:
 def sign_request_with_wallet_secret(request: SignRequest, secret: bytes) -> str:
     """A flow's signing request signed with a ledger wallet's secret."""
     return _call(lambda: _ffi.sign_request_with_wallet_secret(_json(request, "sign request"), _bytes(secret, "secret")))
+
+
+# ---- webhooks ----
+
+
+def sign_webhook(secret: str, timestamp: int, body: Union[str, bytes]) -> str:
+    """The `Paywire-Signature` value for `body` sent at `timestamp` (unix seconds) under the
+    endpoint's `secret` (`whsec_...`)."""
+    data = _body_bytes(body)
+    return _call(lambda: _ffi.sign_webhook(secret, _number(timestamp, "timestamp"), data))
+
+
+def verify_webhook(header: str, secret: str, body: Union[str, bytes], now: int, tolerance_seconds: Optional[int] = None) -> int:
+    """Checks a delivery's `Paywire-Signature` header against the raw body received (before
+    parsing it), with the endpoint's secret, at `now`, within `tolerance_seconds` (300 when
+    omitted). Returns the signed timestamp; raises `InvalidArgumentError` with code
+    `webhook_signature_invalid`, `webhook_timestamp_outside_tolerance` or
+    `webhook_signature_malformed`."""
+    data = _body_bytes(body)
+    return int(_call(lambda: _ffi.verify_webhook(header, secret, data, _number(now, "now"),
+                                                 _optional_number(tolerance_seconds, "tolerance_seconds"))))

@@ -7,9 +7,11 @@
 //! below zero even if two decisions raced.
 
 pub mod endpoints;
+pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod ledger;
+pub mod lists;
 pub mod meta;
 pub mod payments;
 pub mod tenants;

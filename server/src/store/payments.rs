@@ -1,5 +1,5 @@
 //! Settled payments: the once-only keys `(network, payer, nonce)` and `(network, payer,
-//! payment identifier)`, the answer each gave, and the webhook outbox.
+//! payment identifier)`, and the answer each gave.
 
 use paywire_core::idempotency::Fingerprint;
 use paywire_core::settlement::EarlierPayment;
@@ -127,26 +127,6 @@ pub async fn insert(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Queues a webhook event for a tenant.
-pub async fn enqueue_event(
-    conn: &mut AnyConnection,
-    id: &str,
-    tenant_id: &str,
-    event: &str,
-    payload: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, NULL)")
-        .bind(id)
-        .bind(tenant_id)
-        .bind(event)
-        .bind(payload)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

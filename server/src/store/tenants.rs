@@ -120,7 +120,8 @@ pub async fn provider_payout(
         .transpose()
 }
 
-/// Sets a provider's webhook URL and sealed secret; `false` when there is no such provider.
+/// Sets a provider's webhook URL and sealed secret, enabling it again if it was disabled;
+/// `false` when there is no such provider.
 pub async fn set_webhook(
     pool: &AnyPool,
     provider_id: &str,
@@ -128,7 +129,8 @@ pub async fn set_webhook(
     secret_sealed: &str,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE tenants SET webhook_url = $1, webhook_secret_sealed = $2 WHERE id = $3 AND kind = 'provider'",
+        "UPDATE tenants SET webhook_url = $1, webhook_secret_sealed = $2, webhook_failures = 0, webhook_disabled_at = NULL \
+         WHERE id = $3 AND kind = 'provider'",
     )
     .bind(url)
     .bind(secret_sealed)

@@ -28,6 +28,8 @@ pub enum Backend {
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
+    url: String,
+    fee_bps: u32,
     cleanup: Cleanup,
 }
 
@@ -103,9 +105,15 @@ impl TestApp {
         }
     }
 
+    /// Closes the pool and opens the same database again: a server restart.
+    pub async fn reopen(self) -> Self {
+        self.state.pool.close().await;
+        Self::open(self.url, self.cleanup, self.fee_bps).await
+    }
+
     async fn open(url: String, cleanup: Cleanup, fee_bps: u32) -> Self {
         let settings = SettingsArgs {
-            database_url: Some(url),
+            database_url: Some(url.clone()),
             admin_key: Some(ADMIN.into()),
             ledger_id: Some("test".into()),
             fee_bps: Some(fee_bps),
@@ -128,6 +136,8 @@ impl TestApp {
         TestApp {
             state,
             router,
+            url,
+            fee_bps,
             cleanup,
         }
     }

@@ -309,6 +309,26 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             Ok(json!({"token": token::attenuate(&text(input, "token")?, &caveat)?}))
         }
         "token.hash" => Ok(json!({"hash": token::token_hash(&text(input, "token")?)})),
+        // ---- webhooks ----
+        "webhook.sign" => Ok(json!({"header": paywire_core::webhook::sign(
+            text(input, "secret")?.as_bytes(),
+            field(input, "timestamp")?,
+            text(input, "body")?.as_bytes(),
+        )})),
+        "webhook.verify" => {
+            let tolerance = match input.get("toleranceSeconds") {
+                Some(value) if !value.is_null() => field(input, "toleranceSeconds")?,
+                _ => paywire_core::webhook::DEFAULT_TOLERANCE_SECONDS,
+            };
+            let timestamp = paywire_core::webhook::verify(
+                &text(input, "header")?,
+                text(input, "secret")?.as_bytes(),
+                text(input, "body")?.as_bytes(),
+                field(input, "now")?,
+                tolerance,
+            )?;
+            Ok(json!({"timestamp": timestamp}))
+        }
         // ---- idempotency ----
         "idempotency.validate_key" => {
             Ok(json!({"key": IdempotencyKey::parse(&text(input, "key")?)?.as_str()}))

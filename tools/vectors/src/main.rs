@@ -873,6 +873,103 @@ fn token(dir: &Path) {
     b.write(dir, "token", "Access tokens: issue, verify (every error code), attenuate (narrowing and refusals), hash.");
 }
 
+fn webhook(dir: &Path) {
+    let mut b = Builder::new();
+    let secret = "whsec_5f2b8c1d9e7a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a";
+    let body = r#"{"id":"evt_0a1b2c3d4e5f","type":"payment.settled","created":1795262400,"data":{"paymentId":"pay_1","amount":"10000"}}"#;
+    let signed = b.case(
+        "sign a delivery",
+        "webhook.sign",
+        json!({"secret": secret, "timestamp": NOW, "body": body}),
+    );
+    let header = signed["header"].as_str().expect("a header").to_string();
+    let tag = header.split_once(",v1=").expect("v1").1.to_string();
+    b.gives(
+        "verify at the signing time",
+        "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body, "now": NOW}),
+        json!({"timestamp": NOW}),
+    );
+    b.gives(
+        "verify 300 s later (the default tolerance)",
+        "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body, "now": NOW + 300}),
+        json!({"timestamp": NOW}),
+    );
+    b.gives(
+        "verify with a receiver clock 300 s behind",
+        "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body, "now": NOW - 300}),
+        json!({"timestamp": NOW}),
+    );
+    b.fails(
+        "301 s later is outside the default tolerance",
+        "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body, "now": NOW + 301}),
+        "webhook_timestamp_outside_tolerance",
+    );
+    b.gives("a wider tolerance accepts it", "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body, "now": NOW + 3600, "toleranceSeconds": 3600}), json!({"timestamp": NOW}));
+    b.fails(
+        "another secret",
+        "webhook.verify",
+        json!({"header": header, "secret": "whsec_other", "body": body, "now": NOW}),
+        "webhook_signature_invalid",
+    );
+    b.fails("one byte of the body changed", "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body.replace("10000", "10001"), "now": NOW}), "webhook_signature_invalid");
+    b.fails(
+        "body re-serialized with spaces",
+        "webhook.verify",
+        json!({"header": header, "secret": secret, "body": body.replace(",", ", "), "now": NOW}),
+        "webhook_signature_invalid",
+    );
+    b.fails("timestamp moved by one second", "webhook.verify",
+        json!({"header": header.replacen(&format!("t={NOW}"), &format!("t={}", NOW + 1), 1), "secret": secret, "body": body, "now": NOW}),
+        "webhook_signature_invalid");
+    b.gives("a rolled secret: two v1 entries, the second matches", "webhook.verify",
+        json!({"header": format!("t={NOW},v1={},v1={tag}", "ab".repeat(32)), "secret": secret, "body": body, "now": NOW}),
+        json!({"timestamp": NOW}));
+    b.gives("spaces after commas and a v0 entry are accepted", "webhook.verify",
+        json!({"header": format!("t={NOW}, v0=deadbeef, v1={tag}"), "secret": secret, "body": body, "now": NOW}),
+        json!({"timestamp": NOW}));
+    b.fails("upper-case hex is still hex, but not this MAC", "webhook.verify",
+        json!({"header": format!("t={NOW},v1={}", "AB".repeat(32)), "secret": secret, "body": body, "now": NOW}),
+        "webhook_signature_invalid");
+    b.gives("an empty body signs and verifies", "webhook.verify",
+        json!({"header": paywire_core::webhook::sign(secret.as_bytes(), NOW, b""), "secret": secret, "body": "", "now": NOW}),
+        json!({"timestamp": NOW}));
+    for (title, bad) in [
+        ("an empty header", String::new()),
+        ("no timestamp", format!("v1={tag}")),
+        ("no v1 signature", format!("t={NOW}")),
+        (
+            "a timestamp that is not a number",
+            format!("t=soon,v1={tag}"),
+        ),
+        ("a negative timestamp", format!("t=-{NOW},v1={tag}")),
+        ("two timestamps", format!("t={NOW},t={NOW},v1={tag}")),
+        ("a signature that is not hex", format!("t={NOW},v1=xyz")),
+        (
+            "a signature of 31 bytes",
+            format!("t={NOW},v1={}", &tag[..62]),
+        ),
+        ("an entry without '='", format!("t={NOW},v1")),
+        (
+            "Stripe's header name in the value",
+            format!("Paywire-Signature: t={NOW},v1={tag}"),
+        ),
+    ] {
+        b.fails(
+            title,
+            "webhook.verify",
+            json!({"header": bad, "secret": secret, "body": body, "now": NOW}),
+            "webhook_signature_malformed",
+        );
+    }
+    b.write(dir, "webhook", "Webhook signatures (Paywire-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>): sign, verify, tolerance, malformed headers.");
+}
+
 fn idempotency(dir: &Path) {
     let mut b = Builder::new();
     for key in [
@@ -1491,6 +1588,7 @@ fn main() {
     pricing(&dir);
     policy(&dir);
     token(&dir);
+    webhook(&dir);
     idempotency(&dir);
     protocol(&dir);
     ledger(&dir);
@@ -1500,7 +1598,7 @@ fn main() {
     let files = paywire_vectors::load_all(&dir).expect("read back");
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     println!(
-        "wrote 9 files; {} holds {} files, {total} cases (evm_exact.json comes from evm_exact.py)",
+        "wrote 10 files; {} holds {} files, {total} cases (evm_exact.json comes from evm_exact.py)",
         dir.display(),
         files.len()
     );

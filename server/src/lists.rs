@@ -1,0 +1,307 @@
+//! Reading what happened: events and their webhook deliveries, settled payments — listed
+//! with cursor pagination (`limit`, `starting_after`, `has_more`, `data`) or fetched one by
+//! one — and a manual resend of an event. A tenant sees only its own rows (another tenant's
+//! row answers exactly as a missing one); the operator sees all and may filter by tenant.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde_json::Value;
+
+use crate::auth::{Caller, TenantKind};
+use crate::error::ApiError;
+use crate::ledger::asset_of_key;
+use crate::shapes::{
+    DeliveryQuery, DeliveryView, EventQuery, EventView, ListOf, PaymentQuery, PaymentView, Resent,
+};
+use crate::state::AppState;
+use crate::store;
+use crate::store::lists::{AttemptRow, Bind, EventRow, Page, PaymentRow};
+use crate::util::now_i64;
+
+/// Rows per page when `limit` is absent.
+pub const DEFAULT_LIMIT: i64 = 10;
+/// The most rows a page holds.
+pub const MAX_LIMIT: i64 = 100;
+
+fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::Invalid {
+            code: "limit_invalid",
+            message: format!("limit must be from 1 to {MAX_LIMIT}, got {n}"),
+        }),
+    }
+}
+
+/// The tenant a tenant caller is confined to (`None` for the operator), if it holds `read`.
+fn reader(caller: &Caller) -> Result<Option<(&str, TenantKind)>, ApiError> {
+    match caller {
+        Caller::Operator => Ok(None),
+        Caller::Tenant { id, kind, scopes } => {
+            if scopes.iter().any(|s| s == "read") {
+                Ok(Some((id.as_str(), *kind)))
+            } else {
+                Err(ApiError::Forbidden("read"))
+            }
+        }
+    }
+}
+
+fn list<T>(data: Vec<T>, has_more: bool) -> Json<ListOf<T>> {
+    Json(ListOf {
+        object: "list".into(),
+        data,
+        has_more,
+    })
+}
+
+fn cursor_not_found() -> ApiError {
+    ApiError::Invalid {
+        code: "cursor_invalid",
+        message: "starting_after names no row of this list".into(),
+    }
+}
+
+fn event_view(row: EventRow) -> EventView {
+    let pending = row.status == "pending";
+    EventView {
+        data: serde_json::from_str(&row.data).unwrap_or(Value::Null),
+        id: row.id,
+        event_type: row.event_type,
+        created: row.created_at,
+        tenant_id: row.tenant_id,
+        status: row.status,
+        attempts: row.attempts,
+        // Stored in milliseconds; shown in seconds, as every other time of the API.
+        next_attempt_at: pending.then_some(row.next_attempt_at / 1000),
+        last_status_code: row.last_status_code,
+        last_error: row.last_error,
+        delivered_at: row.delivered_at,
+    }
+}
+
+fn delivery_view(row: AttemptRow) -> DeliveryView {
+    DeliveryView {
+        id: row.id,
+        event_id: row.event_id,
+        attempt: row.attempt,
+        url: row.url,
+        status_code: row.status_code,
+        error: row.error,
+        duration_ms: row.duration_ms,
+        created: row.created_at,
+    }
+}
+
+/// Formats atomic units of a balance key in the asset's decimals (atomic when unknown).
+fn decimal(state: &AppState, asset: &str, atomic: i64) -> String {
+    let amount = paywire_core::Amount::new(u128::try_from(atomic).unwrap_or(0));
+    match asset_of_key(&state.ledger_network, asset) {
+        Some(asset) => asset.format(amount),
+        None => amount.to_string(),
+    }
+}
+
+/// The API view of a payment row.
+pub fn payment_view(state: &AppState, row: PaymentRow) -> PaymentView {
+    PaymentView {
+        amount: decimal(state, &row.asset, row.amount),
+        fee: decimal(state, &row.asset, row.fee),
+        net: decimal(state, &row.asset, row.net),
+        amount_atomic: row.amount.to_string(),
+        id: row.id,
+        network: row.network,
+        payer: row.payer,
+        payer_wallet: row.payer_wallet,
+        agent_id: row.agent_id,
+        provider_id: row.provider_id,
+        asset: row.asset,
+        payment_identifier: row.payment_identifier,
+        created: row.created_at,
+    }
+}
+
+/// `GET /v1/events`: the caller's events, newest first.
+pub async fn get_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<EventQuery>,
+) -> Result<Json<ListOf<EventView>>, ApiError> {
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    match (reader(&caller)?, query.tenant) {
+        (Some((own, _)), _) => page.filter("x.tenant_id = ?", Bind::Text(own.into())),
+        (None, Some(tenant)) => page.filter("x.tenant_id = ?", Bind::Text(tenant)),
+        (None, None) => {}
+    }
+    if let Some(event_type) = query.event_type {
+        page.filter("x.event = ?", Bind::Text(event_type));
+    }
+    if let Some(status) = query.status {
+        page.filter("x.status = ?", Bind::Text(status));
+    }
+    let (rows, more) = store::lists::events(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    Ok(list(rows.into_iter().map(event_view).collect(), more))
+}
+
+async fn own_event(state: &AppState, caller: &Caller, id: &str) -> Result<EventRow, ApiError> {
+    let row = store::lists::event(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("event"))?;
+    caller.require_tenant(&row.tenant_id, "read", "event")?;
+    Ok(row)
+}
+
+/// `GET /v1/events/{id}`.
+pub async fn get_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<EventView>, ApiError> {
+    Ok(Json(event_view(own_event(&state, &caller, &id).await?)))
+}
+
+/// `POST /v1/events/{id}/resend`: queues the event for its endpoint again, now.
+pub async fn post_resend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Resent>, ApiError> {
+    let row = own_event(&state, &caller, &id).await?;
+    caller.require_tenant(&row.tenant_id, "write", "event")?;
+    if !store::events::resend(&state.pool, &id, Some(&row.tenant_id), now_i64() * 1000).await? {
+        return Err(ApiError::Conflict {
+            code: "event_not_resendable",
+            message: "the event is being sent right now, or its tenant has no webhook endpoint"
+                .into(),
+        });
+    }
+    Ok(Json(Resent {
+        id,
+        status: "pending".into(),
+    }))
+}
+
+/// `GET /v1/webhook-deliveries`: the caller's delivery attempts, newest first.
+pub async fn get_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<DeliveryQuery>,
+) -> Result<Json<ListOf<DeliveryView>>, ApiError> {
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    match (reader(&caller)?, query.tenant) {
+        (Some((own, _)), _) => page.filter("x.tenant_id = ?", Bind::Text(own.into())),
+        (None, Some(tenant)) => page.filter("x.tenant_id = ?", Bind::Text(tenant)),
+        (None, None) => {}
+    }
+    if let Some(event) = query.event {
+        page.filter("x.event_id = ?", Bind::Text(event));
+    }
+    let (rows, more) = store::lists::attempts(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    Ok(list(rows.into_iter().map(delivery_view).collect(), more))
+}
+
+/// The filters of a payments listing, for the caller (shared by the CSV export).
+pub fn payment_page(caller: &Caller, query: PaymentQuery) -> Result<Page, ApiError> {
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    match reader(caller)? {
+        Some((own, TenantKind::Provider)) => {
+            page.filter("x.provider_id = ?", Bind::Text(own.into()));
+        }
+        Some((own, TenantKind::Agent)) => page.filter("pw.tenant_id = ?", Bind::Text(own.into())),
+        None => {}
+    }
+    if let Some(provider) = query.provider {
+        page.filter("x.provider_id = ?", Bind::Text(provider));
+    }
+    if let Some(agent) = query.agent {
+        page.filter("pw.tenant_id = ?", Bind::Text(agent));
+    }
+    if let Some(network) = query.network {
+        page.filter("x.network = ?", Bind::Text(network));
+    }
+    if let Some(from) = query.created_gte {
+        page.filter("x.created_at >= ?", Bind::Int(from));
+    }
+    if let Some(to) = query.created_lte {
+        page.filter("x.created_at <= ?", Bind::Int(to));
+    }
+    Ok(page)
+}
+
+/// `GET /v1/payments`: the caller's payments (a provider's received, an agent's made),
+/// newest first.
+pub async fn get_payments(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PaymentQuery>,
+) -> Result<Json<ListOf<PaymentView>>, ApiError> {
+    let page = payment_page(&caller, query)?;
+    let (rows, more) = store::lists::payments(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    Ok(list(
+        rows.into_iter()
+            .map(|row| payment_view(&state, row))
+            .collect(),
+        more,
+    ))
+}
+
+/// `GET /v1/payments/{id}`.
+pub async fn get_payment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentView>, ApiError> {
+    let row = store::lists::payment(&state.pool, &id)
+        .await?
+        .ok_or(ApiError::NotFound("payment"))?;
+    let allowed = match &caller {
+        Caller::Operator => true,
+        Caller::Tenant { id: own, .. } => {
+            row.provider_id.as_deref() == Some(own.as_str())
+                || row.agent_id.as_deref() == Some(own.as_str())
+        }
+    };
+    if !allowed {
+        return Err(ApiError::NotFound("payment"));
+    }
+    reader(&caller)?;
+    Ok(Json(payment_view(&state, row)))
+}
+
+/// `GET /metrics` (operator): Prometheus text exposition.
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    caller.require_operator()?;
+    let depth = store::events::queue_depth(&state.pool).await?;
+    let text = crate::metrics::render(depth, state.pool.size(), state.pool.num_idle());
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,653 @@
+//! Operating the server: webhooks delivered through failures and a restart, several senders
+//! never sending one attempt twice, endpoints disabled and re-enabled, resend, giving up;
+//! lists with cursor pagination and tenant isolation; metrics. On SQLite and PostgreSQL,
+//! with a real webhook receiver on loopback.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use common::{nonce, Backend, Party, TestApp, ADMIN};
+use paywire_core::webhook::RetrySchedule;
+use paywire_server::delivery::{self, WebhookConfig};
+use serde_json::{json, Value};
+
+on_both_databases!(
+    every_event_arrives_through_failures_and_a_restart,
+    two_senders_never_send_one_attempt_twice,
+    an_endpoint_failing_in_a_row_is_disabled_and_set_again,
+    an_event_past_its_retry_window_fails_and_can_be_resent,
+    payments_list_page_by_page_for_their_own_tenant,
+    events_and_deliveries_list_with_their_state,
+);
+
+/// One call a receiver got: (event id, signature header, raw body, answered status).
+type Call = (String, String, Vec<u8>, u16);
+
+/// A webhook receiver on loopback: answers 500 to the calls `fail` picks (by call number,
+/// from 0), records every call.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    calls: Arc<AtomicUsize>,
+    /// Every call.
+    log: Arc<Mutex<Vec<Call>>>,
+}
+
+impl Receiver {
+    async fn start(fail: fn(usize) -> bool) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (c, l) = (calls.clone(), log.clone());
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (calls, log) = (c.clone(), l.clone());
+                async move {
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    let status = if fail(n) { 500 } else { 200 };
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    log.lock().unwrap().push((
+                        header("paywire-event-id"),
+                        header("paywire-signature"),
+                        body.to_vec(),
+                        status,
+                    ));
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, calls, log }
+    }
+
+    fn entries(&self) -> Vec<Call> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn delivered_ids(&self) -> HashSet<String> {
+        self.entries()
+            .into_iter()
+            .filter(|e| e.3 == 200)
+            .map(|e| e.0)
+            .collect()
+    }
+}
+
+/// Fast retries for tests; loopback allowed.
+fn fast(app: &mut TestApp, schedule: RetrySchedule) {
+    app.state.allow_loopback_webhooks = true;
+    app.state.webhooks = WebhookConfig {
+        schedule,
+        timeout: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(20),
+        batch: 16,
+    };
+    app.router = paywire_server::router(app.state.clone());
+}
+
+const QUICK: RetrySchedule = RetrySchedule {
+    first_delay_ms: 10,
+    max_delay_ms: 100,
+    give_up_after_ms: 600_000,
+    disable_after_failures: 1_000_000,
+};
+
+/// Sets `provider`'s endpoint to `url`; the signing secret.
+async fn set_webhook(app: &TestApp, provider: &Party, url: &str) -> String {
+    let (status, set) = app
+        .call(
+            Method::PUT,
+            &format!("/v1/providers/{}/webhook", provider.id),
+            Some(&provider.key),
+            Some(json!({"url": url})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    set["secret"].as_str().unwrap().to_string()
+}
+
+async fn pay(app: &TestApp, agent: &Party, provider: &Party, n: u64, from: u64) {
+    for i in from..from + n {
+        let settled = app
+            .settle(&app.ledger_payment(agent, provider, 10_000, nonce(i)))
+            .await;
+        assert_eq!(settled["success"], true, "{settled}");
+    }
+}
+
+/// Waits (bounded) until `done` holds, polling; panics with `what` if it never does.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..3_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn scalar(app: &TestApp, sql: &str, bind: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(bind.to_string())
+        .fetch_one(&app.state.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn every_event_arrives_through_failures_and_a_restart(backend: Backend) {
+    let receiver = Receiver::start(|n| n % 2 == 1).await;
+    let mut app = TestApp::new(backend).await;
+    fast(&mut app, QUICK);
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    let secret = set_webhook(&app, &provider, &receiver.url).await;
+    let sender = delivery::spawn(app.state.clone());
+    pay(&app, &agent, &provider, 100, 0).await;
+    // A restart: the sender stops (what it holds finishes and is recorded), the pool closes,
+    // a new process opens the same database and sends the rest.
+    sender.stop().await;
+    let mut app = app.reopen().await;
+    fast(&mut app, QUICK);
+    let sender = delivery::spawn(app.state.clone());
+    pay(&app, &agent, &provider, 100, 100).await;
+    until("200 payment.settled events delivered", || {
+        receiver.delivered_ids().len() >= 200
+    })
+    .await;
+    sender.stop().await;
+
+    let entries = receiver.entries();
+    let delivered = receiver.delivered_ids();
+    assert_eq!(delivered.len(), 200, "every event, each at least once");
+    assert!(
+        entries.iter().filter(|e| e.3 == 500).count() >= 150,
+        "the receiver failed about half its calls"
+    );
+    let now = paywire_server::util::now();
+    let mut types = HashMap::new();
+    for (id, signature, body, _) in &entries {
+        paywire_core::webhook::verify(signature, secret.as_bytes(), body, now, 300)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let event: paywire_core::webhook::Event = serde_json::from_slice(body).unwrap();
+        assert_eq!(&event.id, id, "the header names the body's event");
+        *types.entry(event.event_type).or_insert(0) += 1;
+        assert_eq!(event.data["amount"], "10000");
+    }
+    assert_eq!(
+        types.len(),
+        1,
+        "only payment.settled went to the provider: {types:?}"
+    );
+    // Every attempt is recorded once, and each was sent once.
+    let recorded = scalar(
+        &app,
+        "SELECT COUNT(*) FROM webhook_attempts WHERE tenant_id = $1",
+        &provider.id,
+    )
+    .await;
+    assert_eq!(recorded as usize, receiver.calls.load(Ordering::SeqCst));
+    let pending = scalar(
+        &app,
+        "SELECT COUNT(*) FROM webhook_outbox WHERE tenant_id = $1 AND status <> 'delivered'",
+        &provider.id,
+    )
+    .await;
+    assert_eq!(pending, 0);
+    app.finish().await;
+}
+
+async fn two_senders_never_send_one_attempt_twice(backend: Backend) {
+    let receiver = Receiver::start(|_| false).await;
+    let mut app = TestApp::new(backend).await;
+    fast(&mut app, QUICK);
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    set_webhook(&app, &provider, &receiver.url).await;
+    pay(&app, &agent, &provider, 120, 0).await;
+    // Two senders (as two server instances would run) drain the same outbox at once.
+    let (a, b) = (
+        delivery::spawn(app.state.clone()),
+        delivery::spawn(app.state.clone()),
+    );
+    until("120 events delivered", || {
+        receiver.delivered_ids().len() >= 120
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    let entries = receiver.entries();
+    assert_eq!(entries.len(), 120, "each event sent exactly once");
+    assert_eq!(receiver.delivered_ids().len(), 120);
+    app.finish().await;
+}
+
+async fn an_endpoint_failing_in_a_row_is_disabled_and_set_again(backend: Backend) {
+    let failing = Receiver::start(|_| true).await;
+    let mut app = TestApp::new(backend).await;
+    fast(
+        &mut app,
+        RetrySchedule {
+            disable_after_failures: 4,
+            ..QUICK
+        },
+    );
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    set_webhook(&app, &provider, &failing.url).await;
+    pay(&app, &agent, &provider, 2, 0).await;
+    let sender = delivery::spawn(app.state.clone());
+    let (state, id) = (app.state.clone(), provider.id.clone());
+    let mut disabled = false;
+    for _ in 0..500 {
+        let at: Option<i64> = {
+            use sqlx::Row;
+            sqlx::query("SELECT webhook_disabled_at FROM tenants WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&state.pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap()
+        };
+        if at.is_some() {
+            disabled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(disabled, "four failures in a row disable the endpoint");
+    // Nothing more is sent to a disabled endpoint.
+    let calls = failing.calls.load(Ordering::SeqCst);
+    assert_eq!(calls, 4);
+    let (status, events) = app
+        .call(
+            Method::GET,
+            "/v1/events?type=webhook_endpoint.disabled",
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert_eq!(events["data"].as_array().unwrap().len(), 1);
+    assert_eq!(events["data"][0]["data"]["consecutiveFailures"], 4);
+    assert_eq!(
+        events["data"][0]["status"], "none",
+        "not sent to the endpoint it is about"
+    );
+    // Setting the endpoint again enables it: what is pending goes out.
+    let healthy = Receiver::start(|_| false).await;
+    set_webhook(&app, &provider, &healthy.url).await;
+    until("both payments delivered", || {
+        healthy.delivered_ids().len() >= 2
+    })
+    .await;
+    sender.stop().await;
+    app.finish().await;
+}
+
+async fn an_event_past_its_retry_window_fails_and_can_be_resent(backend: Backend) {
+    let failing = Receiver::start(|n| n == 0).await;
+    let mut app = TestApp::new(backend).await;
+    fast(
+        &mut app,
+        RetrySchedule {
+            give_up_after_ms: 0,
+            ..QUICK
+        },
+    );
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    set_webhook(&app, &provider, &failing.url).await;
+    pay(&app, &agent, &provider, 1, 0).await;
+    let http = delivery::client(&app.state);
+    let claimed = delivery::send_due(&app.state, &http, "snd_test")
+        .await
+        .unwrap();
+    assert_eq!(claimed, 1);
+    let (_, events) = app
+        .call(Method::GET, "/v1/events", Some(&provider.key), None)
+        .await;
+    let event = &events["data"][0];
+    assert_eq!(event["status"], "failed", "{event}");
+    assert_eq!(event["attempts"], 1);
+    assert_eq!(event["lastStatusCode"], 500);
+    let id = event["id"].as_str().unwrap();
+    // Nothing is due any more.
+    assert_eq!(
+        delivery::send_due(&app.state, &http, "snd_test")
+            .await
+            .unwrap(),
+        0
+    );
+    // The owner's write key queues it again.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/events/{id}/resend"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        delivery::send_due(&app.state, &http, "snd_test")
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, event) = app
+        .call(
+            Method::GET,
+            &format!("/v1/events/{id}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(event["status"], "delivered", "{event}");
+    assert_eq!(event["attempts"], 2);
+    // Another tenant sees no such event, and cannot resend it.
+    let other = app.provider(None).await;
+    for (method, path) in [
+        (Method::GET, format!("/v1/events/{id}")),
+        (Method::POST, format!("/v1/events/{id}/resend")),
+    ] {
+        let (status, body) = app.call(method, &path, Some(&other.key), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    app.finish().await;
+}
+
+async fn payments_list_page_by_page_for_their_own_tenant(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let other_provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    pay(&app, &agent, &provider, 23, 0).await;
+    pay(&app, &agent, &other_provider, 4, 100).await;
+
+    // Walk every page of 5: each payment once, newest first, has_more until the last page.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/payments?limit=5&starting_after={c}"),
+            None => "/v1/payments?limit=5".to_string(),
+        };
+        let (status, page) = app
+            .call(Method::GET, &path, Some(&provider.key), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let data = page["data"].as_array().unwrap();
+        pages += 1;
+        for payment in data {
+            assert_eq!(payment["providerId"], provider.id.as_str());
+            assert_eq!(payment["amount"], "0.01");
+            seen.push((
+                payment["created"].as_i64().unwrap(),
+                payment["id"].as_str().unwrap().to_string(),
+            ));
+        }
+        if page["has_more"] == false {
+            assert!(data.len() <= 5);
+            break;
+        }
+        assert_eq!(data.len(), 5);
+        cursor = Some(seen.last().unwrap().1.clone());
+    }
+    assert_eq!(pages, 5);
+    assert_eq!(seen.len(), 23);
+    let unique: HashSet<_> = seen.iter().map(|s| &s.1).collect();
+    assert_eq!(unique.len(), 23, "no payment on two pages");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first, ties by id");
+
+    // Exactly a page's worth: has_more is false, not a trailing empty page.
+    let (_, all) = app
+        .call(
+            Method::GET,
+            "/v1/payments?limit=23",
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 23);
+    assert_eq!(all["has_more"], false);
+    let (_, short) = app
+        .call(
+            Method::GET,
+            "/v1/payments?limit=22",
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(short["has_more"], true);
+    // After the last row: an empty page.
+    let last = &seen.last().unwrap().1;
+    let (_, empty) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments?starting_after={last}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(empty["data"].as_array().unwrap().len(), 0);
+    assert_eq!(empty["has_more"], false);
+
+    // The agent sees all 27 it made; the operator can filter by provider.
+    let (_, mine) = app
+        .call(
+            Method::GET,
+            "/v1/payments?limit=100",
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    assert_eq!(mine["data"].as_array().unwrap().len(), 27);
+    let (_, filtered) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments?limit=100&provider={}", other_provider.id),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(filtered["data"].as_array().unwrap().len(), 4);
+    // Time range: nothing before the epoch of these payments, all up to now.
+    let (_, none) = app
+        .call(
+            Method::GET,
+            "/v1/payments?created[lte]=1000",
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(none["data"].as_array().unwrap().len(), 0);
+
+    // Edges refused with codes: limits out of range, a cursor of another listing, unknown
+    // parameters.
+    for (path, code) in [
+        ("/v1/payments?limit=0", "limit_invalid"),
+        ("/v1/payments?limit=101", "limit_invalid"),
+        ("/v1/payments?limit=-1", "limit_invalid"),
+        ("/v1/payments?limit=ten", "invalid_request"),
+        (
+            "/v1/payments?starting_after=pay_nonexistent",
+            "cursor_invalid",
+        ),
+        ("/v1/payments?colour=blue", "invalid_request"),
+    ] {
+        let (status, body) = app.call(Method::GET, path, Some(&provider.key), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+    }
+    // Another provider's payment is not a cursor here, and not visible.
+    let (_, theirs) = app
+        .call(
+            Method::GET,
+            "/v1/payments?limit=1",
+            Some(&other_provider.key),
+            None,
+        )
+        .await;
+    let their_id = theirs["data"][0]["id"].as_str().unwrap();
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments?starting_after={their_id}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments/{their_id}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, one) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments/{their_id}"),
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the payer sees it: {one}");
+    assert_eq!(one["agentId"], agent.id.as_str());
+    // Without a key: 401.
+    let (status, _) = app.call(Method::GET, "/v1/payments", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+async fn events_and_deliveries_list_with_their_state(backend: Backend) {
+    let receiver = Receiver::start(|n| n == 0).await;
+    let mut app = TestApp::new(backend).await;
+    fast(&mut app, QUICK);
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    // Before an endpoint exists, events are kept but not sent.
+    pay(&app, &agent, &provider, 1, 0).await;
+    set_webhook(&app, &provider, &receiver.url).await;
+    pay(&app, &agent, &provider, 1, 10).await;
+    let http = delivery::client(&app.state);
+    // The first attempt fails, the retry (after 10-20 ms) succeeds.
+    until_sent(&app, &http, &receiver, 1).await;
+    let (_, events) = app
+        .call(Method::GET, "/v1/events", Some(&provider.key), None)
+        .await;
+    let data = events["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2, "{events}");
+    // Both happened within a second or so: find each by its state.
+    let sent = data
+        .iter()
+        .find(|e| e["status"] == "delivered")
+        .expect("one delivered");
+    let kept = data
+        .iter()
+        .find(|e| e["status"] == "none")
+        .expect("one never sent");
+    assert_eq!(sent["attempts"], 2);
+    assert_eq!(kept["attempts"], 0, "no endpoint when it happened");
+    // The agent's own events: its wallet was funded.
+    let (_, agent_events) = app
+        .call(Method::GET, "/v1/events", Some(&agent.key), None)
+        .await;
+    let types: Vec<&Value> = agent_events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["type"])
+        .collect();
+    assert_eq!(types, vec!["wallet.funded"]);
+    let (_, deliveries) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/webhook-deliveries?event={}",
+                sent["id"].as_str().unwrap()
+            ),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    let attempts = deliveries["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{deliveries}");
+    let mut numbers: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["attempt"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, vec![1, 2]);
+    assert!(attempts
+        .iter()
+        .any(|a| a["statusCode"] == 500 && a["error"].is_string()));
+    assert!(attempts
+        .iter()
+        .any(|a| a["statusCode"] == 200 && a["error"].is_null()));
+    // The agent sees none of the provider's deliveries.
+    let (_, none) = app
+        .call(
+            Method::GET,
+            "/v1/webhook-deliveries",
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    assert_eq!(none["data"].as_array().unwrap().len(), 0);
+    // Metrics: the operator reads them, in Prometheus' format.
+    let (status, _) = app
+        .call(Method::GET, "/metrics", Some(&provider.key), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app.raw(Method::GET, "/metrics", Some(ADMIN), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body["raw"].as_str().unwrap();
+    for metric in [
+        "paywire_settlements_total",
+        "paywire_settle_duration_seconds_bucket",
+        "paywire_webhook_attempts_total",
+        "paywire_webhook_queue_depth",
+        "paywire_db_pool_connections",
+    ] {
+        assert!(text.contains(metric), "{metric} missing from:\n{text}");
+    }
+    app.finish().await;
+}
+
+/// Sends what is due until `receiver` answered `ok` calls with 200.
+async fn until_sent(app: &TestApp, http: &reqwest::Client, receiver: &Receiver, ok: usize) {
+    for _ in 0..500 {
+        delivery::send_due(&app.state, http, "snd_test")
+            .await
+            .unwrap();
+        if receiver.delivered_ids().len() >= ok {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the receiver never got {ok} deliveries");
+}
