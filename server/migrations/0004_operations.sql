@@ -28,6 +28,10 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_tenant ON webhook_attempts (tenant_id, created_at);
 
+-- What a payment paid for (the x402 resource URL), for revenue by endpoint.
+ALTER TABLE payments ADD COLUMN resource TEXT;
+CREATE INDEX journal_kind_wallet ON journal (wallet_id, kind, created_at);
+
 -- Consecutive failed attempts across the endpoint's events; reset by a success.
 ALTER TABLE tenants ADD COLUMN webhook_failures BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE tenants ADD COLUMN webhook_disabled_at BIGINT;

@@ -24,6 +24,7 @@ pub mod lists;
 pub mod metrics;
 pub mod openapi;
 pub mod pricing;
+pub mod reports;
 pub mod run;
 pub mod secrets;
 pub mod settings;
@@ -85,6 +86,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/payments"),
     ("get", "/v1/payments/{id}"),
     ("get", "/metrics"),
+    ("get", "/v1/payments/export.csv"),
+    ("get", "/v1/providers/{id}/revenue"),
+    ("get", "/v1/agents/{id}/spending"),
 ];
 
 /// The OpenAPI document of this API (`server/openapi.json`, checked in).
@@ -142,6 +146,9 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .route("/v1/payments", get(lists::get_payments))
         .route("/v1/payments/{id}", get(lists::get_payment))
         .route("/metrics", get(lists::get_metrics))
+        .route("/v1/payments/export.csv", get(reports::get_export))
+        .route("/v1/providers/{id}/revenue", get(reports::get_revenue))
+        .route("/v1/agents/{id}/spending", get(reports::get_spending))
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

@@ -118,6 +118,7 @@ pub fn payment_view(state: &AppState, row: PaymentRow) -> PaymentView {
         provider_id: row.provider_id,
         asset: row.asset,
         payment_identifier: row.payment_identifier,
+        resource: row.resource,
         created: row.created_at,
     }
 }

@@ -123,6 +123,12 @@ fn routes() -> Vec<Route> {
         route("get", "/v1/payments", "operations", "List settled payments, newest first (a provider's received, an agent's made)", of::<shapes::ListOf<shapes::PaymentView>>)
             .query(of::<shapes::PaymentQuery>),
         route("get", "/v1/payments/{id}", "operations", "One settled payment", of::<shapes::PaymentView>),
+        Route { raw: true, ..route("get", "/v1/payments/export.csv", "operations", "The caller's payments as CSV (the list's filters, no paging, at most 100,000)", of::<Value>) }
+            .query(of::<shapes::PaymentQuery>),
+        route("get", "/v1/providers/{id}/revenue", "operations", "A provider's revenue from the journal: gross, fees, net by day or month, by endpoint, top payers", of::<shapes::Report>)
+            .query(of::<shapes::ReportQuery>),
+        route("get", "/v1/agents/{id}/spending", "operations", "An agent's spending from the journal by day or month, by provider and endpoint, with its policy and usage", of::<shapes::Report>)
+            .query(of::<shapes::ReportQuery>),
         Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },
         route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
             .body(of::<shapes::VerifyToken>),

@@ -558,6 +558,7 @@ async fn post(
             payment_identifier: facts.identifier.as_deref(),
             terms_fingerprint: &facts.terms_fingerprint.to_hex(),
             response: &response_json,
+            resource: facts.resource.as_deref(),
         },
         now_db,
     )

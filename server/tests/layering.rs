@@ -32,6 +32,7 @@ const LAYERS: &[&[&str]] = &[
         "webhooks",
         "facilitator",
         "lists",
+        "reports",
     ],
     // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
     // binaries.

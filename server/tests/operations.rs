@@ -23,6 +23,7 @@ on_both_databases!(
     an_event_past_its_retry_window_fails_and_can_be_resent,
     payments_list_page_by_page_for_their_own_tenant,
     events_and_deliveries_list_with_their_state,
+    revenue_and_spending_add_up_from_the_journal,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -650,4 +651,168 @@ async fn until_sent(app: &TestApp, http: &reqwest::Client, receiver: &Receiver, 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the receiver never got {ok} deliveries");
+}
+
+async fn settle_for(
+    app: &TestApp,
+    agent: &Party,
+    provider: &Party,
+    atomic: u128,
+    i: u64,
+    resource: &str,
+) {
+    let mut body = app.ledger_payment(agent, provider, atomic, nonce(i));
+    body["paymentPayload"]["resource"]["url"] = json!(resource);
+    let settled = app.settle(&body).await;
+    assert_eq!(settled["success"], true, "{settled}");
+}
+
+async fn revenue_and_spending_add_up_from_the_journal(backend: Backend) {
+    // The platform fee is 2.5 % (TestApp's default).
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let (small, big) = (
+        app.agent(json!({"dailyLimit": "5"}), "10").await,
+        app.agent(json!({}), "10").await,
+    );
+    let (weather, forecast) = (
+        "https://api.example.com/weather",
+        "https://api.example.com/forecast",
+    );
+    for i in 0..3 {
+        settle_for(&app, &small, &provider, 10_000, i, weather).await;
+    }
+    for i in 10..12 {
+        settle_for(&app, &big, &provider, 20_000, i, forecast).await;
+    }
+    let (status, revenue) = app
+        .call(
+            Method::GET,
+            &format!("/v1/providers/{}/revenue", provider.id),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{revenue}");
+    let usd = &revenue["assets"][0];
+    assert_eq!(revenue["assets"].as_array().unwrap().len(), 1);
+    // 3 x 0.01 + 2 x 0.02; fees 3 x 0.00025 + 2 x 0.0005.
+    assert_eq!(
+        usd["totals"],
+        json!({"gross": "0.07", "fees": "0.00175", "net": "0.06825", "payments": 5})
+    );
+    let endpoints = usd["byEndpoint"].as_array().unwrap();
+    assert_eq!(endpoints[0]["key"], forecast, "largest gross first");
+    assert_eq!(endpoints[0]["gross"], "0.04");
+    assert_eq!(endpoints[1]["key"], weather);
+    assert_eq!(endpoints[1]["net"], "0.02925");
+    let payers = usd["byCounterparty"].as_array().unwrap();
+    assert_eq!(payers[0]["agentId"], big.id.as_str());
+    assert_eq!(payers[0]["payments"], 2);
+    assert_eq!(payers[1]["agentId"], small.id.as_str());
+    let days = usd["byPeriod"].as_array().unwrap();
+    let day_total: u64 = days.iter().map(|d| d["payments"].as_u64().unwrap()).sum();
+    assert_eq!(day_total, 5);
+    let (_, monthly) = app
+        .call(
+            Method::GET,
+            &format!("/v1/providers/{}/revenue?granularity=month", provider.id),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        monthly["assets"][0]["byPeriod"][0]["key"]
+            .as_str()
+            .unwrap()
+            .len(),
+        7,
+        "YYYY-MM"
+    );
+    // A range with nothing in it.
+    let later = paywire_server::util::now_i64() + 1_000;
+    let (_, empty) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/providers/{}/revenue?from={later}&to={}",
+                provider.id,
+                later + 10
+            ),
+            Some(ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(empty["assets"], json!([]));
+    // Bad ranges are refused with a code.
+    for query in ["from=10&to=5", "granularity=week", "from=-3"] {
+        let (status, body) = app
+            .call(
+                Method::GET,
+                &format!("/v1/providers/{}/revenue?{query}", provider.id),
+                Some(ADMIN),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["code"], "report_range_invalid");
+    }
+    // The agent's spending: gross, by provider, with the policy its limits come from.
+    let (status, spending) = app
+        .call(
+            Method::GET,
+            &format!("/v1/agents/{}/spending", small.id),
+            Some(&small.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{spending}");
+    assert_eq!(spending["assets"][0]["totals"]["gross"], "0.03");
+    assert_eq!(
+        spending["assets"][0]["byCounterparty"][0]["key"],
+        provider.id.as_str()
+    );
+    assert_eq!(spending["policy"]["dailyLimit"], "5");
+    assert!(spending["usage"].is_object());
+    // Nobody reads another's figures.
+    for path in [
+        format!("/v1/providers/{}/revenue", provider.id),
+        format!("/v1/agents/{}/spending", big.id),
+    ] {
+        let (status, _) = app.call(Method::GET, &path, Some(&small.key), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    // The CSV export holds the same payments.
+    let (status, csv) = app
+        .raw(
+            Method::GET,
+            "/v1/payments/export.csv",
+            Some(&provider.key),
+            vec![],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = csv["raw"].as_str().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "a header and five payments:\n{text}");
+    assert!(
+        lines[0].starts_with("id,created,network,payer,agent_id,provider_id,asset,amount,fee,net")
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains(forecast) && l.contains(",0.02,0.0005,0.0195,"))
+            .count(),
+        2
+    );
+    let (status, _) = app
+        .raw(
+            Method::GET,
+            "/v1/payments/export.csv?limit=5",
+            Some(&provider.key),
+            vec![],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.finish().await;
 }

@@ -257,13 +257,15 @@ pub struct PaymentRow {
     pub net: i64,
     /// The x402 payment identifier.
     pub payment_identifier: Option<String>,
+    /// The resource paid for.
+    pub resource: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
 
 const PAYMENT_COLUMNS: &str =
     "x.id, x.network, x.payer, x.payer_wallet, pw.tenant_id AS agent_id, x.payee_wallet, \
-    x.provider_id, x.asset, x.amount, x.fee, x.net, x.payment_identifier, x.created_at";
+    x.provider_id, x.asset, x.amount, x.fee, x.net, x.payment_identifier, x.resource, x.created_at";
 const PAYMENT_JOIN: &str = "JOIN wallets pw ON pw.id = x.payer_wallet";
 
 fn payment_row(row: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
@@ -280,6 +282,7 @@ fn payment_row(row: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
         fee: row.try_get("fee")?,
         net: row.try_get("net")?,
         payment_identifier: row.try_get("payment_identifier")?,
+        resource: row.try_get("resource")?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -96,6 +96,8 @@ pub struct NewPayment<'a> {
     pub terms_fingerprint: &'a str,
     /// The answer, to replay.
     pub response: &'a str,
+    /// The resource paid for.
+    pub resource: Option<&'a str>,
 }
 
 /// Records a settled payment.
@@ -106,8 +108,8 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, amount, fee, net, \
-         fingerprint, payment_identifier, terms_fingerprint, response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(payment.id)
     .bind(payment.network)
@@ -125,6 +127,7 @@ pub async fn insert(
     .bind(payment.terms_fingerprint)
     .bind(payment.response)
     .bind(now)
+    .bind(payment.resource)
     .execute(&mut *conn)
     .await?;
     Ok(())
