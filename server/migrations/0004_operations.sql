@@ -28,6 +28,9 @@ CREATE TABLE webhook_attempts (
 );
 CREATE INDEX webhook_attempts_tenant ON webhook_attempts (tenant_id, created_at);
 
+-- An endpoint can be disabled: it is no longer priced (its route is then free or unknown).
+ALTER TABLE endpoints ADD COLUMN disabled_at BIGINT;
+
 -- What a payment paid for (the x402 resource URL), for revenue by endpoint.
 ALTER TABLE payments ADD COLUMN resource TEXT;
 CREATE INDEX journal_kind_wallet ON journal (wallet_id, kind, created_at);

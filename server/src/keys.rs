@@ -60,6 +60,19 @@ pub async fn get_api_keys(
     Ok(Json(KeyList { data }))
 }
 
+/// `GET /v1/tenants/{id}/api-keys/{keyId}` (operator, or the tenant with `read`).
+pub async fn get_api_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant_id, key_id)): Path<(String, String)>,
+) -> Result<Json<ApiKeyInfo>, ApiError> {
+    caller.require_tenant(&tenant_id, "read", "tenant")?;
+    let key = store::keys::get(&state.pool, &tenant_id, &key_id)
+        .await?
+        .ok_or(ApiError::NotFound("api key"))?;
+    Ok(Json(key))
+}
+
 /// `DELETE /v1/tenants/{id}/api-keys/{keyId}` (operator, or the tenant with `write` holding
 /// every scope of the key it revokes).
 pub async fn delete_api_key(

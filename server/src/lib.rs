@@ -89,6 +89,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/payments/export.csv"),
     ("get", "/v1/providers/{id}/revenue"),
     ("get", "/v1/agents/{id}/spending"),
+    ("get", "/v1/providers/{id}/endpoints"),
+    ("get", "/v1/providers/{id}/endpoints/{endpointId}"),
+    ("post", "/v1/providers/{id}/endpoints/{endpointId}"),
+    ("get", "/v1/wallets/{id}/journal"),
+    ("get", "/v1/tenants/{id}/api-keys/{keyId}"),
+    ("get", "/v1/me"),
 ];
 
 /// The OpenAPI document of this API (`server/openapi.json`, checked in).
@@ -129,12 +135,18 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         )
         .route(
             "/v1/tenants/{id}/api-keys/{key_id}",
-            axum::routing::delete(keys::delete_api_key),
+            axum::routing::delete(keys::delete_api_key).get(keys::get_api_key),
         )
         .route(
             "/v1/providers/{id}/endpoints",
-            post(endpoints::post_endpoint),
+            post(endpoints::post_endpoint).get(lists::get_endpoints),
         )
+        .route(
+            "/v1/providers/{id}/endpoints/{endpoint_id}",
+            get(lists::get_endpoint).post(lists::post_endpoint_update),
+        )
+        .route("/v1/wallets/{id}/journal", get(lists::get_journal))
+        .route("/v1/me", get(lists::get_me))
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
         .route("/v1/providers/{id}/webhook", put(webhooks::put_webhook))
         .route("/openapi.json", get(openapi))

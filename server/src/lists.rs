@@ -11,7 +11,8 @@ use crate::auth::{Caller, TenantKind};
 use crate::error::ApiError;
 use crate::ledger::asset_of_key;
 use crate::shapes::{
-    DeliveryQuery, DeliveryView, EventQuery, EventView, ListOf, PaymentQuery, PaymentView, Resent,
+    DeliveryQuery, DeliveryView, EndpointUpdate, EndpointView, EventQuery, EventView, ListOf, Me,
+    PageQuery, PaymentQuery, PaymentView, PostingView, Resent,
 };
 use crate::state::AppState;
 use crate::store;
@@ -100,6 +101,20 @@ fn decimal(state: &AppState, asset: &str, atomic: i64) -> String {
     match asset_of_key(&state.ledger_network, asset) {
         Some(asset) => asset.format(amount),
         None => amount.to_string(),
+    }
+}
+
+/// Signed atomic units of a balance key in the asset's decimals (atomic when unknown).
+pub fn signed_amount(state: &AppState, asset: &str, atomic: i128) -> String {
+    let magnitude = paywire_core::Amount::new(atomic.unsigned_abs());
+    let text = match asset_of_key(&state.ledger_network, asset) {
+        Some(asset) => asset.format(magnitude),
+        None => magnitude.to_string(),
+    };
+    if atomic < 0 {
+        format!("-{text}")
+    } else {
+        text
     }
 }
 
@@ -305,4 +320,140 @@ pub async fn get_metrics(
         text,
     )
         .into_response())
+}
+
+/// `GET /v1/providers/{id}/endpoints`: the provider's endpoints, newest first.
+pub async fn get_endpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(provider_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ListOf<EndpointView>>, ApiError> {
+    caller.require_tenant(&provider_id, "read", "provider")?;
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    page.filter("x.provider_id = ?", Bind::Text(provider_id));
+    let (rows, more) = store::lists::endpoints(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    let data = rows
+        .into_iter()
+        .map(endpoint_view)
+        .collect::<Result<_, _>>()?;
+    Ok(list(data, more))
+}
+
+fn endpoint_view(row: store::lists::EndpointRow) -> Result<EndpointView, ApiError> {
+    let stored = |e: serde_json::Error| ApiError::Internal(format!("stored endpoint: {e}"));
+    Ok(EndpointView {
+        rule: serde_json::from_str(&row.rule).map_err(stored)?,
+        bundle: row
+            .bundle
+            .map(|b| serde_json::from_str(&b))
+            .transpose()
+            .map_err(stored)?,
+        disabled: row.disabled_at.is_some(),
+        id: row.id,
+        provider_id: row.provider_id,
+        created: row.created_at,
+    })
+}
+
+/// `GET /v1/providers/{id}/endpoints/{endpointId}`.
+pub async fn get_endpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider_id, id)): Path<(String, String)>,
+) -> Result<Json<EndpointView>, ApiError> {
+    caller.require_tenant(&provider_id, "read", "provider")?;
+    let row = store::lists::endpoint(&state.pool, &provider_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
+    Ok(Json(endpoint_view(row)?))
+}
+
+/// `POST /v1/providers/{id}/endpoints/{endpointId}` (`write`): disables or enables it.
+pub async fn post_endpoint_update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((provider_id, id)): Path<(String, String)>,
+    crate::body::JsonBody(body): crate::body::JsonBody<EndpointUpdate>,
+) -> Result<Json<EndpointView>, ApiError> {
+    caller.require_tenant(&provider_id, "write", "provider")?;
+    if !store::endpoints::set_disabled(&state.pool, &provider_id, &id, body.disabled, now_i64())
+        .await?
+    {
+        return Err(ApiError::NotFound("endpoint"));
+    }
+    let row = store::lists::endpoint(&state.pool, &provider_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
+    Ok(Json(endpoint_view(row)?))
+}
+
+/// `GET /v1/wallets/{id}/journal`: the wallet's postings, newest first (operator, or the
+/// owning tenant with `read`).
+pub async fn get_journal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ListOf<PostingView>>, ApiError> {
+    match store::wallets::owner(&state.pool, &wallet_id).await? {
+        Some((Some(tenant), _)) => caller.require_tenant(&tenant, "read", "wallet")?,
+        Some((None, _)) => caller
+            .require_operator()
+            .map_err(|_| ApiError::NotFound("wallet"))?,
+        None => return Err(ApiError::NotFound("wallet")),
+    }
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    page.filter("x.wallet_id = ?", Bind::Text(wallet_id));
+    let (rows, more) = store::lists::journal(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    let data = rows
+        .into_iter()
+        .map(|row| PostingView {
+            amount: signed_amount(&state, &row.asset, i128::from(row.amount)),
+            amount_atomic: row.amount.to_string(),
+            id: row.id,
+            entry_id: row.entry_id,
+            asset: row.asset,
+            kind: row.kind,
+            created: row.created_at,
+        })
+        .collect();
+    Ok(list(data, more))
+}
+
+/// `GET /v1/me`: who the key belongs to (any valid key).
+pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
+    Ok(Json(match caller {
+        Caller::Operator => Me {
+            kind: "operator".into(),
+            tenant_id: None,
+            name: None,
+            wallet_id: None,
+            scopes: crate::auth::SCOPES.iter().map(|s| s.to_string()).collect(),
+        },
+        Caller::Tenant { id, scopes, .. } => {
+            let (kind, name, wallet) = store::lists::tenant(&state.pool, &id)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            Me {
+                kind,
+                tenant_id: Some(id),
+                name: Some(name),
+                wallet_id: wallet,
+                scopes,
+            }
+        }
+    }))
 }

@@ -129,6 +129,15 @@ fn routes() -> Vec<Route> {
             .query(of::<shapes::ReportQuery>),
         route("get", "/v1/agents/{id}/spending", "operations", "An agent's spending from the journal by day or month, by provider and endpoint, with its policy and usage", of::<shapes::Report>)
             .query(of::<shapes::ReportQuery>),
+        route("get", "/v1/providers/{id}/endpoints", "pricing", "List a provider's endpoints, newest first", of::<shapes::ListOf<shapes::EndpointView>>)
+            .query(of::<shapes::PageQuery>),
+        route("get", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "One endpoint", of::<shapes::EndpointView>),
+        route("post", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "Disable or enable an endpoint (write); a disabled one is no longer priced", of::<shapes::EndpointView>)
+            .body(of::<shapes::EndpointUpdate>),
+        route("get", "/v1/wallets/{id}/journal", "accounts", "A wallet's journal postings, newest first", of::<shapes::ListOf<shapes::PostingView>>)
+            .query(of::<shapes::PageQuery>),
+        route("get", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "One API key (never the key itself)", of::<shapes::ApiKeyInfo>),
+        route("get", "/v1/me", "accounts", "Who this key belongs to: kind, tenant, name, wallet, scopes", of::<shapes::Me>),
         Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },
         route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
             .body(of::<shapes::VerifyToken>),

@@ -12,7 +12,6 @@ use axum::Json;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::ledger::asset_of_key;
 use crate::shapes::{AssetReport, Group, PaymentQuery, Report, ReportQuery, Sums};
 use crate::state::AppState;
 use crate::store;
@@ -74,16 +73,7 @@ fn period(at: i64, monthly: bool) -> String {
 }
 
 fn format(state: &AppState, asset: &str, atomic: i128) -> String {
-    let magnitude = paywire_core::Amount::new(atomic.unsigned_abs());
-    let text = match asset_of_key(&state.ledger_network, asset) {
-        Some(asset) => asset.format(magnitude),
-        None => magnitude.to_string(),
-    };
-    if atomic < 0 {
-        format!("-{text}")
-    } else {
-        text
-    }
+    crate::lists::signed_amount(state, asset, atomic)
 }
 
 fn sums(state: &AppState, asset: &str, tally: Tally) -> Sums {

@@ -568,3 +568,76 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
 }
+
+/// Paging parameters alone.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+}
+
+/// A registered endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointView {
+    /// `end_…`.
+    pub id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// The price rule.
+    pub rule: PriceRule,
+    /// The bundle it sells, if any.
+    pub bundle: Option<Bundle>,
+    /// Whether it is disabled (no longer priced).
+    pub disabled: bool,
+    /// When it was registered, unix seconds.
+    pub created: i64,
+}
+
+/// `POST /v1/providers/{id}/endpoints/{endpointId}`: what to change.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointUpdate {
+    /// Disable (no longer priced) or enable the endpoint.
+    pub disabled: bool,
+}
+
+/// A journal posting of a wallet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostingView {
+    /// The posting.
+    pub id: String,
+    /// Its entry: a payment's id (`pay_…`), a deposit's (`dep_…`), a payout's (`po_…`).
+    pub entry_id: String,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// Signed, in the asset's units.
+    pub amount: String,
+    /// Signed, in atomic units.
+    pub amount_atomic: String,
+    /// `payment`, `fee`, `deposit` or `payout`.
+    pub kind: String,
+    /// Unix seconds.
+    pub created: i64,
+}
+
+/// `GET /v1/me`: who the key belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// `operator`, `provider` or `agent`.
+    pub kind: String,
+    /// The tenant (absent for the operator).
+    pub tenant_id: Option<String>,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its own wallet: a provider's payout wallet, an agent's.
+    pub wallet_id: Option<String>,
+    /// The key's scopes.
+    pub scopes: Vec<String>,
+}

@@ -24,6 +24,7 @@ on_both_databases!(
     payments_list_page_by_page_for_their_own_tenant,
     events_and_deliveries_list_with_their_state,
     revenue_and_spending_add_up_from_the_journal,
+    endpoints_journal_keys_and_who_am_i,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -814,5 +815,163 @@ async fn revenue_and_spending_add_up_from_the_journal(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    app.finish().await;
+}
+
+async fn endpoints_journal_keys_and_who_am_i(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "1").await;
+    let mut ids = Vec::new();
+    for path in ["/v1/weather/:city", "/v1/forecast/:city", "/v1/report"] {
+        let (status, created) = app
+            .call(
+                Method::POST,
+                &format!("/v1/providers/{}/endpoints", provider.id),
+                Some(&provider.key),
+                Some(json!({"method": "GET", "path": path, "price": {"flat": "10000"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    let base = format!("/v1/providers/{}/endpoints", provider.id);
+    let (_, first) = app
+        .call(
+            Method::GET,
+            &format!("{base}?limit=2"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 2);
+    assert_eq!(first["has_more"], true);
+    let last = first["data"][1]["id"].as_str().unwrap();
+    let (_, second) = app
+        .call(
+            Method::GET,
+            &format!("{base}?limit=2&starting_after={last}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 1);
+    assert_eq!(second["has_more"], false);
+    // Disabling the weather endpoint: it is no longer priced; enabling it again prices it.
+    let quote = || async {
+        app.call(
+            Method::POST,
+            &format!("/v1/providers/{}/quote", provider.id),
+            Some(&provider.key),
+            Some(json!({"method": "GET", "url": "https://api.example.com/v1/weather/paris"})),
+        )
+        .await
+    };
+    let (status, _) = quote().await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, updated) = app
+        .call(
+            Method::POST,
+            &format!("{base}/{}", ids[0]),
+            Some(&provider.key),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["disabled"], true);
+    let (status, refused) = quote().await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
+    assert_eq!(refused["error"]["code"], "pricing_no_route");
+    app.call(
+        Method::POST,
+        &format!("{base}/{}", ids[0]),
+        Some(&provider.key),
+        Some(json!({"disabled": false})),
+    )
+    .await;
+    let (status, _) = quote().await;
+    assert_eq!(status, StatusCode::OK);
+    // Another provider can neither read nor change them.
+    let other = app.provider(None).await;
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::POST, Some(json!({"disabled": true}))),
+    ] {
+        let (status, _) = app
+            .call(
+                method,
+                &format!("{base}/{}", ids[1]),
+                Some(&other.key),
+                body,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    // The agent's journal: its deposit, then a payment, newest first.
+    pay(&app, &agent, &provider, 1, 0).await;
+    let (status, journal) = app
+        .call(
+            Method::GET,
+            &format!("/v1/wallets/{}/journal", agent.wallet),
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{journal}");
+    let kinds: Vec<&str> = journal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.contains(&"deposit") && kinds.contains(&"payment"));
+    let payment = journal["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "payment")
+        .unwrap();
+    assert_eq!(payment["amount"], "-0.01");
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/v1/wallets/{}/journal", agent.wallet),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Who am I, and one API key.
+    let (_, me) = app
+        .call(Method::GET, "/v1/me", Some(&agent.key), None)
+        .await;
+    assert_eq!(me["kind"], "agent");
+    assert_eq!(me["walletId"], agent.wallet.as_str());
+    let (_, me) = app.call(Method::GET, "/v1/me", Some(ADMIN), None).await;
+    assert_eq!(me["kind"], "operator");
+    let (_, keys) = app
+        .call(
+            Method::GET,
+            &format!("/v1/tenants/{}/api-keys", agent.id),
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    let key_id = keys["data"][0]["id"].as_str().unwrap();
+    let (status, key) = app
+        .call(
+            Method::GET,
+            &format!("/v1/tenants/{}/api-keys/{key_id}", agent.id),
+            Some(&agent.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["id"], key_id);
+    assert!(
+        !key.to_string().contains(&agent.key),
+        "never the key itself"
+    );
     app.finish().await;
 }

@@ -2,13 +2,14 @@
 
 use sqlx::{AnyPool, Row};
 
-/// A provider's endpoints as stored: `(rule JSON, bundle JSON)`, in registration order.
+/// A provider's enabled endpoints as stored: `(rule JSON, bundle JSON)`, in registration
+/// order.
 pub async fn of_provider(
     pool: &AnyPool,
     provider_id: &str,
 ) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 ORDER BY position")
+        sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND disabled_at IS NULL ORDER BY position")
             .bind(provider_id)
             .fetch_all(pool)
             .await?;
@@ -37,4 +38,26 @@ pub async fn insert(
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Disables (`true`) or enables an endpoint of a provider; `false` when it has no such
+/// endpoint.
+pub async fn set_disabled(
+    pool: &AnyPool,
+    provider_id: &str,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE endpoints SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END \
+         WHERE id = $3 AND provider_id = $4",
+    )
+    .bind(disabled)
+    .bind(now)
+    .bind(id)
+    .bind(provider_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

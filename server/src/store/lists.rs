@@ -312,3 +312,138 @@ pub async fn payment(pool: &AnyPool, id: &str) -> Result<Option<PaymentRow>, sql
         .await?;
     row.as_ref().map(payment_row).transpose()
 }
+
+/// A registered endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    /// `end_…`.
+    pub id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// The price rule, JSON.
+    pub rule: String,
+    /// The bundle, JSON.
+    pub bundle: Option<String>,
+    /// When it was disabled.
+    pub disabled_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+const ENDPOINT_COLUMNS: &str = "x.id, x.provider_id, x.rule, x.bundle, x.disabled_at, x.created_at";
+
+fn endpoint_row(row: &AnyRow) -> Result<EndpointRow, sqlx::Error> {
+    Ok(EndpointRow {
+        id: row.try_get("id")?,
+        provider_id: row.try_get("provider_id")?,
+        rule: row.try_get("rule")?,
+        bundle: row.try_get("bundle")?,
+        disabled_at: row.try_get("disabled_at")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A page of endpoints (filter: `x.provider_id = ?`).
+pub async fn endpoints(
+    pool: &AnyPool,
+    request: &Page,
+) -> Result<Option<(Vec<EndpointRow>, bool)>, sqlx::Error> {
+    let Some((rows, more)) = page(pool, ENDPOINT_COLUMNS, "endpoints", "", request).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        rows.iter().map(endpoint_row).collect::<Result<_, _>>()?,
+        more,
+    )))
+}
+
+/// One endpoint of a provider.
+pub async fn endpoint(
+    pool: &AnyPool,
+    provider_id: &str,
+    id: &str,
+) -> Result<Option<EndpointRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM endpoints x WHERE x.id = $1 AND x.provider_id = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(provider_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(endpoint_row).transpose()
+}
+
+/// A journal posting.
+#[derive(Debug, Clone)]
+pub struct PostingRow {
+    /// The posting.
+    pub id: String,
+    /// Its entry (a payment's id, a deposit's).
+    pub entry_id: String,
+    /// The wallet.
+    pub wallet_id: String,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// Atomic units, signed.
+    pub amount: i64,
+    /// `payment`, `fee`, `deposit`, `payout`.
+    pub kind: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A page of a wallet's journal (filter: `x.wallet_id = ?`).
+pub async fn journal(
+    pool: &AnyPool,
+    request: &Page,
+) -> Result<Option<(Vec<PostingRow>, bool)>, sqlx::Error> {
+    let Some((rows, more)) = page(
+        pool,
+        "x.id, x.entry_id, x.wallet_id, x.asset, x.amount, x.kind, x.created_at",
+        "journal",
+        "",
+        request,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let postings = rows
+        .iter()
+        .map(|row| {
+            Ok(PostingRow {
+                id: row.try_get("id")?,
+                entry_id: row.try_get("entry_id")?,
+                wallet_id: row.try_get("wallet_id")?,
+                asset: row.try_get("asset")?,
+                amount: row.try_get("amount")?,
+                kind: row.try_get("kind")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Some((postings, more)))
+}
+
+/// Who a tenant is: `(kind, name, its own wallet)`.
+pub async fn tenant(
+    pool: &AnyPool,
+    id: &str,
+) -> Result<Option<(String, String, Option<String>)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT t.kind, t.name, (SELECT w.id FROM wallets w WHERE w.tenant_id = t.id AND w.kind = t.kind) AS wallet \
+         FROM tenants t WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok((
+            row.try_get("kind")?,
+            row.try_get("name")?,
+            row.try_get("wallet")?,
+        ))
+    })
+    .transpose()
+}
