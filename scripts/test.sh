@@ -115,6 +115,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 (cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 
+step "dashboard: headless Chromium against the demo (screenshots in target/dashboard/)"
+(cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)
+
 step "@paywire/node: node --test (npm pack, require and import, types)"
 (cd bindings-node && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 

@@ -6,7 +6,10 @@
 //! [`Sandbox`] and [`weather_api`] are public so that the examples can stand the same pieces up
 //! around the part they show.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::Path;
 use axum::routing::get;
@@ -247,6 +250,8 @@ fn dollars(amount: Decimal) -> String {
 pub struct DemoOptions {
     /// Stop after this many settled payments instead of serving until Ctrl-C.
     pub payments: Option<u64>,
+    /// Keep serving until Ctrl-C once the payments are made.
+    pub serve: bool,
 }
 
 /// One call of the agent, told in words.
@@ -279,9 +284,78 @@ const SCRIPT: &[Step] = &[
     },
 ];
 
+/// The provider's webhook receiver in the demo: checks each delivery's signature with the
+/// core and counts the events it received by type.
+#[derive(Clone, Default)]
+struct WebhookInbox {
+    secret: Arc<OnceLock<String>>,
+    received: Arc<Mutex<BTreeMap<String, usize>>>,
+    refused: Arc<AtomicUsize>,
+}
+
+impl WebhookInbox {
+    fn router(&self) -> Router {
+        let inbox = self.clone();
+        Router::new().route(
+            "/webhooks",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let inbox = inbox.clone();
+                    async move {
+                        let signature = headers
+                            .get(paywire_core::webhook::SIGNATURE_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        let secret = inbox.secret.get().map(String::as_bytes).unwrap_or_default();
+                        let now = crate::util::now();
+                        let verified =
+                            paywire_core::webhook::verify(signature, secret, &body, now, 300)
+                                .ok()
+                                .and_then(|_| {
+                                    serde_json::from_slice::<paywire_core::webhook::Event>(&body)
+                                        .ok()
+                                });
+                        match verified {
+                            Some(event) => {
+                                *inbox
+                                    .received
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .entry(event.event_type)
+                                    .or_default() += 1;
+                                axum::http::StatusCode::OK
+                            }
+                            None => {
+                                inbox.refused.fetch_add(1, Ordering::Relaxed);
+                                axum::http::StatusCode::BAD_REQUEST
+                            }
+                        }
+                    }
+                },
+            ),
+        )
+    }
+
+    fn summary(&self) -> (usize, String) {
+        let received = self.received.lock().unwrap_or_else(|p| p.into_inner());
+        let total = received.values().sum();
+        let kinds: Vec<String> = received
+            .iter()
+            .map(|(kind, n)| format!("{kind} x{n}"))
+            .collect();
+        (total, kinds.join(", "))
+    }
+}
+
 /// Runs the demo over `settings` (its listen address and database): the settlement server,
-/// the weather API on the next port, and the agent's calls.
+/// the weather API on the next port, the provider's webhook receiver, and the agent's calls.
 pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), String> {
+    // The provider's webhook receiver runs in this process on loopback, which the server then
+    // has to be allowed to call; webhooks go out promptly.
+    let mut settings = settings.clone();
+    settings.allow_loopback_webhooks = true;
+    settings.webhooks.poll_interval = std::time::Duration::from_millis(100);
+    let settings = &settings;
     let sandbox = Sandbox::start(settings).await?;
     println!("Paywire demo");
     println!(
@@ -341,6 +415,25 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         agent.wallet_id,
         dollars(daily_limit)
     );
+    let inbox = WebhookInbox::default();
+    let (inbox_address, _inbox_task) =
+        serve_app(SocketAddr::new(settings.listen.ip(), 0), inbox.router()).await?;
+    let webhook = crate::webhooks::set(
+        &sandbox.state,
+        provider.id.clone(),
+        &format!("http://{inbox_address}/webhooks"),
+    )
+    .await
+    .map_err(|e| format!("setting the provider's webhook: {e}"))?;
+    let _ = inbox.secret.set(webhook.secret.unwrap_or_default());
+    println!(
+        "  provider webhooks   http://{inbox_address}/webhooks (signatures checked with paywire-core)"
+    );
+    println!("  dashboard           {}/dashboard", sandbox.url);
+    if let (Some(provider_key), Some(agent_key)) = (&provider.api_key, &agent.api_key) {
+        println!("    sign in as the provider with {provider_key}");
+        println!("    or as the agent with         {agent_key}");
+    }
     println!();
 
     let secret = agent
@@ -410,9 +503,23 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         .balance(&provider.wallet_id)
         .await
         .map_err(|e| e.to_string())?;
-    if options.payments.is_none() {
+    // Let the webhooks of these payments go out (bounded), then say what arrived.
+    for _ in 0..100 {
+        match crate::store::events::queue_depth(&sandbox.state.pool).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let (events, kinds) = inbox.summary();
+    println!(
+        "The provider's webhook endpoint received {events} events ({kinds}); {} refused.",
+        inbox.refused.load(Ordering::Relaxed)
+    );
+    if options.serve {
+        println!();
         println!("The demo keeps serving. Try the API yourself (a 402 with its price):");
         println!("  curl -i http://{api}/v1/weather/paris");
+        println!("See it in the dashboard: {}/dashboard", sandbox.url);
         println!("Ctrl-C stops it.");
         let _ = tokio::signal::ctrl_c().await;
     }

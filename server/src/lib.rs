@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod body;
+pub mod dashboard;
 pub mod db;
 pub mod delivery;
 pub mod demo;
@@ -95,6 +96,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/wallets/{id}/journal"),
     ("get", "/v1/tenants/{id}/api-keys/{keyId}"),
     ("get", "/v1/me"),
+    ("get", "/dashboard"),
+    ("get", "/dashboard/{asset}"),
 ];
 
 /// The OpenAPI document of this API (`server/openapi.json`, checked in).
@@ -147,6 +150,8 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         )
         .route("/v1/wallets/{id}/journal", get(lists::get_journal))
         .route("/v1/me", get(lists::get_me))
+        .route("/dashboard", get(dashboard::get_index))
+        .route("/dashboard/{asset}", get(dashboard::get_asset))
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
         .route("/v1/providers/{id}/webhook", put(webhooks::put_webhook))
         .route("/openapi.json", get(openapi))

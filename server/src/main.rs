@@ -25,6 +25,9 @@ enum Command {
         /// Ctrl-C).
         #[arg(long)]
         payments: Option<u64>,
+        /// Keep serving after the payments (with --payments): the dashboard then shows them.
+        #[arg(long)]
+        serve: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -100,13 +103,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         // Needs no database: signing happens in paywire-core.
         return sign_payment(wallet_id, secret, payment_required, *index);
     }
-    if let Some(Command::Demo { payments }) = &cli.command {
+    if let Some(Command::Demo { payments, serve }) = &cli.command {
         let mut args = cli.settings.clone();
         args.database_url
             .get_or_insert_with(|| "sqlite://paywire-demo.db".into());
         let settings = args.resolve()?;
         let options = paywire_server::demo::DemoOptions {
             payments: *payments,
+            serve: *serve || payments.is_none(),
         };
         return paywire_server::demo::run_demo(&settings, options).await;
     }

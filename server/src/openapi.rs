@@ -138,6 +138,8 @@ fn routes() -> Vec<Route> {
             .query(of::<shapes::PageQuery>),
         route("get", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "One API key (never the key itself)", of::<shapes::ApiKeyInfo>),
         route("get", "/v1/me", "accounts", "Who this key belongs to: kind, tenant, name, wallet, scopes", of::<shapes::Me>),
+        Route { raw: true, ..route("get", "/dashboard", "operations", "The dashboard page (HTML; sign in with a provider or agent key)", of::<Value>).open() },
+        Route { raw: true, ..route("get", "/dashboard/{asset}", "operations", "The dashboard's script and stylesheet (app.js, style.css)", of::<Value>).open() },
         Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },
         route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
             .body(of::<shapes::VerifyToken>),

@@ -20,7 +20,13 @@ pub async fn put_webhook(
     JsonBody(body): JsonBody<WebhookSettings>,
 ) -> Result<Json<WebhookSet>, ApiError> {
     caller.require_tenant(&provider_id, "write", "provider")?;
-    let url = crate::webhook_url::check(&body.url, state.allow_loopback_webhooks).await?;
+    Ok(Json(set(&state, provider_id, &body.url).await?))
+}
+
+/// Checks `url` and makes it `provider_id`'s endpoint with a new secret (enabling it again if
+/// it was disabled); the secret is in the answer, once.
+pub async fn set(state: &AppState, provider_id: String, url: &str) -> Result<WebhookSet, ApiError> {
+    let url = crate::webhook_url::check(url, state.allow_loopback_webhooks).await?;
     let secret = format!("whsec_{}", hex::encode(random_bytes::<24>()));
     let sealed = state.sealer.seal(
         secret.as_bytes(),
@@ -29,10 +35,10 @@ pub async fn put_webhook(
     if !store::tenants::set_webhook(&state.pool, &provider_id, url.as_str(), &sealed).await? {
         return Err(ApiError::NotFound("provider"));
     }
-    Ok(Json(WebhookSet {
+    Ok(WebhookSet {
         provider_id,
         url: url.to_string(),
         secret: Some(secret),
         redacted: vec![],
-    }))
+    })
 }

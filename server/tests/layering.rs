@@ -33,6 +33,7 @@ const LAYERS: &[&[&str]] = &[
         "facilitator",
         "lists",
         "reports",
+        "dashboard",
     ],
     // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
     // binaries.

@@ -47,6 +47,11 @@ async fn the_document_lists_exactly_the_routes_and_each_is_served() {
             assert!(String::from_utf8_lossy(&bytes).contains("# TYPE"));
             continue;
         }
+        if *path == "/dashboard" {
+            assert_eq!(status, 200);
+            assert!(String::from_utf8_lossy(&bytes).starts_with("<!doctype html>"));
+            continue;
+        }
         if path.ends_with(".csv") {
             assert_eq!(status, 200);
             assert!(String::from_utf8_lossy(&bytes).starts_with("id,created,"));
