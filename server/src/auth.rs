@@ -123,6 +123,8 @@ impl FromRequestParts<AppState> for Caller {
         let (id, kind, scopes) = store::keys::tenant_of(&state.pool, &hash)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        // Counted once the key is known to be real: a forged key spends nobody's budget.
+        state.rate_limits.per_key.check(&hash)?;
         Ok(Caller::Tenant {
             id,
             kind: if kind == "provider" {

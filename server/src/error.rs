@@ -61,6 +61,18 @@ pub enum ApiError {
         /// What happened.
         message: String,
     },
+    /// Too many requests for a rate limit; retry after the wait.
+    #[error("too many requests for this {limit}: retry in {retry_after:?}")]
+    RateLimited {
+        /// Which limit (`api_key`, `payer`).
+        limit: &'static str,
+        /// How long until one more request is allowed.
+        retry_after: std::time::Duration,
+        /// The limit's rate per second.
+        rate: u32,
+        /// Its burst.
+        burst: u32,
+    },
     /// The database failed; the operation did not happen (its transaction rolled back).
     #[error("the database is unavailable")]
     Database(#[source] sqlx::Error),
@@ -91,6 +103,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Timeout => "request_timeout",
             ApiError::Conflict { code, .. } => code,
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Database(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -109,6 +122,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,7 +138,33 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::RateLimited {
+            retry_after,
+            rate,
+            burst,
+            ..
+        } = &self
+        {
+            // Whole seconds, rounded up (Retry-After takes no fractions).
+            let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+            let headers = response.headers_mut();
+            let mut set = |name: &'static str, value: String| {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            };
+            set("retry-after", seconds.to_string());
+            // The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers).
+            set("ratelimit-limit", burst.to_string());
+            set("ratelimit-remaining", "0".into());
+            set("ratelimit-reset", seconds.to_string());
+            set(
+                "ratelimit-policy",
+                format!("{burst};w=1;burst={burst};rate={rate}"),
+            );
+        }
+        response
     }
 }
 

@@ -257,7 +257,7 @@ async fn run_idempotent(state: AppState, request: Request, next: Next) -> Respon
     let recorded = if unknown {
         // Keep the record in progress: after the lease a retry reconciles.
         Ok(())
-    } else if parts.status.is_server_error() {
+    } else if parts.status.is_server_error() || parts.status == StatusCode::TOO_MANY_REQUESTS {
         store::idempotency::abandon(&state.pool, &scope, key.as_str(), &fp)
             .await
             .map_err(ApiError::from)

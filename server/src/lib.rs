@@ -25,6 +25,7 @@ pub mod lists;
 pub mod metrics;
 pub mod openapi;
 pub mod pricing;
+pub mod ratelimit;
 pub mod reports;
 pub mod run;
 pub mod secrets;

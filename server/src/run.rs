@@ -36,6 +36,10 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         },
         allow_loopback_webhooks: settings.allow_loopback_webhooks,
         webhooks: settings.webhooks,
+        rate_limits: crate::ratelimit::RateLimits {
+            per_key: crate::ratelimit::Limit::new("api_key", settings.rate_limit_key),
+            per_payer: crate::ratelimit::Limit::new("payer", settings.rate_limit_payer),
+        },
         tasks: tokio_util::task::TaskTracker::new(),
     };
     accounts::ensure_platform_wallets(&state)
@@ -92,6 +96,8 @@ pub async fn serve_on(
             if let Err(e) = tokens::sweep(&sweeper, util::now()).await {
                 eprintln!("sweep failed: {e}");
             }
+            sweeper.rate_limits.per_key.sweep();
+            sweeper.rate_limits.per_payer.sweep();
         }
     });
     let sender = crate::delivery::spawn(state.clone());

@@ -89,6 +89,19 @@ pub struct SettingsArgs {
     /// How often the outbox is polled when idle, milliseconds [default: 1000].
     #[arg(long, env = "PAYWIRE_WEBHOOK_POLL_MS", global = true)]
     pub webhook_poll_ms: Option<u64>,
+    /// Requests per second each API key may make, refilled continuously; 0 is no limit
+    /// [default: 0].
+    #[arg(long, env = "PAYWIRE_RATE_LIMIT_KEY_PER_SECOND", global = true)]
+    pub rate_limit_key_per_second: Option<u32>,
+    /// Requests an API key may make at once [default: 10 times the rate].
+    #[arg(long, env = "PAYWIRE_RATE_LIMIT_KEY_BURST", global = true)]
+    pub rate_limit_key_burst: Option<u32>,
+    /// Settlements per second each payer may make on /settle; 0 is no limit [default: 0].
+    #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_PER_SECOND", global = true)]
+    pub rate_limit_payer_per_second: Option<u32>,
+    /// Settlements a payer may make at once [default: 10 times the rate].
+    #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_BURST", global = true)]
+    pub rate_limit_payer_burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +126,10 @@ struct FileSettings {
     webhook_disable_after: Option<u32>,
     webhook_timeout_seconds: Option<u64>,
     webhook_poll_ms: Option<u64>,
+    rate_limit_key_per_second: Option<u32>,
+    rate_limit_key_burst: Option<u32>,
+    rate_limit_payer_per_second: Option<u32>,
+    rate_limit_payer_burst: Option<u32>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -186,6 +203,10 @@ pub struct Settings {
     pub allow_loopback_webhooks: bool,
     /// How webhooks are sent and retried.
     pub webhooks: WebhookConfig,
+    /// The rate limit per API key, if any.
+    pub rate_limit_key: Option<crate::ratelimit::Rate>,
+    /// The rate limit per payer on /settle, if any.
+    pub rate_limit_payer: Option<crate::ratelimit::Rate>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -201,6 +222,8 @@ impl std::fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("allow_loopback_webhooks", &self.allow_loopback_webhooks)
             .field("webhooks", &self.webhooks)
+            .field("rate_limit_key", &self.rate_limit_key)
+            .field("rate_limit_payer", &self.rate_limit_payer)
             .finish()
     }
 }
@@ -332,6 +355,29 @@ impl SettingsArgs {
                     batch: defaults.batch,
                 }
             },
+            rate_limit_key: None,
+            rate_limit_payer: None,
+        };
+        let rate = |per_second: Option<u32>, burst: Option<u32>| {
+            per_second
+                .filter(|r| *r > 0)
+                .map(|per_second| crate::ratelimit::Rate {
+                    per_second,
+                    burst: burst.unwrap_or(per_second.saturating_mul(10)).max(1),
+                })
+        };
+        let settings = Settings {
+            rate_limit_key: rate(
+                self.rate_limit_key_per_second
+                    .or(file.rate_limit_key_per_second),
+                self.rate_limit_key_burst.or(file.rate_limit_key_burst),
+            ),
+            rate_limit_payer: rate(
+                self.rate_limit_payer_per_second
+                    .or(file.rate_limit_payer_per_second),
+                self.rate_limit_payer_burst.or(file.rate_limit_payer_burst),
+            ),
+            ..settings
         };
         let schedule = settings.webhooks.schedule;
         if schedule.first_delay_ms == 0

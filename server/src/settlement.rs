@@ -370,6 +370,11 @@ pub async fn settle(
         Ok(checked) => checked,
         Err(refusal) => return Ok(failed(refusal)),
     };
+    // Counted once the payment verified: forged payments spend no payer's budget.
+    state.rate_limits.per_payer.check(&format!(
+        "{}|{}",
+        checked.facts.network, checked.facts.payer
+    ))?;
     let payment_id = new_id("pay");
     let offer = bundle_offer(
         state,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub idempotency: IdempotencyConfig,
     /// Whether webhook URLs may point at loopback (development only).
     pub allow_loopback_webhooks: bool,
+    /// Rate limits per API key and per payer.
+    pub rate_limits: crate::ratelimit::RateLimits,
     /// How webhooks are sent and retried.
     pub webhooks: crate::settings::WebhookConfig,
     /// Mutating requests run here to completion, whatever their client does; shutdown waits

@@ -15,6 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // Counters and histograms (Prometheus), fed by the layers above.
     &["metrics"],
+    // Rate limits (their refusal is an error of the API).
+    &["ratelimit"],
     // Secrets at rest (sealed into store columns); configuration that holds the master key.
     &["secrets"],
     &["settings"],

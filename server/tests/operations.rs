@@ -25,6 +25,7 @@ on_both_databases!(
     events_and_deliveries_list_with_their_state,
     revenue_and_spending_add_up_from_the_journal,
     endpoints_journal_keys_and_who_am_i,
+    rate_limits_answer_429_and_count_only_real_keys_and_payers,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -973,5 +974,134 @@ async fn endpoints_journal_keys_and_who_am_i(backend: Backend) {
         !key.to_string().contains(&agent.key),
         "never the key itself"
     );
+    app.finish().await;
+}
+
+/// A request through the router, with its headers back.
+async fn with_headers(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    idempotency: Option<&str>,
+) -> (StatusCode, HeaderMap, Value) {
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json");
+    if let Some(k) = idempotency {
+        request = request.header("idempotency-key", k);
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            request
+                .body(axum::body::Body::from("{\"name\": \"x\"}"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = http_body_util::BodyExt::collect(body)
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        parts.status,
+        parts.headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Backend) {
+    use paywire_server::ratelimit::{Limit, Rate, RateLimits};
+    let mut app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "10").await;
+    // Set after the accounts exist, so creating them spends nothing. One per second, bursts
+    // of three (keys) and two (payers): a test's few calls never see a refill between them.
+    app.state.rate_limits = RateLimits {
+        per_key: Limit::new(
+            "api_key",
+            Some(Rate {
+                per_second: 1,
+                burst: 3,
+            }),
+        ),
+        per_payer: Limit::new(
+            "payer",
+            Some(Rate {
+                per_second: 1,
+                burst: 2,
+            }),
+        ),
+    };
+    app.router = paywire_server::router(app.state.clone());
+    // Forged keys are refused as unauthorized and spend nothing.
+    for _ in 0..5 {
+        let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", "sk_forged", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for _ in 0..3 {
+        let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", &provider.key, None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, headers, body) =
+        with_headers(&app, Method::GET, "/v1/me", &provider.key, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(headers["ratelimit-limit"], "3");
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    assert!(headers.contains_key("ratelimit-reset"));
+    // An idempotent request refused by the limit is not remembered: its key stays free.
+    let (status, _, _) = with_headers(
+        &app,
+        Method::POST,
+        &format!("/v1/tenants/{}/api-keys", provider.id),
+        &provider.key,
+        Some("limited-once"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let stored = scalar(
+        &app,
+        "SELECT COUNT(*) FROM idempotency_keys WHERE key = $1",
+        "limited-once",
+    )
+    .await;
+    assert_eq!(stored, 0);
+    // Another key has its own bucket.
+    let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", &agent.key, None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Payers: forged payments (another wallet's signature) are refused without spending the
+    // payer's budget; two real ones settle; the third is 429.
+    let mut forged = app.ledger_payment(&agent, &provider, 10_000, nonce(500));
+    forged["paymentPayload"]["payload"]["signature"] = json!(format!("0x{}", "00".repeat(32)));
+    for _ in 0..4 {
+        let refused = app.settle(&forged).await;
+        assert_eq!(refused["success"], false);
+    }
+    pay(&app, &agent, &provider, 2, 0).await;
+    let (status, limited) = app
+        .call(
+            Method::POST,
+            "/settle",
+            None,
+            Some(app.ledger_payment(&agent, &provider, 10_000, nonce(2))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{limited}");
+    assert_eq!(limited["error"]["code"], "rate_limited");
+    let (status, metrics) = app.raw(Method::GET, "/metrics", Some(ADMIN), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(metrics["raw"]
+        .as_str()
+        .unwrap()
+        .contains("paywire_rate_limited_total"));
     app.finish().await;
 }
