@@ -104,7 +104,7 @@ pub fn spawn(state: AppState) -> Sender {
                     continue;
                 }
                 Ok(_) => {}
-                Err(e) => eprintln!("webhooks: {e}"),
+                Err(e) => tracing::warn!(error = %e, "webhooks: claiming due events failed"),
             }
             tokio::select! {
                 _ = stopped.changed() => break,
@@ -144,8 +144,8 @@ pub async fn send_due(
     while let Some(done) = sending.join_next().await {
         match done {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!("webhooks: recording an attempt failed: {e}"),
-            Err(e) => eprintln!("webhooks: a delivery task failed: {e}"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "webhooks: recording an attempt failed"),
+            Err(e) => tracing::error!(error = %e, "webhooks: a delivery task failed"),
         }
     }
     Ok(claimed)

@@ -133,8 +133,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             // The detail goes to the log, not to the client.
-            ApiError::Database(e) => eprintln!("database error: {e}"),
-            ApiError::Internal(detail) => eprintln!("internal error: {detail}"),
+            ApiError::Database(e) => tracing::error!(error = %e, "database error"),
+            ApiError::Internal(detail) => tracing::error!(detail = %detail, "internal error"),
             _ => {}
         }
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});

@@ -270,7 +270,7 @@ async fn run_idempotent(state: AppState, request: Request, next: Next) -> Respon
     };
     if let Err(e) = recorded {
         // The record stays in progress; its lease frees the key for a retry.
-        eprintln!("idempotency record not stored: {e}");
+        tracing::warn!(error = %e, "idempotency record not stored");
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod ledger;
 pub mod lists;
 pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod pricing;
 pub mod ratelimit;
@@ -186,6 +187,8 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        // Outermost: every answer, even a panic's, carries the request's id.
+        .layer(axum::middleware::from_fn(observe::request_ids))
         .with_state(state)
 }
 

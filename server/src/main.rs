@@ -108,6 +108,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         args.database_url
             .get_or_insert_with(|| "sqlite://paywire-demo.db".into());
         let settings = args.resolve()?;
+        // The demo tells its story on stdout; the logs stay quiet unless asked for.
+        paywire_server::observe::init_logging(settings.log_json, "warn");
         let options = paywire_server::demo::DemoOptions {
             payments: *payments,
             serve: *serve || payments.is_none(),
@@ -140,6 +142,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let call = |e: paywire_server::error::ApiError| format!("{}: {e}", e.code());
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            paywire_server::observe::init_logging(settings.log_json, "info");
             eprintln!(
                 "paywire-server listening on http://{} ({:?}, network {})",
                 settings.listen, state.dialect, state.ledger_network

@@ -94,7 +94,7 @@ pub async fn serve_on(
         loop {
             tick.tick().await;
             if let Err(e) = tokens::sweep(&sweeper, util::now()).await {
-                eprintln!("sweep failed: {e}");
+                tracing::warn!(error = %e, "sweep failed");
             }
             sweeper.rate_limits.per_key.sweep();
             sweeper.rate_limits.per_payer.sweep();
@@ -121,7 +121,7 @@ pub async fn serve_on(
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // back off briefly rather than spin.
-                    eprintln!("accept failed: {e}");
+                    tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
@@ -145,7 +145,7 @@ pub async fn serve_on(
         .await
         .is_err()
     {
-        eprintln!("shutdown: connections still open after {deadline:?}; closing them");
+        tracing::warn!(?deadline, "shutdown: connections still open; closing them");
     }
     state.tasks.close();
     state.tasks.wait().await;

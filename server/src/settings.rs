@@ -102,6 +102,10 @@ pub struct SettingsArgs {
     /// Settlements a payer may make at once [default: 10 times the rate].
     #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_BURST", global = true)]
     pub rate_limit_payer_burst: Option<u32>,
+    /// `text` or `json` (one object per line) for the logs on stderr; `PAYWIRE_LOG` filters
+    /// them (e.g. `info`, `paywire::access=off`) [default: text].
+    #[arg(long, env = "PAYWIRE_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,6 +134,7 @@ struct FileSettings {
     rate_limit_key_burst: Option<u32>,
     rate_limit_payer_per_second: Option<u32>,
     rate_limit_payer_burst: Option<u32>,
+    log_format: Option<String>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -207,6 +212,8 @@ pub struct Settings {
     pub rate_limit_key: Option<crate::ratelimit::Rate>,
     /// The rate limit per payer on /settle, if any.
     pub rate_limit_payer: Option<crate::ratelimit::Rate>,
+    /// Logs as JSON lines.
+    pub log_json: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -224,6 +231,7 @@ impl std::fmt::Debug for Settings {
             .field("webhooks", &self.webhooks)
             .field("rate_limit_key", &self.rate_limit_key)
             .field("rate_limit_payer", &self.rate_limit_payer)
+            .field("log_json", &self.log_json)
             .finish()
     }
 }
@@ -357,6 +365,11 @@ impl SettingsArgs {
             },
             rate_limit_key: None,
             rate_limit_payer: None,
+            log_json: match self.log_format.clone().or(file.log_format).as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => return Err(format!("log_format is text or json, not {other:?}")),
+            },
         };
         let rate = |per_second: Option<u32>, burst: Option<u32>| {
             per_second

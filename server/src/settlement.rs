@@ -405,7 +405,7 @@ pub async fn settle(
                 .await?;
                 // The refusal stands whether or not its event could be stored.
                 if let Err(e) = tx.commit().await {
-                    eprintln!("payment.refused event not stored: {e}");
+                    tracing::warn!(error = %e, "payment.refused event not stored");
                 }
             }
             Ok(failed(Refusal::new(reason, message, payer)))

@@ -323,6 +323,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// What happened, for people.
     pub message: String,
+    /// The request's id (its `x-request-id`, given or made), to quote when asking about it.
+    #[serde(rename = "requestId", default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// A page of a list: Stripe's shape. Ask for the next page with `starting_after` set to the

@@ -9,7 +9,15 @@ use paywire_layering::{find_cycle, read, upward_edges, Graph};
 /// Bottom first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
     // Foundations: errors, helpers, the typed request/response shapes, the ledger's identity.
-    &["error", "util", "shapes", "ledger", "body", "webhook_url"],
+    &[
+        "error",
+        "util",
+        "shapes",
+        "ledger",
+        "body",
+        "webhook_url",
+        "observe",
+    ],
     // The database pool and dialect; every SQL statement.
     &["db"],
     &["store"],

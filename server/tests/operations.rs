@@ -4,6 +4,8 @@
 //! with a real webhook receiver on loopback.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +28,7 @@ on_both_databases!(
     revenue_and_spending_add_up_from_the_journal,
     endpoints_journal_keys_and_who_am_i,
     rate_limits_answer_429_and_count_only_real_keys_and_payers,
+    request_ids_are_echoed_and_in_every_error,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -1104,4 +1107,82 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
         .unwrap()
         .contains("paywire_rate_limited_total"));
     app.finish().await;
+}
+
+async fn request_ids_are_echoed_and_in_every_error(backend: Backend) {
+    use tower::ServiceExt;
+    let app = TestApp::new(backend).await;
+    let send = |id: Option<&'static str>, path: &'static str| {
+        let router = app.router.clone();
+        async move {
+            let mut request = axum::http::Request::builder().uri(path);
+            if let Some(id) = id {
+                request = request.header("x-request-id", id);
+            }
+            let response = router
+                .oneshot(request.body(axum::body::Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let (parts, body) = response.into_parts();
+            let bytes = http_body_util::BodyExt::collect(body)
+                .await
+                .unwrap()
+                .to_bytes();
+            let id = parts.headers["x-request-id"].to_str().unwrap().to_string();
+            (
+                parts.status,
+                id,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, id, _) = send(Some("trace-abc-123"), "/healthz").await;
+    assert_eq!((status, id.as_str()), (StatusCode::OK, "trace-abc-123"));
+    // Errors of every origin carry it: ours (401), axum's routing (404), a rejection (400).
+    for path in ["/v1/me", "/v1/nowhere", "/v1/payments?limit=ten"] {
+        let (status, id, body) = send(Some("trace-err-1"), path).await;
+        assert!(status.is_client_error(), "{path}");
+        assert_eq!(id, "trace-err-1");
+        assert_eq!(body["error"]["requestId"], "trace-err-1", "{path}: {body}");
+    }
+    // No id, or one not fit to echo: a new one.
+    for given in [None, Some("has spaces in it")] {
+        let (_, id, body) = send(given, "/v1/me").await;
+        assert!(id.starts_with("req_"), "{id}");
+        assert_eq!(body["error"]["requestId"], id.as_str());
+    }
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_access_log_is_json_lines_when_asked() {
+    let scratch = process::Scratch::new("access-log");
+    let log = scratch.0.join("server.log");
+    let database = format!("sqlite://{}", scratch.0.join("p.db").display());
+    let server = process::Server::start(&database, &["--log-format", "json"], &log).await;
+    let (status, _) = process::request(
+        server.port,
+        "GET",
+        "/healthz",
+        None,
+        None,
+        &[("x-request-id", "log-me-1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    server.terminate();
+    let mut child = server;
+    let _ = child.child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["request_id"] == "log-me-1")
+        .unwrap_or_else(|| panic!("no JSON access line for the request in:\n{text}"));
+    assert_eq!(line["target"], "paywire::access");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["path"], "/healthz");
+    assert_eq!(line["method"], "GET");
+    assert!(line["duration_ms"].is_number());
 }
