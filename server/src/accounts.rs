@@ -203,7 +203,11 @@ pub async fn post_agent(
 
 /// Creates the platform's own wallets if missing (fee income, deposits).
 pub async fn ensure_platform_wallets(state: &AppState) -> Result<(), ApiError> {
-    for id in [PLATFORM_WALLET, DEPOSITS_WALLET] {
+    for id in [
+        PLATFORM_WALLET,
+        DEPOSITS_WALLET,
+        crate::ledger::PAYOUTS_WALLET,
+    ] {
         store::tenants::ensure_platform_wallet(&state.pool, id, now_i64()).await?;
     }
     Ok(())

@@ -13,6 +13,8 @@ pub const LEDGER_DECIMALS: u8 = 6;
 pub const PLATFORM_WALLET: &str = "wal_platform";
 /// The wallet deposits are booked against, so that a deposit's postings also sum to zero.
 pub const DEPOSITS_WALLET: &str = "wal_deposits";
+/// The clearing wallet of payouts in flight: created, not yet paid or failed.
+pub const PAYOUTS_WALLET: &str = "wal_payouts";
 
 /// The asset key balances are kept under: the ledger's code, or `<caip2>/erc20:<address>` for
 /// a devnet EVM token (addresses lower-cased so checksums do not split balances).

@@ -25,6 +25,7 @@ pub mod lists;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod payouts;
 pub mod pricing;
 pub mod ratelimit;
 pub mod reports;
@@ -98,6 +99,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/wallets/{id}/journal"),
     ("get", "/v1/tenants/{id}/api-keys/{keyId}"),
     ("get", "/v1/me"),
+    ("post", "/v1/payouts"),
+    ("get", "/v1/payouts"),
+    ("get", "/v1/payouts/{id}"),
+    ("post", "/v1/payouts/{id}/paid"),
+    ("post", "/v1/payouts/{id}/failed"),
     ("get", "/dashboard"),
     ("get", "/dashboard/{asset}"),
 ];
@@ -152,6 +158,13 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         )
         .route("/v1/wallets/{id}/journal", get(lists::get_journal))
         .route("/v1/me", get(lists::get_me))
+        .route(
+            "/v1/payouts",
+            post(payouts::post_payout).get(payouts::get_payouts),
+        )
+        .route("/v1/payouts/{id}", get(payouts::get_payout))
+        .route("/v1/payouts/{id}/paid", post(payouts::post_paid))
+        .route("/v1/payouts/{id}/failed", post(payouts::post_failed))
         .route("/dashboard", get(dashboard::get_index))
         .route("/dashboard/{asset}", get(dashboard::get_asset))
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))

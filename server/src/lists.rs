@@ -24,7 +24,7 @@ pub const DEFAULT_LIMIT: i64 = 10;
 /// The most rows a page holds.
 pub const MAX_LIMIT: i64 = 100;
 
-fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
+pub fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
         Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -57,7 +57,7 @@ fn list<T>(data: Vec<T>, has_more: bool) -> Json<ListOf<T>> {
     })
 }
 
-fn cursor_not_found() -> ApiError {
+pub fn cursor_not_found() -> ApiError {
     ApiError::Invalid {
         code: "cursor_invalid",
         message: "starting_after names no row of this list".into(),

@@ -138,6 +138,15 @@ fn routes() -> Vec<Route> {
             .query(of::<shapes::PageQuery>),
         route("get", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "One API key (never the key itself)", of::<shapes::ApiKeyInfo>),
         route("get", "/v1/me", "accounts", "Who this key belongs to: kind, tenant, name, wallet, scopes", of::<shapes::Me>),
+        route("post", "/v1/payouts", "payouts", "Pay out a provider's balance (pending: the amount leaves its balance)", of::<shapes::PayoutView>)
+            .body(of::<shapes::NewPayout>)
+            .described("A provider's key (write) pays out its own balance; the operator names providerId. amount defaults to the whole balance; below the minimum is payout_below_minimum, more than the balance insufficient_funds. Idempotent under Idempotency-Key (the payout's id derives from it). Events: payout.created, then payout.paid or payout.failed."),
+        route("get", "/v1/payouts", "payouts", "List payouts, newest first", of::<shapes::ListOf<shapes::PayoutView>>)
+            .query(of::<shapes::PayoutQuery>),
+        route("get", "/v1/payouts/{id}", "payouts", "One payout", of::<shapes::PayoutView>),
+        route("post", "/v1/payouts/{id}/paid", "payouts", "Mark a pending payout paid: the amount leaves the ledger (operator)", of::<shapes::PayoutView>),
+        route("post", "/v1/payouts/{id}/failed", "payouts", "Mark a pending payout failed: the amount returns to the provider (operator)", of::<shapes::PayoutView>)
+            .body(of::<shapes::PayoutFailure>),
         Route { raw: true, ..route("get", "/dashboard", "operations", "The dashboard page (HTML; sign in with a provider or agent key)", of::<Value>).open() },
         Route { raw: true, ..route("get", "/dashboard/{asset}", "operations", "The dashboard's script and stylesheet (app.js, style.css)", of::<Value>).open() },
         Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },

@@ -36,6 +36,7 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         },
         allow_loopback_webhooks: settings.allow_loopback_webhooks,
         webhooks: settings.webhooks,
+        payout_minimum: settings.payout_minimum.clone(),
         rate_limits: crate::ratelimit::RateLimits {
             per_key: crate::ratelimit::Limit::new("api_key", settings.rate_limit_key),
             per_payer: crate::ratelimit::Limit::new("payer", settings.rate_limit_payer),

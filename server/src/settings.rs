@@ -102,6 +102,9 @@ pub struct SettingsArgs {
     /// Settlements a payer may make at once [default: 10 times the rate].
     #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_BURST", global = true)]
     pub rate_limit_payer_burst: Option<u32>,
+    /// The smallest payout, in the asset's units [default: 1.00].
+    #[arg(long, env = "PAYWIRE_PAYOUT_MINIMUM", global = true)]
+    pub payout_minimum: Option<String>,
     /// `text` or `json` (one object per line) for the logs on stderr; `PAYWIRE_LOG` filters
     /// them (e.g. `info`, `paywire::access=off`) [default: text].
     #[arg(long, env = "PAYWIRE_LOG_FORMAT", global = true)]
@@ -135,6 +138,7 @@ struct FileSettings {
     rate_limit_payer_per_second: Option<u32>,
     rate_limit_payer_burst: Option<u32>,
     log_format: Option<String>,
+    payout_minimum: Option<String>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -214,6 +218,8 @@ pub struct Settings {
     pub rate_limit_payer: Option<crate::ratelimit::Rate>,
     /// Logs as JSON lines.
     pub log_json: bool,
+    /// The smallest payout, in the asset's units.
+    pub payout_minimum: String,
 }
 
 impl std::fmt::Debug for Settings {
@@ -232,6 +238,7 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_key", &self.rate_limit_key)
             .field("rate_limit_payer", &self.rate_limit_payer)
             .field("log_json", &self.log_json)
+            .field("payout_minimum", &self.payout_minimum)
             .finish()
     }
 }
@@ -365,6 +372,11 @@ impl SettingsArgs {
             },
             rate_limit_key: None,
             rate_limit_payer: None,
+            payout_minimum: self
+                .payout_minimum
+                .clone()
+                .or(file.payout_minimum)
+                .unwrap_or_else(|| "1.00".into()),
             log_json: match self.log_format.clone().or(file.log_format).as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
@@ -392,6 +404,12 @@ impl SettingsArgs {
             ),
             ..settings
         };
+        if rust_decimal::Decimal::from_str_exact(&settings.payout_minimum).is_err() {
+            return Err(format!(
+                "payout_minimum {:?} is not a decimal amount",
+                settings.payout_minimum
+            ));
+        }
         let schedule = settings.webhooks.schedule;
         if schedule.first_delay_ms == 0
             || schedule.max_delay_ms < schedule.first_delay_ms

@@ -644,3 +644,66 @@ pub struct Me {
     /// The key's scopes.
     pub scopes: Vec<String>,
 }
+
+/// `POST /v1/payouts`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPayout {
+    /// The provider paid out (the operator must name it; a provider's key pays out its own).
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// How much, in the asset's units (`"12.50"`) [default: the whole balance].
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The balance key of the asset [default: `USD`, the ledger dollar].
+    #[serde(default)]
+    pub asset: Option<String>,
+}
+
+/// `POST /v1/payouts/{id}/failed`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PayoutFailure {
+    /// Why the transfer failed (shown to the provider).
+    pub reason: String,
+}
+
+/// A payout.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutView {
+    /// `po_…`.
+    pub id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// The wallet it left.
+    pub wallet_id: String,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// In the asset's units.
+    pub amount: String,
+    /// In atomic units.
+    pub amount_atomic: String,
+    /// `pending` (the amount left the balance), `paid` (it left the ledger) or `failed` (it
+    /// came back).
+    pub status: String,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// When the status last changed, unix seconds.
+    pub updated: i64,
+}
+
+/// `GET /v1/payouts` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+    /// Operator only: one provider's payouts.
+    pub provider: Option<String>,
+}

@@ -31,6 +31,8 @@ pub struct AppState {
     pub idempotency: IdempotencyConfig,
     /// Whether webhook URLs may point at loopback (development only).
     pub allow_loopback_webhooks: bool,
+    /// The smallest payout, in the asset's units.
+    pub payout_minimum: String,
     /// Rate limits per API key and per payer.
     pub rate_limits: crate::ratelimit::RateLimits,
     /// How webhooks are sent and retried.

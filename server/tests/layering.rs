@@ -44,6 +44,7 @@ const LAYERS: &[&[&str]] = &[
         "lists",
         "reports",
         "dashboard",
+        "payouts",
     ],
     // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
     // binaries.

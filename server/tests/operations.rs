@@ -29,6 +29,7 @@ on_both_databases!(
     endpoints_journal_keys_and_who_am_i,
     rate_limits_answer_429_and_count_only_real_keys_and_payers,
     request_ids_are_echoed_and_in_every_error,
+    payouts_move_the_balance_out_once_and_back_on_failure,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -1185,4 +1186,222 @@ async fn the_access_log_is_json_lines_when_asked() {
     assert_eq!(line["path"], "/healthz");
     assert_eq!(line["method"], "GET");
     assert!(line["duration_ms"].is_number());
+}
+
+async fn payouts_move_the_balance_out_once_and_back_on_failure(backend: Backend) {
+    let mut app = TestApp::new(backend).await;
+    app.state.payout_minimum = "0.10".into();
+    app.router = paywire_server::router(app.state.clone());
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "10").await;
+    for i in 0..3 {
+        settle_for(
+            &app,
+            &agent,
+            &provider,
+            200_000,
+            i,
+            "https://api.example.com/report",
+        )
+        .await;
+    }
+    // 3 x 0.20 less 2.5 %.
+    assert_eq!(app.balance(&provider.wallet, "USD").await, 585_000);
+    let post = |key: &str, body: Value, idempotency: Option<&'static str>| {
+        let (router, key) = (app.router.clone(), key.to_string());
+        async move {
+            use tower::ServiceExt;
+            let mut request = axum::http::Request::post("/v1/payouts")
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json");
+            if let Some(k) = idempotency {
+                request = request.header("idempotency-key", k);
+            }
+            let response = router
+                .oneshot(
+                    request
+                        .body(axum::body::Body::from(body.to_string()))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+        }
+    };
+    let (status, first) = post(&provider.key, json!({"amount": "0.30"}), Some("payout-1")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["status"], "pending");
+    assert_eq!(first["amount"], "0.3");
+    let (_, again) = post(&provider.key, json!({"amount": "0.30"}), Some("payout-1")).await;
+    assert_eq!(
+        again["id"], first["id"],
+        "a retry under the key is the same payout"
+    );
+    assert_eq!(
+        app.balance(&provider.wallet, "USD").await,
+        285_000,
+        "paid out once"
+    );
+    // Refusals, each with its code.
+    for (key, body, status, code) in [
+        (
+            provider.key.as_str(),
+            json!({"amount": "0.05"}),
+            StatusCode::BAD_REQUEST,
+            "payout_below_minimum",
+        ),
+        (
+            provider.key.as_str(),
+            json!({"amount": "5.00"}),
+            StatusCode::CONFLICT,
+            "insufficient_funds",
+        ),
+        (
+            provider.key.as_str(),
+            json!({"amount": "-1"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_negative",
+        ),
+        (
+            agent.key.as_str(),
+            json!({}),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            ADMIN,
+            json!({"amount": "0.20"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ] {
+        let (got, body) = post(key, body, None).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.balance(&provider.wallet, "USD").await,
+        285_000,
+        "refusals move nothing"
+    );
+    let id = first["id"].as_str().unwrap();
+    let (status, paid) = app
+        .call(
+            Method::POST,
+            &format!("/v1/payouts/{id}/paid"),
+            Some(ADMIN),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["status"], "paid");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/v1/payouts/{id}/paid"),
+            Some(ADMIN),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str().unwrap()),
+        (StatusCode::CONFLICT, "payout_not_pending")
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/payouts/{id}/paid"),
+            Some(&provider.key),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only the operator marks payouts"
+    );
+    // The rest, without an amount: the whole balance; it fails and comes back.
+    let (_, rest) = post(&provider.key, json!({}), None).await;
+    assert_eq!(rest["amountAtomic"], "285000");
+    assert_eq!(app.balance(&provider.wallet, "USD").await, 0);
+    let rest_id = rest["id"].as_str().unwrap();
+    let (status, failed) = app
+        .call(
+            Method::POST,
+            &format!("/v1/payouts/{rest_id}/failed"),
+            Some(ADMIN),
+            Some(json!({"reason": "bank account closed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{failed}");
+    assert_eq!(failed["failureReason"], "bank account closed");
+    assert_eq!(
+        app.balance(&provider.wallet, "USD").await,
+        285_000,
+        "a failed payout comes back"
+    );
+    app.assert_books_balance().await;
+    // Listed for the provider, not for another; events for each step.
+    let (_, mine) = app
+        .call(Method::GET, "/v1/payouts", Some(&provider.key), None)
+        .await;
+    assert_eq!(mine["data"].as_array().unwrap().len(), 2);
+    let other = app.provider(None).await;
+    let (_, theirs) = app
+        .call(Method::GET, "/v1/payouts", Some(&other.key), None)
+        .await;
+    assert_eq!(theirs["data"].as_array().unwrap().len(), 0);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payouts/{id}"),
+            Some(&other.key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, events) = app
+        .call(
+            Method::GET,
+            "/v1/events?limit=100",
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    let mut types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|t| t.starts_with("payout."))
+        .collect();
+    types.sort();
+    assert_eq!(
+        types,
+        vec![
+            "payout.created",
+            "payout.created",
+            "payout.failed",
+            "payout.paid"
+        ]
+    );
+    // Revenue is unchanged by payouts: it counts payments.
+    let (_, revenue) = app
+        .call(
+            Method::GET,
+            &format!("/v1/providers/{}/revenue", provider.id),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(revenue["assets"][0]["totals"]["net"], "0.585");
+    app.finish().await;
 }

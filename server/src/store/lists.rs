@@ -35,7 +35,7 @@ impl Page {
 
 /// Rows of `table` (aliased `x`, `select` its columns, `join` any join) for the page, newest
 /// first, and whether more follow. `None` when `starting_after` names no row of this listing.
-async fn page(
+pub(crate) async fn page(
     pool: &AnyPool,
     select: &str,
     table: &str,

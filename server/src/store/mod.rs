@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod lists;
 pub mod meta;
 pub mod payments;
+pub mod payouts;
 pub mod reports;
 pub mod tenants;
 pub mod tokens;
