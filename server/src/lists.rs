@@ -24,6 +24,7 @@ pub const DEFAULT_LIMIT: i64 = 10;
 /// The most rows a page holds.
 pub const MAX_LIMIT: i64 = 100;
 
+/// The page size asked for: [`DEFAULT_LIMIT`] when absent, `limit_invalid` outside 1–[`MAX_LIMIT`].
 pub fn limit_of(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit {
         None => Ok(DEFAULT_LIMIT),
@@ -57,6 +58,7 @@ fn list<T>(data: Vec<T>, has_more: bool) -> Json<ListOf<T>> {
     })
 }
 
+/// A `starting_after` that names no row of the list (`cursor_invalid`).
 pub fn cursor_not_found() -> ApiError {
     ApiError::Invalid {
         code: "cursor_invalid",
