@@ -241,6 +241,9 @@ export declare function signRequestWithEvmKey(request: string, privateKey: strin
 /** A flow's signing request (JSON) signed with a wallet secret. */
 export declare function signRequestWithWalletSecret(request: string, secret: Uint8Array): string
 
+/** The `Paywire-Signature` value for a body sent at `timestamp` under `secret`. */
+export declare function signWebhook(secret: string, timestamp: number, body: string | Uint8Array): string
+
 /** `{fee, net}` (JSON) of a gross amount. */
 export declare function splitFee(gross: string, feeBps: number): string
 
@@ -258,6 +261,9 @@ export declare function verifyEvmPayment(payment: string, requirements: string, 
 
 /** A ledger payment verified (JSON). */
 export declare function verifyLedgerPayment(payment: string, requirements: string, now: number, secrets: string): string
+
+/** Checks a `Paywire-Signature` header against the raw body; the signed timestamp. */
+export declare function verifyWebhook(header: string, secret: string, body: string | Uint8Array, now: number, toleranceSeconds?: number | undefined | null): number
 
 /** Extensions (JSON) with a payment identifier. */
 export declare function withPaymentIdentifier(extensionsValue: string | undefined | null, id: string): string

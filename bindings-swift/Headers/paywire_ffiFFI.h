@@ -701,6 +701,11 @@ RustBuffer uniffi_paywire_ffi_fn_func_sign_request_with_evm_key(RustBuffer reque
 RustBuffer uniffi_paywire_ffi_fn_func_sign_request_with_wallet_secret(RustBuffer request, RustBuffer secret, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_SIGN_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_SIGN_WEBHOOK
+RustBuffer uniffi_paywire_ffi_fn_func_sign_webhook(RustBuffer secret, double timestamp, RustBuffer body, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_SPLIT_FEE
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_SPLIT_FEE
 RustBuffer uniffi_paywire_ffi_fn_func_split_fee(RustBuffer gross, double fee_bps, RustCallStatus *_Nonnull out_status
@@ -734,6 +739,11 @@ RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(RustBuffer pair, d
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_LEDGER_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_LEDGER_PAYMENT
 RustBuffer uniffi_paywire_ffi_fn_func_verify_ledger_payment(RustBuffer payment, RustBuffer requirements, double now, RustBuffer secrets, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_WEBHOOK
+double uniffi_paywire_ffi_fn_func_verify_webhook(RustBuffer header, RustBuffer secret, RustBuffer body, double now, RustBuffer tolerance_seconds, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_WITH_PAYMENT_IDENTIFIER
@@ -1265,6 +1275,12 @@ uint16_t uniffi_paywire_ffi_checksum_func_sign_request_with_wallet_secret(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_SIGN_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_SIGN_WEBHOOK
+uint16_t uniffi_paywire_ffi_checksum_func_sign_webhook(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_SPLIT_FEE
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_SPLIT_FEE
 uint16_t uniffi_paywire_ffi_checksum_func_split_fee(void
@@ -1304,6 +1320,12 @@ uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_LEDGER_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_LEDGER_PAYMENT
 uint16_t uniffi_paywire_ffi_checksum_func_verify_ledger_payment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_WEBHOOK
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_WEBHOOK
+uint16_t uniffi_paywire_ffi_checksum_func_verify_webhook(void
     
 );
 #endif

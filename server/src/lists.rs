@@ -254,6 +254,9 @@ pub fn payment_page(caller: &Caller, query: PaymentQuery) -> Result<Page, ApiErr
     if let Some(network) = query.network {
         page.filter("x.network = ?", Bind::Text(network));
     }
+    if let Some(resource) = query.resource {
+        page.filter("x.resource = ?", Bind::Text(resource));
+    }
     if let Some(from) = query.created_gte {
         page.filter("x.created_at >= ?", Bind::Int(from));
     }

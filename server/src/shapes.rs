@@ -388,6 +388,8 @@ pub struct PaymentQuery {
     pub agent: Option<String>,
     /// Only payments on this network.
     pub network: Option<String>,
+    /// Only payments for this resource (the endpoint's URL, as the payment named it).
+    pub resource: Option<String>,
     /// Only payments at or after this time (unix seconds).
     #[serde(rename = "created[gte]")]
     pub created_gte: Option<i64>,

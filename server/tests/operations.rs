@@ -763,6 +763,16 @@ async fn revenue_and_spending_add_up_from_the_journal(backend: Backend) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_eq!(body["error"]["code"], "report_range_invalid");
     }
+    // Payments for one endpoint.
+    let (_, two) = app
+        .call(
+            Method::GET,
+            &format!("/v1/payments?resource={forecast}"),
+            Some(&provider.key),
+            None,
+        )
+        .await;
+    assert_eq!(two["data"].as_array().unwrap().len(), 2);
     // The agent's spending: gross, by provider, with the policy its limits come from.
     let (status, spending) = app
         .call(

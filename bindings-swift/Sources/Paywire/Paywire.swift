@@ -2775,6 +2775,19 @@ public func signRequestWithWalletSecret(request: String, secret: Data)throws  ->
 })
 }
 /**
+ * The `Paywire-Signature` value for a body sent at `timestamp` under `secret`.
+ */
+public func signWebhook(secret: String, timestamp: Double, body: Data)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_sign_webhook(
+        FfiConverterString.lower(secret),
+        FfiConverterDouble.lower(timestamp),
+        FfiConverterData.lower(body),uniffiCallStatus
+    )
+})
+}
+/**
  * `{fee, net}` (JSON) of a gross amount.
  */
 public func splitFee(gross: String, feeBps: Double)throws  -> String  {
@@ -2857,6 +2870,21 @@ public func verifyLedgerPayment(payment: String, requirements: String, now: Doub
         FfiConverterString.lower(requirements),
         FfiConverterDouble.lower(now),
         FfiConverterString.lower(secrets),uniffiCallStatus
+    )
+})
+}
+/**
+ * Checks a `Paywire-Signature` header against the raw body; the signed timestamp.
+ */
+public func verifyWebhook(header: String, secret: String, body: Data, now: Double, toleranceSeconds: Double?)throws  -> Double  {
+    return try  FfiConverterDouble.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_verify_webhook(
+        FfiConverterString.lower(header),
+        FfiConverterString.lower(secret),
+        FfiConverterData.lower(body),
+        FfiConverterDouble.lower(now),
+        FfiConverterOptionDouble.lower(toleranceSeconds),uniffiCallStatus
     )
 })
 }
@@ -3020,6 +3048,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_func_sign_request_with_wallet_secret() != 21427) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paywire_ffi_checksum_func_sign_webhook() != 55173) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paywire_ffi_checksum_func_split_fee() != 14709) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3039,6 +3070,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_func_verify_ledger_payment() != 2129) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_verify_webhook() != 32928) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_func_with_payment_identifier() != 5560) {
