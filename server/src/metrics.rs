@@ -38,6 +38,13 @@ pub fn settlement(outcome: &'static str, reason: &str, seconds: f64) {
     metrics::histogram!("paywire_settle_duration_seconds", "outcome" => outcome).record(seconds);
 }
 
+/// One settlement batch committed (or given up): its size and how long it took.
+pub fn settlement_batch(size: usize, seconds: f64) {
+    handle();
+    metrics::histogram!("paywire_settle_batch_size").record(size as f64);
+    metrics::histogram!("paywire_settle_batch_duration_seconds").record(seconds);
+}
+
 /// One webhook attempt and what it led to.
 pub fn webhook_attempt(event_type: &str, outcome: Outcome) {
     handle();

@@ -37,6 +37,9 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         allow_loopback_webhooks: settings.allow_loopback_webhooks,
         webhooks: settings.webhooks,
         payout_minimum: settings.payout_minimum.clone(),
+        batcher: (settings.settle_batch_max > 1).then(|| {
+            crate::settlement::start_batcher(settings.settle_batch_max, settings.settle_batch_wait)
+        }),
         rate_limits: crate::ratelimit::RateLimits {
             per_key: crate::ratelimit::Limit::new("api_key", settings.rate_limit_key),
             per_payer: crate::ratelimit::Limit::new("payer", settings.rate_limit_payer),

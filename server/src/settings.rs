@@ -102,6 +102,13 @@ pub struct SettingsArgs {
     /// Settlements a payer may make at once [default: 10 times the rate].
     #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_BURST", global = true)]
     pub rate_limit_payer_burst: Option<u32>,
+    /// Settlements committed together at most (group commit); 1 settles each in a transaction
+    /// of its own [default: 64].
+    #[arg(long, env = "PAYWIRE_SETTLE_BATCH_MAX", global = true)]
+    pub settle_batch_max: Option<usize>,
+    /// Microseconds a batch waits for more settlements after its first [default: 200].
+    #[arg(long, env = "PAYWIRE_SETTLE_BATCH_WAIT_US", global = true)]
+    pub settle_batch_wait_us: Option<u64>,
     /// The smallest payout, in the asset's units [default: 1.00].
     #[arg(long, env = "PAYWIRE_PAYOUT_MINIMUM", global = true)]
     pub payout_minimum: Option<String>,
@@ -139,6 +146,8 @@ struct FileSettings {
     rate_limit_payer_burst: Option<u32>,
     log_format: Option<String>,
     payout_minimum: Option<String>,
+    settle_batch_max: Option<usize>,
+    settle_batch_wait_us: Option<u64>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -220,6 +229,10 @@ pub struct Settings {
     pub log_json: bool,
     /// The smallest payout, in the asset's units.
     pub payout_minimum: String,
+    /// Settlements committed together at most (1: no batching).
+    pub settle_batch_max: usize,
+    /// How long a batch waits for more after its first.
+    pub settle_batch_wait: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -239,6 +252,8 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_payer", &self.rate_limit_payer)
             .field("log_json", &self.log_json)
             .field("payout_minimum", &self.payout_minimum)
+            .field("settle_batch_max", &self.settle_batch_max)
+            .field("settle_batch_wait", &self.settle_batch_wait)
             .finish()
     }
 }
@@ -372,6 +387,17 @@ impl SettingsArgs {
             },
             rate_limit_key: None,
             rate_limit_payer: None,
+            settle_batch_max: self
+                .settle_batch_max
+                .or(file.settle_batch_max)
+                .unwrap_or(64)
+                .max(1),
+            settle_batch_wait: Duration::from_micros(
+                self.settle_batch_wait_us
+                    .or(file.settle_batch_wait_us)
+                    .unwrap_or(200)
+                    .min(100_000),
+            ),
             payout_minimum: self
                 .payout_minimum
                 .clone()

@@ -345,7 +345,10 @@ pub struct Settled {
     pub known: bool,
 }
 
-/// `POST /settle`: settles a payment exactly once.
+/// `POST /settle`: settles a payment exactly once. The payment is verified here, concurrently
+/// with others; what must happen under the ledger's locks (snapshot, decision, posting) goes
+/// to the group-commit pipeline ([`start_batcher`]) when there is one, else runs
+/// in a transaction of its own.
 pub async fn settle(
     state: &AppState,
     request: &FacilitatorRequest,
@@ -353,22 +356,9 @@ pub async fn settle(
     now: u64,
 ) -> Result<Settled, ApiError> {
     let network = request.payment_requirements.network().to_string();
-    let failed = |refusal: Refusal| Settled {
-        response: SettleResponse {
-            success: false,
-            error_reason: Some(refusal.reason),
-            error_message: Some(refusal.message),
-            payer: refusal.payer,
-            transaction: String::new(),
-            network: network.clone(),
-            amount: None,
-            extensions: None,
-        },
-        known: true,
-    };
     let checked = match check(state, request, body, now).await? {
         Ok(checked) => checked,
-        Err(refusal) => return Ok(failed(refusal)),
+        Err(refusal) => return Ok(failed(&network, refusal)),
     };
     // Counted once the payment verified: forged payments spend no payer's budget.
     state.rate_limits.per_payer.check(&format!(
@@ -382,10 +372,92 @@ pub async fn settle(
         format!("tok_{}", payment_id.trim_start_matches("pay_")),
     )
     .await?;
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let ledger = snapshot(state, &mut tx, &checked, true).await?;
+    let job = Job {
+        checked,
+        offer,
+        payment_id,
+        now,
+    };
+    match &state.batcher {
+        Some(batcher) => submit(batcher, state, job).await,
+        None => settle_alone(state, job).await,
+    }
+}
+
+fn failed(network: &str, refusal: Refusal) -> Settled {
+    Settled {
+        response: SettleResponse {
+            success: false,
+            error_reason: Some(refusal.reason),
+            error_message: Some(refusal.message),
+            payer: refusal.payer,
+            transaction: String::new(),
+            network: network.to_string(),
+            amount: None,
+            extensions: None,
+        },
+        known: true,
+    }
+}
+
+fn pending(network: &str, payer: &str) -> Settled {
+    Settled {
+        response: SettleResponse {
+            success: false,
+            error_reason: Some(Reason::SettlementPending),
+            error_message: Some("the outcome is not known yet; retry the same payment".into()),
+            payer: Some(payer.to_string()),
+            transaction: String::new(),
+            network: network.to_string(),
+            amount: None,
+            extensions: None,
+        },
+        known: false,
+    }
+}
+
+/// A verified payment waiting to be settled.
+pub struct Job {
+    checked: Checked,
+    offer: Option<BundleOffer>,
+    payment_id: String,
+    now: u64,
+}
+
+/// What the decision did inside a transaction.
+enum Applied {
+    /// Refused by the decision; what was written (the refusal's event) may be kept.
+    Refused(Refusal),
+    /// Refused by a guard in the middle of posting: what was written must be rolled back.
+    RefusedMidway(Refusal),
+    /// An earlier payment's outcome: its id and stored answer.
+    Replay(String, String),
+    /// Posted: the answer, and the bundle token issued with it.
+    Posted(SettleResponse, Option<serde_json::Value>),
+}
+
+/// Credits to popular wallets (a provider's, the platform's), summed over a batch and applied
+/// once, so many payments to one provider do not queue on its balance row.
+type Credits = std::collections::BTreeMap<(String, String), i64>;
+
+/// Reads the snapshot under the payer's lock, decides, and carries the plan out on `conn`
+/// (a transaction, or a savepoint of a batch's).
+async fn apply(
+    state: &AppState,
+    conn: &mut AnyConnection,
+    job: &Job,
+    credits: Option<&mut Credits>,
+) -> Result<Applied, ApiError> {
+    let checked = &job.checked;
+    let ledger = snapshot(state, conn, checked, true).await?;
     let payer = Some(checked.facts.payer.as_str());
-    match settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)? {
+    match settlement::decide(
+        &checked.facts,
+        &ledger,
+        job.offer.as_ref(),
+        rules(state),
+        job.now,
+    )? {
         Plan::Refuse { reason, message } => {
             // The payment verified, so the payer is real: the provider is told of the refusal
             // (a body that does not verify never reaches here, so forgeries cannot flood it).
@@ -395,7 +467,7 @@ pub async fn settle(
                     "amount": facts.amount.atomic().to_string(), "resource": facts.resource,
                     "reason": reason.as_str(), "message": message});
                 store::events::enqueue(
-                    &mut tx,
+                    conn,
                     &new_id("evt"),
                     provider,
                     "payment.refused",
@@ -403,19 +475,30 @@ pub async fn settle(
                     now_i64(),
                 )
                 .await?;
-                // The refusal stands whether or not its event could be stored.
-                if let Err(e) = tx.commit().await {
-                    tracing::warn!(error = %e, "payment.refused event not stored");
-                }
             }
-            Ok(failed(Refusal::new(reason, message, payer)))
+            Ok(Applied::Refused(Refusal::new(reason, message, payer)))
         }
         Plan::Replay { payment_id } => {
-            let stored = store::payments::response(&mut tx, &payment_id).await?;
-            // Nothing to write: end the transaction before reading the token's claims.
-            drop(tx);
-            let stored = stored
+            let stored = store::payments::response(conn, &payment_id)
+                .await?
                 .ok_or_else(|| ApiError::Internal(format!("payment {payment_id} vanished")))?;
+            Ok(Applied::Replay(payment_id, stored))
+        }
+        Plan::Post(posting) => {
+            match post(state, conn, checked, &job.payment_id, &posting, credits).await? {
+                Err(refusal) => Ok(Applied::RefusedMidway(refusal)),
+                Ok((response, token)) => Ok(Applied::Posted(response, token)),
+            }
+        }
+    }
+}
+
+/// The answer of an applied job once its transaction committed.
+async fn answer(state: &AppState, job: &Job, applied: Applied) -> Result<Settled, ApiError> {
+    let network = &job.checked.facts.network;
+    match applied {
+        Applied::Refused(refusal) | Applied::RefusedMidway(refusal) => Ok(failed(network, refusal)),
+        Applied::Replay(payment_id, stored) => {
             let mut response: SettleResponse = serde_json::from_str(&stored)
                 .map_err(|e| ApiError::Internal(format!("stored response: {e}")))?;
             if let Some(token) = crate::tokens::reissue_for_payment(state, &payment_id).await? {
@@ -426,37 +509,185 @@ pub async fn settle(
                 known: true,
             })
         }
-        Plan::Post(posting) => {
-            match post(state, &mut tx, &checked, &payment_id, &posting).await? {
-                Err(refusal) => Ok(failed(refusal)),
-                Ok((response, token)) => match tx.commit().await {
-                    Ok(()) => {
-                        let mut response = response;
-                        if let Some(token) = token {
-                            response.extensions = Some(token_extensions(token));
-                        }
-                        Ok(Settled {
-                            response,
-                            known: true,
-                        })
-                    }
-                    // The commit may or may not have happened: never report a failure. A retry
-                    // of the same payment finds the first outcome or settles it now.
-                    Err(_) => Ok(Settled {
-                        response: SettleResponse {
-                            success: false,
-                            error_reason: Some(Reason::SettlementPending),
-                            error_message: Some(
-                                "the outcome is not known yet; retry the same payment".into(),
-                            ),
-                            transaction: String::new(),
-                            ..response
-                        },
-                        known: false,
-                    }),
-                },
+        Applied::Posted(mut response, token) => {
+            if let Some(token) = token {
+                response.extensions = Some(token_extensions(token));
+            }
+            Ok(Settled {
+                response,
+                known: true,
+            })
+        }
+    }
+}
+
+/// One settlement in a transaction of its own.
+async fn settle_alone(state: &AppState, job: Job) -> Result<Settled, ApiError> {
+    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    let applied = apply(state, &mut tx, &job, None).await?;
+    match &applied {
+        // Nothing to write, or what was written must go: end the transaction unwritten.
+        Applied::Replay(..) | Applied::RefusedMidway(_) => drop(tx),
+        Applied::Refused(_) => {
+            // The refusal stands whether or not its event could be stored.
+            if let Err(e) = tx.commit().await {
+                tracing::warn!(error = %e, "payment.refused event not stored");
             }
         }
+        Applied::Posted(..) => {
+            if tx.commit().await.is_err() {
+                // The commit may or may not have happened: never report a failure. A retry
+                // of the same payment finds the first outcome or settles it now.
+                return Ok(pending(
+                    &job.checked.facts.network,
+                    &job.checked.facts.payer,
+                ));
+            }
+        }
+    }
+    answer(state, &job, applied).await
+}
+
+/// The group-commit pipeline: settlements arriving together are applied in arrival order
+/// in one transaction — each under a savepoint, so one that fails leaves the others — and
+/// committed once, then each is answered. Per-payer decisions see the effects of earlier
+/// members (same transaction), so policies and balances hold exactly as one by one; credits
+/// to the same wallet are summed and applied once. A batch that cannot commit answers every
+/// member `settlement_pending` (its retry finds the outcome); a batch that fails before its
+/// commit is settled again member by member.
+/// Starts the pipeline: batches of at most `max` settlements, gathered for at most `wait`
+/// after the first arrives (nothing is waited for when `wait` is zero: a batch is what queued
+/// while the previous one committed).
+pub fn start_batcher(max: usize, wait: std::time::Duration) -> crate::state::Batcher {
+    let (queue, mut arrivals) =
+        tokio::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>(max.max(1) * 16);
+    tokio::spawn(async move {
+        let member =
+            |item: Box<dyn std::any::Any + Send>| item.downcast::<Member>().ok().map(|m| *m);
+        while let Some(first) = arrivals.recv().await {
+            let mut batch: Vec<Member> = member(first).into_iter().collect();
+            let deadline = tokio::time::Instant::now() + wait;
+            while batch.len() < max {
+                let next = match arrivals.try_recv() {
+                    Ok(next) => next,
+                    Err(_) if wait.is_zero() => break,
+                    Err(_) => match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+                        Ok(Some(next)) => next,
+                        _ => break,
+                    },
+                };
+                batch.extend(member(next));
+            }
+            if !batch.is_empty() {
+                run_batch(batch).await;
+            }
+        }
+    });
+    crate::state::Batcher { queue }
+}
+
+/// Settles `job` in the next batch.
+async fn submit(
+    batcher: &crate::state::Batcher,
+    state: &AppState,
+    job: Job,
+) -> Result<Settled, ApiError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let member: Member = (state.clone(), job, reply);
+    if batcher.queue.send(Box::new(member)).await.is_err() {
+        return Err(ApiError::Internal("the settlement pipeline stopped".into()));
+    }
+    answer.await.unwrap_or_else(|_| {
+        Err(ApiError::Internal(
+            "the settlement pipeline dropped a payment".into(),
+        ))
+    })
+}
+
+type Member = (
+    AppState,
+    Job,
+    tokio::sync::oneshot::Sender<Result<Settled, ApiError>>,
+);
+
+async fn run_batch(batch: Vec<Member>) {
+    let started = std::time::Instant::now();
+    let size = batch.len();
+    let state = batch[0].0.clone();
+    match apply_batch(&state, &batch).await {
+        Ok(Some(outcomes)) => {
+            for ((state, job, reply), outcome) in batch.into_iter().zip(outcomes) {
+                let answer = match outcome {
+                    Ok(applied) => answer(&state, &job, applied).await,
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(answer);
+            }
+        }
+        // Committed or not, nobody can tell: every member is pending; a retry finds out.
+        Ok(None) => {
+            for (_, job, reply) in batch {
+                let _ = reply.send(Ok(pending(
+                    &job.checked.facts.network,
+                    &job.checked.facts.payer,
+                )));
+            }
+        }
+        // Nothing was committed: settle each on its own.
+        Err(e) => {
+            tracing::warn!(error = %e, size, "a settlement batch failed before its commit; settling its members one by one");
+            for (state, job, reply) in batch {
+                let _ = reply.send(settle_alone(&state, job).await);
+            }
+        }
+    }
+    crate::metrics::settlement_batch(size, started.elapsed().as_secs_f64());
+}
+
+/// Applies a batch in one transaction. `Ok(Some)`: committed, each member's outcome;
+/// `Ok(None)`: the commit's outcome is unknown; `Err`: nothing was committed.
+async fn apply_batch(
+    state: &AppState,
+    batch: &[Member],
+) -> Result<Option<Vec<Result<Applied, ApiError>>>, ApiError> {
+    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    let mut credits = Credits::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for (_, job, _) in batch {
+        let mut member = sqlx::Acquire::begin(&mut *tx).await?;
+        let mut mine = Credits::new();
+        let applied = apply(state, &mut member, job, Some(&mut mine)).await;
+        match applied {
+            Ok(applied @ (Applied::Refused(_) | Applied::Replay(..) | Applied::Posted(..))) => {
+                member.commit().await?;
+                for (key, amount) in mine {
+                    let total = credits.entry(key).or_insert(0);
+                    *total = total
+                        .checked_add(amount)
+                        .ok_or_else(|| ApiError::Internal("a batch's credits overflow".into()))?;
+                }
+                outcomes.push(Ok(applied));
+            }
+            Ok(applied @ Applied::RefusedMidway(_)) => {
+                member.rollback().await?;
+                outcomes.push(Ok(applied));
+            }
+            Err(e) => {
+                member.rollback().await?;
+                outcomes.push(Err(e));
+            }
+        }
+    }
+    for ((wallet, asset), amount) in &credits {
+        if !store::ledger::credit(&mut tx, wallet, asset, *amount).await? {
+            return Err(ApiError::Internal(format!(
+                "the batch's credit to {wallet} would pass the ledger's maximum"
+            )));
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => Ok(Some(outcomes)),
+        Err(_) => Ok(None),
     }
 }
 
@@ -469,6 +700,7 @@ async fn post(
     checked: &Checked,
     payment_id: &str,
     posting: &Posting,
+    mut credits: Option<&mut Credits>,
 ) -> Result<Result<(SettleResponse, Option<serde_json::Value>), Refusal>, ApiError> {
     let facts = &checked.facts;
     let payer = Some(facts.payer.as_str());
@@ -500,7 +732,21 @@ async fn post(
             payer,
         )))
     };
-    if !store::ledger::credit(tx, &checked.payee_wallet, asset, net).await? {
+    let mut credit = async |wallet: &str, amount: i64| -> Result<bool, ApiError> {
+        match credits.as_deref_mut() {
+            Some(credits) => {
+                let total = credits
+                    .entry((wallet.to_string(), asset.to_string()))
+                    .or_insert(0);
+                *total = total
+                    .checked_add(amount)
+                    .ok_or(ApiError::Internal("a batch's credits overflow".into()))?;
+                Ok(true)
+            }
+            None => Ok(store::ledger::credit(tx, wallet, asset, amount).await?),
+        }
+    };
+    if !credit(&checked.payee_wallet, net).await? {
         return overflow();
     }
     let mut postings = vec![
@@ -520,7 +766,7 @@ async fn post(
         },
     ];
     if fee > 0 {
-        if !store::ledger::credit(tx, PLATFORM_WALLET, asset, fee).await? {
+        if !credit(PLATFORM_WALLET, fee).await? {
             return overflow();
         }
         postings.push(store::ledger::Posting {
