@@ -433,7 +433,7 @@ enum Applied {
     /// An earlier payment's outcome: its id and stored answer.
     Replay(String, String),
     /// Posted: the answer, and the bundle token issued with it.
-    Posted(SettleResponse, Option<serde_json::Value>),
+    Posted(Box<SettleResponse>, Option<serde_json::Value>),
 }
 
 /// Credits to popular wallets (a provider's, the platform's), summed over a batch and applied
@@ -487,7 +487,7 @@ async fn apply(
         Plan::Post(posting) => {
             match post(state, conn, checked, &job.payment_id, &posting, credits).await? {
                 Err(refusal) => Ok(Applied::RefusedMidway(refusal)),
-                Ok((response, token)) => Ok(Applied::Posted(response, token)),
+                Ok((response, token)) => Ok(Applied::Posted(Box::new(response), token)),
             }
         }
     }
@@ -509,7 +509,8 @@ async fn answer(state: &AppState, job: &Job, applied: Applied) -> Result<Settled
                 known: true,
             })
         }
-        Applied::Posted(mut response, token) => {
+        Applied::Posted(response, token) => {
+            let mut response = *response;
             if let Some(token) = token {
                 response.extensions = Some(token_extensions(token));
             }
