@@ -27,7 +27,7 @@ for db in sqlite postgres; do
     url="${PG%/*}/paywire_schemathesis"
   fi
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  PAYWIRE_ADMIN_KEY=sk_admin_schemathesis PAYWIRE_MASTER_KEY_FILE="$scratch/$db.key" \
+  PAYWIRE_LOG=warn PAYWIRE_ADMIN_KEY=sk_admin_schemathesis PAYWIRE_MASTER_KEY_FILE="$scratch/$db.key" \
     "$SERVER" --database-url "$url" --listen "127.0.0.1:$port" >"$scratch/$db.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done

@@ -60,7 +60,7 @@ step "the README walk-through runs against the server (SQLite)"
 cargo build --quiet --locked -p paywire-server
 scratch=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-PAYWIRE_ADMIN_KEY=sk_admin_walkthrough_key ./target/debug/paywire-server --database-url "sqlite://$scratch/paywire.db" \
+PAYWIRE_LOG=warn PAYWIRE_ADMIN_KEY=sk_admin_walkthrough_key ./target/debug/paywire-server --database-url "sqlite://$scratch/paywire.db" \
   --listen "127.0.0.1:$port" >"$scratch/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$scratch"' EXIT

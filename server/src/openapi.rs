@@ -33,8 +33,10 @@ struct Route {
     /// The query parameters, as the schema of an object whose properties they are.
     query: Option<SchemaOf>,
     response: SchemaOf,
-    /// Whether the answer is not JSON of a schema (this document).
+    /// Whether the answer is not JSON of a schema (this document, pages, text formats).
     raw: bool,
+    /// The media types a raw answer comes in.
+    media: &'static [&'static str],
 }
 
 const fn route(
@@ -55,6 +57,7 @@ const fn route(
         query: None,
         response,
         raw: false,
+        media: &["application/json"],
     }
 }
 
@@ -65,6 +68,12 @@ impl Route {
     }
     const fn body(mut self, request: SchemaOf) -> Self {
         self.request = Some(request);
+        self
+    }
+    /// A raw answer in these media types.
+    const fn raw(mut self, media: &'static [&'static str]) -> Self {
+        self.raw = true;
+        self.media = media;
         self
     }
     const fn query(mut self, query: SchemaOf) -> Self {
@@ -81,7 +90,7 @@ fn routes() -> Vec<Route> {
     vec![
         route("get", "/healthz", "operations", "Liveness", of::<shapes::Health>).open(),
         route("get", "/readyz", "operations", "Readiness: the database answers", of::<shapes::Health>).open(),
-        Route { raw: true, ..route("get", "/openapi.json", "operations", "This document", of::<Value>).open() },
+        route("get", "/openapi.json", "operations", "This document", of::<Value>).open().raw(&["application/json"]),
         route("get", "/supported", "facilitator", "Supported scheme/network kinds (x402)", of::<SupportedResponse>).open(),
         route("post", "/verify", "facilitator", "Verify a payment without settling it (x402); always 200 with isValid", of::<VerifyResponse>)
             .open()
@@ -123,7 +132,8 @@ fn routes() -> Vec<Route> {
         route("get", "/v1/payments", "operations", "List settled payments, newest first (a provider's received, an agent's made)", of::<shapes::ListOf<shapes::PaymentView>>)
             .query(of::<shapes::PaymentQuery>),
         route("get", "/v1/payments/{id}", "operations", "One settled payment", of::<shapes::PaymentView>),
-        Route { raw: true, ..route("get", "/v1/payments/export.csv", "operations", "The caller's payments as CSV (the list's filters, no paging, at most 100,000)", of::<Value>) }
+        route("get", "/v1/payments/export.csv", "operations", "The caller's payments as CSV (the list's filters, no paging, at most 100,000)", of::<Value>)
+            .raw(&["text/csv"])
             .query(of::<shapes::PaymentQuery>),
         route("get", "/v1/providers/{id}/revenue", "operations", "A provider's revenue from the journal: gross, fees, net by day or month, by endpoint, top payers", of::<shapes::Report>)
             .query(of::<shapes::ReportQuery>),
@@ -147,9 +157,9 @@ fn routes() -> Vec<Route> {
         route("post", "/v1/payouts/{id}/paid", "payouts", "Mark a pending payout paid: the amount leaves the ledger (operator)", of::<shapes::PayoutView>),
         route("post", "/v1/payouts/{id}/failed", "payouts", "Mark a pending payout failed: the amount returns to the provider (operator)", of::<shapes::PayoutView>)
             .body(of::<shapes::PayoutFailure>),
-        Route { raw: true, ..route("get", "/dashboard", "operations", "The dashboard page (HTML; sign in with a provider or agent key)", of::<Value>).open() },
-        Route { raw: true, ..route("get", "/dashboard/{asset}", "operations", "The dashboard's script and stylesheet (app.js, style.css)", of::<Value>).open() },
-        Route { raw: true, ..route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>) },
+        route("get", "/dashboard", "operations", "The dashboard page (HTML; sign in with a provider or agent key)", of::<Value>).open().raw(&["text/html"]),
+        route("get", "/dashboard/{asset}", "operations", "The dashboard's script and stylesheet (app.js, style.css)", of::<Value>).open().raw(&["text/javascript", "text/css"]),
+        route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>).raw(&["text/plain"]),
         route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
             .body(of::<shapes::VerifyToken>),
     ]
@@ -237,7 +247,19 @@ pub fn document() -> Value {
             );
         }
         let ok = if route.raw {
-            json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}})
+            let content: Map<String, Value> = route
+                .media
+                .iter()
+                .map(|media| {
+                    let schema = if *media == "application/json" {
+                        json!({"type": "object"})
+                    } else {
+                        json!({"type": "string"})
+                    };
+                    (media.to_string(), json!({"schema": schema}))
+                })
+                .collect();
+            json!({"description": "OK", "content": content})
         } else {
             json!({"description": "OK", "content": {"application/json": {"schema": (route.response)(&mut generator)}}})
         };

@@ -38,7 +38,11 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         webhooks: settings.webhooks,
         payout_minimum: settings.payout_minimum.clone(),
         batcher: (settings.settle_batch_max > 1).then(|| {
-            crate::settlement::start_batcher(settings.settle_batch_max, settings.settle_batch_wait)
+            crate::settlement::start_batcher(
+                settings.settle_batch_workers,
+                settings.settle_batch_max,
+                settings.settle_batch_wait,
+            )
         }),
         rate_limits: crate::ratelimit::RateLimits {
             per_key: crate::ratelimit::Limit::new("api_key", settings.rate_limit_key),

@@ -109,6 +109,10 @@ pub struct SettingsArgs {
     /// Microseconds a batch waits for more settlements after its first [default: 200].
     #[arg(long, env = "PAYWIRE_SETTLE_BATCH_WAIT_US", global = true)]
     pub settle_batch_wait_us: Option<u64>,
+    /// Batches committed at once, each by its own worker and connection [default: 1 on
+    /// SQLite (one writer), 4 on PostgreSQL].
+    #[arg(long, env = "PAYWIRE_SETTLE_BATCH_WORKERS", global = true)]
+    pub settle_batch_workers: Option<usize>,
     /// The smallest payout, in the asset's units [default: 1.00].
     #[arg(long, env = "PAYWIRE_PAYOUT_MINIMUM", global = true)]
     pub payout_minimum: Option<String>,
@@ -148,6 +152,7 @@ struct FileSettings {
     payout_minimum: Option<String>,
     settle_batch_max: Option<usize>,
     settle_batch_wait_us: Option<u64>,
+    settle_batch_workers: Option<usize>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -233,6 +238,8 @@ pub struct Settings {
     pub settle_batch_max: usize,
     /// How long a batch waits for more after its first.
     pub settle_batch_wait: Duration,
+    /// Batches committed at once.
+    pub settle_batch_workers: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -254,6 +261,7 @@ impl std::fmt::Debug for Settings {
             .field("payout_minimum", &self.payout_minimum)
             .field("settle_batch_max", &self.settle_batch_max)
             .field("settle_batch_wait", &self.settle_batch_wait)
+            .field("settle_batch_workers", &self.settle_batch_workers)
             .finish()
     }
 }
@@ -303,6 +311,7 @@ impl SettingsArgs {
             (None, Some(path)) => crate::secrets::KeySource::File(path),
             (None, None) => crate::secrets::KeySource::File(default_key_file(&database_url)),
         };
+        let database_is_sqlite = database_url.starts_with("sqlite:");
         let defaults = Limits::default();
         let seconds = |flag: Option<u64>, file: Option<u64>, default: Duration| {
             flag.or(file).map_or(default, Duration::from_secs)
@@ -392,6 +401,11 @@ impl SettingsArgs {
                 .or(file.settle_batch_max)
                 .unwrap_or(64)
                 .max(1),
+            settle_batch_workers: self
+                .settle_batch_workers
+                .or(file.settle_batch_workers)
+                .unwrap_or(if database_is_sqlite { 1 } else { 4 })
+                .clamp(1, 64),
             settle_batch_wait: Duration::from_micros(
                 self.settle_batch_wait_us
                     .or(file.settle_batch_wait_us)

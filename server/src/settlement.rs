@@ -563,35 +563,49 @@ async fn settle_alone(state: &AppState, job: Job) -> Result<Settled, ApiError> {
 /// to the same wallet are summed and applied once. A batch that cannot commit answers every
 /// member `settlement_pending` (its retry finds the outcome); a batch that fails before its
 /// commit is settled again member by member.
-/// Starts the pipeline: batches of at most `max` settlements, gathered for at most `wait`
-/// after the first arrives (nothing is waited for when `wait` is zero: a batch is what queued
-/// while the previous one committed).
-pub fn start_batcher(max: usize, wait: std::time::Duration) -> crate::state::Batcher {
-    let (queue, mut arrivals) =
-        tokio::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>(max.max(1) * 16);
-    tokio::spawn(async move {
-        let member =
-            |item: Box<dyn std::any::Any + Send>| item.downcast::<Member>().ok().map(|m| *m);
-        while let Some(first) = arrivals.recv().await {
-            let mut batch: Vec<Member> = member(first).into_iter().collect();
-            let deadline = tokio::time::Instant::now() + wait;
-            while batch.len() < max {
-                let next = match arrivals.try_recv() {
-                    Ok(next) => next,
-                    Err(_) if wait.is_zero() => break,
-                    Err(_) => match tokio::time::timeout_at(deadline, arrivals.recv()).await {
-                        Ok(Some(next)) => next,
-                        _ => break,
-                    },
+/// Starts the pipeline: `workers` batchers, each committing batches of at most `max`
+/// settlements gathered for at most `wait` after the first arrives (nothing is waited for when
+/// `wait` is zero: a batch is what queued while the previous one committed). A payer's
+/// settlements always go to the same worker, so two batches never wait on each other's payer
+/// locks (PostgreSQL runs several at once; SQLite has one writer and wants one worker).
+pub fn start_batcher(
+    workers: usize,
+    max: usize,
+    wait: std::time::Duration,
+) -> crate::state::Batcher {
+    let queues = (0..workers.max(1))
+        .map(|_| {
+            let (queue, mut arrivals) =
+                tokio::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>(max.max(1) * 16);
+            tokio::spawn(async move {
+                let member = |item: Box<dyn std::any::Any + Send>| {
+                    item.downcast::<Member>().ok().map(|m| *m)
                 };
-                batch.extend(member(next));
-            }
-            if !batch.is_empty() {
-                run_batch(batch).await;
-            }
-        }
-    });
-    crate::state::Batcher { queue }
+                while let Some(first) = arrivals.recv().await {
+                    let mut batch: Vec<Member> = member(first).into_iter().collect();
+                    let deadline = tokio::time::Instant::now() + wait;
+                    while batch.len() < max {
+                        let next = match arrivals.try_recv() {
+                            Ok(next) => next,
+                            Err(_) if wait.is_zero() => break,
+                            Err(_) => {
+                                match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+                                    Ok(Some(next)) => next,
+                                    _ => break,
+                                }
+                            }
+                        };
+                        batch.extend(member(next));
+                    }
+                    if !batch.is_empty() {
+                        run_batch(batch).await;
+                    }
+                }
+            });
+            queue
+        })
+        .collect();
+    crate::state::Batcher { queues }
 }
 
 /// Settles `job` in the next batch.
@@ -601,8 +615,15 @@ async fn submit(
     job: Job,
 ) -> Result<Settled, ApiError> {
     let (reply, answer) = tokio::sync::oneshot::channel();
+    // The payer picks the worker: its settlements are serialized in one place.
+    let worker = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        job.checked.payer_wallet.hash(&mut hasher);
+        (hasher.finish() % batcher.queues.len().max(1) as u64) as usize
+    };
     let member: Member = (state.clone(), job, reply);
-    if batcher.queue.send(Box::new(member)).await.is_err() {
+    if batcher.queues[worker].send(Box::new(member)).await.is_err() {
         return Err(ApiError::Internal("the settlement pipeline stopped".into()));
     }
     answer.await.unwrap_or_else(|_| {

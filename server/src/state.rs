@@ -48,6 +48,6 @@ pub struct AppState {
 /// the settlement layer's own, type-erased here because the state sits below that layer.
 #[derive(Clone)]
 pub struct Batcher {
-    /// Where settlements are sent.
-    pub queue: tokio::sync::mpsc::Sender<Box<dyn std::any::Any + Send>>,
+    /// Where settlements are sent: one queue per worker.
+    pub queues: Vec<tokio::sync::mpsc::Sender<Box<dyn std::any::Any + Send>>>,
 }

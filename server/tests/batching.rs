@@ -27,6 +27,7 @@ async fn settle_via(router: axum::Router, body: Vec<u8>) -> Value {
 async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     let mut app = TestApp::with_fee(backend, 100).await;
     app.state.batcher = Some(paywire_server::settlement::start_batcher(
+        2,
         64,
         Duration::from_millis(50),
     ));

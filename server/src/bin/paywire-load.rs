@@ -58,6 +58,9 @@ struct Args {
     /// Microseconds a batch waits for more.
     #[arg(long)]
     batch_wait_us: Option<u64>,
+    /// Batches committed at once (workers).
+    #[arg(long)]
+    batch_workers: Option<usize>,
     /// Append the figures as one JSON line to this file.
     #[arg(long)]
     results: Option<std::path::PathBuf>,
@@ -74,6 +77,7 @@ async fn main() {
         listen: Some("127.0.0.1:0".parse().expect("address")),
         settle_batch_max: args.batch_max,
         settle_batch_wait_us: args.batch_wait_us,
+        settle_batch_workers: args.batch_workers,
         // The generator sends as fast as it can; nothing here is a client to be limited.
         ..Default::default()
     }
@@ -209,13 +213,14 @@ async fn main() {
         None => format!("concurrency {}", args.concurrency),
     };
     println!(
-        "{:?}: {settled}/{} {} payments from {} payers to {} providers via {} server(s), batch {} settled in {:.2} s at {mode} → {per_second:.0} payments/s, p50 {:.1} ms, p99 {:.1} ms, p999 {:.1} ms ({stored} payment rows)",
+        "{:?}: {settled}/{} {} payments from {} payers to {} providers via {} server(s), batch {}x{} settled in {:.2} s at {mode} → {per_second:.0} payments/s, p50 {:.1} ms, p99 {:.1} ms, p999 {:.1} ms ({stored} payment rows)",
         state.dialect,
         args.payments,
         if args.evm { "EVM" } else { "ledger" },
         args.payers,
         args.providers,
         args.servers,
+        settings.settle_batch_workers,
         settings.settle_batch_max,
         elapsed.as_secs_f64(),
         percentile(0.50),
@@ -227,7 +232,7 @@ async fn main() {
         let line = json!({"database": format!("{:?}", state.dialect), "payments": args.payments,
             "evm": args.evm, "payers": args.payers, "providers": args.providers, "servers": args.servers,
             "concurrency": args.rate.is_none().then_some(args.concurrency), "rate": args.rate,
-            "batchMax": settings.settle_batch_max, "batchWaitUs": settings.settle_batch_wait.as_micros() as u64,
+            "batchMax": settings.settle_batch_max, "batchWorkers": settings.settle_batch_workers, "batchWaitUs": settings.settle_batch_wait.as_micros() as u64,
             "settledPerSecond": per_second.round(), "p50Ms": percentile(0.50), "p99Ms": percentile(0.99),
             "p999Ms": percentile(0.999), "seconds": elapsed.as_secs_f64(),
             "command": std::env::args().collect::<Vec<_>>().join(" ")});
