@@ -140,22 +140,34 @@ pub fn payment_view(state: &AppState, row: PaymentRow) -> PaymentView {
     }
 }
 
+/// A page of a tenant's rows (`x.tenant_id`): the caller's own, or for the operator all or
+/// `tenant`'s.
+fn tenant_page(
+    caller: &Caller,
+    limit: Option<i64>,
+    starting_after: Option<String>,
+    tenant: Option<String>,
+) -> Result<Page, ApiError> {
+    let mut page = Page {
+        limit: limit_of(limit)?,
+        starting_after,
+        ..Default::default()
+    };
+    match (reader(caller)?, tenant) {
+        (Some((own, _)), _) => page.filter("x.tenant_id = ?", Bind::Text(own.into())),
+        (None, Some(tenant)) => page.filter("x.tenant_id = ?", Bind::Text(tenant)),
+        (None, None) => {}
+    }
+    Ok(page)
+}
+
 /// `GET /v1/events`: the caller's events, newest first.
 pub async fn get_events(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<EventQuery>,
 ) -> Result<Json<ListOf<EventView>>, ApiError> {
-    let mut page = Page {
-        limit: limit_of(query.limit)?,
-        starting_after: query.starting_after,
-        ..Default::default()
-    };
-    match (reader(&caller)?, query.tenant) {
-        (Some((own, _)), _) => page.filter("x.tenant_id = ?", Bind::Text(own.into())),
-        (None, Some(tenant)) => page.filter("x.tenant_id = ?", Bind::Text(tenant)),
-        (None, None) => {}
-    }
+    let mut page = tenant_page(&caller, query.limit, query.starting_after, query.tenant)?;
     if let Some(event_type) = query.event_type {
         page.filter("x.event = ?", Bind::Text(event_type));
     }
@@ -212,16 +224,7 @@ pub async fn get_deliveries(
     caller: Caller,
     Query(query): Query<DeliveryQuery>,
 ) -> Result<Json<ListOf<DeliveryView>>, ApiError> {
-    let mut page = Page {
-        limit: limit_of(query.limit)?,
-        starting_after: query.starting_after,
-        ..Default::default()
-    };
-    match (reader(&caller)?, query.tenant) {
-        (Some((own, _)), _) => page.filter("x.tenant_id = ?", Bind::Text(own.into())),
-        (None, Some(tenant)) => page.filter("x.tenant_id = ?", Bind::Text(tenant)),
-        (None, None) => {}
-    }
+    let mut page = tenant_page(&caller, query.limit, query.starting_after, query.tenant)?;
     if let Some(event) = query.event {
         page.filter("x.event_id = ?", Bind::Text(event));
     }

@@ -45,6 +45,23 @@ pub fn settlement_batch(size: usize, seconds: f64) {
     metrics::histogram!("paywire_settle_batch_duration_seconds").record(seconds);
 }
 
+/// The settlement batches of this process so far: `(batches, payments, seconds)` summed.
+pub fn batch_totals() -> (f64, f64, f64) {
+    let text = handle().render();
+    let total = |name: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(name) && line[name.len()..].starts_with(' '))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0.0)
+    };
+    (
+        total("paywire_settle_batch_size_count"),
+        total("paywire_settle_batch_size_sum"),
+        total("paywire_settle_batch_duration_seconds_sum"),
+    )
+}
+
 /// One webhook attempt and what it led to.
 pub fn webhook_attempt(event_type: &str, outcome: Outcome) {
     handle();

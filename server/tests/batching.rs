@@ -101,19 +101,7 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 19);
     app.assert_books_balance().await;
     // The batches held several payments each.
-    let metrics = paywire_server::metrics::render(0, 0, 0);
-    let value = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let (sum, count) = (
-        value("paywire_settle_batch_size_sum"),
-        value("paywire_settle_batch_size_count"),
-    );
+    let (count, sum, _) = paywire_server::metrics::batch_totals();
     assert!(
         count >= 1.0 && sum / count > 2.0,
         "batches of {sum}/{count}"

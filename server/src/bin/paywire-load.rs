@@ -228,21 +228,12 @@ async fn main() {
         percentile(0.999),
     );
     // How the group commit batched them (this process's metrics).
-    let metrics = paywire_server::metrics::render(0, 0, 0);
-    let metric = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let batches = metric("paywire_settle_batch_size_count");
+    let (batches, batched, seconds) = paywire_server::metrics::batch_totals();
     if batches > 0.0 {
         println!(
             "  {batches:.0} batches, {:.1} payments and {:.2} ms each on average",
-            metric("paywire_settle_batch_size_sum") / batches,
-            metric("paywire_settle_batch_duration_seconds_sum") / batches * 1000.0
+            batched / batches,
+            seconds / batches * 1000.0
         );
     }
     if let Some(path) = &args.results {

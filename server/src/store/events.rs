@@ -20,22 +20,16 @@ pub async fn enqueue(
     data: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
-         SELECT $1, t.id, $2, $3, $4, NULL, \
-                CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
-                0, $5, 0 \
-         FROM tenants t WHERE t.id = $6",
+    insert(
+        conn,
+        "tenants t WHERE t.id = $6",
+        id,
+        tenant_id,
+        event_type,
+        data,
+        now,
     )
-    .bind(id)
-    .bind(event_type)
-    .bind(data)
-    .bind(now)
-    .bind(now.saturating_mul(1000))
-    .bind(tenant_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Queues an event for the tenant owning `wallet_id` (none for a wallet without one, such as
@@ -48,21 +42,37 @@ pub async fn enqueue_for_wallet(
     data: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let source = "wallets w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $6";
+    insert(conn, source, id, wallet_id, event_type, data, now).await
+}
+
+/// Inserts the event for the tenant `t` that `source` (a `FROM` clause, with `$6` bound to
+/// `key`) selects.
+async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    source: &'static str,
+    id: &str,
+    key: &str,
+    event_type: &str,
+    data: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
         "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
          SELECT $1, t.id, $2, $3, $4, NULL, \
                 CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
                 0, $5, 0 \
-         FROM wallets w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $6",
-    )
-    .bind(id)
-    .bind(event_type)
-    .bind(data)
-    .bind(now)
-    .bind(now.saturating_mul(1000))
-    .bind(wallet_id)
-    .execute(&mut *conn)
-    .await?;
+         FROM {source}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(event_type)
+        .bind(data)
+        .bind(now)
+        .bind(now.saturating_mul(1000))
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
