@@ -219,6 +219,7 @@ async fn snapshot(
     conn: &mut AnyConnection,
     checked: &Checked,
     lock: bool,
+    hot_balances: bool,
 ) -> Result<LedgerSnapshot, ApiError> {
     // The lock comes first: every later read sees a state no concurrent settlement of the
     // same payer can change until this transaction ends.
@@ -232,6 +233,17 @@ async fn snapshot(
         None => None,
     };
     let amount = |v: i64| Amount::new(u128::try_from(v).unwrap_or(0));
+    // In a batch the hot balances (the payee's, the platform's) are not read: their credits
+    // are summed and applied once, guarded in SQL, and a batch whose credit would overflow is
+    // settled again member by member, where these are read.
+    let (payee_balance, platform_balance) = if hot_balances {
+        (
+            amount(store::ledger::balance(conn, &checked.payee_wallet, &checked.asset_key).await?),
+            amount(store::ledger::balance(conn, PLATFORM_WALLET, &checked.asset_key).await?),
+        )
+    } else {
+        (Amount::ZERO, Amount::ZERO)
+    };
     Ok(LedgerSnapshot {
         payer_balance: amount(
             store::ledger::balance(conn, &checked.payer_wallet, &checked.asset_key).await?,
@@ -240,12 +252,8 @@ async fn snapshot(
         usage,
         earlier_by_nonce,
         earlier_by_identifier,
-        payee_balance: amount(
-            store::ledger::balance(conn, &checked.payee_wallet, &checked.asset_key).await?,
-        ),
-        platform_balance: amount(
-            store::ledger::balance(conn, PLATFORM_WALLET, &checked.asset_key).await?,
-        ),
+        payee_balance,
+        platform_balance,
     })
 }
 
@@ -324,7 +332,7 @@ pub async fn verify(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    let ledger = snapshot(state, &mut conn, &checked, false).await?;
+    let ledger = snapshot(state, &mut conn, &checked, false, true).await?;
     drop(conn);
     let offer = bundle_offer(state, &checked, String::new()).await?;
     let plan = settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)?;
@@ -456,7 +464,7 @@ async fn apply(
     credits: Option<&mut Credits>,
 ) -> Result<Applied, ApiError> {
     let checked = &job.checked;
-    let ledger = snapshot(state, conn, checked, true).await?;
+    let ledger = snapshot(state, conn, checked, true, credits.is_none()).await?;
     let payer = Some(checked.facts.payer.as_str());
     match settlement::decide(
         &checked.facts,
@@ -683,28 +691,17 @@ async fn apply_batch(
     let mut credits = Credits::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     for (_, job, _) in batch {
-        let mut member = sqlx::Acquire::begin(&mut *tx).await?;
-        let mut mine = Credits::new();
-        let applied = apply(state, &mut member, job, Some(&mut mine)).await;
-        match applied {
-            Ok(applied @ (Applied::Refused(_) | Applied::Replay(..) | Applied::Posted(..))) => {
-                member.commit().await?;
-                for (key, amount) in mine {
-                    let total = credits.entry(key).or_insert(0);
-                    *total = total
-                        .checked_add(amount)
-                        .ok_or_else(|| ApiError::Internal("a batch's credits overflow".into()))?;
-                }
-                outcomes.push(Ok(applied));
+        // No savepoint per member: after the decision (made under the payer's lock, in this
+        // transaction) nothing of a posting can fail but the database itself. If anything
+        // does, the whole batch is dropped and its members settled one by one.
+        match apply(state, &mut tx, job, Some(&mut credits)).await? {
+            Applied::RefusedMidway(refusal) => {
+                return Err(ApiError::Internal(format!(
+                    "a guard refused a decided posting in a batch ({}); settling one by one",
+                    refusal.reason.as_str()
+                )))
             }
-            Ok(applied @ Applied::RefusedMidway(_)) => {
-                member.rollback().await?;
-                outcomes.push(Ok(applied));
-            }
-            Err(e) => {
-                member.rollback().await?;
-                outcomes.push(Err(e));
-            }
+            applied => outcomes.push(Ok(applied)),
         }
     }
     for ((wallet, asset), amount) in &credits {

@@ -73,14 +73,37 @@ pub struct Posting<'a> {
     pub kind: &'a str,
 }
 
-/// Writes journal postings.
+/// Writes journal postings, in one statement.
 pub async fn post(
     conn: &mut AnyConnection,
     postings: &[Posting<'_>],
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    if postings.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..postings.len())
+        .map(|i| {
+            let n = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO journal (id, entry_id, wallet_id, asset, amount, kind, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (i, posting) in postings.iter().enumerate() {
-        sqlx::query("INSERT INTO journal (id, entry_id, wallet_id, asset, amount, kind, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        query = query
             // Ids derive from the entry: an entry is written once, or not at all.
             .bind(format!("jrn_{}_{i}", posting.entry_id))
             .bind(posting.entry_id)
@@ -88,10 +111,9 @@ pub async fn post(
             .bind(posting.asset)
             .bind(posting.amount)
             .bind(posting.kind)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+            .bind(now);
     }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
