@@ -193,7 +193,11 @@ mod tests {
             let signature = key.sign_digest(&digest);
             let pure = signature.recover_k256(&digest).unwrap();
             assert_eq!(pure, key.address());
-            assert_eq!(signature.recover_libsecp256k1(&digest).unwrap(), pure, "key {i}");
+            assert_eq!(
+                signature.recover_libsecp256k1(&digest).unwrap(),
+                pure,
+                "key {i}"
+            );
             // Another digest recovers another address, identically in both.
             let other: [u8; 32] = Sha256::digest(digest).into();
             assert_eq!(
