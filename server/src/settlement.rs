@@ -5,7 +5,8 @@
 //! and let [`paywire_core::settlement::decide`] say replay, refuse or post. `/verify` reads the
 //! snapshot as it is; `/settle` reads it under the payer's lock and carries the plan out in one
 //! transaction — debit, credits, balanced journal, payment row (with the payment identifier:
-//! the durable idempotency record), usage, outbox, bundle token — all or nothing.
+//! the durable idempotency record), usage, outbox, bundle token — all or nothing. Settlements
+//! arriving together share that transaction (group commit, [`start_batcher`]).
 //!
 //! Nothing is looked up before the payment verifies, and earlier payments are looked up by the
 //! *verified* payer: a forged body learns nothing, and one payer's identifier never reaches
@@ -564,13 +565,14 @@ async fn settle_alone(state: &AppState, job: Job) -> Result<Settled, ApiError> {
     answer(state, &job, applied).await
 }
 
-/// The group-commit pipeline: settlements arriving together are applied in arrival order
-/// in one transaction — each under a savepoint, so one that fails leaves the others — and
-/// committed once, then each is answered. Per-payer decisions see the effects of earlier
-/// members (same transaction), so policies and balances hold exactly as one by one; credits
-/// to the same wallet are summed and applied once. A batch that cannot commit answers every
-/// member `settlement_pending` (its retry finds the outcome); a batch that fails before its
-/// commit is settled again member by member.
+/// The group-commit pipeline: settlements arriving together are applied in arrival order in
+/// one transaction and committed once, then each is answered. Per-payer decisions see the
+/// effects of earlier members (same transaction), so policies and balances hold exactly as one
+/// by one; credits to the same wallet are summed and applied once. A batch whose commit has an
+/// unknown outcome answers every member `settlement_pending` (its retry finds the outcome); a
+/// batch in which anything fails before the commit is dropped and its members are settled one
+/// by one, each in a transaction of its own.
+///
 /// Starts the pipeline: `workers` batchers, each committing batches of at most `max`
 /// settlements gathered for at most `wait` after the first arrives (nothing is waited for when
 /// `wait` is zero: a batch is what queued while the previous one committed). A payer's
