@@ -1,7 +1,7 @@
 //! The webhook sender: a worker that claims due events from the outbox, posts each to its
 //! tenant's endpoint signed as Stripe signs (`Paywire-Signature`, see
 //! [`paywire_core::webhook`]), records every attempt, and reschedules failures on the core's
-//! [`RetrySchedule`] (exponential backoff with jitter, up to three days by default) until the
+//! [`RetrySchedule`](paywire_core::webhook::RetrySchedule) (exponential backoff with jitter, up to three days by default) until the
 //! event is delivered or given up on; an endpoint failing too often in a row is disabled, with
 //! an event saying so.
 //!
