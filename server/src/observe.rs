@@ -15,6 +15,9 @@ use crate::util::new_id;
 /// The header carrying a request's id.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The largest error body the id is added to.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+
 /// The id a request goes by: a request extension handlers may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
@@ -66,13 +69,19 @@ async fn with_id_in_body(response: Response, id: &str) -> Response {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !is_json {
+    // Error bodies are small and of known size; anything else is passed on as it is (reading
+    // it here would have to hold or drop it).
+    let small = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .is_some_and(|n| n <= MAX_ERROR_BODY);
+    if !is_json || !small {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    // Error bodies are small; anything larger is passed on as it is.
-    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY as usize).await else {
+        // The body failed while being read: nothing of it can be passed on.
         parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::empty());
     };
     let mut value: serde_json::Value = match serde_json::from_slice(&bytes) {

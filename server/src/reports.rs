@@ -296,6 +296,15 @@ pub async fn get_export(
             ),
         });
     }
+    // Payers write some of these fields (the resource, the identifier): a cell a spreadsheet
+    // would run as a formula is quoted (OWASP's CSV injection advice).
+    let cell = |text: &str| -> String {
+        if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.to_string()
+        }
+    };
     let mut csv = csv::Writer::from_writer(Vec::new());
     let internal = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
     csv.write_record([
@@ -316,7 +325,7 @@ pub async fn get_export(
     .map_err(internal)?;
     for row in rows {
         let view = crate::lists::payment_view(&state, row);
-        csv.write_record([
+        let record = [
             view.id.as_str(),
             &view.created.to_string(),
             &view.network,
@@ -330,8 +339,8 @@ pub async fn get_export(
             &view.amount_atomic,
             view.resource.as_deref().unwrap_or(""),
             view.payment_identifier.as_deref().unwrap_or(""),
-        ])
-        .map_err(internal)?;
+        ];
+        csv.write_record(record.map(cell)).map_err(internal)?;
     }
     let bytes = csv
         .into_inner()

@@ -189,6 +189,20 @@ pub async fn check(
     }))
 }
 
+/// The most of a payment's resource URL kept with it (payments, events, reports).
+pub const MAX_KEPT_RESOURCE: usize = 2048;
+
+/// The resource as kept: the payer wrote it, so at most [`MAX_KEPT_RESOURCE`] bytes of it
+/// (cut on a character boundary) go into the payment row and the provider's events.
+fn kept_resource(facts: &PaymentFacts) -> Option<&str> {
+    let resource = facts.resource.as_deref()?;
+    let mut end = resource.len().min(MAX_KEPT_RESOURCE);
+    while !resource.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(&resource[..end])
+}
+
 fn resource_url(request: &FacilitatorRequest) -> Option<String> {
     match (&request.payment_payload, &request.payment_requirements) {
         (paywire_core::PaymentPayload::V2(p), _) => p.resource.as_ref().map(|r| r.url.clone()),
@@ -480,7 +494,7 @@ async fn apply(
             if let Some(provider) = &checked.provider_id {
                 let facts = &checked.facts;
                 let data = json!({"network": facts.network, "payer": facts.payer, "asset": facts.asset,
-                    "amount": facts.amount.atomic().to_string(), "resource": facts.resource,
+                    "amount": facts.amount.atomic().to_string(), "resource": kept_resource(facts),
                     "reason": reason.as_str(), "message": message});
                 store::events::enqueue(
                     conn,
@@ -837,7 +851,7 @@ async fn post(
             payment_identifier: facts.identifier.as_deref(),
             terms_fingerprint: &facts.terms_fingerprint.to_hex(),
             response: &response_json,
-            resource: facts.resource.as_deref(),
+            resource: kept_resource(facts),
         },
         now_db,
     )
@@ -848,7 +862,7 @@ async fn post(
     if let Some(provider) = &checked.provider_id {
         let event = json!({"paymentId": payment_id, "network": facts.network,
             "payer": facts.payer, "payerWallet": checked.payer_wallet, "asset": asset, "amount": amount.to_string(),
-            "fee": fee.to_string(), "net": net.to_string(), "resource": facts.resource});
+            "fee": fee.to_string(), "net": net.to_string(), "resource": kept_resource(facts)});
         store::events::enqueue(
             tx,
             &new_id("evt"),

@@ -29,6 +29,7 @@ on_both_databases!(
     endpoints_journal_keys_and_who_am_i,
     rate_limits_answer_429_and_count_only_real_keys_and_payers,
     request_ids_are_echoed_and_in_every_error,
+    payers_cannot_bloat_or_booby_trap_what_providers_read,
     payouts_move_the_balance_out_once_and_back_on_failure,
 );
 
@@ -1003,6 +1004,7 @@ async fn with_headers(
     path: &str,
     key: &str,
     idempotency: Option<&str>,
+    body: &Value,
 ) -> (StatusCode, HeaderMap, Value) {
     use tower::ServiceExt;
     let mut request = axum::http::Request::builder()
@@ -1018,7 +1020,7 @@ async fn with_headers(
         .clone()
         .oneshot(
             request
-                .body(axum::body::Body::from("{\"name\": \"x\"}"))
+                .body(axum::body::Body::from(body.to_string()))
                 .unwrap(),
         )
         .await
@@ -1061,15 +1063,17 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
     app.router = paywire_server::router(app.state.clone());
     // Forged keys are refused as unauthorized and spend nothing.
     for _ in 0..5 {
-        let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", "sk_forged", None).await;
+        let (status, _, _) =
+            with_headers(&app, Method::GET, "/v1/me", "sk_forged", None, &json!({})).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     for _ in 0..3 {
-        let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", &provider.key, None).await;
+        let (status, _, _) =
+            with_headers(&app, Method::GET, "/v1/me", &provider.key, None, &json!({})).await;
         assert_eq!(status, StatusCode::OK);
     }
     let (status, headers, body) =
-        with_headers(&app, Method::GET, "/v1/me", &provider.key, None).await;
+        with_headers(&app, Method::GET, "/v1/me", &provider.key, None, &json!({})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body["error"]["code"], "rate_limited");
     let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
@@ -1084,6 +1088,7 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
         &format!("/v1/tenants/{}/api-keys", provider.id),
         &provider.key,
         Some("limited-once"),
+        &json!({"scopes": ["read"]}),
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -1095,7 +1100,8 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
     .await;
     assert_eq!(stored, 0);
     // Another key has its own bucket.
-    let (status, _, _) = with_headers(&app, Method::GET, "/v1/me", &agent.key, None).await;
+    let (status, _, _) =
+        with_headers(&app, Method::GET, "/v1/me", &agent.key, None, &json!({})).await;
     assert_eq!(status, StatusCode::OK);
     // Payers: forged payments (another wallet's signature) are refused without spending the
     // payer's budget; two real ones settle; the third is 429.
@@ -1223,29 +1229,11 @@ async fn payouts_move_the_balance_out_once_and_back_on_failure(backend: Backend)
     // 3 x 0.20 less 2.5 %.
     assert_eq!(app.balance(&provider.wallet, "USD").await, 585_000);
     let post = |key: &str, body: Value, idempotency: Option<&'static str>| {
-        let (router, key) = (app.router.clone(), key.to_string());
+        let (app, key) = (&app, key.to_string());
         async move {
-            use tower::ServiceExt;
-            let mut request = axum::http::Request::post("/v1/payouts")
-                .header("authorization", format!("Bearer {key}"))
-                .header("content-type", "application/json");
-            if let Some(k) = idempotency {
-                request = request.header("idempotency-key", k);
-            }
-            let response = router
-                .oneshot(
-                    request
-                        .body(axum::body::Body::from(body.to_string()))
-                        .unwrap(),
-                )
-                .await
-                .unwrap();
-            let status = response.status();
-            let bytes = http_body_util::BodyExt::collect(response.into_body())
-                .await
-                .unwrap()
-                .to_bytes();
-            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            let (status, _, value) =
+                with_headers(app, Method::POST, "/v1/payouts", &key, idempotency, &body).await;
+            (status, value)
         }
     };
     let (status, first) = post(&provider.key, json!({"amount": "0.30"}), Some("payout-1")).await;
@@ -1418,5 +1406,51 @@ async fn payouts_move_the_balance_out_once_and_back_on_failure(backend: Backend)
         )
         .await;
     assert_eq!(revenue["assets"][0]["totals"]["net"], "0.585");
+    app.finish().await;
+}
+
+/// The resource a payment names is the payer's text: it is kept cut to a bound, and a cell a
+/// spreadsheet would run as a formula is quoted in the CSV export.
+async fn payers_cannot_bloat_or_booby_trap_what_providers_read(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "1").await;
+    let formula = "=HYPERLINK(\"https://evil.example\",\"click\")";
+    settle_for(&app, &agent, &provider, 10_000, 1, formula).await;
+    let long = format!("https://api.example.com/{}", "é".repeat(5_000));
+    settle_for(&app, &agent, &provider, 10_000, 2, &long).await;
+    let (_, payments) = app
+        .call(Method::GET, "/v1/payments", Some(&provider.key), None)
+        .await;
+    let kept: Vec<&str> = payments["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["resource"].as_str().unwrap())
+        .collect();
+    let cut = kept.iter().find(|r| r.starts_with("https://")).unwrap();
+    assert!(
+        cut.len() <= paywire_server::settlement::MAX_KEPT_RESOURCE && cut.len() > 2_000,
+        "{}",
+        cut.len()
+    );
+    assert!(
+        long.starts_with(cut),
+        "cut on a character boundary, from the start"
+    );
+    let (_, csv) = app
+        .raw(
+            Method::GET,
+            "/v1/payments/export.csv",
+            Some(&provider.key),
+            vec![],
+        )
+        .await;
+    let text = csv["raw"].as_str().unwrap();
+    assert!(
+        text.contains("\"'=HYPERLINK("),
+        "the formula is quoted:\n{text}"
+    );
+    assert!(!text.contains(",=HYPERLINK(") && !text.contains(",\"=HYPERLINK("));
     app.finish().await;
 }
