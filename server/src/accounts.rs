@@ -17,7 +17,7 @@ use crate::shapes::{
 };
 use crate::state::AppState;
 use crate::store;
-use crate::util::{new_id, now_i64, random_bytes};
+use crate::util::{new_id, new_ordered_id, now_i64, random_bytes};
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use paywire_core::money::AssetRegistry;
@@ -262,7 +262,7 @@ async fn deposit(
             "amount": amount.to_string(), "balance": balance.to_string()});
         store::events::enqueue_for_wallet(
             &mut tx,
-            &new_id("evt"),
+            &new_ordered_id("evt"),
             wallet_id,
             "wallet.funded",
             &data.to_string(),

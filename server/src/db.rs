@@ -89,7 +89,8 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
                     connection
                         .execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
+                             PRAGMA cache_size = -32768;",
                         )
                         .await?;
                 }

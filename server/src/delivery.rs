@@ -27,7 +27,7 @@ pub use crate::settings::WebhookConfig;
 use crate::state::AppState;
 use crate::store;
 use crate::store::events::{Attempt, Due, Outcome};
-use crate::util::{new_id, now_i64, random_bytes};
+use crate::util::{new_id, new_ordered_id, now_i64, random_bytes};
 use crate::webhook_url::{classify, AddressClass};
 
 /// Resolves endpoint hosts, keeping only addresses a webhook may call.
@@ -283,7 +283,7 @@ async fn deliver(
                 &state.pool,
                 state.dialect,
                 &event.tenant_id,
-                &new_id("evt"),
+                &new_ordered_id("evt"),
                 &data.to_string(),
                 now,
             )

@@ -45,6 +45,21 @@ pub fn settlement_batch(size: usize, seconds: f64) {
     metrics::histogram!("paywire_settle_batch_duration_seconds").record(seconds);
 }
 
+/// A settlement batch that failed before its commit, whose members were settled one by one.
+pub fn settlement_batch_fallback() {
+    handle();
+    metrics::counter!("paywire_settle_batch_fallbacks_total").increment(1);
+}
+
+/// How many settlement batches of this process fell back to one-by-one settlement.
+pub fn batch_fallbacks() -> f64 {
+    let text = handle().render();
+    text.lines()
+        .find_map(|line| line.strip_prefix("paywire_settle_batch_fallbacks_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The settlement batches of this process so far: `(batches, payments, seconds)` summed.
 pub fn batch_totals() -> (f64, f64, f64) {
     let text = handle().render();

@@ -18,7 +18,7 @@ use crate::shapes::{ListOf, NewPayout, PayoutFailure, PayoutQuery, PayoutView};
 use crate::state::AppState;
 use crate::store;
 use crate::store::payouts::PayoutRow;
-use crate::util::{new_id, now_i64};
+use crate::util::{new_id, new_ordered_id, now_i64};
 
 fn view(state: &AppState, row: PayoutRow) -> PayoutView {
     PayoutView {
@@ -153,7 +153,7 @@ pub async fn post_payout(
     store::payouts::insert(&mut tx, &row).await?;
     store::events::enqueue(
         &mut tx,
-        &new_id("evt"),
+        &new_ordered_id("evt"),
         &provider_id,
         "payout.created",
         &event_data(&state, &row),
@@ -227,7 +227,7 @@ async fn finish(state: &AppState, id: &str, failure: Option<&str>) -> Result<Pay
     };
     store::events::enqueue(
         &mut tx,
-        &new_id("evt"),
+        &new_ordered_id("evt"),
         &row.provider_id,
         if failure.is_some() {
             "payout.failed"

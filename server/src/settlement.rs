@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::ledger::{asset_key, url_path, LEDGER_DECIMALS, PLATFORM_WALLET};
 use crate::state::AppState;
 use crate::store;
-use crate::util::{new_id, now_i64};
+use crate::util::{new_ordered_id, now_i64};
 
 /// A refusal in x402's terms: a reason code, a message, and the payer when known.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,7 +234,6 @@ async fn snapshot(
     conn: &mut AnyConnection,
     checked: &Checked,
     lock: bool,
-    hot_balances: bool,
 ) -> Result<LedgerSnapshot, ApiError> {
     // The lock comes first: every later read sees a state no concurrent settlement of the
     // same payer can change until this transaction ends.
@@ -248,17 +247,10 @@ async fn snapshot(
         None => None,
     };
     let amount = |v: i64| Amount::new(u128::try_from(v).unwrap_or(0));
-    // In a batch the hot balances (the payee's, the platform's) are not read: their credits
-    // are summed and applied once, guarded in SQL, and a batch whose credit would overflow is
-    // settled again member by member, where these are read.
-    let (payee_balance, platform_balance) = if hot_balances {
-        (
-            amount(store::ledger::balance(conn, &checked.payee_wallet, &checked.asset_key).await?),
-            amount(store::ledger::balance(conn, PLATFORM_WALLET, &checked.asset_key).await?),
-        )
-    } else {
-        (Amount::ZERO, Amount::ZERO)
-    };
+    let payee_balance =
+        amount(store::ledger::balance(conn, &checked.payee_wallet, &checked.asset_key).await?);
+    let platform_balance =
+        amount(store::ledger::balance(conn, PLATFORM_WALLET, &checked.asset_key).await?);
     Ok(LedgerSnapshot {
         payer_balance: amount(
             store::ledger::balance(conn, &checked.payer_wallet, &checked.asset_key).await?,
@@ -347,7 +339,7 @@ pub async fn verify(
         }
     };
     let mut conn = state.pool.acquire().await?;
-    let ledger = snapshot(state, &mut conn, &checked, false, true).await?;
+    let ledger = snapshot(state, &mut conn, &checked, false).await?;
     drop(conn);
     let offer = bundle_offer(state, &checked, String::new()).await?;
     let plan = settlement::decide(&checked.facts, &ledger, offer.as_ref(), rules(state), now)?;
@@ -395,7 +387,7 @@ pub async fn settle(
         "{}|{}",
         checked.facts.network, checked.facts.payer
     ))?;
-    let payment_id = new_id("pay");
+    let payment_id = new_ordered_id("pay");
     let offer = bundle_offer(
         state,
         &checked,
@@ -466,20 +458,11 @@ enum Applied {
     Posted(Box<SettleResponse>, Option<serde_json::Value>),
 }
 
-/// Credits to popular wallets (a provider's, the platform's), summed over a batch and applied
-/// once, so many payments to one provider do not queue on its balance row.
-type Credits = std::collections::BTreeMap<(String, String), i64>;
-
 /// Reads the snapshot under the payer's lock, decides, and carries the plan out on `conn`
 /// (a transaction, or a savepoint of a batch's).
-async fn apply(
-    state: &AppState,
-    conn: &mut AnyConnection,
-    job: &Job,
-    credits: Option<&mut Credits>,
-) -> Result<Applied, ApiError> {
+async fn apply(state: &AppState, conn: &mut AnyConnection, job: &Job) -> Result<Applied, ApiError> {
     let checked = &job.checked;
-    let ledger = snapshot(state, conn, checked, true, credits.is_none()).await?;
+    let ledger = snapshot(state, conn, checked, true).await?;
     let payer = Some(checked.facts.payer.as_str());
     match settlement::decide(
         &checked.facts,
@@ -489,19 +472,13 @@ async fn apply(
         job.now,
     )? {
         Plan::Refuse { reason, message } => {
-            // The payment verified, so the payer is real: the provider is told of the refusal
-            // (a body that does not verify never reaches here, so forgeries cannot flood it).
-            if let Some(provider) = &checked.provider_id {
-                let facts = &checked.facts;
-                let data = json!({"network": facts.network, "payer": facts.payer, "asset": facts.asset,
-                    "amount": facts.amount.atomic().to_string(), "resource": kept_resource(facts),
-                    "reason": reason.as_str(), "message": message});
+            if let Some(event) = refused_event(checked, &reason, &message) {
                 store::events::enqueue(
                     conn,
-                    &new_id("evt"),
-                    provider,
-                    "payment.refused",
-                    &data.to_string(),
+                    &event.id,
+                    event.tenant_id,
+                    event.event_type,
+                    &event.data,
                     now_i64(),
                 )
                 .await?;
@@ -514,12 +491,10 @@ async fn apply(
                 .ok_or_else(|| ApiError::Internal(format!("payment {payment_id} vanished")))?;
             Ok(Applied::Replay(payment_id, stored))
         }
-        Plan::Post(posting) => {
-            match post(state, conn, checked, &job.payment_id, &posting, credits).await? {
-                Err(refusal) => Ok(Applied::RefusedMidway(refusal)),
-                Ok((response, token)) => Ok(Applied::Posted(Box::new(response), token)),
-            }
-        }
+        Plan::Post(posting) => match post(state, conn, checked, &job.payment_id, &posting).await? {
+            Err(refusal) => Ok(Applied::RefusedMidway(refusal)),
+            Ok((response, token)) => Ok(Applied::Posted(Box::new(response), token)),
+        },
     }
 }
 
@@ -555,7 +530,7 @@ async fn answer(state: &AppState, job: &Job, applied: Applied) -> Result<Settled
 /// One settlement in a transaction of its own.
 async fn settle_alone(state: &AppState, job: Job) -> Result<Settled, ApiError> {
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let applied = apply(state, &mut tx, &job, None).await?;
+    let applied = apply(state, &mut tx, &job).await?;
     match &applied {
         // Nothing to write, or what was written must go: end the transaction unwritten.
         Applied::Replay(..) | Applied::RefusedMidway(_) => drop(tx),
@@ -689,6 +664,7 @@ async fn run_batch(batch: Vec<Member>) {
         // Nothing was committed: settle each on its own.
         Err(e) => {
             tracing::warn!(error = %e, size, "a settlement batch failed before its commit; settling its members one by one");
+            crate::metrics::settlement_batch_fallback();
             for (state, job, reply) in batch {
                 let _ = reply.send(settle_alone(&state, job).await);
             }
@@ -697,34 +673,437 @@ async fn run_batch(batch: Vec<Member>) {
     crate::metrics::settlement_batch(size, started.elapsed().as_secs_f64());
 }
 
-/// Applies a batch in one transaction. `Ok(Some)`: committed, each member's outcome;
-/// `Ok(None)`: the commit's outcome is unknown; `Err`: nothing was committed.
+/// What a batch's decisions have seen and done so far: the ledger as read at the batch's
+/// start (under the payers' locks), updated by each posting, so a member's decision sees every
+/// earlier member's effects exactly as if they had been settled one by one.
+struct BatchView {
+    payers: std::collections::HashMap<
+        String,
+        (
+            Option<paywire_core::policy::Policy>,
+            paywire_core::policy::Usage,
+        ),
+    >,
+    balances: std::collections::HashMap<(String, String), i64>,
+    /// `(network, payer, nonce)` → the payment that settled it.
+    by_nonce: std::collections::HashMap<(String, String, String), settlement::EarlierPayment>,
+    /// `(network, payer, identifier)` → the payment that settled it.
+    by_identifier: std::collections::HashMap<(String, String, String), settlement::EarlierPayment>,
+    /// Answers of the batch's own postings, for a member that replays one of them.
+    answers: std::collections::HashMap<String, String>,
+}
+
+impl BatchView {
+    /// Reads, in a few statements, what every member's decision needs.
+    async fn read(
+        state: &AppState,
+        tx: &mut AnyConnection,
+        jobs: &[&Job],
+    ) -> Result<BatchView, ApiError> {
+        let mut wallets: Vec<&str> = jobs
+            .iter()
+            .map(|job| job.checked.payer_wallet.as_str())
+            .collect();
+        wallets.sort_unstable();
+        wallets.dedup();
+        // The lock comes first: every later read sees a state no other settlement of these
+        // payers can change until the batch commits.
+        let payers = store::batch::lock_payers(tx, state.dialect, &wallets).await?;
+        let balances = store::batch::balances(tx, &wallets).await?;
+        let mut networks: Vec<&str> = jobs
+            .iter()
+            .map(|job| job.checked.facts.network.as_str())
+            .collect();
+        networks.sort_unstable();
+        networks.dedup();
+        let (mut by_nonce, mut by_identifier) = (
+            std::collections::HashMap::new(),
+            std::collections::HashMap::new(),
+        );
+        for network in networks {
+            let on_network = || {
+                jobs.iter()
+                    .filter(move |job| job.checked.facts.network == network)
+            };
+            let nonces: Vec<(&str, &str)> = on_network()
+                .map(|job| (job.checked.facts.payer.as_str(), job.checked.nonce.as_str()))
+                .collect();
+            for ((payer, nonce), earlier) in
+                store::batch::earlier_payments(tx, network, store::batch::OnceKey::Nonce, &nonces)
+                    .await?
+            {
+                by_nonce.insert((network.to_string(), payer, nonce), earlier);
+            }
+            let identifiers: Vec<(&str, &str)> = on_network()
+                .filter_map(|job| {
+                    Some((
+                        job.checked.facts.payer.as_str(),
+                        job.checked.facts.identifier.as_deref()?,
+                    ))
+                })
+                .collect();
+            if !identifiers.is_empty() {
+                for ((payer, identifier), earlier) in store::batch::earlier_payments(
+                    tx,
+                    network,
+                    store::batch::OnceKey::Identifier,
+                    &identifiers,
+                )
+                .await?
+                {
+                    by_identifier.insert((network.to_string(), payer, identifier), earlier);
+                }
+            }
+        }
+        Ok(BatchView {
+            payers,
+            balances,
+            by_nonce,
+            by_identifier,
+            answers: Default::default(),
+        })
+    }
+
+    /// The snapshot `job`'s decision reads. The hot balances (the payee's, the platform's) are
+    /// not read: their credits are summed and applied once, guarded in SQL, and a batch whose
+    /// credit would overflow is settled again member by member, where they are read.
+    fn snapshot(&self, job: &Job) -> Result<LedgerSnapshot, ApiError> {
+        let checked = &job.checked;
+        let facts = &checked.facts;
+        let (policy, usage) = self
+            .payers
+            .get(&checked.payer_wallet)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::Internal(format!("wallet {} vanished", checked.payer_wallet))
+            })?;
+        let balance = self
+            .balances
+            .get(&(checked.payer_wallet.clone(), checked.asset_key.clone()))
+            .copied()
+            .unwrap_or(0);
+        let key = |once: &str| (facts.network.clone(), facts.payer.clone(), once.to_string());
+        Ok(LedgerSnapshot {
+            payer_balance: Amount::new(u128::try_from(balance).unwrap_or(0)),
+            policy,
+            usage,
+            earlier_by_nonce: self.by_nonce.get(&key(&checked.nonce)).cloned(),
+            earlier_by_identifier: facts
+                .identifier
+                .as_deref()
+                .and_then(|id| self.by_identifier.get(&key(id)).cloned()),
+            payee_balance: Amount::ZERO,
+            platform_balance: Amount::ZERO,
+        })
+    }
+
+    /// Records what posting `job` did, for the members after it.
+    fn posted(
+        &mut self,
+        job: &Job,
+        amount: i64,
+        usage: Option<&paywire_core::policy::Usage>,
+        answer: &str,
+    ) {
+        let checked = &job.checked;
+        let facts = &checked.facts;
+        if let Some(balance) = self
+            .balances
+            .get_mut(&(checked.payer_wallet.clone(), checked.asset_key.clone()))
+        {
+            *balance -= amount;
+        }
+        if let (Some(usage), Some(payer)) = (usage, self.payers.get_mut(&checked.payer_wallet)) {
+            payer.1 = usage.clone();
+        }
+        let key = |once: &str| (facts.network.clone(), facts.payer.clone(), once.to_string());
+        self.by_nonce.insert(
+            key(&checked.nonce),
+            settlement::EarlierPayment {
+                payment_id: job.payment_id.clone(),
+                fingerprint: facts.request_fingerprint,
+            },
+        );
+        if let Some(identifier) = &facts.identifier {
+            self.by_identifier.insert(
+                key(identifier),
+                settlement::EarlierPayment {
+                    payment_id: job.payment_id.clone(),
+                    fingerprint: facts.terms_fingerprint,
+                },
+            );
+        }
+        self.answers
+            .insert(job.payment_id.clone(), answer.to_string());
+    }
+}
+
+/// The event a provider gets when a verified payment is refused. The payment verified, so the
+/// payer is real: a body that does not verify never reaches here, so forgeries cannot flood it.
+fn refused_event<'a>(
+    checked: &'a Checked,
+    reason: &Reason,
+    message: &str,
+) -> Option<store::batch::NewEvent<'a>> {
+    let provider = checked.provider_id.as_deref()?;
+    let facts = &checked.facts;
+    let data = json!({"network": facts.network, "payer": facts.payer, "asset": facts.asset,
+        "amount": facts.amount.atomic().to_string(), "resource": kept_resource(facts),
+        "reason": reason.as_str(), "message": message});
+    Some(store::batch::NewEvent {
+        id: new_ordered_id("evt"),
+        tenant_id: provider,
+        event_type: "payment.refused",
+        data: data.to_string(),
+    })
+}
+
+/// The answer stored with a posted payment.
+fn posted_answer(checked: &Checked, payment_id: &str) -> SettleResponse {
+    SettleResponse {
+        success: true,
+        error_reason: None,
+        error_message: None,
+        payer: Some(checked.facts.payer.clone()),
+        transaction: payment_id.to_string(),
+        network: checked.facts.network.clone(),
+        amount: None,
+        extensions: None,
+    }
+}
+
+/// The data of a `payment.settled` event.
+fn settled_event_data(
+    checked: &Checked,
+    payment_id: &str,
+    amount: i64,
+    fee: i64,
+    net: i64,
+) -> String {
+    let facts = &checked.facts;
+    json!({"paymentId": payment_id, "network": facts.network,
+        "payer": facts.payer, "payerWallet": checked.payer_wallet, "asset": checked.asset_key,
+        "amount": amount.to_string(), "fee": fee.to_string(), "net": net.to_string(),
+        "resource": kept_resource(facts)})
+    .to_string()
+}
+
+/// A posting's amounts as the database keeps them, or the refusal when one does not fit.
+fn db_amounts(posting: &Posting, payer: Option<&str>) -> Result<(i64, i64, i64), Refusal> {
+    let db = |amount: Amount| {
+        i64::try_from(amount.atomic()).map_err(|_| {
+            Refusal::new(
+                Reason::BalanceOverflow,
+                "the amount does not fit the ledger",
+                payer,
+            )
+        })
+    };
+    Ok((db(posting.amount)?, db(posting.net)?, db(posting.fee)?))
+}
+
+/// One row per balance of a batch's summed debits or credits.
+fn sum_rows<'a>(
+    sums: &std::collections::BTreeMap<(&'a str, &'a str), i64>,
+) -> Vec<(&'a str, &'a str, i64)> {
+    sums.iter()
+        .map(|((wallet, asset), amount)| (*wallet, *asset, *amount))
+        .collect()
+}
+
+/// Applies a batch in one transaction, set-based: one read per table for every member, the
+/// core's decisions in memory in arrival order, then one write per table. `Ok(Some)`:
+/// committed, each member's outcome; `Ok(None)`: the commit's outcome is unknown; `Err`:
+/// nothing was committed.
 async fn apply_batch(
     state: &AppState,
     batch: &[Member],
 ) -> Result<Option<Vec<Result<Applied, ApiError>>>, ApiError> {
+    let jobs: Vec<&Job> = batch.iter().map(|(_, job, _)| job).collect();
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let mut credits = Credits::new();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for (_, job, _) in batch {
-        // No savepoint per member: after the decision (made under the payer's lock, in this
-        // transaction) nothing of a posting can fail but the database itself. If anything
-        // does, the whole batch is dropped and its members settled one by one.
-        match apply(state, &mut tx, job, Some(&mut credits)).await? {
-            Applied::RefusedMidway(refusal) => {
-                return Err(ApiError::Internal(format!(
-                    "a guard refused a decided posting in a batch ({}); settling one by one",
-                    refusal.reason.as_str()
-                )))
+    let mut view = BatchView::read(state, &mut tx, &jobs).await?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut events = Vec::new();
+    let mut payments = Vec::new();
+    let mut postings = Vec::new();
+    let mut debits = std::collections::BTreeMap::<(&str, &str), i64>::new();
+    let mut credits = std::collections::BTreeMap::<(&str, &str), i64>::new();
+    let mut usages = std::collections::BTreeMap::<&str, String>::new();
+    let mut tokens = Vec::new();
+    let sum = |total: &mut i64, amount: i64| -> Result<(), ApiError> {
+        *total = total
+            .checked_add(amount)
+            .ok_or(ApiError::Internal("a batch's sums overflow".into()))?;
+        Ok(())
+    };
+    for job in &jobs {
+        let checked = &job.checked;
+        let payer = Some(checked.facts.payer.as_str());
+        let snapshot = view.snapshot(job)?;
+        let plan = settlement::decide(
+            &checked.facts,
+            &snapshot,
+            job.offer.as_ref(),
+            rules(state),
+            job.now,
+        );
+        // An error of the decision (an identifier reused with other terms) is this member's
+        // answer alone; the batch goes on.
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(error) => {
+                outcomes.push(Err(error.into()));
+                continue;
             }
-            applied => outcomes.push(Ok(applied)),
+        };
+        match plan {
+            Plan::Refuse { reason, message } => {
+                events.extend(refused_event(checked, &reason, &message));
+                outcomes.push(Ok(Applied::Refused(Refusal::new(reason, message, payer))));
+            }
+            Plan::Replay { payment_id } => {
+                let stored = match view.answers.get(&payment_id) {
+                    Some(answer) => answer.clone(),
+                    None => store::payments::response(&mut tx, &payment_id)
+                        .await?
+                        .ok_or_else(|| {
+                            ApiError::Internal(format!("payment {payment_id} vanished"))
+                        })?,
+                };
+                outcomes.push(Ok(Applied::Replay(payment_id, stored)));
+            }
+            Plan::Post(posting) => {
+                let (amount, net, fee) = match db_amounts(&posting, payer) {
+                    Ok(amounts) => amounts,
+                    Err(refusal) => {
+                        outcomes.push(Ok(Applied::Refused(refusal)));
+                        continue;
+                    }
+                };
+                let asset = checked.asset_key.as_str();
+                let payment_id = job.payment_id.as_str();
+                sum(
+                    debits.entry((&checked.payer_wallet, asset)).or_insert(0),
+                    amount,
+                )?;
+                sum(
+                    credits.entry((&checked.payee_wallet, asset)).or_insert(0),
+                    net,
+                )?;
+                postings.push(store::ledger::Posting {
+                    entry_id: payment_id,
+                    wallet_id: &checked.payer_wallet,
+                    asset,
+                    amount: -amount,
+                    kind: "payment",
+                });
+                postings.push(store::ledger::Posting {
+                    entry_id: payment_id,
+                    wallet_id: &checked.payee_wallet,
+                    asset,
+                    amount: net,
+                    kind: "payment",
+                });
+                if fee > 0 {
+                    sum(credits.entry((PLATFORM_WALLET, asset)).or_insert(0), fee)?;
+                    postings.push(store::ledger::Posting {
+                        entry_id: payment_id,
+                        wallet_id: PLATFORM_WALLET,
+                        asset,
+                        amount: fee,
+                        kind: "fee",
+                    });
+                }
+                let response = posted_answer(checked, payment_id);
+                let answer = serde_json::to_string(&response)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                if let Some(usage) = &posting.usage {
+                    let usage_json = serde_json::to_string(usage)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    usages.insert(&checked.payer_wallet, usage_json);
+                }
+                view.posted(job, amount, posting.usage.as_ref(), &answer);
+                if let Some(provider) = &checked.provider_id {
+                    events.push(store::batch::NewEvent {
+                        id: new_ordered_id("evt"),
+                        tenant_id: provider,
+                        event_type: "payment.settled",
+                        data: settled_event_data(checked, payment_id, amount, fee, net),
+                    });
+                }
+                payments.push((
+                    job,
+                    amount,
+                    fee,
+                    net,
+                    answer,
+                    checked.facts.request_fingerprint.to_hex(),
+                    checked.facts.terms_fingerprint.to_hex(),
+                ));
+                if let (Some(claims), Some(provider)) =
+                    (posting.token.clone(), &checked.provider_id)
+                {
+                    tokens.push((outcomes.len(), provider, payment_id, claims));
+                }
+                outcomes.push(Ok(Applied::Posted(Box::new(response), None)));
+            }
         }
     }
-    for ((wallet, asset), amount) in &credits {
-        if !store::ledger::credit(&mut tx, wallet, asset, *amount).await? {
-            return Err(ApiError::Internal(format!(
-                "the batch's credit to {wallet} would pass the ledger's maximum"
-            )));
+    let now_db = now_i64();
+
+    // A guard that fails means the decisions and the database disagree (a race the locks
+    // should have prevented, or a credit past the ledger's maximum): nothing is committed and
+    // the members are settled one by one, where each guard answers for its own payment.
+    if !store::batch::debit(&mut tx, &sum_rows(&debits)).await? {
+        return Err(ApiError::Internal(
+            "a batch's debit found a balance short".into(),
+        ));
+    }
+    if !store::batch::credit(&mut tx, &sum_rows(&credits)).await? {
+        return Err(ApiError::Internal(
+            "a batch's credit would pass the ledger's maximum".into(),
+        ));
+    }
+    for chunk in postings.chunks(1_000) {
+        store::ledger::post(&mut tx, chunk, now_db).await?;
+    }
+    let new_payments: Vec<store::payments::NewPayment> = payments
+        .iter()
+        .map(
+            |(job, amount, fee, net, answer, request_fingerprint, terms_fingerprint)| {
+                let checked = &job.checked;
+                let facts = &checked.facts;
+                store::payments::NewPayment {
+                    id: &job.payment_id,
+                    network: &facts.network,
+                    payer: &facts.payer,
+                    nonce: &checked.nonce,
+                    payer_wallet: &checked.payer_wallet,
+                    payee_wallet: &checked.payee_wallet,
+                    provider_id: checked.provider_id.as_deref(),
+                    asset: &checked.asset_key,
+                    amount: *amount,
+                    fee: *fee,
+                    net: *net,
+                    fingerprint: request_fingerprint,
+                    payment_identifier: facts.identifier.as_deref(),
+                    terms_fingerprint,
+                    response: answer,
+                    resource: kept_resource(facts),
+                }
+            },
+        )
+        .collect();
+    store::batch::insert_payments(&mut tx, &new_payments, now_db).await?;
+    let usages: Vec<(&str, String)> = usages.into_iter().collect();
+    store::batch::set_usage(&mut tx, &usages).await?;
+    store::batch::enqueue_events(&mut tx, &events, now_db).await?;
+    // Tokens name their payment, so they are written after the payments.
+    for (index, provider, payment_id, claims) in tokens {
+        let token =
+            crate::tokens::issue_for_payment(&mut tx, state, provider, payment_id, &claims).await?;
+        if let Some(Ok(Applied::Posted(_, slot))) = outcomes.get_mut(index) {
+            *slot = Some(token);
         }
     }
     match tx.commit().await {
@@ -742,22 +1121,12 @@ async fn post(
     checked: &Checked,
     payment_id: &str,
     posting: &Posting,
-    mut credits: Option<&mut Credits>,
 ) -> Result<Result<(SettleResponse, Option<serde_json::Value>), Refusal>, ApiError> {
     let facts = &checked.facts;
     let payer = Some(facts.payer.as_str());
-    let db = |amount: Amount| {
-        i64::try_from(amount.atomic()).map_err(|_| {
-            Refusal::new(
-                Reason::BalanceOverflow,
-                "the amount does not fit the ledger",
-                payer,
-            )
-        })
-    };
-    let (amount, net, fee) = match (db(posting.amount), db(posting.net), db(posting.fee)) {
-        (Ok(amount), Ok(net), Ok(fee)) => (amount, net, fee),
-        (Err(refusal), ..) | (_, Err(refusal), _) | (.., Err(refusal)) => return Ok(Err(refusal)),
+    let (amount, net, fee) = match db_amounts(posting, payer) {
+        Ok(amounts) => amounts,
+        Err(refusal) => return Ok(Err(refusal)),
     };
     let asset = checked.asset_key.as_str();
     if !store::ledger::debit(tx, &checked.payer_wallet, asset, amount).await? {
@@ -767,29 +1136,13 @@ async fn post(
             payer,
         )));
     }
-    let overflow = || {
-        Ok(Err(Refusal::new(
-            Reason::BalanceOverflow,
-            "settling would take a balance past what the ledger holds; nothing was written",
-            payer,
-        )))
-    };
-    let mut credit = async |wallet: &str, amount: i64| -> Result<bool, ApiError> {
-        match credits.as_deref_mut() {
-            Some(credits) => {
-                let total = credits
-                    .entry((wallet.to_string(), asset.to_string()))
-                    .or_insert(0);
-                *total = total
-                    .checked_add(amount)
-                    .ok_or(ApiError::Internal("a batch's credits overflow".into()))?;
-                Ok(true)
-            }
-            None => Ok(store::ledger::credit(tx, wallet, asset, amount).await?),
-        }
-    };
-    if !credit(&checked.payee_wallet, net).await? {
-        return overflow();
+    let overflow = Refusal::new(
+        Reason::BalanceOverflow,
+        "settling would take a balance past what the ledger holds; nothing was written",
+        payer,
+    );
+    if !store::ledger::credit(tx, &checked.payee_wallet, asset, net).await? {
+        return Ok(Err(overflow));
     }
     let mut postings = vec![
         store::ledger::Posting {
@@ -808,8 +1161,8 @@ async fn post(
         },
     ];
     if fee > 0 {
-        if !credit(PLATFORM_WALLET, fee).await? {
-            return overflow();
+        if !store::ledger::credit(tx, PLATFORM_WALLET, asset, fee).await? {
+            return Ok(Err(overflow));
         }
         postings.push(store::ledger::Posting {
             entry_id: payment_id,
@@ -821,16 +1174,7 @@ async fn post(
     }
     let now_db = now_i64();
     store::ledger::post(tx, &postings, now_db).await?;
-    let response = SettleResponse {
-        success: true,
-        error_reason: None,
-        error_message: None,
-        payer: Some(facts.payer.clone()),
-        transaction: payment_id.to_string(),
-        network: facts.network.clone(),
-        amount: None,
-        extensions: None,
-    };
+    let response = posted_answer(checked, payment_id);
     let response_json =
         serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.to_string()))?;
     store::payments::insert(
@@ -860,15 +1204,13 @@ async fn post(
         store::wallets::set_usage(tx, &checked.payer_wallet, usage).await?;
     }
     if let Some(provider) = &checked.provider_id {
-        let event = json!({"paymentId": payment_id, "network": facts.network,
-            "payer": facts.payer, "payerWallet": checked.payer_wallet, "asset": asset, "amount": amount.to_string(),
-            "fee": fee.to_string(), "net": net.to_string(), "resource": kept_resource(facts)});
+        let data = settled_event_data(checked, payment_id, amount, fee, net);
         store::events::enqueue(
             tx,
-            &new_id("evt"),
+            &new_ordered_id("evt"),
             provider,
             "payment.settled",
-            &event.to_string(),
+            &data,
             now_db,
         )
         .await?;

@@ -100,7 +100,7 @@ pub async fn issue_for_payment(
         "scope": claims.scope, "expiresAt": claims.exp, "maxUses": claims.max_uses});
     store::events::enqueue(
         conn,
-        &crate::util::new_id("evt"),
+        &crate::util::new_ordered_id("evt"),
         provider_id,
         "token.issued",
         &data.to_string(),

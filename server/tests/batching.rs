@@ -52,6 +52,19 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
             app.ledger_payment(&rich, &provider, 100_000, nonce(200 + i)),
         ));
     }
+    // One order paid twice under two nonces (the second replays the first), and another
+    // order's identifier reused for different terms (refused): decided inside the batch.
+    let order = |amount, n, id: &str| {
+        let mut body = app.ledger_payment(&rich, &provider, amount, nonce(n));
+        body["paymentPayload"]["extensions"] = serde_json::Value::Object(
+            paywire_core::protocol::extensions::with_payment_identifier(None, id).unwrap(),
+        );
+        body
+    };
+    bodies.push(("order", order(100_000, 300, "order-0001-batched")));
+    bodies.push(("order", order(100_000, 301, "order-0001-batched")));
+    bodies.push(("reused", order(100_000, 302, "order-0002-batched")));
+    bodies.push(("reused", order(200_000, 303, "order-0002-batched")));
     // The same payment three times more.
     let duplicate = app.ledger_payment(&rich, &provider, 100_000, nonce(999));
     for _ in 0..4 {
@@ -71,18 +84,30 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
         .collect();
     let mut settled = std::collections::HashMap::<&str, usize>::new();
     let mut duplicate_transactions = std::collections::HashSet::new();
+    let mut order_transactions = std::collections::HashSet::new();
+    let mut reused_refusals = 0;
     for task in tasks {
         let (who, outcome) = task.await.unwrap();
         if outcome["success"] == true {
             *settled.entry(who).or_default() += 1;
-            if who == "duplicate" {
-                duplicate_transactions.insert(outcome["transaction"].as_str().unwrap().to_string());
+            let transaction = outcome["transaction"].as_str().unwrap().to_string();
+            match who {
+                "duplicate" => drop(duplicate_transactions.insert(transaction)),
+                "order" => drop(order_transactions.insert(transaction)),
+                _ => {}
             }
         } else {
             let reason = outcome["errorReason"].as_str().unwrap_or_default();
             match who {
                 "poor" => assert_eq!(reason, "insufficient_funds", "{outcome}"),
                 "limited" => assert_eq!(reason, "policy_daily_limit_exceeded", "{outcome}"),
+                "reused" => {
+                    assert_eq!(
+                        outcome["error"]["code"], "idempotency_key_reused",
+                        "{outcome}"
+                    );
+                    reused_refusals += 1;
+                }
                 _ => panic!("{who} refused: {outcome}"),
             }
         }
@@ -95,16 +120,36 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
         "every duplicate answered with the first outcome"
     );
     assert_eq!(duplicate_transactions.len(), 1);
-    // 19 payments of 0.10 at 1 %: the provider got 19 x 0.099 through aggregated credits.
-    assert_eq!(app.balance(&provider.wallet, "USD").await, 19 * 99_000);
+    assert_eq!(
+        (settled["order"], order_transactions.len()),
+        (2, 1),
+        "an order paid twice settles once and answers both"
+    );
+    assert_eq!(
+        (settled["reused"], reused_refusals),
+        (1, 1),
+        "an identifier settles one set of terms"
+    );
+    // 20 payments of 0.10 and one of 0.10 or 0.20 (whichever of the reused pair came first)
+    // at 1 %: the provider got their nets through aggregated credits.
+    let provider_balance = app.balance(&provider.wallet, "USD").await;
+    assert!(
+        provider_balance == 21 * 99_000 || provider_balance == 20 * 99_000 + 198_000,
+        "{provider_balance}"
+    );
     assert_eq!(app.balance(&poor.wallet, "USD").await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 19);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 21);
     app.assert_books_balance().await;
     // The batches held several payments each.
     let (count, sum, _) = paywire_server::metrics::batch_totals();
     assert!(
         count >= 1.0 && sum / count > 2.0,
         "batches of {sum}/{count}"
+    );
+    assert_eq!(
+        paywire_server::metrics::batch_fallbacks(),
+        0.0,
+        "every batch was decided set-based, none fell back to one by one"
     );
     app.finish().await;
 }

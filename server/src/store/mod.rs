@@ -6,6 +6,7 @@
 //! in SQL as well as decided in the core, so no balance can pass [`ledger::MAX_BALANCE`] or go
 //! below zero even if two decisions raced.
 
+pub mod batch;
 pub mod endpoints;
 pub mod events;
 pub mod idempotency;

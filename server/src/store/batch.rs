@@ -1,0 +1,333 @@
+//! Set-based statements of the group-commit pipeline: a batch of settlements reads what its
+//! decisions need and writes what they posted in a handful of statements, whatever its size.
+//!
+//! Each statement costs a round trip to the database (on SQLite, two thread hand-offs), and
+//! that, not SQL work, is what one-statement-per-row batches spent their time on. Rows are
+//! passed as `VALUES` lists (columns `column1`, `column2`, … on both SQLite and PostgreSQL),
+//! chunked so no statement passes either database's limit on bound parameters.
+
+use std::collections::HashMap;
+
+use paywire_core::idempotency::Fingerprint;
+use paywire_core::policy::{Policy, Usage};
+use paywire_core::settlement::EarlierPayment;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::Dialect;
+use crate::error::ApiError;
+use crate::store::ledger::MAX_BALANCE;
+use crate::store::payments::NewPayment;
+
+/// Rows per statement: PostgreSQL binds at most 65,535 parameters and SQLite 32,766; the
+/// widest row here has 17 columns.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// `($first, $first+1, …), (…)`: `rows` tuples of `columns` placeholders.
+fn tuples(rows: usize, columns: usize, first: usize) -> String {
+    let mut text = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(first + row * columns + column).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
+/// `$first, …, $(first+count-1)`.
+fn list(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The policy and usage of each wallet, locking the rows until commit on PostgreSQL (in id
+/// order, so two transactions never wait on each other's locks in a cycle; SQLite's
+/// `BEGIN IMMEDIATE` already holds the whole database).
+pub async fn lock_payers(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    wallet_ids: &[&str],
+) -> Result<HashMap<String, (Option<Policy>, Usage)>, ApiError> {
+    let mut found = HashMap::with_capacity(wallet_ids.len());
+    for chunk in wallet_ids.chunks(ROWS_PER_STATEMENT) {
+        let lock = match dialect {
+            Dialect::Postgres => " ORDER BY id FOR UPDATE",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT id, policy, usage FROM wallets WHERE id IN ({}){lock}",
+            list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let id: String = row.try_get("id")?;
+            let policy: Option<String> = row.try_get("policy")?;
+            let usage: String = row.try_get("usage")?;
+            let policy = policy
+                .map(|p| serde_json::from_str::<Policy>(&p))
+                .transpose()
+                .map_err(|e| ApiError::Internal(format!("stored policy of {id}: {e}")))?;
+            let usage = serde_json::from_str::<Usage>(&usage)
+                .map_err(|e| ApiError::Internal(format!("stored usage of {id}: {e}")))?;
+            found.insert(id, (policy, usage));
+        }
+    }
+    Ok(found)
+}
+
+/// Every balance of each wallet, keyed by `(wallet, asset)`.
+pub async fn balances(
+    conn: &mut AnyConnection,
+    wallet_ids: &[&str],
+) -> Result<HashMap<(String, String), i64>, sqlx::Error> {
+    let mut found = HashMap::with_capacity(wallet_ids.len());
+    for chunk in wallet_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT wallet_id, asset, amount FROM balances WHERE wallet_id IN ({})",
+            list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            found.insert(
+                (row.try_get("wallet_id")?, row.try_get("asset")?),
+                row.try_get("amount")?,
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Which once-only key of `payments` a lookup goes by.
+#[derive(Debug, Clone, Copy)]
+pub enum OnceKey {
+    /// `(network, payer, nonce)`, answered with the request fingerprint.
+    Nonce,
+    /// `(network, payer, payment_identifier)`, answered with the terms fingerprint.
+    Identifier,
+}
+
+/// The payments already settled on `network` under any of `keys` (`(payer, key)` pairs),
+/// keyed the same way. The lookup uses the unique index's prefix with two `IN` lists and
+/// keeps only the exact pairs asked for.
+pub async fn earlier_payments(
+    conn: &mut AnyConnection,
+    network: &str,
+    by: OnceKey,
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), EarlierPayment>, ApiError> {
+    let (column, fingerprint) = match by {
+        OnceKey::Nonce => ("nonce", "fingerprint"),
+        OnceKey::Identifier => ("payment_identifier", "terms_fingerprint"),
+    };
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT / 2) {
+        let mut payers: Vec<&str> = chunk.iter().map(|(payer, _)| *payer).collect();
+        payers.sort_unstable();
+        payers.dedup();
+        let values: Vec<&str> = chunk.iter().map(|(_, key)| *key).collect();
+        let sql = format!(
+            "SELECT id, payer, {column} AS once_key, {fingerprint} AS fp FROM payments \
+             WHERE network = $1 AND payer IN ({}) AND {column} IN ({})",
+            list(payers.len(), 2),
+            list(values.len(), 2 + payers.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(network);
+        for payer in &payers {
+            query = query.bind(*payer);
+        }
+        for value in &values {
+            query = query.bind(*value);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key: (String, String) = (row.try_get("payer")?, row.try_get("once_key")?);
+            let fingerprint: String = row.try_get("fp")?;
+            let earlier = EarlierPayment {
+                payment_id: row.try_get("id")?,
+                fingerprint: Fingerprint::try_from(fingerprint)
+                    .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+            };
+            found.insert(key, earlier);
+        }
+    }
+    found.retain(|(payer, key), _| keys.contains(&(payer.as_str(), key.as_str())));
+    Ok(found)
+}
+
+/// Takes each `(wallet, asset, amount)` from its balance (one row per balance: sum a
+/// wallet's debits first). `false` when any balance is short — the caller must roll back,
+/// since the others were taken.
+pub async fn debit(
+    conn: &mut AnyConnection,
+    debits: &[(&str, &str, i64)],
+) -> Result<bool, sqlx::Error> {
+    for chunk in debits.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE balances SET amount = balances.amount - v.column3 FROM (VALUES {}) AS v \
+             WHERE balances.wallet_id = v.column1 AND balances.asset = v.column2 \
+             AND balances.amount >= v.column3",
+            tuples(chunk.len(), 3, 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (wallet, asset, amount) in chunk {
+            query = query.bind(*wallet).bind(*asset).bind(*amount);
+        }
+        if query.execute(&mut *conn).await?.rows_affected() != chunk.len() as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Adds each `(wallet, asset, amount)` to its balance, creating it at zero first (one row per
+/// balance: sum a wallet's credits first). `false` when any sum would pass
+/// [`MAX_BALANCE`] — the caller must roll back.
+pub async fn credit(
+    conn: &mut AnyConnection,
+    credits: &[(&str, &str, i64)],
+) -> Result<bool, sqlx::Error> {
+    for chunk in credits.chunks(ROWS_PER_STATEMENT) {
+        let rows = tuples(chunk.len(), 3, 1);
+        let sql = format!(
+            "INSERT INTO balances (wallet_id, asset, amount) VALUES {rows} \
+             ON CONFLICT (wallet_id, asset) DO UPDATE SET amount = balances.amount + excluded.amount \
+             WHERE balances.amount <= {MAX_BALANCE} - excluded.amount"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (wallet, asset, amount) in chunk {
+            query = query.bind(*wallet).bind(*asset).bind(*amount);
+        }
+        if query.execute(&mut *conn).await?.rows_affected() != chunk.len() as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Records settled payments.
+pub async fn insert_payments(
+    conn: &mut AnyConnection,
+    payments: &[NewPayment<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in payments.chunks(ROWS_PER_STATEMENT / 2) {
+        let sql = format!(
+            "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, \
+             amount, fee, net, fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
+             VALUES {}",
+            tuples(chunk.len(), 17, 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for payment in chunk {
+            query = query
+                .bind(payment.id)
+                .bind(payment.network)
+                .bind(payment.payer)
+                .bind(payment.nonce)
+                .bind(payment.payer_wallet)
+                .bind(payment.payee_wallet)
+                .bind(payment.provider_id)
+                .bind(payment.asset)
+                .bind(payment.amount)
+                .bind(payment.fee)
+                .bind(payment.net)
+                .bind(payment.fingerprint)
+                .bind(payment.payment_identifier)
+                .bind(payment.terms_fingerprint)
+                .bind(payment.response)
+                .bind(now)
+                .bind(payment.resource);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stores each wallet's usage (one row per wallet: its last usage).
+pub async fn set_usage(
+    conn: &mut AnyConnection,
+    usages: &[(&str, String)],
+) -> Result<(), sqlx::Error> {
+    for chunk in usages.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE wallets SET usage = v.column2 FROM (VALUES {}) AS v WHERE wallets.id = v.column1",
+            tuples(chunk.len(), 2, 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (wallet, usage) in chunk {
+            query = query.bind(*wallet).bind(usage.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// An event to queue for a tenant.
+pub struct NewEvent<'a> {
+    /// `evt_…`.
+    pub id: String,
+    /// The tenant it is for.
+    pub tenant_id: &'a str,
+    /// `payment.settled`, `payment.refused`.
+    pub event_type: &'static str,
+    /// The data object, JSON.
+    pub data: String,
+}
+
+/// Queues events, as [`crate::store::events::enqueue`] does one: `pending` for a tenant with
+/// an enabled webhook endpoint now, else `none`.
+pub async fn enqueue_events(
+    conn: &mut AnyConnection,
+    events: &[NewEvent<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
+             SELECT v.column1, t.id, v.column3, v.column4, $1, NULL, \
+                    CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
+                    0, $2, 0 \
+             FROM (VALUES {}) AS v JOIN tenants t ON t.id = v.column2",
+            tuples(chunk.len(), 4, 3)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(now.saturating_mul(1000));
+        for event in chunk {
+            query = query
+                .bind(event.id.as_str())
+                .bind(event.tenant_id)
+                .bind(event.event_type)
+                .bind(event.data.as_str());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(tuples(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(tuples(1, 2, 3), "($3, $4)");
+        assert_eq!(list(3, 2), "$2, $3, $4");
+    }
+}
