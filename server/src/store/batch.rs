@@ -22,32 +22,67 @@ use crate::store::payments::NewPayment;
 /// widest row here has 17 columns.
 const ROWS_PER_STATEMENT: usize = 1_000;
 
-/// `($first, $first+1, …), (…)`: `rows` tuples of `columns` placeholders.
-fn tuples(rows: usize, columns: usize, first: usize) -> String {
-    let mut text = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            text.push_str(", ");
-        }
-        text.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                text.push_str(", ");
-            }
-            text.push('$');
-            text.push_str(&(first + row * columns + column).to_string());
-        }
-        text.push(')');
-    }
-    text
+/// How a statement's parameters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …` in binding order (SQLite). SQLite looks a numbered parameter's name up by a
+    /// linear scan, once per parameter when binding: quadratic in a 1,000-parameter insert.
+    Anonymous,
 }
 
-/// `$first, …, $(first+count-1)`.
-fn list(count: usize, first: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl Placeholders {
+    /// The style for `conn`'s database.
+    pub(crate) fn of(conn: &AnyConnection) -> Placeholders {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Placeholders::Anonymous
+        } else {
+            Placeholders::Numbered
+        }
+    }
+
+    fn push(self, text: &mut String, n: usize) {
+        match self {
+            Placeholders::Numbered => {
+                text.push('$');
+                text.push_str(&n.to_string());
+            }
+            Placeholders::Anonymous => text.push('?'),
+        }
+    }
+
+    /// `($first, $first+1, …), (…)`: `rows` tuples of `columns` placeholders, numbered from
+    /// `first` (every parameter before them must be bound first, in order).
+    pub(crate) fn tuples(self, rows: usize, columns: usize, first: usize) -> String {
+        let mut text = String::with_capacity(rows * columns * 5);
+        for row in 0..rows {
+            if row > 0 {
+                text.push_str(", ");
+            }
+            text.push('(');
+            for column in 0..columns {
+                if column > 0 {
+                    text.push_str(", ");
+                }
+                self.push(&mut text, first + row * columns + column);
+            }
+            text.push(')');
+        }
+        text
+    }
+
+    /// `$first, …, $(first+count-1)`.
+    fn list(self, count: usize, first: usize) -> String {
+        let mut text = String::with_capacity(count * 5);
+        for n in first..first + count {
+            if n > first {
+                text.push_str(", ");
+            }
+            self.push(&mut text, n);
+        }
+        text
+    }
 }
 
 /// The policy and usage of each wallet, locking the rows until commit on PostgreSQL (in id
@@ -66,7 +101,7 @@ pub async fn lock_payers(
         };
         let sql = format!(
             "SELECT id, policy, usage FROM wallets WHERE id IN ({}){lock}",
-            list(chunk.len(), 1)
+            Placeholders::of(conn).list(chunk.len(), 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -97,7 +132,7 @@ pub async fn balances(
     for chunk in wallet_ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT wallet_id, asset, amount FROM balances WHERE wallet_id IN ({})",
-            list(chunk.len(), 1)
+            Placeholders::of(conn).list(chunk.len(), 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in chunk {
@@ -135,6 +170,7 @@ pub async fn earlier_payments(
         OnceKey::Nonce => ("nonce", "fingerprint"),
         OnceKey::Identifier => ("payment_identifier", "terms_fingerprint"),
     };
+    let style = Placeholders::of(conn);
     let mut found = HashMap::new();
     for chunk in keys.chunks(ROWS_PER_STATEMENT / 2) {
         let mut payers: Vec<&str> = chunk.iter().map(|(payer, _)| *payer).collect();
@@ -143,9 +179,10 @@ pub async fn earlier_payments(
         let values: Vec<&str> = chunk.iter().map(|(_, key)| *key).collect();
         let sql = format!(
             "SELECT id, payer, {column} AS once_key, {fingerprint} AS fp FROM payments \
-             WHERE network = $1 AND payer IN ({}) AND {column} IN ({})",
-            list(payers.len(), 2),
-            list(values.len(), 2 + payers.len())
+             WHERE network = {} AND payer IN ({}) AND {column} IN ({})",
+            style.list(1, 1),
+            style.list(payers.len(), 2),
+            style.list(values.len(), 2 + payers.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(network);
         for payer in &payers {
@@ -181,7 +218,7 @@ pub async fn debit(
             "UPDATE balances SET amount = balances.amount - v.column3 FROM (VALUES {}) AS v \
              WHERE balances.wallet_id = v.column1 AND balances.asset = v.column2 \
              AND balances.amount >= v.column3",
-            tuples(chunk.len(), 3, 1)
+            Placeholders::of(conn).tuples(chunk.len(), 3, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (wallet, asset, amount) in chunk {
@@ -202,7 +239,7 @@ pub async fn credit(
     credits: &[(&str, &str, i64)],
 ) -> Result<bool, sqlx::Error> {
     for chunk in credits.chunks(ROWS_PER_STATEMENT) {
-        let rows = tuples(chunk.len(), 3, 1);
+        let rows = Placeholders::of(conn).tuples(chunk.len(), 3, 1);
         let sql = format!(
             "INSERT INTO balances (wallet_id, asset, amount) VALUES {rows} \
              ON CONFLICT (wallet_id, asset) DO UPDATE SET amount = balances.amount + excluded.amount \
@@ -230,7 +267,7 @@ pub async fn insert_payments(
             "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, \
              amount, fee, net, fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
              VALUES {}",
-            tuples(chunk.len(), 17, 1)
+            Placeholders::of(conn).tuples(chunk.len(), 17, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for payment in chunk {
@@ -266,7 +303,7 @@ pub async fn set_usage(
     for chunk in usages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE wallets SET usage = v.column2 FROM (VALUES {}) AS v WHERE wallets.id = v.column1",
-            tuples(chunk.len(), 2, 1)
+            Placeholders::of(conn).tuples(chunk.len(), 2, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (wallet, usage) in chunk {
@@ -296,14 +333,17 @@ pub async fn enqueue_events(
     events: &[NewEvent<'_>],
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let style = Placeholders::of(conn);
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
-             SELECT v.column1, t.id, v.column3, v.column4, $1, NULL, \
+             SELECT v.column1, t.id, v.column3, v.column4, {}, NULL, \
                     CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
-                    0, $2, 0 \
+                    0, {}, 0 \
              FROM (VALUES {}) AS v JOIN tenants t ON t.id = v.column2",
-            tuples(chunk.len(), 4, 3)
+            style.list(1, 1),
+            style.list(1, 2),
+            style.tuples(chunk.len(), 4, 3)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
@@ -326,8 +366,10 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_then_columns() {
-        assert_eq!(tuples(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(tuples(1, 2, 3), "($3, $4)");
-        assert_eq!(list(3, 2), "$2, $3, $4");
+        let numbered = Placeholders::Numbered;
+        assert_eq!(numbered.tuples(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(numbered.tuples(1, 2, 3), "($3, $4)");
+        assert_eq!(numbered.list(3, 2), "$2, $3, $4");
+        assert_eq!(Placeholders::Anonymous.tuples(2, 2, 5), "(?, ?), (?, ?)");
     }
 }

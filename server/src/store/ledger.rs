@@ -82,24 +82,9 @@ pub async fn post(
     if postings.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..postings.len())
-        .map(|i| {
-            let n = i * 7;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO journal (id, entry_id, wallet_id, asset, amount, kind, created_at) VALUES {}",
-        rows.join(", ")
+        crate::store::batch::Placeholders::of(conn).tuples(postings.len(), 7, 1)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (i, posting) in postings.iter().enumerate() {
