@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod denial;
 pub mod error;
 pub mod flow;

@@ -133,6 +133,119 @@ pub fn verify_payment(
     })
 }
 
+/// How the signature of a payment to be settled on a chain is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignerProof {
+    /// An EOA signature that recovered to `authorization.from`: nothing is left to check.
+    Recovered,
+    /// Not an EOA signature of `from`: the payment is valid only if `from` is a deployed
+    /// contract wallet whose ERC-1271 `isValidSignature(digest, signature)` answers
+    /// `0x1626ba7e`. The settler asks the chain; without code at `from`, or with any other
+    /// answer, the payment is refused with `invalid_exact_evm_signature`.
+    ContractWallet {
+        /// The EIP-712 digest the wallet is asked about.
+        digest: [u8; 32],
+    },
+}
+
+/// An EVM payment whose terms verified, to be settled by a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEvmPayment {
+    /// `authorization.from`: the payer, an EOA or a contract wallet.
+    pub payer: Address,
+    /// The authorization, typed.
+    pub authorization: TransferWithAuthorization,
+    /// The signature as sent (65 bytes for an EOA; any length for a contract wallet).
+    pub signature: Vec<u8>,
+    /// What is left to confirm the signer.
+    pub proof: SignerProof,
+    /// The domain it was signed under.
+    pub domain: Eip712Domain,
+}
+
+/// ERC-6492's magic suffix: a signature from a wallet that is not deployed yet, wrapped with
+/// the factory call that would deploy it.
+pub const ERC6492_MAGIC: [u8; 32] = [
+    0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
+    0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
+];
+
+/// Verifies an EVM `exact` payment for settlement on a chain: every check of
+/// [`verify_payment`], in the same order and with the same codes, except that a signature
+/// which is not `from`'s EOA signature is not refused here but left to the chain
+/// ([`SignerProof::ContractWallet`]: ERC-1271). An ERC-6492 signature (a counterfactual
+/// wallet) is refused with `invalid_exact_evm_payload_undeployed_smart_wallet`: deploying
+/// wallets on a payer's behalf is not supported.
+pub fn verify_payment_for_chain(
+    payment: &PaymentPayload,
+    requirements: &AnyRequirements,
+    now: u64,
+) -> Result<ChainEvmPayment> {
+    check_exact_scheme(payment, requirements)?;
+    eip712_name_version(requirements)?;
+    if payment.network() != requirements.network() {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmNetworkMismatch,
+            "the payment is for another network",
+        ));
+    }
+    let domain = domain_for(requirements)?;
+    let exact = ExactPayload::from_object(payment.payload())?;
+    let signature = exact
+        .signature
+        .strip_prefix("0x")
+        .and_then(|digits| hex::decode(digits).ok())
+        .filter(|bytes| !bytes.is_empty())
+        .ok_or_else(|| {
+            Error::payment_invalid(
+                Reason::InvalidExactEvmSignature,
+                "the signature is not 0x-hex",
+            )
+        })?;
+    if signature.ends_with(&ERC6492_MAGIC) {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmPayloadUndeployedSmartWallet,
+            "ERC-6492 signatures of undeployed wallets are not settled: deploy the wallet first",
+        ));
+    }
+    let authorization = typed_authorization(&exact.authorization)?;
+    let digest = domain.signing_digest(&authorization);
+    let recovered = EvmSignature::from_bytes(&signature)
+        .and_then(|eoa| eoa.recover(&digest))
+        .ok();
+    let proof = if recovered == Some(authorization.from) {
+        SignerProof::Recovered
+    } else {
+        SignerProof::ContractWallet { digest }
+    };
+    let pay_to = Address::parse(requirements.pay_to()).map_err(|_| {
+        Error::payment_invalid(
+            Reason::InvalidPaymentRequirements,
+            "payTo is not an EVM address",
+        )
+    })?;
+    if authorization.to != pay_to {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "authorization.to is not payTo",
+        ));
+    }
+    check_terms(
+        authorization.valid_after,
+        authorization.valid_before,
+        authorization.value,
+        requirements.amount(),
+        now,
+    )?;
+    Ok(ChainEvmPayment {
+        payer: authorization.from,
+        authorization,
+        signature,
+        proof,
+        domain,
+    })
+}
+
 /// An EOA signature, or the reason a longer one cannot be checked without a chain.
 fn decode_signature(text: &str) -> Result<EvmSignature> {
     let bytes = text
@@ -286,6 +399,58 @@ mod tests {
             .unwrap_err()
             .code()
             .to_string()
+    }
+
+    #[test]
+    fn for_a_chain_an_eoa_signature_is_recovered_and_any_other_is_left_to_erc1271() {
+        let required = required(2);
+        let requirements = required.requirements(0).unwrap();
+        let payment = pay(&required, |_| {});
+        let verified = verify_payment_for_chain(&payment, &requirements, NOW).unwrap();
+        assert_eq!(verified.proof, SignerProof::Recovered);
+        assert_eq!(verified.payer, key().address());
+        // Signed by another key (a contract wallet's owner, say): the wallet at `from` decides.
+        let other = PrivateKey::from_bytes(&[9; 32]).unwrap();
+        let domain = domain_for(&requirements).unwrap();
+        let mut exact = ExactPayload::from_object(payment.payload()).unwrap();
+        let authorization = typed_authorization(&exact.authorization).unwrap();
+        let digest = domain.signing_digest(&authorization);
+        exact.signature = other.sign_digest(&digest).to_hex();
+        let by_owner = required.payment(0, exact.to_object()).unwrap();
+        let verified = verify_payment_for_chain(&by_owner, &requirements, NOW).unwrap();
+        assert_eq!(verified.proof, SignerProof::ContractWallet { digest });
+        assert_eq!(
+            code(&required, &by_owner),
+            "invalid_exact_evm_signature",
+            "without a chain the same payment is refused"
+        );
+        // A long (contract) signature is left to the chain as well; a 6492 one is refused.
+        exact.signature = format!("0x{}", "ab".repeat(200));
+        let long = required.payment(0, exact.to_object()).unwrap();
+        assert!(matches!(
+            verify_payment_for_chain(&long, &requirements, NOW)
+                .unwrap()
+                .proof,
+            SignerProof::ContractWallet { .. }
+        ));
+        exact.signature = format!("0x{}{}", "ab".repeat(100), hex::encode(ERC6492_MAGIC));
+        let counterfactual = required.payment(0, exact.to_object()).unwrap();
+        assert_eq!(
+            verify_payment_for_chain(&counterfactual, &requirements, NOW)
+                .unwrap_err()
+                .code(),
+            "invalid_exact_evm_payload_undeployed_smart_wallet"
+        );
+        // The terms are still checked, whoever signed: a wrong recipient is refused.
+        let wrong_to = resign(&required, |a| {
+            a.to = Address::parse("0x0000000000000000000000000000000000000001").unwrap()
+        });
+        assert_eq!(
+            verify_payment_for_chain(&wrong_to, &requirements, NOW)
+                .unwrap_err()
+                .code(),
+            "invalid_exact_evm_recipient_mismatch"
+        );
     }
 
     #[test]
