@@ -6,7 +6,8 @@
 # and paywire-reqwest over loopback), schemathesis against a live server, a
 # 60-second smoke run of every fuzz target, the Python wheel's suites, the Swift drift check,
 # and @paywire/wasm (vectors in Node, host layer
-# against the server, npm pack, the workers entry, headless Chromium).
+# against the server, npm pack, the workers entry, headless Chromium), and settlement on a
+# real local EVM chain (anvil, the Solidity test token, ERC-1271, RPC failover).
 # Usage: bash scripts/test.sh        (CI runs exactly this, through .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +25,18 @@ cargo fmt --all -- --check
 step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "a real local EVM chain (anvil) and solc-js from npm; the test contracts are up to date"
+(cd tests/chain && npm ci --no-audit --no-fund --loglevel=error)
+bash scripts/build-contracts.sh
+if [ -n "$(git status --porcelain -- contracts)" ]; then
+  git status --porcelain -- contracts
+  echo "contracts/out differs from what solc compiles: run 'bash scripts/build-contracts.sh' and commit" >&2
+  exit 1
+fi
+
 step "tests"
-cargo test --workspace --locked
+# The chain tests run against anvil; here a missing anvil fails them instead of skipping.
+PAYWIRE_REQUIRE_CHAIN=1 cargo test --workspace --locked
 # The workspace builds paywire-core with libsecp256k1 (the server asks for it); the pure-Rust
 # k256 backend, which wasm uses, runs the vectors on its own.
 cargo test --locked -p paywire-core --test vectors

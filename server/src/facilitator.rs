@@ -56,10 +56,29 @@ pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedRespo
             });
         }
     }
+    for network in state.chains.networks() {
+        kinds.push(SupportedKind {
+            x402_version: 2,
+            scheme: "exact".into(),
+            network: network.clone(),
+            extra: None,
+        });
+        if let Some(name) = paywire_core::protocol::network::ChainId::parse(&network)
+            .ok()
+            .and_then(|id| id.v1_name())
+        {
+            kinds.push(SupportedKind {
+                x402_version: 1,
+                scheme: "exact".into(),
+                network: name.into(),
+                extra: None,
+            });
+        }
+    }
     Json(SupportedResponse {
         kinds,
         extensions: vec![paywire_core::protocol::extensions::PAYMENT_IDENTIFIER.into()],
-        signers: Default::default(),
+        signers: state.chains.signers().into_iter().collect(),
     })
 }
 
@@ -69,6 +88,16 @@ pub async fn post_verify(
     RawBody(body): RawBody,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let request = normalize_v1_network(&state, parse(&body)?);
+    if let Some(chain) = state.chains.get(request.payment_requirements.network()) {
+        return Ok(Json(
+            match crate::onchain::verify(&state, chain, &request, &body, now()).await? {
+                Ok(payer) => VerifyResponse::valid(payer),
+                Err(refusal) => {
+                    VerifyResponse::invalid(refusal.reason, refusal.message, refusal.payer)
+                }
+            },
+        ));
+    }
     Ok(Json(
         crate::settlement::verify(&state, &request, &body, now()).await?,
     ))
@@ -83,7 +112,10 @@ pub async fn post_settle(
     use axum::response::IntoResponse;
     let started = std::time::Instant::now();
     let request = normalize_v1_network(&state, parse(&body)?);
-    let settled = crate::settlement::settle(&state, &request, &body, now()).await?;
+    let settled = match state.chains.get(request.payment_requirements.network()) {
+        Some(chain) => crate::onchain::settle(&state, chain, &request, &body, now()).await?,
+        None => crate::settlement::settle(&state, &request, &body, now()).await?,
+    };
     let (outcome, reason) = match (&settled.response.error_reason, settled.known) {
         (None, _) => ("settled", String::new()),
         (Some(_), false) => ("pending", "settlement_pending".to_string()),
@@ -109,7 +141,9 @@ fn normalize_v1_network(state: &AppState, mut request: FacilitatorRequest) -> Fa
     ) {
         if let Some(caip2) = paywire_core::protocol::network::to_caip2(&requirements.network) {
             let caip2 = caip2.into_owned();
-            if state.devnet_networks.contains(&caip2) && payment.network == requirements.network {
+            if (state.devnet_networks.contains(&caip2) || state.chains.get(&caip2).is_some())
+                && payment.network == requirements.network
+            {
                 payment.network.clone_from(&caip2);
                 requirements.network = caip2;
             }

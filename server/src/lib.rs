@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod body;
+pub mod chain;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;
@@ -24,6 +25,7 @@ pub mod ledger;
 pub mod lists;
 pub mod metrics;
 pub mod observe;
+pub mod onchain;
 pub mod openapi;
 pub mod payouts;
 pub mod pricing;

@@ -27,6 +27,7 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         dialect,
         ledger_network: format!("paywire:{}", settings.ledger_id),
         devnet_networks: DEVNET_NETWORKS.iter().map(|s| s.to_string()).collect(),
+        chains: crate::chain::Chains::open(&settings.chains)?,
         fee_bps: settings.fee_bps,
         token_keys: Arc::new(token_keys),
         sealer,
@@ -109,6 +110,7 @@ pub async fn serve_on(
         }
     });
     let sender = crate::delivery::spawn(state.clone());
+    let reconciler = crate::onchain::start_reconciler(state.clone());
     let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -146,6 +148,9 @@ pub async fn serve_on(
     }
     drop(listener);
     sweeping.abort();
+    if let Some(reconciler) = reconciler {
+        reconciler.abort();
+    }
     // Requests in flight are answered, idle connections closed; then the mutations those
     // requests started (which run to completion whatever their client does) end too.
     let deadline = limits.request_timeout + limits.header_read_timeout;

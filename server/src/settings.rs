@@ -120,6 +120,34 @@ pub struct SettingsArgs {
     /// them (e.g. `info`, `paywire::access=off`) [default: text].
     #[arg(long, env = "PAYWIRE_LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// An EVM network settled on chain: `eip155:<chain id>=<RPC URL>[,<RPC URL>…]` (the URLs
+    /// fail over in order); repeat for more, or separate them with `;` in `PAYWIRE_CHAINS`.
+    /// The facilitator's key comes from `PAYWIRE_CHAIN_SIGNER_KEY` or
+    /// `--chain-signer-key-file`, never from the command line.
+    #[arg(
+        long = "chain",
+        env = "PAYWIRE_CHAINS",
+        value_delimiter = ';',
+        global = true
+    )]
+    pub chains: Vec<String>,
+    /// A file holding the facilitator's chain signing key (`0x`-hex).
+    #[arg(long, env = "PAYWIRE_CHAIN_SIGNER_KEY_FILE", global = true)]
+    pub chain_signer_key_file: Option<PathBuf>,
+    /// Milliseconds `/settle` waits for a chain receipt before answering `settlement_pending`
+    /// [default: 30000].
+    #[arg(long, env = "PAYWIRE_CHAIN_RECEIPT_TIMEOUT_MS", global = true)]
+    pub chain_receipt_timeout_ms: Option<u64>,
+    /// Blocks a settlement's receipt needs [default: 1].
+    #[arg(long, env = "PAYWIRE_CHAIN_CONFIRMATIONS", global = true)]
+    pub chain_confirmations: Option<u64>,
+    /// Milliseconds one JSON-RPC call may take before the next URL is tried [default: 5000].
+    #[arg(long, env = "PAYWIRE_CHAIN_RPC_TIMEOUT_MS", global = true)]
+    pub chain_rpc_timeout_ms: Option<u64>,
+    /// Milliseconds between the reconciler's passes over pending chain settlements
+    /// [default: 2000].
+    #[arg(long, env = "PAYWIRE_CHAIN_RECONCILE_MS", global = true)]
+    pub chain_reconcile_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +181,12 @@ struct FileSettings {
     settle_batch_max: Option<usize>,
     settle_batch_wait_us: Option<u64>,
     settle_batch_workers: Option<usize>,
+    chains: Option<Vec<String>>,
+    chain_signer_key_file: Option<PathBuf>,
+    chain_receipt_timeout_ms: Option<u64>,
+    chain_confirmations: Option<u64>,
+    chain_rpc_timeout_ms: Option<u64>,
+    chain_reconcile_ms: Option<u64>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -240,6 +274,8 @@ pub struct Settings {
     pub settle_batch_wait: Duration,
     /// Batches committed at once.
     pub settle_batch_workers: usize,
+    /// Settling on EVM chains.
+    pub chains: crate::chain::ChainSettings,
 }
 
 impl std::fmt::Debug for Settings {
@@ -262,6 +298,7 @@ impl std::fmt::Debug for Settings {
             .field("settle_batch_max", &self.settle_batch_max)
             .field("settle_batch_wait", &self.settle_batch_wait)
             .field("settle_batch_workers", &self.settle_batch_workers)
+            .field("chains", &self.chains)
             .finish()
     }
 }
@@ -284,6 +321,55 @@ pub fn default_key_file(database_url: &str) -> PathBuf {
 }
 
 impl SettingsArgs {
+    /// The chain settings: networks from the arguments (or the file), the signer key from
+    /// `PAYWIRE_CHAIN_SIGNER_KEY` or a file — never an argument, which any user of the
+    /// machine can read in the process list.
+    fn chain_settings(&self, file: &FileSettings) -> Result<crate::chain::ChainSettings, String> {
+        let specs = if self.chains.is_empty() {
+            file.chains.clone().unwrap_or_default()
+        } else {
+            self.chains.clone()
+        };
+        let networks = specs
+            .iter()
+            .filter(|spec| !spec.trim().is_empty())
+            .map(|spec| spec.parse::<crate::chain::ChainNetworkSettings>())
+            .collect::<Result<Vec<_>, String>>()?;
+        let key_file = self
+            .chain_signer_key_file
+            .clone()
+            .or(file.chain_signer_key_file.clone());
+        let signer_key = match (std::env::var("PAYWIRE_CHAIN_SIGNER_KEY"), key_file) {
+            (Ok(key), _) if !key.trim().is_empty() => Some(zeroize::Zeroizing::new(key)),
+            (_, Some(path)) => Some(zeroize::Zeroizing::new(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("chain signer key file {}: {e}", path.display()))?
+                    .trim()
+                    .to_string(),
+            )),
+            _ => None,
+        };
+        let millis = |arg: Option<u64>, file: Option<u64>, default: u64| {
+            std::time::Duration::from_millis(arg.or(file).unwrap_or(default).max(1))
+        };
+        Ok(crate::chain::ChainSettings {
+            networks,
+            signer_key,
+            receipt_timeout: millis(
+                self.chain_receipt_timeout_ms,
+                file.chain_receipt_timeout_ms,
+                30_000,
+            ),
+            confirmations: self
+                .chain_confirmations
+                .or(file.chain_confirmations)
+                .unwrap_or(1)
+                .max(1),
+            rpc_timeout: millis(self.chain_rpc_timeout_ms, file.chain_rpc_timeout_ms, 5_000),
+            reconcile_interval: millis(self.chain_reconcile_ms, file.chain_reconcile_ms, 2_000),
+        })
+    }
+
     /// Merges flags and environment over the TOML file over the defaults.
     pub fn resolve(&self) -> Result<Settings, String> {
         let file = match &self.config {
@@ -295,6 +381,7 @@ impl SettingsArgs {
             }
             None => FileSettings::default(),
         };
+        let chains = self.chain_settings(&file)?;
         let database_url = self
             .database_url
             .clone()
@@ -417,6 +504,7 @@ impl SettingsArgs {
                 .clone()
                 .or(file.payout_minimum)
                 .unwrap_or_else(|| "1.00".into()),
+            chains,
             log_json: match self.log_format.clone().or(file.log_format).as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,

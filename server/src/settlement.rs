@@ -43,7 +43,8 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(reason: Reason, message: impl Into<String>, payer: Option<&str>) -> Self {
+    /// A refusal with this reason and message.
+    pub fn new(reason: Reason, message: impl Into<String>, payer: Option<&str>) -> Self {
         Refusal {
             reason,
             message: message.into(),
@@ -51,7 +52,8 @@ impl Refusal {
         }
     }
 
-    fn from_core(error: paywire_core::Error, payer: Option<&str>) -> Self {
+    /// The refusal of a core error.
+    pub fn from_core(error: paywire_core::Error, payer: Option<&str>) -> Self {
         Refusal::new(error.reason(), error.to_string(), payer)
     }
 }

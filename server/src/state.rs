@@ -21,6 +21,8 @@ pub struct AppState {
     pub ledger_network: String,
     /// Devnet EVM networks (CAIP-2).
     pub devnet_networks: Vec<String>,
+    /// EVM networks settled on chain.
+    pub chains: crate::chain::Chains,
     /// The platform fee in basis points.
     pub fee_bps: u32,
     /// Signs and verifies access tokens.

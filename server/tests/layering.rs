@@ -27,13 +27,15 @@ const LAYERS: &[&[&str]] = &[
     &["ratelimit"],
     // Secrets at rest (sealed into store columns); configuration that holds the master key.
     &["secrets"],
+    // EVM chains: settings, JSON-RPC with failover, the facilitator's transactions.
+    &["chain", "chain::rpc"],
     &["settings"],
     // What every handler shares.
     &["state"],
     // Services the handlers call: authentication, pricing, idempotency, access tokens.
     &["auth", "pricing", "idempotency", "tokens", "delivery"],
     // The settlement of a verified payment (the core's decision, the store's transaction).
-    &["settlement"],
+    &["settlement", "onchain"],
     // Handlers: parse, call the core and the services, respond.
     &[
         "accounts",

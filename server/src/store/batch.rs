@@ -17,73 +17,11 @@ use crate::db::Dialect;
 use crate::error::ApiError;
 use crate::store::ledger::MAX_BALANCE;
 use crate::store::payments::NewPayment;
+use crate::store::Placeholders;
 
 /// Rows per statement: PostgreSQL binds at most 65,535 parameters and SQLite 32,766; the
 /// widest row here has 17 columns.
 const ROWS_PER_STATEMENT: usize = 1_000;
-
-/// How a statement's parameters are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Placeholders {
-    /// `$1, $2, …` (PostgreSQL).
-    Numbered,
-    /// `?, ?, …` in binding order (SQLite). SQLite looks a numbered parameter's name up by a
-    /// linear scan, once per parameter when binding: quadratic in a 1,000-parameter insert.
-    Anonymous,
-}
-
-impl Placeholders {
-    /// The style for `conn`'s database.
-    pub(crate) fn of(conn: &AnyConnection) -> Placeholders {
-        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-            Placeholders::Anonymous
-        } else {
-            Placeholders::Numbered
-        }
-    }
-
-    fn push(self, text: &mut String, n: usize) {
-        match self {
-            Placeholders::Numbered => {
-                text.push('$');
-                text.push_str(&n.to_string());
-            }
-            Placeholders::Anonymous => text.push('?'),
-        }
-    }
-
-    /// `($first, $first+1, …), (…)`: `rows` tuples of `columns` placeholders, numbered from
-    /// `first` (every parameter before them must be bound first, in order).
-    pub(crate) fn tuples(self, rows: usize, columns: usize, first: usize) -> String {
-        let mut text = String::with_capacity(rows * columns * 5);
-        for row in 0..rows {
-            if row > 0 {
-                text.push_str(", ");
-            }
-            text.push('(');
-            for column in 0..columns {
-                if column > 0 {
-                    text.push_str(", ");
-                }
-                self.push(&mut text, first + row * columns + column);
-            }
-            text.push(')');
-        }
-        text
-    }
-
-    /// `$first, …, $(first+count-1)`.
-    fn list(self, count: usize, first: usize) -> String {
-        let mut text = String::with_capacity(count * 5);
-        for n in first..first + count {
-            if n > first {
-                text.push_str(", ");
-            }
-            self.push(&mut text, n);
-        }
-        text
-    }
-}
 
 /// The policy and usage of each wallet, locking the rows until commit on PostgreSQL (in id
 /// order, so two transactions never wait on each other's locks in a cycle; SQLite's

@@ -84,7 +84,7 @@ pub async fn post(
     }
     let sql = format!(
         "INSERT INTO journal (id, entry_id, wallet_id, asset, amount, kind, created_at) VALUES {}",
-        crate::store::batch::Placeholders::of(conn).tuples(postings.len(), 7, 1)
+        crate::store::Placeholders::of(conn).tuples(postings.len(), 7, 1)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (i, posting) in postings.iter().enumerate() {

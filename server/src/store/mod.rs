@@ -7,6 +7,7 @@
 //! below zero even if two decisions raced.
 
 pub mod batch;
+pub mod chain;
 pub mod endpoints;
 pub mod events;
 pub mod idempotency;
@@ -21,7 +22,72 @@ pub mod tenants;
 pub mod tokens;
 pub mod wallets;
 
+use sqlx::AnyConnection;
+
 /// Whether a database error is a unique-constraint violation (a row that already exists).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// How a statement's parameters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …` in binding order (SQLite). SQLite looks a numbered parameter's name up by a
+    /// linear scan, once per parameter when binding: quadratic in a 1,000-parameter insert.
+    Anonymous,
+}
+
+impl Placeholders {
+    /// The style for `conn`'s database.
+    pub fn of(conn: &AnyConnection) -> Placeholders {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Placeholders::Anonymous
+        } else {
+            Placeholders::Numbered
+        }
+    }
+
+    fn push(self, text: &mut String, n: usize) {
+        match self {
+            Placeholders::Numbered => {
+                text.push('$');
+                text.push_str(&n.to_string());
+            }
+            Placeholders::Anonymous => text.push('?'),
+        }
+    }
+
+    /// `($first, $first+1, …), (…)`: `rows` tuples of `columns` placeholders, numbered from
+    /// `first` (every parameter before them must be bound first, in order).
+    pub fn tuples(self, rows: usize, columns: usize, first: usize) -> String {
+        let mut text = String::with_capacity(rows * columns * 5);
+        for row in 0..rows {
+            if row > 0 {
+                text.push_str(", ");
+            }
+            text.push('(');
+            for column in 0..columns {
+                if column > 0 {
+                    text.push_str(", ");
+                }
+                self.push(&mut text, first + row * columns + column);
+            }
+            text.push(')');
+        }
+        text
+    }
+
+    /// `$first, …, $(first+count-1)`.
+    pub fn list(self, count: usize, first: usize) -> String {
+        let mut text = String::with_capacity(count * 5);
+        for n in first..first + count {
+            if n > first {
+                text.push_str(", ");
+            }
+            self.push(&mut text, n);
+        }
+        text
+    }
 }

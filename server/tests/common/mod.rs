@@ -31,6 +31,7 @@ pub struct TestApp {
     url: String,
     fee_bps: u32,
     cleanup: Cleanup,
+    args: SettingsArgs,
 }
 
 enum Cleanup {
@@ -68,13 +69,21 @@ impl TestApp {
             format!("postgres://{user}@{host_port}/{name}"),
             cleanup,
             250,
+            SettingsArgs::default(),
         )
         .await
     }
 
     pub async fn with_fee(backend: Backend, fee_bps: u32) -> Self {
         let (url, cleanup) = Self::database(backend).await;
-        Self::open(url, cleanup, fee_bps).await
+        Self::open(url, cleanup, fee_bps, SettingsArgs::default()).await
+    }
+
+    /// A new database, the server opened with `args` as well (chains, say).
+    #[allow(dead_code)]
+    pub async fn with_args(backend: Backend, args: SettingsArgs) -> Self {
+        let (url, cleanup) = Self::database(backend).await;
+        Self::open(url, cleanup, 250, args).await
     }
 
     async fn database(backend: Backend) -> (String, Cleanup) {
@@ -108,17 +117,17 @@ impl TestApp {
     /// Closes the pool and opens the same database again: a server restart.
     pub async fn reopen(self) -> Self {
         self.state.pool.close().await;
-        Self::open(self.url, self.cleanup, self.fee_bps).await
+        Self::open(self.url, self.cleanup, self.fee_bps, self.args).await
     }
 
-    async fn open(url: String, cleanup: Cleanup, fee_bps: u32) -> Self {
+    async fn open(url: String, cleanup: Cleanup, fee_bps: u32, args: SettingsArgs) -> Self {
         let settings = SettingsArgs {
             database_url: Some(url.clone()),
             admin_key: Some(ADMIN.into()),
             ledger_id: Some("test".into()),
             fee_bps: Some(fee_bps),
             master_key: Some(MASTER_KEY.into()),
-            ..Default::default()
+            ..args.clone()
         }
         .resolve()
         .unwrap();
@@ -139,6 +148,7 @@ impl TestApp {
             url,
             fee_bps,
             cleanup,
+            args,
         }
     }
 

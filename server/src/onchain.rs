@@ -1,0 +1,670 @@
+//! Settling EVM `exact` payments on a real chain: EIP-3009 `transferWithAuthorization`
+//! submitted through JSON-RPC by the facilitator's own key.
+//!
+//! The steps, each decided in paywire-core and carried out here: verify the payment
+//! ([`paywire_core::protocol::evm::verify_payment_for_chain`]; a signature that is not the
+//! payer's EOA signature is asked of the payer's contract wallet, ERC-1271), check the token's
+//! EIP-712 domain, look up the attempt at the same authorization
+//! ([`paywire_core::chain::decide`]: replay, pending or submit), pre-flight on chain (nonce
+//! state, balance, a simulation: [`paywire_core::chain::check_pre_flight`]), record the attempt,
+//! sign and store the transaction, broadcast it, and wait for its receipt. A receipt that does
+//! not come in time answers `settlement_pending` with the transaction hash, and the reconciler
+//! ([`start_reconciler`]) settles the attempt later — broadcasting the stored transaction again,
+//! never a second one — and records the payment in the ledger (payments, revenue, a
+//! `payment.settled` event) exactly once.
+
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use paywire_core::chain::{self as decisions, ChainPlan};
+use paywire_core::idempotency::fingerprint;
+use paywire_core::protocol::evm::{self, ChainEvmPayment, SignerProof};
+use paywire_core::protocol::{FacilitatorRequest, Reason, SettleResponse};
+use serde_json::json;
+
+use crate::chain::{address, broadcast, rpc, ChainNetwork};
+use crate::error::ApiError;
+use crate::settlement::{Refusal, Settled};
+use crate::state::AppState;
+use crate::store;
+use crate::util::{new_ordered_id, now_i64};
+
+/// A chain payment that verified, with its ledger parties.
+struct ChainChecked {
+    payment: ChainEvmPayment,
+    payer: String,
+    nonce: String,
+}
+
+fn refused(reason: Reason, message: impl Into<String>, payer: Option<&str>) -> Refusal {
+    Refusal::new(reason, message, payer)
+}
+
+/// Verifies a chain payment: the core's checks, the contract wallet's word when the signature
+/// is not an EOA's, the token's domain, and the payee.
+async fn check(
+    state: &AppState,
+    chain: &ChainNetwork,
+    request: &FacilitatorRequest,
+    now: u64,
+) -> Result<Result<ChainChecked, Refusal>, ApiError> {
+    let requirements = &request.payment_requirements;
+    let payment = match evm::verify_payment_for_chain(&request.payment_payload, requirements, now) {
+        Ok(payment) => payment,
+        Err(e) => return Ok(Err(Refusal::from_core(e, None))),
+    };
+    let payer = payment.payer.to_checksum();
+    let unreachable = |e: rpc::RpcFailure| {
+        Ok(Err(refused(
+            Reason::UnexpectedVerifyError,
+            format!("the chain could not be asked: {e}"),
+            Some(&payer),
+        )))
+    };
+    if let SignerProof::ContractWallet { digest } = &payment.proof {
+        match chain
+            .erc1271_valid(address(&payment.payer), *digest, &payment.signature)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return Ok(Err(refused(
+                    Reason::InvalidExactEvmSignature,
+                    "the signature is neither authorization.from's nor accepted by a contract wallet there (ERC-1271)",
+                    Some(&payer),
+                )))
+            }
+            Err(e) => return unreachable(e),
+        }
+    }
+    match chain
+        .domain_separator(address(&payment.domain.verifying_contract))
+        .await
+    {
+        Ok(separator) if separator.0 == *payment.domain.separator() => {}
+        Ok(_) => {
+            return Ok(Err(refused(
+                Reason::InvalidExactEvmTokenNameMismatch,
+                "extra.name and extra.version are not the token's EIP-712 domain",
+                Some(&payer),
+            )))
+        }
+        Err(rpc::RpcFailure::Answer { .. }) => {
+            return Ok(Err(refused(
+                Reason::Other("invalid_exact_evm_eip3009_not_supported".into()),
+                "the asset has no EIP-712 domain: not an EIP-3009 token",
+                Some(&payer),
+            )))
+        }
+        Err(e) => return unreachable(e),
+    }
+    let Some(_payee) = store::wallets::provider_wallet_by_address(
+        &state.pool,
+        &payment.authorization.to.to_checksum(),
+    )
+    .await?
+    else {
+        return Ok(Err(refused(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "payTo is not a provider of this facilitator",
+            Some(&payer),
+        )));
+    };
+    if i64::try_from(payment.authorization.value.atomic()).is_err() {
+        return Ok(Err(refused(
+            Reason::BalanceOverflow,
+            "the amount does not fit the ledger's records",
+            Some(&payer),
+        )));
+    }
+    Ok(Ok(ChainChecked {
+        nonce: format!("0x{}", hex::encode(payment.authorization.nonce)),
+        payment,
+        payer,
+    }))
+}
+
+/// `POST /verify` on a chain network.
+pub async fn verify(
+    state: &AppState,
+    chain: &ChainNetwork,
+    request: &FacilitatorRequest,
+    body: &[u8],
+    now: u64,
+) -> Result<Result<String, Refusal>, ApiError> {
+    let checked = match check(state, chain, request, now).await? {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let payer = Some(checked.payer.as_str());
+    let earlier =
+        store::chain::find(&state.pool, &chain.network, &checked.payer, &checked.nonce).await?;
+    match decisions::decide(
+        &fingerprint("POST", "/settle", body),
+        earlier.as_ref().map(|e| &e.attempt),
+    ) {
+        // The very payment that settled (or is settling), sent again, is valid: `settle`
+        // answers it with that outcome.
+        ChainPlan::Settled { .. } | ChainPlan::Pending { .. } => return Ok(Ok(checked.payer)),
+        ChainPlan::Refuse {
+            reason, message, ..
+        } => return Ok(Err(refused(reason, message, payer))),
+        ChainPlan::Submit => {}
+    }
+    match chain.pre_flight(&checked.payment).await {
+        Ok(pre_flight) => match decisions::check_pre_flight(
+            checked.payment.authorization.value.atomic(),
+            &pre_flight,
+        ) {
+            Ok(()) => Ok(Ok(checked.payer)),
+            Err((reason, message)) => Ok(Err(refused(reason, message, payer))),
+        },
+        Err(e) => Ok(Err(refused(
+            Reason::UnexpectedVerifyError,
+            format!("the chain could not be asked: {e}"),
+            payer,
+        ))),
+    }
+}
+
+fn answer(
+    network: &str,
+    payer: &str,
+    transaction: &str,
+    outcome: Result<(), (Reason, String)>,
+    known: bool,
+) -> Settled {
+    let (success, error_reason, error_message) = match outcome {
+        Ok(()) => (true, None, None),
+        Err((reason, message)) => (false, Some(reason), Some(message)),
+    };
+    Settled {
+        response: SettleResponse {
+            success,
+            error_reason,
+            error_message,
+            payer: Some(payer.to_string()),
+            transaction: transaction.to_string(),
+            network: network.to_string(),
+            amount: None,
+            extensions: None,
+        },
+        known,
+    }
+}
+
+fn pending(network: &str, payer: &str, transaction: Option<&str>) -> Settled {
+    answer(
+        network,
+        payer,
+        transaction.unwrap_or(""),
+        Err((
+            Reason::SettlementPending,
+            "submitted to the chain; the receipt has not come yet: retry the same payment".into(),
+        )),
+        false,
+    )
+}
+
+fn failed(network: &str, refusal: Refusal) -> Settled {
+    Settled {
+        response: SettleResponse {
+            success: false,
+            error_reason: Some(refusal.reason),
+            error_message: Some(refusal.message),
+            payer: refusal.payer,
+            transaction: String::new(),
+            network: network.to_string(),
+            amount: None,
+            extensions: None,
+        },
+        known: true,
+    }
+}
+
+/// `POST /settle` on a chain network.
+pub async fn settle(
+    state: &AppState,
+    chain: &ChainNetwork,
+    request: &FacilitatorRequest,
+    body: &[u8],
+    now: u64,
+) -> Result<Settled, ApiError> {
+    let network = chain.network.as_str();
+    let checked = match check(state, chain, request, now).await? {
+        Ok(checked) => checked,
+        Err(refusal) => return Ok(failed(network, refusal)),
+    };
+    let payer = checked.payer.as_str();
+    let request_fingerprint = fingerprint("POST", "/settle", body);
+    let earlier = store::chain::find(&state.pool, network, payer, &checked.nonce).await?;
+    if let Some(settled) = replay(network, payer, &request_fingerprint, earlier.as_ref()) {
+        return Ok(settled);
+    }
+    let pre_flight = match chain.pre_flight(&checked.payment).await {
+        Ok(pre_flight) => pre_flight,
+        Err(e) => {
+            return Ok(failed(
+                network,
+                refused(
+                    Reason::UnexpectedSettleError,
+                    format!("the chain could not be asked: {e}"),
+                    Some(payer),
+                ),
+            ))
+        }
+    };
+    if let Err((reason, message)) =
+        decisions::check_pre_flight(checked.payment.authorization.value.atomic(), &pre_flight)
+    {
+        return Ok(failed(network, refused(reason, message, Some(payer))));
+    }
+    let id = new_ordered_id("pay");
+    let request_json = String::from_utf8_lossy(body).into_owned();
+    let recorded = store::chain::insert(
+        &state.pool,
+        &store::chain::NewAttempt {
+            id: &id,
+            network,
+            payer,
+            nonce: &checked.nonce,
+            fingerprint: &request_fingerprint.to_hex(),
+            request: &request_json,
+        },
+        now_i64(),
+    )
+    .await?;
+    if !recorded {
+        // A concurrent request for the same authorization recorded it first.
+        let earlier = store::chain::find(&state.pool, network, payer, &checked.nonce).await?;
+        return Ok(
+            replay(network, payer, &request_fingerprint, earlier.as_ref())
+                .unwrap_or_else(|| pending(network, payer, None)),
+        );
+    }
+    drive(state, chain, &id, &checked.payment, &request_json, true).await
+}
+
+/// The answer to a request whose authorization has an attempt already, if it has.
+fn replay(
+    network: &str,
+    payer: &str,
+    request: &paywire_core::idempotency::Fingerprint,
+    earlier: Option<&store::chain::StoredAttempt>,
+) -> Option<Settled> {
+    match decisions::decide(request, earlier.map(|e| &e.attempt)) {
+        ChainPlan::Submit => None,
+        ChainPlan::Settled { transaction } => {
+            Some(answer(network, payer, &transaction, Ok(()), true))
+        }
+        ChainPlan::Pending { transaction } => Some(pending(network, payer, transaction.as_deref())),
+        ChainPlan::Refuse {
+            reason,
+            message,
+            transaction,
+        } => Some(answer(
+            network,
+            payer,
+            transaction.as_deref().unwrap_or(""),
+            Err((reason, message)),
+            true,
+        )),
+    }
+}
+
+/// Signs, stores, broadcasts and waits for attempt `id` (recorded as `submitting`). With
+/// `wait`, waits up to the receipt timeout; else returns after the broadcast.
+async fn drive(
+    state: &AppState,
+    chain: &ChainNetwork,
+    id: &str,
+    payment: &ChainEvmPayment,
+    request_json: &str,
+    wait: bool,
+) -> Result<Settled, ApiError> {
+    let network = chain.network.as_str();
+    let payer = payment.payer.to_checksum();
+    let (hash, raw, signer_nonce) = match chain.sign(payment).await {
+        Ok(signed) => signed,
+        Err(failure) => {
+            // Nothing was broadcast: the attempt is forgotten, so the same payment may be
+            // submitted again once the chain answers.
+            store::chain::forget(&state.pool, id).await?;
+            let reason = match &failure {
+                rpc::RpcFailure::Answer { .. } => decisions::reason_for_revert(
+                    &failure.revert_text().unwrap_or_default(),
+                    Reason::InvalidExactEvmTransactionSimulationFailed,
+                ),
+                rpc::RpcFailure::Unreachable(_) => Reason::UnexpectedSettleError,
+            };
+            return Ok(failed(
+                network,
+                refused(
+                    reason,
+                    format!("the transaction could not be prepared: {failure}"),
+                    Some(&payer),
+                ),
+            ));
+        }
+    };
+    let hash_text = format!("{hash:#x}");
+    store::chain::signed(
+        &state.pool,
+        id,
+        &hash_text,
+        &format!("0x{}", hex::encode(&raw)),
+        signer_nonce,
+        now_i64(),
+    )
+    .await?;
+    if let Err(failure) = broadcast(chain, &raw).await {
+        if let rpc::RpcFailure::Answer { message, .. } = &failure {
+            // The node refused the transaction (it will never be mined): nothing is on the
+            // chain, the signer's nonce is read again, and the attempt is forgotten.
+            tracing::warn!(network, error = %message, "the node refused a settlement transaction");
+            chain.forget_nonce().await;
+            store::chain::forget(&state.pool, id).await?;
+            return Ok(failed(
+                network,
+                refused(
+                    Reason::UnexpectedSettleError,
+                    format!("the node refused the transaction: {message}"),
+                    Some(&payer),
+                ),
+            ));
+        }
+        // Unknown whether it reached the node: pending; the reconciler broadcasts it again.
+        return Ok(pending(network, &payer, Some(&hash_text)));
+    }
+    if !wait {
+        return Ok(pending(network, &payer, Some(&hash_text)));
+    }
+    let deadline = tokio::time::Instant::now() + chain.receipt_timeout;
+    let mut delay = Duration::from_millis(20);
+    loop {
+        if let Ok(Some(receipt)) = chain.confirmed_receipt(hash).await {
+            return conclude(
+                state,
+                network,
+                id,
+                &payer,
+                &hash_text,
+                receipt.status(),
+                request_json,
+            )
+            .await;
+        }
+        if tokio::time::Instant::now() + delay > deadline {
+            return Ok(pending(network, &payer, Some(&hash_text)));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// Ends attempt `id` by its receipt: settled (the payment recorded in the ledger, a
+/// `payment.settled` event) or failed. Exactly once, whoever gets here first.
+async fn conclude(
+    state: &AppState,
+    network: &str,
+    id: &str,
+    payer: &str,
+    transaction: &str,
+    success: bool,
+    request_json: &str,
+) -> Result<Settled, ApiError> {
+    let request: FacilitatorRequest = serde_json::from_str(request_json)
+        .map_err(|e| ApiError::Internal(format!("stored chain request: {e}")))?;
+    let requirements = &request.payment_requirements;
+    let pay_to = evm::Address::parse(requirements.pay_to())
+        .map(|a| a.to_checksum())
+        .unwrap_or_default();
+    let payee = store::wallets::provider_wallet_by_address(&state.pool, &pay_to).await?;
+    let payer_wallet = evm_wallet(state, payer).await?;
+    let now = now_i64();
+    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    if !success {
+        let reason = Reason::InvalidExactEvmTransactionFailed;
+        if store::chain::fail(&mut tx, id, Some(transaction), &reason, now).await? {
+            if let Some((_, Some(provider))) = &payee {
+                let data = json!({"network": network, "payer": payer, "transaction": transaction,
+                    "reason": reason.as_str(), "message": "the settlement transaction reverted"});
+                store::events::enqueue(
+                    &mut tx,
+                    &new_ordered_id("evt"),
+                    provider,
+                    "payment.refused",
+                    &data.to_string(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        return Ok(answer(
+            network,
+            payer,
+            transaction,
+            Err((reason, "the settlement transaction reverted".into())),
+            true,
+        ));
+    }
+    let response = answer(network, payer, transaction, Ok(()), true).response;
+    if store::chain::settle(&mut tx, id, transaction, now).await? {
+        let (payee_wallet, provider_id) = payee.unwrap_or_default();
+        let amount = crate::ledger::to_db_amount(requirements.amount())?;
+        let nonce =
+            paywire_core::protocol::ExactPayload::from_object(request.payment_payload.payload())
+                .map(|e| e.authorization.nonce.to_ascii_lowercase())
+                .unwrap_or_default();
+        let resource = match &request.payment_payload {
+            paywire_core::PaymentPayload::V2(p) => p.resource.as_ref().map(|r| r.url.clone()),
+            paywire_core::PaymentPayload::V1(_) => None,
+        };
+        let resource = resource.map(|r| {
+            r.chars()
+                .take(crate::settlement::MAX_KEPT_RESOURCE)
+                .collect::<String>()
+        });
+        let asset = crate::ledger::asset_key(network, requirements.asset());
+        let response_json =
+            serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.to_string()))?;
+        store::payments::insert(
+            &mut tx,
+            &store::payments::NewPayment {
+                id,
+                network,
+                payer,
+                nonce: &nonce,
+                payer_wallet: &payer_wallet,
+                payee_wallet: &payee_wallet,
+                provider_id: provider_id.as_deref(),
+                asset: &asset,
+                amount,
+                fee: 0,
+                net: amount,
+                fingerprint: &fingerprint("POST", "/settle", request_json.as_bytes()).to_hex(),
+                payment_identifier: None,
+                terms_fingerprint: &paywire_core::settlement::terms_fingerprint(requirements)
+                    .to_hex(),
+                response: &response_json,
+                resource: resource.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        if let Some(provider) = &provider_id {
+            let data = json!({"paymentId": id, "network": network, "payer": payer, "payerWallet": payer_wallet,
+                "asset": asset, "amount": amount.to_string(), "fee": "0", "net": amount.to_string(),
+                "resource": resource, "transaction": transaction});
+            store::events::enqueue(
+                &mut tx,
+                &new_ordered_id("evt"),
+                provider,
+                "payment.settled",
+                &data.to_string(),
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Settled {
+        response,
+        known: true,
+    })
+}
+
+/// Resolves attempts whose request stopped waiting: every `interval`, each attempt open for
+/// longer than the receipt timeout is looked up by its transaction (concluded when mined,
+/// broadcast again when not), or — recorded but never signed — checked against the token's
+/// nonce state and submitted.
+pub fn start_reconciler(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if state.chains.is_empty() {
+        return None;
+    }
+    let interval = state
+        .chains
+        .reconcile_interval
+        .max(Duration::from_millis(10));
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(e) = reconcile_once(&state).await {
+                tracing::warn!(error = %e, "chain reconciliation failed; trying again");
+            }
+        }
+    }))
+}
+
+/// One pass of the reconciler. Returns how many attempts it concluded.
+pub async fn reconcile_once(state: &AppState) -> Result<usize, ApiError> {
+    let mut concluded = 0;
+    for network in state.chains.networks() {
+        let Some(chain) = state.chains.get(&network).cloned() else {
+            continue;
+        };
+        // An attempt is the request's own while it waits for its receipt; the reconciler takes
+        // it once it has been unchanged for longer (at least a second: the store keeps seconds).
+        let grace = i64::try_from(chain.receipt_timeout.as_secs().max(1)).unwrap_or(i64::MAX);
+        let open = store::chain::open(&state.pool, now_i64().saturating_sub(grace), 100).await?;
+        for stored in open.into_iter().filter(|s| s.network == network) {
+            if reconcile_attempt(state, &chain, &stored).await? {
+                concluded += 1;
+            } else {
+                store::chain::touch(&state.pool, &stored.attempt.payment_id, now_i64()).await?;
+            }
+        }
+    }
+    Ok(concluded)
+}
+
+async fn reconcile_attempt(
+    state: &AppState,
+    chain: &ChainNetwork,
+    stored: &store::chain::StoredAttempt,
+) -> Result<bool, ApiError> {
+    let id = stored.attempt.payment_id.as_str();
+    let request: FacilitatorRequest = serde_json::from_str(&stored.request)
+        .map_err(|e| ApiError::Internal(format!("stored chain request: {e}")))?;
+    let exact =
+        paywire_core::protocol::ExactPayload::from_object(request.payment_payload.payload())?;
+    let payer = evm::Address::parse(&exact.authorization.from)?.to_checksum();
+    match (&stored.attempt.state, &stored.raw_tx) {
+        (paywire_core::chain::AttemptState::Submitted { transaction }, Some(raw)) => {
+            let hash: B256 = transaction.parse().map_err(|_| {
+                ApiError::Internal(format!("stored transaction hash {transaction}"))
+            })?;
+            match chain.confirmed_receipt(hash).await {
+                Ok(Some(receipt)) => {
+                    conclude(
+                        state,
+                        &chain.network,
+                        id,
+                        &payer,
+                        transaction,
+                        receipt.status(),
+                        &stored.request,
+                    )
+                    .await?;
+                    Ok(true)
+                }
+                Ok(None) => {
+                    let raw = hex::decode(raw.trim_start_matches("0x"))
+                        .map_err(|_| ApiError::Internal("stored raw transaction".into()))?;
+                    if let Err(e) = broadcast(chain, &raw).await {
+                        tracing::info!(network = %chain.network, error = %e, "broadcasting a pending settlement again");
+                    }
+                    Ok(false)
+                }
+                Err(_) => Ok(false),
+            }
+        }
+        _ => {
+            // Recorded, never signed: the request stopped before. Submit it now, unless the
+            // token says its authorization is used (then it was not ours to settle).
+            // The time window is the chain's to judge now: the rest is verified as at its start.
+            let Ok(payment) = evm::verify_payment_for_chain(
+                &request.payment_payload,
+                &request.payment_requirements,
+                exact.authorization.valid_after,
+            ) else {
+                let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+                store::chain::fail(&mut tx, id, None, &Reason::InvalidPayload, now_i64()).await?;
+                tx.commit().await?;
+                return Ok(true);
+            };
+            match chain.pre_flight(&payment).await {
+                Ok(pre_flight) if pre_flight.nonce_used => {
+                    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+                    store::chain::fail(
+                        &mut tx,
+                        id,
+                        None,
+                        &Reason::InvalidExactEvmNonceAlreadyUsed,
+                        now_i64(),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+                Ok(_) => {
+                    drive(state, chain, id, &payment, &stored.request, false).await?;
+                    Ok(false)
+                }
+                Err(_) => Ok(false),
+            }
+        }
+    }
+}
+
+/// The wallet row of an EVM address (a payer on chain has no ledger funds, but its payments
+/// are recorded against it), created on first use.
+async fn evm_wallet(state: &AppState, address: &str) -> Result<String, ApiError> {
+    if let Some(id) = store::wallets::by_address(&state.pool, address).await? {
+        return Ok(id);
+    }
+    let id = crate::util::new_id("wal");
+    let usage = serde_json::to_string(&paywire_core::policy::Usage::default())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let wallet = store::tenants::NewWallet {
+        id: &id,
+        tenant_id: None,
+        kind: "evm",
+        address: Some(address),
+        secret_sealed: None,
+        policy: None,
+        usage: &usage,
+    };
+    let mut conn = state.pool.acquire().await?;
+    match store::tenants::insert_wallet(&mut conn, &wallet, now_i64()).await {
+        Ok(()) => Ok(id),
+        // Created concurrently: use that one.
+        Err(e) if store::is_unique_violation(&e) => {
+            store::wallets::by_address(&state.pool, address)
+                .await?
+                .ok_or(ApiError::NotFound("wallet"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
