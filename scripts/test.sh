@@ -172,4 +172,7 @@ fi
 step "interop: Coinbase's official x402 clients and middleware with Paywire, both ways (tests/interop)"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)
 
+step "on a real chain: @x402/express with paywire-server settling on anvil; @x402/fetch and Paywire's wrapFetch pay (scripts/chain-e2e.sh)"
+bash scripts/chain-e2e.sh
+
 step "all checks passed"

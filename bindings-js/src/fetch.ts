@@ -8,7 +8,7 @@ import { ClientFlow, Policy, evmAddress, signRequestWithEvmKey, signRequestWithW
 import { PaywireError } from "./errors.js";
 import { fromHex, headersObject, randomBytes, toHex, unixNow } from "./headers.js";
 import { MemoryTokenStore, MemoryUsageStore, type TokenStore, type UsageStore } from "./stores.js";
-import type { AccessToken, ClientAction, ClientEvent, PaymentRecord, PaymentRequired, PaymentRequirements, PaymentRequirementsV1, PolicyJson, UsageJson } from "./types.js";
+import type { AccessToken, AssetRegistry, ClientAction, ClientEvent, PaymentRecord, PaymentRequired, PaymentRequirements, PaymentRequirementsV1, PolicyJson, UsageJson } from "./types.js";
 
 /** Pays with an EVM key held here: EIP-3009 authorizations on `eip155:*` networks. */
 export interface EvmPayer {
@@ -53,6 +53,12 @@ export interface WrapFetchOptions {
   payer: EvmPayer | EvmAccountPayer | LedgerPayer;
   /** The spending policy (JSON or a `Policy`). Required: there is no "spend anything" default. */
   policy: PolicyJson | Policy;
+  /**
+   * The assets the policy judges amounts in (their decimals): by default the built-in table
+   * (USDC on Base and Base Sepolia, the ledger's USD). A table given here replaces it: list
+   * every asset this client may pay in, such as a token on a chain of your own.
+   */
+  assets?: AssetRegistry;
   /** Spending so far; in memory by default. */
   usage?: UsageStore;
   /** Access tokens; in memory by default. */
@@ -110,7 +116,8 @@ export function wrapFetch(fetchImpl: Fetch, options: WrapFetchOptions): Fetch {
 
   return async function paywireFetch(input, init) {
     const original = new Request(input, init);
-    const flow = new ClientFlow({ policy, payer: identity }, original.method, original.url);
+    const config = options.assets === undefined ? { policy, payer: identity } : { policy, payer: identity, assets: options.assets };
+    const flow = new ClientFlow(config, original.method, original.url);
     const feed = (event: ClientEvent) => flow.feed(event) as ClientAction;
     let last: Response | undefined;
     const drive = async (action: ClientAction): Promise<Response> => {
