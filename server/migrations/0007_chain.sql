@@ -18,3 +18,13 @@ CREATE TABLE chain_attempts (
     UNIQUE (network, payer, nonce)
 );
 CREATE INDEX chain_attempts_open ON chain_attempts (status, updated_at);
+
+-- Every transaction signed for an attempt: the first, and each fee-bumped replacement (same
+-- signer nonce, higher fees). Whichever is mined concludes the attempt.
+CREATE TABLE chain_transactions (
+    hash        TEXT PRIMARY KEY,
+    attempt_id  TEXT NOT NULL REFERENCES chain_attempts (id) ON DELETE CASCADE,
+    raw_tx      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX chain_transactions_attempt ON chain_transactions (attempt_id, created_at);

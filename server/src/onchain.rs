@@ -380,26 +380,77 @@ async fn drive(
         return Ok(pending(network, &payer, Some(&hash_text)));
     }
     let deadline = tokio::time::Instant::now() + chain.receipt_timeout;
+    let mut next_bump = tokio::time::Instant::now() + chain.bump_after;
+    let (mut latest, mut latest_raw, mut hashes) = (hash_text.clone(), raw, vec![hash]);
     let mut delay = Duration::from_millis(20);
     loop {
-        if let Ok(Some(receipt)) = chain.confirmed_receipt(hash).await {
-            return conclude(
-                state,
-                network,
-                id,
-                &payer,
-                &hash_text,
-                receipt.status(),
-                request_json,
-            )
-            .await;
+        // Any of the transactions may be the one mined (a replacement, or the first after all).
+        for candidate in hashes.iter().rev() {
+            if let Ok(Some(receipt)) = chain.confirmed_receipt(*candidate).await {
+                let mined = format!("{candidate:#x}");
+                return conclude(
+                    state,
+                    network,
+                    id,
+                    &payer,
+                    &mined,
+                    receipt.status(),
+                    request_json,
+                )
+                .await;
+            }
         }
-        if tokio::time::Instant::now() + delay > deadline {
-            return Ok(pending(network, &payer, Some(&hash_text)));
+        let now = tokio::time::Instant::now();
+        if now + delay > deadline {
+            return Ok(pending(network, &payer, Some(&latest)));
+        }
+        if now >= next_bump && hashes.len() <= MAX_BUMPS {
+            if let Some((hash, raw)) = bump(state, chain, id, &latest_raw, signer_nonce).await? {
+                latest = format!("{hash:#x}");
+                latest_raw = raw;
+                hashes.push(hash);
+            }
+            next_bump = now + chain.bump_after;
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(500));
     }
+}
+
+/// Replacements of one transaction at most (each 12.5 % dearer).
+const MAX_BUMPS: usize = 3;
+
+/// Replaces the unmined transaction `raw` of attempt `id` with a dearer one (stored, then
+/// broadcast). `None` when it could not be made; a broadcast the node refuses (the first was
+/// mined meanwhile, say) is not an error: the receipts say what happened.
+async fn bump(
+    state: &AppState,
+    chain: &ChainNetwork,
+    id: &str,
+    raw: &[u8],
+    signer_nonce: u64,
+) -> Result<Option<(B256, Vec<u8>)>, ApiError> {
+    let (hash, replacement) = match chain.bump(raw).await {
+        Ok(bumped) => bumped,
+        Err(e) => {
+            tracing::warn!(network = %chain.network, error = %e, "a stuck settlement could not be replaced");
+            return Ok(None);
+        }
+    };
+    store::chain::signed(
+        &state.pool,
+        id,
+        &format!("{hash:#x}"),
+        &format!("0x{}", hex::encode(&replacement)),
+        signer_nonce,
+        now_i64(),
+    )
+    .await?;
+    if let Err(e) = broadcast(chain, &replacement).await {
+        tracing::info!(network = %chain.network, error = %e, "a fee-bumped replacement was not accepted");
+    }
+    tracing::info!(network = %chain.network, attempt = id, transaction = %format!("{hash:#x}"), "replaced a stuck settlement transaction with higher fees");
+    Ok(Some((hash, replacement)))
 }
 
 /// Ends attempt `id` by its receipt: settled (the payment recorded in the ledger, a
@@ -571,34 +622,42 @@ async fn reconcile_attempt(
         paywire_core::protocol::ExactPayload::from_object(request.payment_payload.payload())?;
     let payer = evm::Address::parse(&exact.authorization.from)?.to_checksum();
     match (&stored.attempt.state, &stored.raw_tx) {
-        (paywire_core::chain::AttemptState::Submitted { transaction }, Some(raw)) => {
-            let hash: B256 = transaction.parse().map_err(|_| {
-                ApiError::Internal(format!("stored transaction hash {transaction}"))
-            })?;
-            match chain.confirmed_receipt(hash).await {
-                Ok(Some(receipt)) => {
-                    conclude(
-                        state,
-                        &chain.network,
-                        id,
-                        &payer,
-                        transaction,
-                        receipt.status(),
-                        &stored.request,
-                    )
-                    .await?;
-                    Ok(true)
-                }
-                Ok(None) => {
-                    let raw = hex::decode(raw.trim_start_matches("0x"))
-                        .map_err(|_| ApiError::Internal("stored raw transaction".into()))?;
-                    if let Err(e) = broadcast(chain, &raw).await {
-                        tracing::info!(network = %chain.network, error = %e, "broadcasting a pending settlement again");
+        (paywire_core::chain::AttemptState::Submitted { .. }, Some(raw)) => {
+            let hashes = store::chain::transactions(&state.pool, id).await?;
+            for text in &hashes {
+                let hash: B256 = text
+                    .parse()
+                    .map_err(|_| ApiError::Internal(format!("stored transaction hash {text}")))?;
+                match chain.confirmed_receipt(hash).await {
+                    Ok(Some(receipt)) => {
+                        conclude(
+                            state,
+                            &chain.network,
+                            id,
+                            &payer,
+                            text,
+                            receipt.status(),
+                            &stored.request,
+                        )
+                        .await?;
+                        return Ok(true);
                     }
-                    Ok(false)
+                    Ok(None) => {}
+                    Err(_) => return Ok(false),
                 }
-                Err(_) => Ok(false),
             }
+            let raw = hex::decode(raw.trim_start_matches("0x"))
+                .map_err(|_| ApiError::Internal("stored raw transaction".into()))?;
+            // Unmined: replace it with a dearer one when it has waited long enough, else send
+            // the same one again (a node that lost it gets it back; one that has it ignores it).
+            let waited = u64::try_from(now_i64().saturating_sub(stored.updated_at)).unwrap_or(0);
+            if waited >= chain.bump_after.as_secs().max(1) && hashes.len() <= MAX_BUMPS {
+                let nonce = stored.signer_nonce.unwrap_or_default();
+                bump(state, chain, id, &raw, nonce).await?;
+            } else if let Err(e) = broadcast(chain, &raw).await {
+                tracing::info!(network = %chain.network, error = %e, "broadcasting a pending settlement again");
+            }
+            Ok(false)
         }
         _ => {
             // Recorded, never signed: the request stopped before. Submit it now, unless the

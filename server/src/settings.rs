@@ -148,6 +148,10 @@ pub struct SettingsArgs {
     /// [default: 2000].
     #[arg(long, env = "PAYWIRE_CHAIN_RECONCILE_MS", global = true)]
     pub chain_reconcile_ms: Option<u64>,
+    /// Milliseconds a settlement transaction may wait unmined before it is replaced with
+    /// higher fees (at most 3 times) [default: 10000].
+    #[arg(long, env = "PAYWIRE_CHAIN_BUMP_AFTER_MS", global = true)]
+    pub chain_bump_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -187,6 +191,7 @@ struct FileSettings {
     chain_confirmations: Option<u64>,
     chain_rpc_timeout_ms: Option<u64>,
     chain_reconcile_ms: Option<u64>,
+    chain_bump_after_ms: Option<u64>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -367,6 +372,7 @@ impl SettingsArgs {
                 .max(1),
             rpc_timeout: millis(self.chain_rpc_timeout_ms, file.chain_rpc_timeout_ms, 5_000),
             reconcile_interval: millis(self.chain_reconcile_ms, file.chain_reconcile_ms, 2_000),
+            bump_after: millis(self.chain_bump_after_ms, file.chain_bump_after_ms, 10_000),
         })
     }
 

@@ -36,6 +36,7 @@ on_both_databases!(
     many_payers_settle_concurrently_through_one_signer,
     a_late_receipt_is_pending_then_reconciled,
     a_contract_wallet_pays_through_erc1271,
+    a_stuck_transaction_is_replaced_with_higher_fees,
 );
 
 /// Anvil's first two development accounts: the token's deployer, and the facilitator.
@@ -203,6 +204,7 @@ impl Chain {
             chain_signer_key_file: Some(key_file),
             chain_receipt_timeout_ms: Some(receipt_timeout_ms),
             chain_rpc_timeout_ms: Some(500),
+            chain_bump_after_ms: Some(60_000),
             ..Default::default()
         }
     }
@@ -658,5 +660,59 @@ async fn bad_rpc_urls_are_failed_over() {
     );
     stall.abort();
     lie.abort();
+    app.finish().await;
+}
+
+async fn a_stuck_transaction_is_replaced_with_higher_fees(backend: Backend) {
+    let Some(chain) = Chain::start(&[]).await else {
+        return;
+    };
+    let mut args = chain.args(&[], 1_500);
+    args.chain_bump_after_ms = Some(300);
+    let app = TestApp::with_args(backend, args).await;
+    let (_, payee) = provider(&app).await;
+    let payer = new_key();
+    chain.mint(alloy_address(&payer), 100_000).await;
+    // Nothing is mined from now on: the transaction is stuck in the pool.
+    let node = ProviderBuilder::new().connect_http(chain.anvil.url.parse().unwrap());
+    let _: Value = node
+        .raw_request("evm_setAutomine".into(), (false,))
+        .await
+        .unwrap();
+    let body = payment(&chain, &payer, &payee.to_checksum(None), 10_000);
+    let pending = app.settle(&body).await;
+    assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
+    let latest = pending["transaction"].as_str().unwrap().to_string();
+    let signed = app.count("SELECT COUNT(*) FROM chain_transactions").await;
+    assert!(
+        signed >= 2,
+        "replaced at least once while waiting ({signed} transactions)"
+    );
+    // The pool holds only the replacement: mining settles it, not the first.
+    let _: Value = node.raw_request("evm_mine".into(), ()).await.unwrap();
+    let mut concluded = 0;
+    for _ in 0..40 {
+        concluded += paywire_server::onchain::reconcile_once(&app.state)
+            .await
+            .unwrap();
+        if concluded > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(concluded, 1);
+    let settled = app.settle(&body).await;
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(
+        settled["transaction"],
+        json!(latest),
+        "the replacement was mined"
+    );
+    assert_eq!(
+        chain.balance(payee).await,
+        10_000,
+        "paid once, whatever was replaced"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
     app.finish().await;
 }

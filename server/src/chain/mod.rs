@@ -88,6 +88,8 @@ pub struct ChainSettings {
     pub rpc_timeout: Duration,
     /// How often the reconciler looks at open attempts.
     pub reconcile_interval: Duration,
+    /// How long a transaction may wait unmined before it is replaced with higher fees.
+    pub bump_after: Duration,
 }
 
 impl std::fmt::Debug for ChainSettings {
@@ -117,6 +119,7 @@ impl std::fmt::Debug for ChainSettings {
             .field("confirmations", &self.confirmations)
             .field("rpc_timeout", &self.rpc_timeout)
             .field("reconcile_interval", &self.reconcile_interval)
+            .field("bump_after", &self.bump_after)
             .finish()
     }
 }
@@ -136,6 +139,8 @@ pub struct ChainNetwork {
     domains: std::sync::Mutex<HashMap<Address, B256>>,
     /// How long `/settle` waits for a receipt.
     pub receipt_timeout: Duration,
+    /// How long a transaction may wait unmined before it is replaced with higher fees.
+    pub bump_after: Duration,
     confirmations: u64,
 }
 
@@ -184,6 +189,7 @@ impl Chains {
                 next_nonce: tokio::sync::Mutex::new(None),
                 domains: Default::default(),
                 receipt_timeout: settings.receipt_timeout,
+                bump_after: settings.bump_after,
                 confirmations: settings.confirmations.max(1),
             };
             by_network.insert(network.network.clone(), Arc::new(chain));
@@ -431,6 +437,37 @@ impl ChainNetwork {
             .map_err(|e| rpc::RpcFailure::Unreachable(format!("signing: {e}")))?;
         let envelope = TxEnvelope::from(tx.into_signed(signature));
         Ok((*envelope.tx_hash(), envelope.encoded_2718(), nonce))
+    }
+
+    /// A replacement of the signed transaction `raw`: the same nonce and call, with fees
+    /// raised by 12.5 % (nodes replace a pooled transaction only for at least 10 % more) or to
+    /// the current price, whichever is higher. `(hash, raw)`.
+    pub async fn bump(&self, raw: &[u8]) -> Result<(B256, Vec<u8>), rpc::RpcFailure> {
+        use alloy::eips::eip2718::Decodable2718;
+        let envelope = TxEnvelope::decode_2718(&mut &raw[..]).map_err(|e| {
+            rpc::RpcFailure::Unreachable(format!("a stored transaction does not decode: {e}"))
+        })?;
+        let TxEnvelope::Eip1559(signed) = envelope else {
+            return Err(rpc::RpcFailure::Unreachable(
+                "a stored transaction is not EIP-1559".into(),
+            ));
+        };
+        let mut tx = signed.tx().clone();
+        let raise = |fee: u128| fee.saturating_add(fee / 8).saturating_add(1);
+        let price: U256 = self.rpc.request("eth_gasPrice", ()).await?;
+        let price = u128::try_from(price).unwrap_or(u128::MAX / 4);
+        tx.max_priority_fee_per_gas = raise(tx.max_priority_fee_per_gas);
+        tx.max_fee_per_gas = raise(tx.max_fee_per_gas).max(
+            price
+                .saturating_mul(2)
+                .saturating_add(tx.max_priority_fee_per_gas),
+        );
+        let signature = self
+            .signer
+            .sign_transaction_sync(&mut tx)
+            .map_err(|e| rpc::RpcFailure::Unreachable(format!("signing: {e}")))?;
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        Ok((*envelope.tx_hash(), envelope.encoded_2718()))
     }
 
     /// The receipt of `hash` once it has the configured confirmations, if it has.

@@ -20,6 +20,8 @@ pub struct StoredAttempt {
     pub raw_tx: Option<String>,
     /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// The signer's transaction nonce, once signed.
+    pub signer_nonce: Option<u64>,
 }
 
 fn stored(row: sqlx::any::AnyRow) -> Result<StoredAttempt, ApiError> {
@@ -49,11 +51,13 @@ fn stored(row: sqlx::any::AnyRow) -> Result<StoredAttempt, ApiError> {
         request: row.try_get("request")?,
         raw_tx: row.try_get("raw_tx")?,
         updated_at: row.try_get("updated_at")?,
+        signer_nonce: row
+            .try_get::<Option<i64>, _>("signer_nonce")?
+            .and_then(|n| u64::try_from(n).ok()),
     })
 }
 
-const COLUMNS: &str =
-    "id, network, fingerprint, request, status, tx_hash, raw_tx, error_reason, updated_at";
+const COLUMNS: &str = "id, network, fingerprint, request, status, tx_hash, raw_tx, signer_nonce, error_reason, updated_at";
 
 /// The attempt at `(network, payer, nonce)`, if any.
 pub async fn find(
@@ -119,8 +123,9 @@ pub async fn insert(pool: &AnyPool, attempt: &NewAttempt<'_>, now: i64) -> Resul
     Ok(done.rows_affected() == 1)
 }
 
-/// Stores the signed transaction of an attempt (before it is broadcast: a crash after this
-/// leaves a transaction the reconciler broadcasts again, never a second one).
+/// Stores a signed transaction of an attempt — its first, or a fee-bumped replacement —
+/// before it is broadcast: a crash after this leaves a transaction the reconciler broadcasts
+/// again, never one it does not know.
 pub async fn signed(
     pool: &AnyPool,
     id: &str,
@@ -129,6 +134,17 @@ pub async fn signed(
     signer_nonce: u64,
     now: i64,
 ) -> Result<(), ApiError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO chain_transactions (hash, attempt_id, raw_tx, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (hash) DO NOTHING",
+    )
+    .bind(tx_hash)
+    .bind(id)
+    .bind(raw_tx)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE chain_attempts SET status = 'submitted', tx_hash = $1, raw_tx = $2, signer_nonce = $3, updated_at = $4 \
          WHERE id = $5 AND status IN ('submitting', 'submitted')",
@@ -138,9 +154,23 @@ pub async fn signed(
     .bind(i64::try_from(signer_nonce).unwrap_or(i64::MAX))
     .bind(now)
     .bind(id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
+}
+
+/// The hashes of every transaction signed for attempt `id`, newest first.
+pub async fn transactions(pool: &AnyPool, id: &str) -> Result<Vec<String>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT hash FROM chain_transactions WHERE attempt_id = $1 ORDER BY created_at DESC, hash",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| Ok(row.try_get("hash")?))
+        .collect()
 }
 
 /// Ends an attempt as failed, unless it ended already. `true` when this call ended it.
