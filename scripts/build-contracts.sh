@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the test contracts in contracts/ with solc-js from npm (tests/chain) into
+# Compiles the contracts in contracts/ (the test token, wallet and factory; the ERC-6492
+# validator the server runs deployless) with solc-js from npm (tests/chain) into
 # contracts/out/*.bin, which are checked in: the Rust chain tests deploy them without Node.
 # Usage: bash scripts/build-contracts.sh
 set -euo pipefail
@@ -8,8 +9,10 @@ cd "$(dirname "$0")/.."
 solcjs="$PWD/tests/chain/node_modules/.bin/solcjs"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-(cd contracts && "$solcjs" --bin --optimize -o "$scratch" PaywireTestUSD.sol PaywireTestWallet.sol >/dev/null)
+contracts="PaywireTestUSD PaywireTestWallet PaywireTestWalletFactory Erc6492Validator"
+(cd contracts && "$solcjs" --bin --optimize -o "$scratch" $(for c in $contracts; do echo "$c.sol"; done) >/dev/null)
 mkdir -p contracts/out
-cp "$scratch/PaywireTestUSD_sol_PaywireTestUSD.bin" contracts/out/PaywireTestUSD.bin
-cp "$scratch/PaywireTestWallet_sol_PaywireTestWallet.bin" contracts/out/PaywireTestWallet.bin
-echo "contracts/out: $(wc -c < contracts/out/PaywireTestUSD.bin) + $(wc -c < contracts/out/PaywireTestWallet.bin) hex characters"
+for c in $contracts; do
+  cp "$scratch/${c}_sol_${c}.bin" "contracts/out/$c.bin"
+  echo "contracts/out/$c.bin: $(wc -c < "contracts/out/$c.bin") hex characters"
+done

@@ -61,21 +61,53 @@ async fn check(
             Some(&payer),
         )))
     };
-    if let SignerProof::ContractWallet { digest } = &payment.proof {
-        match chain
-            .erc1271_valid(address(&payment.payer), *digest, &payment.signature)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
+    let wallet = address(&payment.payer);
+    let vouched = match &payment.proof {
+        SignerProof::Recovered => Ok(true),
+        SignerProof::ContractWallet { digest } => {
+            chain
+                .erc1271_valid(wallet, *digest, &payment.signature)
+                .await
+        }
+        SignerProof::CounterfactualWallet { digest } => {
+            let Some(wrapped) = crate::chain::unwrap_erc6492(&payment.signature) else {
                 return Ok(Err(refused(
                     Reason::InvalidExactEvmSignature,
-                    "the signature is neither authorization.from's nor accepted by a contract wallet there (ERC-1271)",
+                    "an ERC-6492 signature that does not decode",
                     Some(&payer),
-                )))
+                )));
+            };
+            match chain.has_code(wallet).await {
+                // Deployed since it signed: the wallet answers for the inner signature.
+                Ok(true) => {
+                    chain
+                        .erc1271_valid(wallet, *digest, &wrapped.signature)
+                        .await
+                }
+                Ok(false) if !chain.allows_factory(wrapped.factory) => return Ok(Err(refused(
+                    Reason::Other("invalid_exact_evm_eip6492_factory_not_allowed".into()),
+                    "the wallet is not deployed and its factory is not one this facilitator calls",
+                    Some(&payer),
+                ))),
+                Ok(false) => {
+                    chain
+                        .erc6492_valid(wallet, *digest, &payment.signature)
+                        .await
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => return unreachable(e),
         }
+    };
+    match vouched {
+        Ok(true) => {}
+        Ok(false) => {
+            return Ok(Err(refused(
+                Reason::InvalidExactEvmSignature,
+                "the signature is neither authorization.from's nor accepted by a contract wallet there (ERC-1271/6492)",
+                Some(&payer),
+            )))
+        }
+        Err(e) => return unreachable(e),
     }
     match chain
         .domain_separator(address(&payment.domain.verifying_contract))
@@ -324,6 +356,35 @@ async fn drive(
 ) -> Result<Settled, ApiError> {
     let network = chain.network.as_str();
     let payer = payment.payer.to_checksum();
+    // A counterfactual wallet is deployed first, through its (allowed) factory.
+    if matches!(payment.proof, SignerProof::CounterfactualWallet { .. }) {
+        let wallet = address(&payment.payer);
+        let deployed = match crate::chain::unwrap_erc6492(&payment.signature) {
+            Some(wrapped) if chain.allows_factory(wrapped.factory) => {
+                match chain.has_code(wallet).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => {
+                        chain
+                            .deploy_wallet(wrapped.factory, &wrapped.factory_calldata)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Err(rpc::RpcFailure::Unreachable("no allowed factory".into())),
+        };
+        if let Err(e) = deployed {
+            store::chain::forget(&state.pool, id).await?;
+            return Ok(failed(
+                network,
+                refused(
+                    Reason::InvalidExactEvmPayloadUndeployedSmartWallet,
+                    format!("the payer's wallet could not be deployed: {e}"),
+                    Some(&payer),
+                ),
+            ));
+        }
+    }
     let (hash, raw, signer_nonce) = match chain.sign(payment).await {
         Ok(signed) => signed,
         Err(failure) => {

@@ -152,6 +152,16 @@ pub struct SettingsArgs {
     /// higher fees (at most 3 times) [default: 10000].
     #[arg(long, env = "PAYWIRE_CHAIN_BUMP_AFTER_MS", global = true)]
     pub chain_bump_after_ms: Option<u64>,
+    /// A wallet factory the settler may call to deploy a payer's smart wallet before its first
+    /// payment (ERC-6492); repeat for more. Without one, such payments are refused: the
+    /// factory call is the payer's to write and the facilitator's key would make it.
+    #[arg(
+        long = "chain-wallet-factory",
+        env = "PAYWIRE_CHAIN_WALLET_FACTORIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub chain_wallet_factories: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +202,7 @@ struct FileSettings {
     chain_rpc_timeout_ms: Option<u64>,
     chain_reconcile_ms: Option<u64>,
     chain_bump_after_ms: Option<u64>,
+    chain_wallet_factories: Option<Vec<String>>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -373,6 +384,11 @@ impl SettingsArgs {
             rpc_timeout: millis(self.chain_rpc_timeout_ms, file.chain_rpc_timeout_ms, 5_000),
             reconcile_interval: millis(self.chain_reconcile_ms, file.chain_reconcile_ms, 2_000),
             bump_after: millis(self.chain_bump_after_ms, file.chain_bump_after_ms, 10_000),
+            wallet_factories: if self.chain_wallet_factories.is_empty() {
+                file.chain_wallet_factories.clone().unwrap_or_default()
+            } else {
+                self.chain_wallet_factories.clone()
+            },
         })
     }
 

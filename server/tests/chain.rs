@@ -37,6 +37,7 @@ on_both_databases!(
     a_late_receipt_is_pending_then_reconciled,
     a_contract_wallet_pays_through_erc1271,
     a_stuck_transaction_is_replaced_with_higher_fees,
+    a_counterfactual_wallet_is_deployed_and_pays_through_erc6492,
 );
 
 /// Anvil's first two development accounts: the token's deployer, and the facilitator.
@@ -50,6 +51,11 @@ alloy::sol! {
     interface TestToken {
         function mint(address to, uint256 value) external;
         function balanceOf(address owner) external view returns (uint256);
+    }
+
+    interface WalletFactory {
+        function deploy(address owner, bytes32 salt) external returns (address wallet);
+        function walletAddress(address owner, bytes32 salt) external view returns (address);
     }
 }
 
@@ -714,5 +720,103 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees(backend: Backend) {
         "paid once, whatever was replaced"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
+    app.finish().await;
+}
+
+async fn a_counterfactual_wallet_is_deployed_and_pays_through_erc6492(backend: Backend) {
+    let Some(chain) = Chain::start(&[]).await else {
+        return;
+    };
+    let factory = chain.deploy(bytecode("PaywireTestWalletFactory")).await;
+    let owner = new_key();
+    let salt = alloy::primitives::B256::repeat_byte(7);
+    let call = WalletFactory::walletAddressCall {
+        owner: alloy_address(&owner),
+        salt,
+    };
+    let answer: Bytes = chain
+        .deployer()
+        .call(
+            TransactionRequest::default()
+                .with_to(factory)
+                .with_input(call.abi_encode()),
+        )
+        .await
+        .unwrap();
+    let wallet = WalletFactory::walletAddressCall::abi_decode_returns(&answer).unwrap();
+    // Paid into before it exists.
+    chain.mint(wallet, 100_000).await;
+    let mut args = chain.args(&[], 10_000);
+    args.chain_wallet_factories = vec![factory.to_checksum(None)];
+    let app = TestApp::with_args(backend, args).await;
+    let (_, payee) = provider(&app).await;
+    let required = chain.requirements(&payee.to_checksum(None), 10_000);
+    let requirements = required.requirements(0).unwrap();
+    let domain = evm::domain_for(&requirements).unwrap();
+    let from = evm::Address::parse(&wallet.to_checksum(None)).unwrap();
+    let sign = |n: u64, factory: Address, key: &PrivateKey| {
+        let authorization = evm::build_authorization(
+            &requirements,
+            from,
+            &common::nonce(n),
+            paywire_server::util::now(),
+        )
+        .unwrap();
+        let inner = key.sign_digest(&domain.signing_digest(&authorization));
+        let deploy = WalletFactory::deployCall {
+            owner: alloy_address(&owner),
+            salt,
+        };
+        let mut signature = (
+            factory,
+            Bytes::from(deploy.abi_encode()),
+            Bytes::from(inner.to_bytes().to_vec()),
+        )
+            .abi_encode_params();
+        signature.extend(evm::ERC6492_MAGIC);
+        request(
+            &required,
+            ExactPayload {
+                signature: format!("0x{}", hex::encode(signature)),
+                authorization: ExactAuthorization {
+                    from: authorization.from.to_checksum(),
+                    to: authorization.to.to_checksum(),
+                    value: authorization.value,
+                    valid_after: authorization.valid_after,
+                    valid_before: authorization.valid_before,
+                    nonce: format!("0x{}", hex::encode(authorization.nonce)),
+                },
+            },
+        )
+    };
+    // A factory this facilitator does not call is refused, and nothing is deployed.
+    let stranger_factory = alloy_address(&new_key());
+    let refused = app.settle(&sign(20, stranger_factory, &owner)).await;
+    assert_eq!(
+        refused["errorReason"], "invalid_exact_evm_eip6492_factory_not_allowed",
+        "{refused}"
+    );
+    // Someone else's inner signature fails ERC-6492 validation (run deployless), and nothing
+    // is deployed.
+    let forged = app.settle(&sign(23, factory, &new_key())).await;
+    assert_eq!(
+        forged["errorReason"], "invalid_exact_evm_signature",
+        "{forged}"
+    );
+    let code: Bytes = chain.deployer().get_code_at(wallet).await.unwrap();
+    assert!(code.is_empty(), "a simulation deploys nothing");
+    let body = sign(21, factory, &owner);
+    assert_eq!(app.verify(&body).await["isValid"], true);
+    let settled = app.settle(&body).await;
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(settled["payer"], wallet.to_checksum(None));
+    let code: Bytes = chain.deployer().get_code_at(wallet).await.unwrap();
+    assert!(!code.is_empty(), "the wallet was deployed by its factory");
+    assert_eq!(chain.balance(wallet).await, 90_000);
+    assert_eq!(chain.balance(payee).await, 10_000);
+    // Deployed now: its next 6492-wrapped payment needs no deployment and still settles.
+    let again = app.settle(&sign(22, factory, &owner)).await;
+    assert_eq!(again["success"], true, "{again}");
+    assert_eq!(chain.balance(payee).await, 20_000);
     app.finish().await;
 }

@@ -16,7 +16,7 @@ use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::rpc::types::{TransactionInput, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
+use alloy::sol_types::{SolCall, SolValue};
 use paywire_core::chain::PreFlight;
 use paywire_core::protocol::evm::{self, ChainEvmPayment, SignerProof};
 
@@ -34,6 +34,33 @@ alloy::sol! {
     interface Erc1271 {
         function isValidSignature(bytes32 hash, bytes signature) external view returns (bytes4);
     }
+}
+
+/// The creation code of `contracts/Erc6492Validator.sol`, run deployless to validate ERC-6492
+/// signatures.
+const ERC6492_VALIDATOR: &str = include_str!("../../../contracts/out/Erc6492Validator.bin");
+
+/// An ERC-6492 signature, unwrapped.
+pub struct Erc6492Signature {
+    /// The factory that deploys the wallet.
+    pub factory: Address,
+    /// The call that deploys it.
+    pub factory_calldata: Bytes,
+    /// The wallet's own (ERC-1271) signature.
+    pub signature: Bytes,
+}
+
+/// Unwraps `abi.encode(factory, factoryCalldata, signature) ‖ magic`; `None` when it is not
+/// that.
+pub fn unwrap_erc6492(signature: &[u8]) -> Option<Erc6492Signature> {
+    let wrapped = signature.strip_suffix(&evm::ERC6492_MAGIC[..])?;
+    let (factory, factory_calldata, signature) =
+        <(Address, Bytes, Bytes)>::abi_decode_params(wrapped).ok()?;
+    Some(Erc6492Signature {
+        factory,
+        factory_calldata,
+        signature,
+    })
 }
 
 /// ERC-1271's "valid" answer.
@@ -90,6 +117,8 @@ pub struct ChainSettings {
     pub reconcile_interval: Duration,
     /// How long a transaction may wait unmined before it is replaced with higher fees.
     pub bump_after: Duration,
+    /// Factories the settler may call to deploy a payer's wallet (ERC-6492), on every network.
+    pub wallet_factories: Vec<String>,
 }
 
 impl std::fmt::Debug for ChainSettings {
@@ -120,6 +149,7 @@ impl std::fmt::Debug for ChainSettings {
             .field("rpc_timeout", &self.rpc_timeout)
             .field("reconcile_interval", &self.reconcile_interval)
             .field("bump_after", &self.bump_after)
+            .field("wallet_factories", &self.wallet_factories)
             .finish()
     }
 }
@@ -142,6 +172,7 @@ pub struct ChainNetwork {
     /// How long a transaction may wait unmined before it is replaced with higher fees.
     pub bump_after: Duration,
     confirmations: u64,
+    wallet_factories: std::collections::HashSet<Address>,
 }
 
 impl std::fmt::Debug for ChainNetwork {
@@ -174,6 +205,15 @@ impl Chains {
         let signer: PrivateKeySigner = key.trim().parse().map_err(|_| {
             "the chain signer key is not a 0x-hex secp256k1 private key".to_string()
         })?;
+        let wallet_factories = settings
+            .wallet_factories
+            .iter()
+            .map(|f| {
+                f.trim()
+                    .parse::<Address>()
+                    .map_err(|_| format!("wallet factory {f:?} is not an address"))
+            })
+            .collect::<Result<std::collections::HashSet<_>, String>>()?;
         let mut by_network = HashMap::new();
         for network in &settings.networks {
             let chain_id = paywire_core::protocol::network::evm_chain_id(&network.network)
@@ -191,6 +231,7 @@ impl Chains {
                 receipt_timeout: settings.receipt_timeout,
                 bump_after: settings.bump_after,
                 confirmations: settings.confirmations.max(1),
+                wallet_factories: wallet_factories.clone(),
             };
             by_network.insert(network.network.clone(), Arc::new(chain));
         }
@@ -318,6 +359,23 @@ impl ChainNetwork {
                 }
                 .abi_encode()
             }
+            (SignerProof::CounterfactualWallet { .. }, _) => {
+                // The token knows nothing of ERC-6492: once the wallet is deployed, it asks the
+                // wallet about the inner signature (ERC-1271).
+                let inner = unwrap_erc6492(&payment.signature)
+                    .map(|wrapped| wrapped.signature.to_vec())
+                    .unwrap_or_default();
+                Eip3009Token::transferWithAuthorization_1Call {
+                    from,
+                    to,
+                    value,
+                    validAfter: after,
+                    validBefore: before,
+                    nonce,
+                    signature: inner.into(),
+                }
+                .abi_encode()
+            }
             _ => Eip3009Token::transferWithAuthorization_1Call {
                 from,
                 to,
@@ -328,6 +386,83 @@ impl ChainNetwork {
                 signature: payment.signature.clone().into(),
             }
             .abi_encode(),
+        }
+    }
+
+    /// Whether there is contract code at `account`.
+    pub async fn has_code(&self, account: Address) -> Result<bool, rpc::RpcFailure> {
+        let code: Bytes = self.rpc.request("eth_getCode", (account, "latest")).await?;
+        Ok(!code.is_empty())
+    }
+
+    /// Whether `factory` may be called to deploy a payer's wallet (ERC-6492).
+    pub fn allows_factory(&self, factory: Address) -> bool {
+        self.wallet_factories.contains(&factory)
+    }
+
+    /// ERC-6492 validation of `signature` by `signer` over `digest`, run deployless in an
+    /// `eth_call` (a wallet not deployed yet is deployed inside the simulation only).
+    pub async fn erc6492_valid(
+        &self,
+        signer: Address,
+        digest: [u8; 32],
+        signature: &[u8],
+    ) -> Result<bool, rpc::RpcFailure> {
+        let mut code =
+            hex::decode(ERC6492_VALIDATOR.trim()).expect("the validator's bytecode is hex");
+        code.extend(
+            (signer, B256::from(digest), Bytes::from(signature.to_vec())).abi_encode_params(),
+        );
+        let request = TransactionRequest {
+            from: Some(self.signer.address()),
+            input: TransactionInput::new(code.into()),
+            ..Default::default()
+        };
+        match self
+            .rpc
+            .request::<_, Bytes>("eth_call", (request, "latest"))
+            .await
+        {
+            Ok(answer) => Ok(answer.as_ref() == [1]),
+            Err(rpc::RpcFailure::Answer { .. }) => Ok(false),
+            Err(unreachable) => Err(unreachable),
+        }
+    }
+
+    /// Deploys a payer's wallet through `factory` (an allowed one) and waits for the receipt.
+    pub async fn deploy_wallet(
+        &self,
+        factory: Address,
+        calldata: &[u8],
+    ) -> Result<(), rpc::RpcFailure> {
+        let request = TransactionRequest {
+            from: Some(self.signer.address()),
+            to: Some(TxKind::Call(factory)),
+            input: TransactionInput::new(calldata.to_vec().into()),
+            ..Default::default()
+        };
+        let gas: alloy::primitives::U64 = self.rpc.request("eth_estimateGas", (request,)).await?;
+        let (hash, raw, _) = self
+            .sign_call(factory, calldata.to_vec(), gas.to::<u64>())
+            .await?;
+        broadcast(self, &raw).await?;
+        let deadline = tokio::time::Instant::now() + self.receipt_timeout;
+        loop {
+            if let Some(receipt) = self.confirmed_receipt(hash).await? {
+                return if receipt.status() {
+                    Ok(())
+                } else {
+                    Err(rpc::RpcFailure::Unreachable(
+                        "the wallet's deployment reverted".into(),
+                    ))
+                };
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(rpc::RpcFailure::Unreachable(
+                    "the wallet's deployment was not mined in time".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -358,7 +493,16 @@ impl ChainNetwork {
             .await?;
         let nonce_used = Eip3009Token::authorizationStateCall::abi_decode_returns(&used)
             .map_err(|e| rpc::RpcFailure::Unreachable(format!("authorizationState: {e}")))?;
-        let simulation_revert = match self.call(token, Self::transfer_call(payment)).await {
+        let undeployed = matches!(payment.proof, SignerProof::CounterfactualWallet { .. })
+            && !self.has_code(from).await?;
+        // A wallet that is not deployed yet cannot authorize the transfer until it is: its
+        // simulation waits for the deployment (its signature was validated per ERC-6492).
+        let simulated = if undeployed {
+            Ok(Bytes::new())
+        } else {
+            self.call(token, Self::transfer_call(payment)).await
+        };
+        let simulation_revert = match simulated {
             Ok(_) => None,
             Err(failure @ rpc::RpcFailure::Answer { .. }) => failure.revert_text(),
             Err(unreachable) => return Err(unreachable),
@@ -409,6 +553,16 @@ impl ChainNetwork {
             ..Default::default()
         };
         let gas: alloy::primitives::U64 = self.rpc.request("eth_estimateGas", (request,)).await?;
+        self.sign_call(token, input, gas.to::<u64>()).await
+    }
+
+    /// Signs a call of `to` with `input` and the signer's next nonce: `(hash, raw, nonce)`.
+    async fn sign_call(
+        &self,
+        to: Address,
+        input: Vec<u8>,
+        gas: u64,
+    ) -> Result<(B256, Vec<u8>, u64), rpc::RpcFailure> {
         let gas_price: U256 = self.rpc.request("eth_gasPrice", ()).await?;
         let priority: U256 = self
             .rpc
@@ -422,11 +576,11 @@ impl ChainNetwork {
             chain_id: self.rpc.chain_id(),
             nonce,
             // 20 % over the estimate: the state may change between estimate and inclusion.
-            gas_limit: gas.to::<u64>().saturating_mul(6) / 5,
+            gas_limit: gas.saturating_mul(6) / 5,
             // Twice the current price: room for the base fee to rise for a few blocks.
             max_fee_per_gas: gas_price.saturating_mul(2).saturating_add(priority),
             max_priority_fee_per_gas: priority,
-            to: TxKind::Call(token),
+            to: TxKind::Call(to),
             value: U256::ZERO,
             access_list: Default::default(),
             input: input.into(),

@@ -146,6 +146,15 @@ pub enum SignerProof {
         /// The EIP-712 digest the wallet is asked about.
         digest: [u8; 32],
     },
+    /// An ERC-6492 signature (it ends with [`ERC6492_MAGIC`]): a contract wallet that may not
+    /// be deployed yet, with the factory call that deploys it. The settler checks it with
+    /// ERC-6492's validation (deploying in a simulation only), and deploys the wallet before
+    /// the transfer — only through factories it allows, since the factory call is the payer's
+    /// to choose and the settler's key makes it.
+    CounterfactualWallet {
+        /// The EIP-712 digest the wallet is asked about.
+        digest: [u8; 32],
+    },
 }
 
 /// An EVM payment whose terms verified, to be settled by a chain.
@@ -172,10 +181,9 @@ pub const ERC6492_MAGIC: [u8; 32] = [
 
 /// Verifies an EVM `exact` payment for settlement on a chain: every check of
 /// [`verify_payment`], in the same order and with the same codes, except that a signature
-/// which is not `from`'s EOA signature is not refused here but left to the chain
-/// ([`SignerProof::ContractWallet`]: ERC-1271). An ERC-6492 signature (a counterfactual
-/// wallet) is refused with `invalid_exact_evm_payload_undeployed_smart_wallet`: deploying
-/// wallets on a payer's behalf is not supported.
+/// which is not `from`'s EOA signature is not refused here but left to the chain:
+/// [`SignerProof::ContractWallet`] (ERC-1271) or, for a signature ending with ERC-6492's
+/// magic suffix, [`SignerProof::CounterfactualWallet`].
 pub fn verify_payment_for_chain(
     payment: &PaymentPayload,
     requirements: &AnyRequirements,
@@ -202,18 +210,14 @@ pub fn verify_payment_for_chain(
                 "the signature is not 0x-hex",
             )
         })?;
-    if signature.ends_with(&ERC6492_MAGIC) {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmPayloadUndeployedSmartWallet,
-            "ERC-6492 signatures of undeployed wallets are not settled: deploy the wallet first",
-        ));
-    }
     let authorization = typed_authorization(&exact.authorization)?;
     let digest = domain.signing_digest(&authorization);
     let recovered = EvmSignature::from_bytes(&signature)
         .and_then(|eoa| eoa.recover(&digest))
         .ok();
-    let proof = if recovered == Some(authorization.from) {
+    let proof = if signature.len() > ERC6492_MAGIC.len() && signature.ends_with(&ERC6492_MAGIC) {
+        SignerProof::CounterfactualWallet { digest }
+    } else if recovered == Some(authorization.from) {
         SignerProof::Recovered
     } else {
         SignerProof::ContractWallet { digest }
@@ -402,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn for_a_chain_an_eoa_signature_is_recovered_and_any_other_is_left_to_erc1271() {
+    fn for_a_chain_an_eoa_signature_is_recovered_and_any_other_is_left_to_the_wallet() {
         let required = required(2);
         let requirements = required.requirements(0).unwrap();
         let payment = pay(&required, |_| {});
@@ -424,7 +428,8 @@ mod tests {
             "invalid_exact_evm_signature",
             "without a chain the same payment is refused"
         );
-        // A long (contract) signature is left to the chain as well; a 6492 one is refused.
+        // A long (contract) signature is left to the chain as well, a 6492 one as a
+        // counterfactual wallet's.
         exact.signature = format!("0x{}", "ab".repeat(200));
         let long = required.payment(0, exact.to_object()).unwrap();
         assert!(matches!(
@@ -437,9 +442,14 @@ mod tests {
         let counterfactual = required.payment(0, exact.to_object()).unwrap();
         assert_eq!(
             verify_payment_for_chain(&counterfactual, &requirements, NOW)
-                .unwrap_err()
-                .code(),
-            "invalid_exact_evm_payload_undeployed_smart_wallet"
+                .unwrap()
+                .proof,
+            SignerProof::CounterfactualWallet { digest }
+        );
+        assert_eq!(
+            code(&required, &counterfactual),
+            "invalid_exact_evm_payload_undeployed_smart_wallet",
+            "without a chain it cannot be checked"
         );
         // The terms are still checked, whoever signed: a wrong recipient is refused.
         let wrong_to = resign(&required, |a| {
