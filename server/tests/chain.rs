@@ -820,3 +820,154 @@ async fn a_counterfactual_wallet_is_deployed_and_pays_through_erc6492(backend: B
     assert_eq!(chain.balance(payee).await, 20_000);
     app.finish().await;
 }
+
+/// A JSON-RPC proxy in front of anvil that counts calls by method (and `eth_call` by
+/// selector) and can be taken down: while down it answers 503 to everything.
+struct Proxy {
+    url: String,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    down_after_broadcast: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    calls: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(upstream: &str) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let down_after_broadcast = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let client = reqwest::Client::new();
+        let upstream = upstream.to_string();
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::post({
+                let (down, after, calls) =
+                    (down.clone(), down_after_broadcast.clone(), calls.clone());
+                move |axum::Json(call): axum::Json<Value>| {
+                    let (down, after, calls, client, upstream) = (
+                        down.clone(),
+                        after.clone(),
+                        calls.clone(),
+                        client.clone(),
+                        upstream.clone(),
+                    );
+                    async move {
+                        use axum::response::IntoResponse;
+                        if down.load(Ordering::SeqCst) {
+                            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down")
+                                .into_response();
+                        }
+                        let method = call["method"].as_str().unwrap_or_default().to_string();
+                        let key = match (
+                            method.as_str(),
+                            call["params"][0]["input"]
+                                .as_str()
+                                .or(call["params"][0]["data"].as_str()),
+                        ) {
+                            ("eth_call", Some(data)) if data.len() >= 10 => {
+                                format!("eth_call:{}", &data[..10])
+                            }
+                            _ => method.clone(),
+                        };
+                        *calls.lock().unwrap().entry(key).or_insert(0) += 1;
+                        let answer: Value = client
+                            .post(&upstream)
+                            .json(&call)
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        if method == "eth_sendRawTransaction" && after.load(Ordering::SeqCst) {
+                            down.store(true, Ordering::SeqCst);
+                        }
+                        axum::Json(answer).into_response()
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Proxy {
+            url,
+            down,
+            down_after_broadcast,
+            calls,
+            task,
+        }
+    }
+
+    fn count(&self, key: &str) -> usize {
+        self.calls.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+}
+
+/// The RPC goes down right after the transaction is broadcast: `/settle` answers pending with
+/// the hash; once the RPC is back the reconciler settles it. Immutable answers (the chain id,
+/// the token's domain separator) were asked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_down_after_broadcast_is_pending_then_reconciled() {
+    use std::sync::atomic::Ordering;
+    let Some(chain) = Chain::start(&[]).await else {
+        return;
+    };
+    let proxy = Proxy::start(&chain.anvil.url).await;
+    let app = TestApp::with_args(Backend::Sqlite, chain.args(&[proxy.url.clone()], 1_000)).await;
+    let (_, payee) = provider(&app).await;
+    let payer = new_key();
+    chain.mint(alloy_address(&payer), 100_000).await;
+    // One payment while all is well.
+    let first = app
+        .settle(&payment(&chain, &payer, &payee.to_checksum(None), 10_000))
+        .await;
+    assert_eq!(first["success"], true, "{first}");
+    // The next one loses the RPC right after its broadcast.
+    proxy.down_after_broadcast.store(true, Ordering::SeqCst);
+    let body = payment(&chain, &payer, &payee.to_checksum(None), 10_000);
+    let pending = app.settle(&body).await;
+    assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
+    let transaction = pending["transaction"].as_str().unwrap().to_string();
+    assert!(proxy.down.load(Ordering::SeqCst));
+    // Down, the reconciler concludes nothing; back up, it settles the payment once.
+    assert_eq!(
+        paywire_server::onchain::reconcile_once(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    proxy.down_after_broadcast.store(false, Ordering::SeqCst);
+    proxy.down.store(false, Ordering::SeqCst);
+    let mut concluded = 0;
+    for _ in 0..40 {
+        concluded += paywire_server::onchain::reconcile_once(&app.state)
+            .await
+            .unwrap();
+        if concluded > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(concluded, 1);
+    let settled = app.settle(&body).await;
+    assert_eq!(
+        (settled["success"].clone(), settled["transaction"].clone()),
+        (json!(true), json!(transaction))
+    );
+    assert_eq!(chain.balance(payee).await, 20_000);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 2);
+    assert_eq!(
+        proxy.count("eth_chainId"),
+        1,
+        "the chain id is asked once per URL"
+    );
+    assert_eq!(
+        proxy.count("eth_call:0x3644e515"),
+        1,
+        "the domain separator is asked once per token"
+    );
+    proxy.task.abort();
+    app.finish().await;
+}
