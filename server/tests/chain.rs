@@ -915,7 +915,11 @@ async fn rpc_down_after_broadcast_is_pending_then_reconciled() {
         return;
     };
     let proxy = Proxy::start(&chain.anvil.url).await;
-    let app = TestApp::with_args(Backend::Sqlite, chain.args(&[proxy.url.clone()], 1_000)).await;
+    let app = TestApp::with_args(
+        Backend::Sqlite,
+        chain.args(std::slice::from_ref(&proxy.url), 1_000),
+    )
+    .await;
     let (_, payee) = provider(&app).await;
     let payer = new_key();
     chain.mint(alloy_address(&payer), 100_000).await;
