@@ -95,6 +95,22 @@ forEachEngine((test, pw, engine) => {
     assert.equal(await server.balance(funded.walletId, EVM_KEY_OF_BALANCE), String(1_000_000 - 10_000));
   });
 
+  test("wrapFetch judges amounts with the asset table it is given", async () => {
+    const shop = await provider();
+    const agent = await server.agent("1.00");
+    // A table without the ledger's USD: the client cannot tell what the price is, so it pays nothing.
+    const blind = await rejection(ledgerClient(agent, { assets: [] })(shop.url("/v1/weather/lima")));
+    assert.equal(blind.code, "policy_asset_unknown");
+    // Told USD has 2 decimals, 10000 atomic units are $100.00: over the $0.10 limit.
+    const misled = await rejection(ledgerClient(agent, { assets: [{ ...LEDGER_USD, decimals: 2 }] })(shop.url("/v1/weather/lima")));
+    assert.equal(misled.code, "policy_max_per_request_exceeded");
+    assert.equal(shop.calls, 0);
+    // The right table pays.
+    const response = await ledgerClient(agent, { assets: [LEDGER_USD] })(shop.url("/v1/weather/lima"));
+    assert.equal(response.status, 200);
+    assert.equal(shop.calls, 1);
+  });
+
   test("a policy denial pays nothing and never reaches the handler", async () => {
     const shop = await provider();
     const agent = await server.agent("1.00");
