@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::chain::{address, broadcast, rpc, ChainNetwork};
 use crate::error::ApiError;
-use crate::settlement::{Refusal, Settled};
+use crate::settlement::{failed, Refusal, Settled};
 use crate::state::AppState;
 use crate::store;
 use crate::util::{new_ordered_id, now_i64};
@@ -236,22 +236,6 @@ fn pending(network: &str, payer: &str, transaction: Option<&str>) -> Settled {
         )),
         false,
     )
-}
-
-fn failed(network: &str, refusal: Refusal) -> Settled {
-    Settled {
-        response: SettleResponse {
-            success: false,
-            error_reason: Some(refusal.reason),
-            error_message: Some(refusal.message),
-            payer: refusal.payer,
-            transaction: String::new(),
-            network: network.to_string(),
-            amount: None,
-            extensions: None,
-        },
-        known: true,
-    }
 }
 
 /// `POST /settle` on a chain network.

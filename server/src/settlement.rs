@@ -408,7 +408,8 @@ pub async fn settle(
     }
 }
 
-fn failed(network: &str, refusal: Refusal) -> Settled {
+/// The answer of a refused settlement.
+pub fn failed(network: &str, refusal: Refusal) -> Settled {
     Settled {
         response: SettleResponse {
             success: false,
@@ -1096,7 +1097,7 @@ async fn apply_batch(
             },
         )
         .collect();
-    store::batch::insert_payments(&mut tx, &new_payments, now_db).await?;
+    store::payments::insert_many(&mut tx, &new_payments, now_db).await?;
     let usages: Vec<(&str, String)> = usages.into_iter().collect();
     store::batch::set_usage(&mut tx, &usages).await?;
     store::batch::enqueue_events(&mut tx, &events, now_db).await?;

@@ -26,7 +26,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
 use common::{Backend, TestApp};
 use paywire_core::protocol::evm::{self, PrivateKey};
-use paywire_core::protocol::{ExactAuthorization, ExactPayload, PaymentRequired};
+use paywire_core::protocol::{ExactPayload, PaymentRequired};
 use paywire_server::settings::SettingsArgs;
 use serde_json::{json, Value};
 
@@ -342,7 +342,7 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
     let first = payment(&chain, &rich, &pay_to, 10_000);
     assert_eq!(app.settle(&first).await["success"], true);
     let required = chain.requirements(&pay_to, 20_000);
-    let mut exact =
+    let exact =
         ExactPayload::from_object(first["paymentPayload"]["payload"].as_object().unwrap()).unwrap();
     let domain = evm::domain_for(&required.requirements(0).unwrap()).unwrap();
     let mut authorization = evm::build_authorization(
@@ -356,17 +356,8 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
     )
     .unwrap();
     authorization.value = paywire_core::money::Amount::new(20_000);
-    exact.signature = rich
-        .sign_digest(&domain.signing_digest(&authorization))
-        .to_hex();
-    exact.authorization = ExactAuthorization {
-        from: authorization.from.to_checksum(),
-        to: authorization.to.to_checksum(),
-        value: authorization.value,
-        valid_after: authorization.valid_after,
-        valid_before: authorization.valid_before,
-        nonce: exact.authorization.nonce.clone(),
-    };
+    let signature = rich.sign_digest(&domain.signing_digest(&authorization));
+    let exact = evm::payload_of(&authorization, signature.to_hex());
     let reused = app.settle(&request(&required, exact)).await;
     assert_eq!(
         reused["errorReason"], "invalid_exact_evm_nonce_already_used",
@@ -552,20 +543,9 @@ async fn a_contract_wallet_pays_through_erc1271(backend: Backend) {
         paywire_server::util::now(),
     )
     .unwrap();
-    let exact = ExactPayload {
-        // The wallet's owner signs; the wallet vouches for it on chain.
-        signature: owner
-            .sign_digest(&domain.signing_digest(&authorization))
-            .to_hex(),
-        authorization: ExactAuthorization {
-            from: authorization.from.to_checksum(),
-            to: authorization.to.to_checksum(),
-            value: authorization.value,
-            valid_after: authorization.valid_after,
-            valid_before: authorization.valid_before,
-            nonce: format!("0x{}", hex::encode(authorization.nonce)),
-        },
-    };
+    // The wallet's owner signs; the wallet vouches for it on chain.
+    let signature = owner.sign_digest(&domain.signing_digest(&authorization));
+    let exact = evm::payload_of(&authorization, signature.to_hex());
     let body = request(&required, exact.clone());
     assert_eq!(app.verify(&body).await["isValid"], true);
     let settled = app.settle(&body).await;
@@ -776,17 +756,7 @@ async fn a_counterfactual_wallet_is_deployed_and_pays_through_erc6492(backend: B
         signature.extend(evm::ERC6492_MAGIC);
         request(
             &required,
-            ExactPayload {
-                signature: format!("0x{}", hex::encode(signature)),
-                authorization: ExactAuthorization {
-                    from: authorization.from.to_checksum(),
-                    to: authorization.to.to_checksum(),
-                    value: authorization.value,
-                    valid_after: authorization.valid_after,
-                    valid_before: authorization.valid_before,
-                    nonce: format!("0x{}", hex::encode(authorization.nonce)),
-                },
-            },
+            evm::payload_of(&authorization, format!("0x{}", hex::encode(signature))),
         )
     };
     // A factory this facilitator does not call is refused, and nothing is deployed.

@@ -572,7 +572,7 @@ impl ChainNetwork {
         let gas_price = u128::try_from(gas_price).unwrap_or(u128::MAX / 4);
         let priority = u128::try_from(priority).unwrap_or(0).min(gas_price);
         let nonce = self.take_nonce().await?;
-        let mut tx = TxEip1559 {
+        let tx = TxEip1559 {
             chain_id: self.rpc.chain_id(),
             nonce,
             // 20 % over the estimate: the state may change between estimate and inclusion.
@@ -585,12 +585,18 @@ impl ChainNetwork {
             access_list: Default::default(),
             input: input.into(),
         };
+        let (hash, raw) = self.sign_transaction(tx)?;
+        Ok((hash, raw, nonce))
+    }
+
+    /// Signs `tx` with the facilitator's key: `(hash, raw)`.
+    fn sign_transaction(&self, mut tx: TxEip1559) -> Result<(B256, Vec<u8>), rpc::RpcFailure> {
         let signature = self
             .signer
             .sign_transaction_sync(&mut tx)
             .map_err(|e| rpc::RpcFailure::Unreachable(format!("signing: {e}")))?;
         let envelope = TxEnvelope::from(tx.into_signed(signature));
-        Ok((*envelope.tx_hash(), envelope.encoded_2718(), nonce))
+        Ok((*envelope.tx_hash(), envelope.encoded_2718()))
     }
 
     /// A replacement of the signed transaction `raw`: the same nonce and call, with fees
@@ -616,12 +622,7 @@ impl ChainNetwork {
                 .saturating_mul(2)
                 .saturating_add(tx.max_priority_fee_per_gas),
         );
-        let signature = self
-            .signer
-            .sign_transaction_sync(&mut tx)
-            .map_err(|e| rpc::RpcFailure::Unreachable(format!("signing: {e}")))?;
-        let envelope = TxEnvelope::from(tx.into_signed(signature));
-        Ok((*envelope.tx_hash(), envelope.encoded_2718()))
+        self.sign_transaction(tx)
     }
 
     /// The receipt of `hash` once it has the configured confirmations, if it has.

@@ -16,7 +16,6 @@ use sqlx::{AnyConnection, Row};
 use crate::db::Dialect;
 use crate::error::ApiError;
 use crate::store::ledger::MAX_BALANCE;
-use crate::store::payments::NewPayment;
 use crate::store::Placeholders;
 
 /// Rows per statement: PostgreSQL binds at most 65,535 parameters and SQLite 32,766; the
@@ -192,45 +191,6 @@ pub async fn credit(
         }
     }
     Ok(true)
-}
-
-/// Records settled payments.
-pub async fn insert_payments(
-    conn: &mut AnyConnection,
-    payments: &[NewPayment<'_>],
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    for chunk in payments.chunks(ROWS_PER_STATEMENT / 2) {
-        let sql = format!(
-            "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, \
-             amount, fee, net, fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
-             VALUES {}",
-            Placeholders::of(conn).tuples(chunk.len(), 17, 1)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for payment in chunk {
-            query = query
-                .bind(payment.id)
-                .bind(payment.network)
-                .bind(payment.payer)
-                .bind(payment.nonce)
-                .bind(payment.payer_wallet)
-                .bind(payment.payee_wallet)
-                .bind(payment.provider_id)
-                .bind(payment.asset)
-                .bind(payment.amount)
-                .bind(payment.fee)
-                .bind(payment.net)
-                .bind(payment.fingerprint)
-                .bind(payment.payment_identifier)
-                .bind(payment.terms_fingerprint)
-                .bind(payment.response)
-                .bind(now)
-                .bind(payment.resource);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// Stores each wallet's usage (one row per wallet: its last usage).

@@ -106,30 +106,46 @@ pub async fn insert(
     payment: &NewPayment<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, amount, fee, net, \
-         fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-    )
-    .bind(payment.id)
-    .bind(payment.network)
-    .bind(payment.payer)
-    .bind(payment.nonce)
-    .bind(payment.payer_wallet)
-    .bind(payment.payee_wallet)
-    .bind(payment.provider_id)
-    .bind(payment.asset)
-    .bind(payment.amount)
-    .bind(payment.fee)
-    .bind(payment.net)
-    .bind(payment.fingerprint)
-    .bind(payment.payment_identifier)
-    .bind(payment.terms_fingerprint)
-    .bind(payment.response)
-    .bind(now)
-    .bind(payment.resource)
-    .execute(&mut *conn)
-    .await?;
+    insert_many(conn, std::slice::from_ref(payment), now).await
+}
+
+/// Records settled payments, in as few statements as the parameter limits allow.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    payments: &[NewPayment<'_>],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    // 17 parameters a row: 8,500 a statement, under SQLite's 32,766 and PostgreSQL's 65,535.
+    for chunk in payments.chunks(500) {
+        let sql = format!(
+            "INSERT INTO payments (id, network, payer, nonce, payer_wallet, payee_wallet, provider_id, asset, \
+             amount, fee, net, fingerprint, payment_identifier, terms_fingerprint, response, created_at, resource) \
+             VALUES {}",
+            crate::store::Placeholders::of(conn).tuples(chunk.len(), 17, 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for payment in chunk {
+            query = query
+                .bind(payment.id)
+                .bind(payment.network)
+                .bind(payment.payer)
+                .bind(payment.nonce)
+                .bind(payment.payer_wallet)
+                .bind(payment.payee_wallet)
+                .bind(payment.provider_id)
+                .bind(payment.asset)
+                .bind(payment.amount)
+                .bind(payment.fee)
+                .bind(payment.net)
+                .bind(payment.fingerprint)
+                .bind(payment.payment_identifier)
+                .bind(payment.terms_fingerprint)
+                .bind(payment.response)
+                .bind(now)
+                .bind(payment.resource);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -106,25 +106,7 @@ pub fn verify_payment(
             "the signature is not from authorization.from",
         ));
     }
-    let pay_to = Address::parse(requirements.pay_to()).map_err(|_| {
-        Error::payment_invalid(
-            Reason::InvalidPaymentRequirements,
-            "payTo is not an EVM address",
-        )
-    })?;
-    if authorization.to != pay_to {
-        return Err(Error::payment_invalid(
-            Reason::InvalidExactEvmRecipientMismatch,
-            "authorization.to is not payTo",
-        ));
-    }
-    check_terms(
-        authorization.valid_after,
-        authorization.valid_before,
-        authorization.value,
-        requirements.amount(),
-        now,
-    )?;
+    check_recipient_and_terms(&authorization, requirements, now)?;
     Ok(VerifiedEvmPayment {
         payer: authorization.from,
         authorization,
@@ -222,6 +204,23 @@ pub fn verify_payment_for_chain(
     } else {
         SignerProof::ContractWallet { digest }
     };
+    check_recipient_and_terms(&authorization, requirements, now)?;
+    Ok(ChainEvmPayment {
+        payer: authorization.from,
+        authorization,
+        signature,
+        proof,
+        domain,
+    })
+}
+
+/// The checks after the signature, shared by both verifications: recipient
+/// (`…_recipient_mismatch`), time window and exact value.
+fn check_recipient_and_terms(
+    authorization: &TransferWithAuthorization,
+    requirements: &AnyRequirements,
+    now: u64,
+) -> Result<()> {
     let pay_to = Address::parse(requirements.pay_to()).map_err(|_| {
         Error::payment_invalid(
             Reason::InvalidPaymentRequirements,
@@ -241,13 +240,7 @@ pub fn verify_payment_for_chain(
         requirements.amount(),
         now,
     )?;
-    Ok(ChainEvmPayment {
-        payer: authorization.from,
-        authorization,
-        signature,
-        proof,
-        domain,
-    })
+    Ok(())
 }
 
 /// An EOA signature, or the reason a longer one cannot be checked without a chain.
@@ -325,8 +318,14 @@ pub fn sign_payment(
     let domain = domain_for(requirements)?;
     let authorization = build_authorization(requirements, key.address(), nonce, now)?;
     let signature = key.sign_digest(&domain.signing_digest(&authorization));
-    Ok(ExactPayload {
-        signature: signature.to_hex(),
+    Ok(payload_of(&authorization, signature.to_hex()))
+}
+
+/// The `exact` payload of a typed authorization and a signature of it (`0x`-hex): an EOA's,
+/// or a smart wallet's (ERC-1271, ERC-6492), whose signing is the wallet's own business.
+pub fn payload_of(authorization: &TransferWithAuthorization, signature: String) -> ExactPayload {
+    ExactPayload {
+        signature,
         authorization: ExactAuthorization {
             from: authorization.from.to_checksum(),
             to: authorization.to.to_checksum(),
@@ -335,7 +334,7 @@ pub fn sign_payment(
             valid_before: authorization.valid_before,
             nonce: format_nonce(&authorization.nonce),
         },
-    })
+    }
 }
 
 #[cfg(test)]
@@ -384,17 +383,7 @@ mod tests {
             build_authorization(&requirements, key().address(), &[7; 32], NOW).unwrap();
         edit(&mut authorization);
         let signature = key().sign_digest(&domain.signing_digest(&authorization));
-        let exact = ExactPayload {
-            signature: signature.to_hex(),
-            authorization: ExactAuthorization {
-                from: authorization.from.to_checksum(),
-                to: authorization.to.to_checksum(),
-                value: authorization.value,
-                valid_after: authorization.valid_after,
-                valid_before: authorization.valid_before,
-                nonce: format_nonce(&authorization.nonce),
-            },
-        };
+        let exact = payload_of(&authorization, signature.to_hex());
         required.payment(0, exact.to_object()).unwrap()
     }
 

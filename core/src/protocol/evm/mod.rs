@@ -10,7 +10,7 @@ pub mod signature;
 pub use address::{keccak256, Address};
 pub use eip712::{Eip712Domain, TransferWithAuthorization};
 pub use exact::{
-    build_authorization, domain_for, sign_payment, verify_payment, verify_payment_for_chain,
-    ChainEvmPayment, SignerProof, VerifiedEvmPayment, ERC6492_MAGIC,
+    build_authorization, domain_for, payload_of, sign_payment, verify_payment,
+    verify_payment_for_chain, ChainEvmPayment, SignerProof, VerifiedEvmPayment, ERC6492_MAGIC,
 };
 pub use signature::{EvmSignature, PrivateKey};
