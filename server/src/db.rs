@@ -68,8 +68,9 @@ impl Dialect {
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Connects (creating a SQLite file if missing) and applies the SQLite pragmas: WAL,
-/// `synchronous=FULL` (a committed settlement survives power loss), foreign keys, and a busy
-/// timeout.
+/// `synchronous=FULL` (a committed settlement survives power loss), foreign keys, a busy
+/// timeout, a 32 MiB page cache, and no checkpoints inside commits: whoever opens a SQLite
+/// pool runs [`crate::run::spawn_checkpointer`] (as `run::open` does), else the log grows.
 pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
     sqlx::any::install_default_drivers();
     let dialect = Dialect::of(url)?;
@@ -90,7 +91,7 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
                         .execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; \
-                             PRAGMA cache_size = -32768;",
+                             PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
                 }

@@ -16,6 +16,9 @@ use crate::{
 /// the admin key, and the path of a new master key file.
 pub async fn open(settings: &Settings) -> Result<Opened, String> {
     let (pool, dialect) = db::connect(&settings.database_url).await?;
+    if dialect == db::Dialect::Sqlite {
+        spawn_checkpointer(pool.clone());
+    }
     db::migrate(&pool).await?;
     let (master_key, master_key_file) =
         secrets::resolve_master_key(&pool, &settings.master_key).await?;
@@ -62,6 +65,34 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         admin_key,
         master_key_file,
     })
+}
+
+/// How often SQLite's write-ahead log is copied into the database file, in the background.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Copies SQLite's write-ahead log into the database file every [`CHECKPOINT_INTERVAL`], until
+/// the pool closes. By default SQLite does it inside whichever commit takes the log past 1,000
+/// pages, and that commit — a settlement batch, holding the only write lock — waits for the
+/// copy and its fsync (measured: settling 1,000 payers' payments went from 3,469–3,551/s to
+/// 3,863–4,018/s in one A/B run with this). A passive checkpoint on another connection never
+/// blocks the writer; durability is the log's (`synchronous=FULL` syncs it at every commit).
+pub fn spawn_checkpointer(pool: sqlx::AnyPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if pool.is_closed() {
+                break;
+            }
+            if let Err(e) = crate::store::meta::checkpoint(&pool).await {
+                if pool.is_closed() {
+                    break;
+                }
+                tracing::warn!(error = %e, "a WAL checkpoint failed; the next one retries");
+            }
+        }
+    });
 }
 
 /// An opened server, and what was generated on this start.

@@ -153,3 +153,46 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     );
     app.finish().await;
 }
+
+/// SQLite's write-ahead log is copied into the database file by a background checkpointer
+/// (commits no longer do it): after a burst of writes, the database file itself grows,
+/// without any commit having checkpointed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_is_checkpointed_in_the_background() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let path = app
+        .database_url()
+        .trim_start_matches("sqlite://")
+        .to_string();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let wal = || {
+        std::fs::metadata(format!("{path}-wal"))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    };
+    let provider = app.provider(None).await;
+    let before = size();
+    for _ in 0..40 {
+        app.agent(json!(null), "1").await;
+    }
+    let agent = app.agent(json!(null), "10").await;
+    for i in 0..20 {
+        let body = app.ledger_payment(&agent, &provider, 10_000, nonce(500 + i));
+        assert_eq!(app.settle(&body).await["success"], true);
+    }
+    assert!(wal() > 0, "the writes went to the log");
+    // The checkpointer runs every 200 ms: give it up to 10 s.
+    let mut grown = false;
+    for _ in 0..100 {
+        if size() > before {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        grown,
+        "the database file grew from {before} bytes: the log was checkpointed"
+    );
+    app.finish().await;
+}

@@ -92,3 +92,12 @@ pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
+
+/// Copies as much of SQLite's write-ahead log into the database file as it can without
+/// waiting for the writer or readers (`PRAGMA wal_checkpoint(PASSIVE)`).
+pub async fn checkpoint(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(pool)
+        .await?;
+    Ok(())
+}

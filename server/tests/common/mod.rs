@@ -114,6 +114,12 @@ impl TestApp {
         }
     }
 
+    /// The database URL.
+    #[allow(dead_code)]
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
     /// Closes the pool and opens the same database again: a server restart.
     pub async fn reopen(self) -> Self {
         self.state.pool.close().await;
