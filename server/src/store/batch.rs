@@ -95,8 +95,8 @@ pub enum OnceKey {
 }
 
 /// The payments already settled on `network` under any of `keys` (`(payer, key)` pairs),
-/// keyed the same way. The lookup uses the unique index's prefix with two `IN` lists and
-/// keeps only the exact pairs asked for.
+/// keyed the same way: the pairs joined to the unique index, one index probe each (two `IN`
+/// lists would probe every payer with every key).
 pub async fn earlier_payments(
     conn: &mut AnyConnection,
     network: &str,
@@ -109,26 +109,18 @@ pub async fn earlier_payments(
     };
     let style = Placeholders::of(conn);
     let mut found = HashMap::new();
-    for chunk in keys.chunks(ROWS_PER_STATEMENT / 2) {
-        let mut payers: Vec<&str> = chunk.iter().map(|(payer, _)| *payer).collect();
-        payers.sort_unstable();
-        payers.dedup();
-        let values: Vec<&str> = chunk.iter().map(|(_, key)| *key).collect();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "SELECT id, payer, {column} AS once_key, {fingerprint} AS fp FROM payments \
-             WHERE network = {} AND payer IN ({}) AND {column} IN ({})",
-            style.list(1, 1),
-            style.list(payers.len(), 2),
-            style.list(values.len(), 2 + payers.len())
+            "SELECT p.id, p.payer, p.{column} AS once_key, p.{fingerprint} AS fp FROM (VALUES {}) AS v \
+             JOIN payments p ON p.network = {} AND p.payer = v.column1 AND p.{column} = v.column2",
+            style.tuples(chunk.len(), 2, 1),
+            style.list(1, 2 * chunk.len() + 1),
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(network);
-        for payer in &payers {
-            query = query.bind(*payer);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (payer, key) in chunk {
+            query = query.bind(*payer).bind(*key);
         }
-        for value in &values {
-            query = query.bind(*value);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in query.bind(network).fetch_all(&mut *conn).await? {
             let key: (String, String) = (row.try_get("payer")?, row.try_get("once_key")?);
             let fingerprint: String = row.try_get("fp")?;
             let earlier = EarlierPayment {
@@ -139,7 +131,6 @@ pub async fn earlier_payments(
             found.insert(key, earlier);
         }
     }
-    found.retain(|(payer, key), _| keys.contains(&(payer.as_str(), key.as_str())));
     Ok(found)
 }
 
