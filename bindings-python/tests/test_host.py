@@ -169,6 +169,27 @@ def test_a_policy_refusal_pays_nothing_and_never_reaches_the_handler(facilitator
     assert facilitator.balance(agent["walletId"]) == 1_000_000
 
 
+def test_the_client_judges_amounts_with_the_asset_table_it_is_given(facilitator: Facilitator, serve: Any) -> None:
+    shop = Shop(facilitator, serve)
+    agent = facilitator.agent("1.00")
+    ledger_usd = {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 6}
+    # No entry for the ledger's USD: the price cannot be judged, nothing is paid.
+    with httpx.Client(transport=PaywireTransport(policy=POLICY, signer=ledger_signer(agent), assets=[])) as client:
+        with pytest.raises(pw.PaywireError) as blind:
+            client.get(f"{shop.url}/v1/weather/lima")
+    assert blind.value.code == "policy_asset_unknown"
+    # Told USD has 2 decimals, 10000 atomic units are $100.00: over the limit.
+    misled = [{**ledger_usd, "decimals": 2}]
+    with httpx.Client(transport=PaywireTransport(policy=POLICY, signer=ledger_signer(agent), assets=misled)) as client:  # type: ignore[list-item]
+        with pytest.raises(pw.PolicyDeniedError) as denied:
+            client.get(f"{shop.url}/v1/weather/lima")
+    assert denied.value.code == "policy_max_per_request_exceeded"
+    assert shop.calls == 0
+    with httpx.Client(transport=PaywireTransport(policy=POLICY, signer=ledger_signer(agent), assets=[ledger_usd])) as client:  # type: ignore[list-item]
+        assert client.get(f"{shop.url}/v1/weather/lima").status_code == 200
+    assert shop.calls == 1
+
+
 def test_the_approver_decides_above_the_threshold(facilitator: Facilitator, serve: Any) -> None:
     shop = Shop(facilitator, serve)
     agent = facilitator.agent("1.00")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 from ._core import ClientFlow, raise_refusal
 from .signers import Signer
 from .stores import MemoryTokenStore, MemoryUsageStore, TokenStore, UsageStore
-from .types import ClientAction, PaymentRecord, PolicyJson
+from .types import AssetRegistry, ClientAction, PaymentRecord, PolicyJson
 
 #: The most of a 402's body read (a v1 402 carries its options there; they are small).
 MAX_402_BODY_BYTES = 64 * 1024
@@ -51,6 +51,9 @@ class ClientOptions:
     on_payment: Optional[Callable[[PaymentRecord], Any]] = None
     now: Callable[[], int] = field(default_factory=lambda: lambda: int(time.time()))
     random_bytes: Callable[[int], bytes] = os.urandom
+    # The assets the policy judges amounts in; the built-in table when None (a given table
+    # replaces it: list every asset the client may pay in).
+    assets: Optional[AssetRegistry] = None
 
 
 Op = Tuple[Any, ...]
@@ -59,7 +62,9 @@ Op = Tuple[Any, ...]
 def client_steps(options: ClientOptions, method: str, url: str) -> Generator[Op, Any, Tuple[Any, Optional[PaymentRecord]]]:
     """Drives one request's flow; yields operations, receives their results, and returns the
     response to deliver and the payment made (if any). Refusals raise `PaywireError`s."""
-    config = {"policy": options.policy, "payer": options.signer.identity()}
+    config: Dict[str, Any] = {"policy": options.policy, "payer": options.signer.identity()}
+    if options.assets is not None:
+        config["assets"] = options.assets
     flow = ClientFlow(config, method, url)  # type: ignore[arg-type]
     tokens = yield ("tokens_list",)
     action: ClientAction = flow.feed({"event": "start", "tokens": tokens, "now": options.now()})

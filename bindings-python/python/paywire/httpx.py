@@ -31,7 +31,7 @@ import httpx
 from ._client import MAX_402_BODY_BYTES, ClientOptions, ConnectionFailed, Seen, client_steps, run_async, run_sync
 from .signers import Signer
 from .stores import TokenStore, UsageStore
-from .types import PaymentRecord, PolicyJson
+from .types import AssetRegistry, PaymentRecord, PolicyJson
 
 __all__ = ["PaywireTransport", "AsyncPaywireTransport", "payment_of"]
 
@@ -78,9 +78,10 @@ class PaywireTransport(httpx.BaseTransport):
         on_payment: Optional[Callable[[PaymentRecord], Any]] = None,
         now: Optional[Callable[[], int]] = None,
         random_bytes: Optional[Callable[[int], bytes]] = None,
+        assets: Optional[AssetRegistry] = None,
     ) -> None:
         self._options = _options(policy=policy, signer=signer, usage_store=usage_store, token_store=token_store,
-                                 approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes)
+                                 approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes, assets=assets)
         # Retries of requests that could not connect, with exponential backoff (httpcore's).
         self._transport = transport or httpx.HTTPTransport(retries=2)
         self._lock = threading.Lock()
@@ -131,9 +132,10 @@ class AsyncPaywireTransport(httpx.AsyncBaseTransport):
         on_payment: Optional[Callable[[PaymentRecord], Any]] = None,
         now: Optional[Callable[[], int]] = None,
         random_bytes: Optional[Callable[[int], bytes]] = None,
+        assets: Optional[AssetRegistry] = None,
     ) -> None:
         self._options = _options(policy=policy, signer=signer, usage_store=usage_store, token_store=token_store,
-                                 approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes)
+                                 approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes, assets=assets)
         self._transport = transport or httpx.AsyncHTTPTransport(retries=2)
         self._lock: Optional[asyncio.Lock] = None
 

@@ -23,7 +23,7 @@ from urllib3.util.retry import Retry
 from ._client import MAX_402_BODY_BYTES, ClientOptions, ConnectionFailed, Seen, client_steps, run_sync
 from .signers import Signer
 from .stores import TokenStore, UsageStore
-from .types import PaymentRecord, PolicyJson
+from .types import AssetRegistry, PaymentRecord, PolicyJson
 
 __all__ = ["PaywireAdapter", "payment_of"]
 
@@ -48,11 +48,12 @@ class PaywireAdapter(HTTPAdapter):
         on_payment: Optional[Callable[[PaymentRecord], Any]] = None,
         now: Optional[Callable[[], int]] = None,
         random_bytes: Optional[Callable[[int], bytes]] = None,
+        assets: Optional[AssetRegistry] = None,
         retries: int = 2,
     ) -> None:
         super().__init__(max_retries=Retry(connect=retries, read=0, status=0, other=0, backoff_factor=0.1, allowed_methods=None, raise_on_status=False))
         given = dict(policy=policy, signer=signer, usage_store=usage_store, token_store=token_store,
-                     approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes)
+                     approver=approver, on_payment=on_payment, now=now, random_bytes=random_bytes, assets=assets)
         self._options = ClientOptions(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
         self._lock = threading.Lock()
 
