@@ -382,30 +382,7 @@ pub async fn ledger_balance(state: &AppState, wallet_id: &str) -> Result<i64, Ap
 
 /// The wallet holding an EVM address's devnet funds, created on first use.
 pub async fn evm_wallet(state: &AppState, address: &str) -> Result<String, ApiError> {
-    if let Some(id) = store::wallets::by_address(&state.pool, address).await? {
-        return Ok(id);
-    }
-    let mut conn = state.pool.acquire().await?;
-    let id = new_id("wal");
-    let wallet = store::tenants::NewWallet {
-        id: &id,
-        tenant_id: None,
-        kind: "evm",
-        address: Some(address),
-        secret_sealed: None,
-        policy: None,
-        usage: &usage_text(&Usage::default()),
-    };
-    match store::tenants::insert_wallet(&mut conn, &wallet, now_i64()).await {
-        Ok(()) => Ok(id),
-        // A concurrent first deposit created it: use that one.
-        Err(e) if store::is_unique_violation(&e) => {
-            store::wallets::by_address(&state.pool, address)
-                .await?
-                .ok_or(ApiError::NotFound("wallet"))
-        }
-        Err(e) => Err(e.into()),
-    }
+    store::wallets::evm_wallet(&state.pool, address, now_i64()).await
 }
 
 /// `GET /v1/wallets/{id}`: balances, policy and usage (operator, or the owning tenant).

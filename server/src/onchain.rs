@@ -516,7 +516,8 @@ async fn conclude(
         .map(|a| a.to_checksum())
         .unwrap_or_default();
     let payee = store::wallets::provider_wallet_by_address(&state.pool, &pay_to).await?;
-    let payer_wallet = evm_wallet(state, payer).await?;
+    // A payer on chain has no ledger funds, but its payments are recorded against a wallet.
+    let payer_wallet = store::wallets::evm_wallet(&state.pool, payer, now_i64()).await?;
     let now = now_i64();
     let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
     if !success {
@@ -739,36 +740,5 @@ async fn reconcile_attempt(
                 Err(_) => Ok(false),
             }
         }
-    }
-}
-
-/// The wallet row of an EVM address (a payer on chain has no ledger funds, but its payments
-/// are recorded against it), created on first use.
-async fn evm_wallet(state: &AppState, address: &str) -> Result<String, ApiError> {
-    if let Some(id) = store::wallets::by_address(&state.pool, address).await? {
-        return Ok(id);
-    }
-    let id = crate::util::new_id("wal");
-    let usage = serde_json::to_string(&paywire_core::policy::Usage::default())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let wallet = store::tenants::NewWallet {
-        id: &id,
-        tenant_id: None,
-        kind: "evm",
-        address: Some(address),
-        secret_sealed: None,
-        policy: None,
-        usage: &usage,
-    };
-    let mut conn = state.pool.acquire().await?;
-    match store::tenants::insert_wallet(&mut conn, &wallet, now_i64()).await {
-        Ok(()) => Ok(id),
-        // Created concurrently: use that one.
-        Err(e) if store::is_unique_violation(&e) => {
-            store::wallets::by_address(&state.pool, address)
-                .await?
-                .ok_or(ApiError::NotFound("wallet"))
-        }
-        Err(e) => Err(e.into()),
     }
 }

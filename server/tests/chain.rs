@@ -164,6 +164,17 @@ impl Chain {
         receipt.contract_address.expect("a deployment")
     }
 
+    /// Turns automatic mining off (blocks come only from `evm_mine`); returns a client to
+    /// mine with.
+    async fn stop_mining(&self) -> impl Provider {
+        let node = ProviderBuilder::new().connect_http(self.anvil.url.parse().unwrap());
+        let _: Value = node
+            .raw_request("evm_setAutomine".into(), (false,))
+            .await
+            .unwrap();
+        node
+    }
+
     async fn mint(&self, to: Address, value: u64) {
         let call = TestToken::mintCall {
             to,
@@ -252,6 +263,21 @@ fn new_key() -> PrivateKey {
 
 fn alloy_address(key: &PrivateKey) -> Address {
     Address::from(*key.address().as_bytes())
+}
+
+/// Runs the reconciler until a pass concludes something (it takes attempts unchanged for a
+/// second or more: bounded, 4 s); returns what it concluded.
+async fn reconcile_until_one_concludes(app: &TestApp) -> usize {
+    for _ in 0..40 {
+        let concluded = paywire_server::onchain::reconcile_once(&app.state)
+            .await
+            .unwrap();
+        if concluded > 0 {
+            return concluded;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    0
 }
 
 /// A provider with an EVM payout address, and that address.
@@ -462,11 +488,7 @@ async fn a_late_receipt_is_pending_then_reconciled(backend: Backend) {
     chain.mint(alloy_address(&payer), 100_000).await;
     // From now on nothing is mined until the test mines a block: the settlement's
     // transaction waits in the pool past the receipt timeout.
-    let node = ProviderBuilder::new().connect_http(chain.anvil.url.parse().unwrap());
-    let _: Value = node
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await
-        .unwrap();
+    let node = chain.stop_mining().await;
     let body = payment(&chain, &payer, &payee.to_checksum(None), 10_000);
     let pending = app.settle(&body).await;
     assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
@@ -487,16 +509,7 @@ async fn a_late_receipt_is_pending_then_reconciled(backend: Backend) {
     let _: Value = node.raw_request("evm_mine".into(), ()).await.unwrap();
     // The reconciler looks at attempts unchanged for a second or more (the store keeps whole
     // seconds): try until it concludes, boundedly.
-    let mut concluded = 0;
-    for _ in 0..40 {
-        concluded += paywire_server::onchain::reconcile_once(&app.state)
-            .await
-            .unwrap();
-        if concluded > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let concluded = reconcile_until_one_concludes(&app).await;
     assert_eq!(concluded, 1);
     assert_eq!(
         paywire_server::onchain::reconcile_once(&app.state)
@@ -660,11 +673,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees(backend: Backend) {
     let payer = new_key();
     chain.mint(alloy_address(&payer), 100_000).await;
     // Nothing is mined from now on: the transaction is stuck in the pool.
-    let node = ProviderBuilder::new().connect_http(chain.anvil.url.parse().unwrap());
-    let _: Value = node
-        .raw_request("evm_setAutomine".into(), (false,))
-        .await
-        .unwrap();
+    let node = chain.stop_mining().await;
     let body = payment(&chain, &payer, &payee.to_checksum(None), 10_000);
     let pending = app.settle(&body).await;
     assert_eq!(pending["errorReason"], "settlement_pending", "{pending}");
@@ -676,16 +685,7 @@ async fn a_stuck_transaction_is_replaced_with_higher_fees(backend: Backend) {
     );
     // The pool holds only the replacement: mining settles it, not the first.
     let _: Value = node.raw_request("evm_mine".into(), ()).await.unwrap();
-    let mut concluded = 0;
-    for _ in 0..40 {
-        concluded += paywire_server::onchain::reconcile_once(&app.state)
-            .await
-            .unwrap();
-        if concluded > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let concluded = reconcile_until_one_concludes(&app).await;
     assert_eq!(concluded, 1);
     let settled = app.settle(&body).await;
     assert_eq!(settled["success"], true, "{settled}");
@@ -914,16 +914,7 @@ async fn rpc_down_after_broadcast_is_pending_then_reconciled() {
     );
     proxy.down_after_broadcast.store(false, Ordering::SeqCst);
     proxy.down.store(false, Ordering::SeqCst);
-    let mut concluded = 0;
-    for _ in 0..40 {
-        concluded += paywire_server::onchain::reconcile_once(&app.state)
-            .await
-            .unwrap();
-        if concluded > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let concluded = reconcile_until_one_concludes(&app).await;
     assert_eq!(concluded, 1);
     let settled = app.settle(&body).await;
     assert_eq!(

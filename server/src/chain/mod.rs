@@ -278,14 +278,19 @@ pub fn address(core: &evm::Address) -> Address {
 }
 
 impl ChainNetwork {
+    /// A call from the facilitator's address: to `to`, or a deployless one without it.
+    fn signer_request(&self, to: Option<Address>, input: Vec<u8>) -> TransactionRequest {
+        TransactionRequest {
+            from: Some(self.signer.address()),
+            to: to.map(TxKind::Call),
+            input: TransactionInput::new(input.into()),
+            ..Default::default()
+        }
+    }
+
     /// `eth_call` from the signer.
     pub async fn call(&self, to: Address, data: Vec<u8>) -> Result<Bytes, rpc::RpcFailure> {
-        let request = TransactionRequest {
-            from: Some(self.signer.address()),
-            to: Some(TxKind::Call(to)),
-            input: TransactionInput::new(data.into()),
-            ..Default::default()
-        };
+        let request = self.signer_request(Some(to), data);
         self.rpc.request("eth_call", (request, "latest")).await
     }
 
@@ -413,11 +418,7 @@ impl ChainNetwork {
         code.extend(
             (signer, B256::from(digest), Bytes::from(signature.to_vec())).abi_encode_params(),
         );
-        let request = TransactionRequest {
-            from: Some(self.signer.address()),
-            input: TransactionInput::new(code.into()),
-            ..Default::default()
-        };
+        let request = self.signer_request(None, code);
         match self
             .rpc
             .request::<_, Bytes>("eth_call", (request, "latest"))
@@ -435,16 +436,7 @@ impl ChainNetwork {
         factory: Address,
         calldata: &[u8],
     ) -> Result<(), rpc::RpcFailure> {
-        let request = TransactionRequest {
-            from: Some(self.signer.address()),
-            to: Some(TxKind::Call(factory)),
-            input: TransactionInput::new(calldata.to_vec().into()),
-            ..Default::default()
-        };
-        let gas: alloy::primitives::U64 = self.rpc.request("eth_estimateGas", (request,)).await?;
-        let (hash, raw, _) = self
-            .sign_call(factory, calldata.to_vec(), gas.to::<u64>())
-            .await?;
+        let (hash, raw, _) = self.sign_call(factory, calldata.to_vec()).await?;
         broadcast(self, &raw).await?;
         let deadline = tokio::time::Instant::now() + self.receipt_timeout;
         loop {
@@ -545,24 +537,19 @@ impl ChainNetwork {
         payment: &ChainEvmPayment,
     ) -> Result<(B256, Vec<u8>, u64), rpc::RpcFailure> {
         let token = address(&payment.domain.verifying_contract);
-        let input = Self::transfer_call(payment);
-        let request = TransactionRequest {
-            from: Some(self.signer.address()),
-            to: Some(TxKind::Call(token)),
-            input: TransactionInput::new(input.clone().into()),
-            ..Default::default()
-        };
-        let gas: alloy::primitives::U64 = self.rpc.request("eth_estimateGas", (request,)).await?;
-        self.sign_call(token, input, gas.to::<u64>()).await
+        self.sign_call(token, Self::transfer_call(payment)).await
     }
 
-    /// Signs a call of `to` with `input` and the signer's next nonce: `(hash, raw, nonce)`.
+    /// Estimates and signs a call of `to` with `input` and the signer's next nonce:
+    /// `(hash, raw, nonce)`. The estimate comes first: a call that would revert takes no nonce.
     async fn sign_call(
         &self,
         to: Address,
         input: Vec<u8>,
-        gas: u64,
     ) -> Result<(B256, Vec<u8>, u64), rpc::RpcFailure> {
+        let request = self.signer_request(Some(to), input.clone());
+        let gas: alloy::primitives::U64 = self.rpc.request("eth_estimateGas", (request,)).await?;
+        let gas = gas.to::<u64>();
         let gas_price: U256 = self.rpc.request("eth_gasPrice", ()).await?;
         let priority: U256 = self
             .rpc

@@ -150,3 +150,31 @@ pub async fn balances(pool: &AnyPool, wallet_id: &str) -> Result<Vec<(String, i6
         .map(|row| Ok((row.try_get("asset")?, row.try_get("amount")?)))
         .collect()
 }
+
+/// The wallet of an EVM address (devnet funds, or the payer of on-chain payments), created on
+/// first use; a concurrent first use finds the one the other created.
+pub async fn evm_wallet(pool: &AnyPool, address: &str, now: i64) -> Result<String, ApiError> {
+    if let Some(id) = by_address(pool, address).await? {
+        return Ok(id);
+    }
+    let id = crate::util::new_id("wal");
+    let usage =
+        serde_json::to_string(&Usage::default()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let wallet = crate::store::tenants::NewWallet {
+        id: &id,
+        tenant_id: None,
+        kind: "evm",
+        address: Some(address),
+        secret_sealed: None,
+        policy: None,
+        usage: &usage,
+    };
+    let mut conn = pool.acquire().await?;
+    match crate::store::tenants::insert_wallet(&mut conn, &wallet, now).await {
+        Ok(()) => Ok(id),
+        Err(e) if crate::store::is_unique_violation(&e) => by_address(pool, address)
+            .await?
+            .ok_or(ApiError::NotFound("wallet")),
+        Err(e) => Err(e.into()),
+    }
+}
