@@ -61,6 +61,37 @@ async fn check(
             Some(&payer),
         )))
     };
+    // What needs no chain comes first: a body aimed at a token or a payee this facilitator
+    // does not settle costs no RPC call.
+    if !chain.settles_token(address(&payment.domain.verifying_contract)) {
+        return Ok(Err(refused(
+            Reason::InvalidPaymentRequirements,
+            format!(
+                "this facilitator does not settle that token on {}",
+                chain.network
+            ),
+            Some(&payer),
+        )));
+    }
+    let Some(_payee) = store::wallets::provider_wallet_by_address(
+        &state.pool,
+        &payment.authorization.to.to_checksum(),
+    )
+    .await?
+    else {
+        return Ok(Err(refused(
+            Reason::InvalidExactEvmRecipientMismatch,
+            "payTo is not a provider of this facilitator",
+            Some(&payer),
+        )));
+    };
+    if i64::try_from(payment.authorization.value.atomic()).is_err() {
+        return Ok(Err(refused(
+            Reason::BalanceOverflow,
+            "the amount does not fit the ledger's records",
+            Some(&payer),
+        )));
+    }
     let wallet = address(&payment.payer);
     let vouched = match &payment.proof {
         SignerProof::Recovered => Ok(true),
@@ -129,25 +160,6 @@ async fn check(
             )))
         }
         Err(e) => return unreachable(e),
-    }
-    let Some(_payee) = store::wallets::provider_wallet_by_address(
-        &state.pool,
-        &payment.authorization.to.to_checksum(),
-    )
-    .await?
-    else {
-        return Ok(Err(refused(
-            Reason::InvalidExactEvmRecipientMismatch,
-            "payTo is not a provider of this facilitator",
-            Some(&payer),
-        )));
-    };
-    if i64::try_from(payment.authorization.value.atomic()).is_err() {
-        return Ok(Err(refused(
-            Reason::BalanceOverflow,
-            "the amount does not fit the ledger's records",
-            Some(&payer),
-        )));
     }
     Ok(Ok(ChainChecked {
         nonce: format!("0x{}", hex::encode(payment.authorization.nonce)),

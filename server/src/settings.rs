@@ -162,6 +162,15 @@ pub struct SettingsArgs {
         global = true
     )]
     pub chain_wallet_factories: Vec<String>,
+    /// A token settled on chain besides USDC on Base and Base Sepolia:
+    /// `eip155:<chain id>=<address>`; repeat for more (`;`-separated in the variable).
+    #[arg(
+        long = "chain-token",
+        env = "PAYWIRE_CHAIN_TOKENS",
+        value_delimiter = ';',
+        global = true
+    )]
+    pub chain_tokens: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +212,7 @@ struct FileSettings {
     chain_reconcile_ms: Option<u64>,
     chain_bump_after_ms: Option<u64>,
     chain_wallet_factories: Option<Vec<String>>,
+    chain_tokens: Option<Vec<String>>,
 }
 
 /// How long clients get, and how many are served at once.
@@ -384,6 +394,11 @@ impl SettingsArgs {
             rpc_timeout: millis(self.chain_rpc_timeout_ms, file.chain_rpc_timeout_ms, 5_000),
             reconcile_interval: millis(self.chain_reconcile_ms, file.chain_reconcile_ms, 2_000),
             bump_after: millis(self.chain_bump_after_ms, file.chain_bump_after_ms, 10_000),
+            tokens: if self.chain_tokens.is_empty() {
+                file.chain_tokens.clone().unwrap_or_default()
+            } else {
+                self.chain_tokens.clone()
+            },
             wallet_factories: if self.chain_wallet_factories.is_empty() {
                 file.chain_wallet_factories.clone().unwrap_or_default()
             } else {

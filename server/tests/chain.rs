@@ -222,6 +222,7 @@ impl Chain {
             chain_receipt_timeout_ms: Some(receipt_timeout_ms),
             chain_rpc_timeout_ms: Some(500),
             chain_bump_after_ms: Some(60_000),
+            chain_tokens: vec![format!("{NETWORK}={}", self.token.to_checksum(None))],
             ..Default::default()
         }
     }
@@ -423,6 +424,26 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
     let refused = app.settle(&request(&wrong, signed)).await;
     assert_eq!(
         refused["errorReason"], "invalid_exact_evm_token_name_mismatch",
+        "{refused}"
+    );
+    // A token this facilitator was not told to settle (a copy of the same contract): refused
+    // before the chain is asked, so a token anyone deploys cannot spend the signer's gas.
+    let mut code = bytecode("PaywireTestUSD");
+    code.extend((TOKEN_NAME.to_string(), TOKEN_VERSION.to_string()).abi_encode_params());
+    let other_token = chain.deploy(code).await;
+    let mut value = serde_json::to_value(chain.requirements(&pay_to, 10_000)).unwrap();
+    value["accepts"][0]["asset"] = json!(other_token.to_checksum(None));
+    let unlisted = PaymentRequired::from_json_value(value).unwrap();
+    let signed = evm::sign_payment(
+        &unlisted.requirements(0).unwrap(),
+        &rich,
+        &common::nonce(4),
+        paywire_server::util::now(),
+    )
+    .unwrap();
+    let refused = app.settle(&request(&unlisted, signed)).await;
+    assert_eq!(
+        refused["errorReason"], "invalid_payment_requirements",
         "{refused}"
     );
     // Only the one good payment moved tokens or was recorded.

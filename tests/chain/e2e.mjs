@@ -81,7 +81,7 @@ async function startAnvil() {
   return { url, chain, client };
 }
 
-async function startServer(anvil) {
+async function startServer(anvil, token) {
   const dir = mkdtempSync(join(tmpdir(), "paywire-chain-e2e-"));
   const port = await freePort();
   const adminKey = `ak_e2e_${Date.now()}`;
@@ -89,7 +89,7 @@ async function startServer(anvil) {
   const child = spawn(
     join(root, "target/debug/paywire-server"),
     ["--database-url", `sqlite://${dir}/paywire.db`, "--listen", `127.0.0.1:${port}`, "--admin-key", adminKey,
-      "--chain", `${NETWORK}=${anvil.url}`],
+      "--chain", `${NETWORK}=${anvil.url}`, "--chain-token", `${NETWORK}=${token}`],
     // The key goes through the environment, never the command line.
     { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, PAYWIRE_CHAIN_SIGNER_KEY: FACILITATOR_KEY, PAYWIRE_LOG: process.env.PAYWIRE_LOG ?? "warn" } },
   );
@@ -139,7 +139,7 @@ for (const payer of [coinbasePayer.address, paywirePayer.address]) {
   await anvil.client.waitForTransactionReceipt({ hash: minted });
 }
 
-const facilitator = await startServer(anvil);
+const facilitator = await startServer(anvil, token);
 await facilitator.api("POST", "/v1/providers", { name: "Weather Co", evmAddress: payTo });
 const supported = await (await fetch(`${facilitator.url}/supported`)).json();
 console.log(`paywire-server settles ${NETWORK} on chain as ${supported.signers[NETWORK]?.join(", ")}`);

@@ -119,6 +119,9 @@ pub struct ChainSettings {
     pub bump_after: Duration,
     /// Factories the settler may call to deploy a payer's wallet (ERC-6492), on every network.
     pub wallet_factories: Vec<String>,
+    /// Tokens settled besides the built-in table (USDC on Base and Base Sepolia), as
+    /// `eip155:<chain id>=<address>`.
+    pub tokens: Vec<String>,
 }
 
 impl std::fmt::Debug for ChainSettings {
@@ -150,6 +153,7 @@ impl std::fmt::Debug for ChainSettings {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("bump_after", &self.bump_after)
             .field("wallet_factories", &self.wallet_factories)
+            .field("tokens", &self.tokens)
             .finish()
     }
 }
@@ -173,6 +177,8 @@ pub struct ChainNetwork {
     pub bump_after: Duration,
     confirmations: u64,
     wallet_factories: std::collections::HashSet<Address>,
+    /// The configured tokens of this network (the built-in table is asked as well).
+    tokens: std::collections::HashSet<Address>,
 }
 
 impl std::fmt::Debug for ChainNetwork {
@@ -214,6 +220,20 @@ impl Chains {
                     .map_err(|_| format!("wallet factory {f:?} is not an address"))
             })
             .collect::<Result<std::collections::HashSet<_>, String>>()?;
+        let mut tokens: HashMap<String, std::collections::HashSet<Address>> = HashMap::new();
+        for entry in &settings.tokens {
+            let (network, token) = entry
+                .split_once('=')
+                .ok_or_else(|| format!("a chain token is <network>=<address>, not {entry:?}"))?;
+            let token = token
+                .trim()
+                .parse::<Address>()
+                .map_err(|_| format!("chain token {token:?} is not an address"))?;
+            tokens
+                .entry(network.trim().to_string())
+                .or_default()
+                .insert(token);
+        }
         let mut by_network = HashMap::new();
         for network in &settings.networks {
             let chain_id = paywire_core::protocol::network::evm_chain_id(&network.network)
@@ -232,6 +252,7 @@ impl Chains {
                 bump_after: settings.bump_after,
                 confirmations: settings.confirmations.max(1),
                 wallet_factories: wallet_factories.clone(),
+                tokens: tokens.remove(&network.network).unwrap_or_default(),
             };
             by_network.insert(network.network.clone(), Arc::new(chain));
         }
@@ -398,6 +419,17 @@ impl ChainNetwork {
     pub async fn has_code(&self, account: Address) -> Result<bool, rpc::RpcFailure> {
         let code: Bytes = self.rpc.request("eth_getCode", (account, "latest")).await?;
         Ok(!code.is_empty())
+    }
+
+    /// Whether payments in `token` are settled here: a token of the built-in table on this
+    /// network, or a configured one. Any other is refused before the chain is asked — the
+    /// facilitator pays the gas of every settlement, and a token anyone deployed would let
+    /// anyone spend it.
+    pub fn settles_token(&self, token: Address) -> bool {
+        self.tokens.contains(&token)
+            || paywire_core::AssetRegistry::with_defaults()
+                .find(&self.network, &token.to_checksum(None))
+                .is_some()
     }
 
     /// Whether `factory` may be called to deploy a payer's wallet (ERC-6492).
