@@ -891,6 +891,32 @@ fn settled_event_data(
     .to_string()
 }
 
+/// The journal lines of a posted payment: the payer's debit, the payee's net and the
+/// platform's fee (when there is one); they sum to zero.
+fn journal_lines<'a>(
+    checked: &'a Checked,
+    payment_id: &'a str,
+    amount: i64,
+    net: i64,
+    fee: i64,
+) -> Vec<store::ledger::Posting<'a>> {
+    let line = |wallet_id: &'a str, amount: i64, kind: &'static str| store::ledger::Posting {
+        entry_id: payment_id,
+        wallet_id,
+        asset: &checked.asset_key,
+        amount,
+        kind,
+    };
+    let mut lines = vec![
+        line(&checked.payer_wallet, -amount, "payment"),
+        line(&checked.payee_wallet, net, "payment"),
+    ];
+    if fee > 0 {
+        lines.push(line(PLATFORM_WALLET, fee, "fee"));
+    }
+    lines
+}
+
 /// A posting's amounts as the database keeps them, or the refusal when one does not fit.
 fn db_amounts(posting: &Posting, payer: Option<&str>) -> Result<(i64, i64, i64), Refusal> {
     let db = |amount: Amount| {
@@ -993,30 +1019,10 @@ async fn apply_batch(
                     credits.entry((&checked.payee_wallet, asset)).or_insert(0),
                     net,
                 )?;
-                postings.push(store::ledger::Posting {
-                    entry_id: payment_id,
-                    wallet_id: &checked.payer_wallet,
-                    asset,
-                    amount: -amount,
-                    kind: "payment",
-                });
-                postings.push(store::ledger::Posting {
-                    entry_id: payment_id,
-                    wallet_id: &checked.payee_wallet,
-                    asset,
-                    amount: net,
-                    kind: "payment",
-                });
                 if fee > 0 {
                     sum(credits.entry((PLATFORM_WALLET, asset)).or_insert(0), fee)?;
-                    postings.push(store::ledger::Posting {
-                        entry_id: payment_id,
-                        wallet_id: PLATFORM_WALLET,
-                        asset,
-                        amount: fee,
-                        kind: "fee",
-                    });
                 }
+                postings.extend(journal_lines(checked, payment_id, amount, net, fee));
                 let response = posted_answer(checked, payment_id);
                 let answer = serde_json::to_string(&response)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -1147,34 +1153,10 @@ async fn post(
     if !store::ledger::credit(tx, &checked.payee_wallet, asset, net).await? {
         return Ok(Err(overflow));
     }
-    let mut postings = vec![
-        store::ledger::Posting {
-            entry_id: payment_id,
-            wallet_id: &checked.payer_wallet,
-            asset,
-            amount: -amount,
-            kind: "payment",
-        },
-        store::ledger::Posting {
-            entry_id: payment_id,
-            wallet_id: &checked.payee_wallet,
-            asset,
-            amount: net,
-            kind: "payment",
-        },
-    ];
-    if fee > 0 {
-        if !store::ledger::credit(tx, PLATFORM_WALLET, asset, fee).await? {
-            return Ok(Err(overflow));
-        }
-        postings.push(store::ledger::Posting {
-            entry_id: payment_id,
-            wallet_id: PLATFORM_WALLET,
-            asset,
-            amount: fee,
-            kind: "fee",
-        });
+    if fee > 0 && !store::ledger::credit(tx, PLATFORM_WALLET, asset, fee).await? {
+        return Ok(Err(overflow));
     }
+    let postings = journal_lines(checked, payment_id, amount, net, fee);
     let now_db = now_i64();
     store::ledger::post(tx, &postings, now_db).await?;
     let response = posted_answer(checked, payment_id);

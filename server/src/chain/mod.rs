@@ -385,12 +385,15 @@ impl ChainNetwork {
                 }
                 .abi_encode()
             }
-            (SignerProof::CounterfactualWallet { .. }, _) => {
+            (proof, _) => {
                 // The token knows nothing of ERC-6492: once the wallet is deployed, it asks the
                 // wallet about the inner signature (ERC-1271).
-                let inner = unwrap_erc6492(&payment.signature)
-                    .map(|wrapped| wrapped.signature.to_vec())
-                    .unwrap_or_default();
+                let signature = match proof {
+                    SignerProof::CounterfactualWallet { .. } => unwrap_erc6492(&payment.signature)
+                        .map(|wrapped| wrapped.signature)
+                        .unwrap_or_default(),
+                    _ => payment.signature.clone().into(),
+                };
                 Eip3009Token::transferWithAuthorization_1Call {
                     from,
                     to,
@@ -398,20 +401,10 @@ impl ChainNetwork {
                     validAfter: after,
                     validBefore: before,
                     nonce,
-                    signature: inner.into(),
+                    signature,
                 }
                 .abi_encode()
             }
-            _ => Eip3009Token::transferWithAuthorization_1Call {
-                from,
-                to,
-                value,
-                validAfter: after,
-                validBefore: before,
-                nonce,
-                signature: payment.signature.clone().into(),
-            }
-            .abi_encode(),
         }
     }
 
