@@ -543,6 +543,14 @@ export interface Scope {
   resource: string;
   /** HTTP methods allowed (upper case); empty for any. */
   methods?: string[];
+  /**
+   * The price rule that sold the token (`crate::pricing::PriceRule::route_key`), for a
+   * bundle token: it is valid only where that rule is the one that prices the request, so
+   * a cheap rule's token never opens a pricier rule's path below the same prefix. `None`
+   * for a token issued for a prefix alone. (Always serialized: the token body is postcard,
+   * which has no field names to skip by.)
+   */
+  route?: string | null;
 }
 
 /** A token's claims. */

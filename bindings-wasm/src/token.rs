@@ -112,7 +112,16 @@ impl KeyRing {
         let verified = self
             .ring
             .borrow()
-            .verify(token, TokenRequest { method, resource }, now, uses)
+            .verify(
+                token,
+                TokenRequest {
+                    method,
+                    resource,
+                    route: None,
+                },
+                now,
+                uses,
+            )
             .or_throw()?;
         verified_to_js(&verified)
     }
@@ -140,7 +149,16 @@ impl KeyRing {
         let verified = self
             .ring
             .borrow()
-            .verify(token, TokenRequest { method, resource }, now, uses)
+            .verify(
+                token,
+                TokenRequest {
+                    method,
+                    resource,
+                    route: None,
+                },
+                now,
+                uses,
+            )
             .or_throw()?;
         paywire_bindings_common::token::flat_verified(verified).or_throw()
     }

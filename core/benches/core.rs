@@ -32,6 +32,7 @@ fn claims() -> Claims {
         scope: Scope {
             resource: "https://api.example.com/v1/".into(),
             methods: vec!["GET".into()],
+            route: None,
         },
         iat: NOW,
         exp: NOW + 3600,
@@ -49,6 +50,7 @@ fn tokens(c: &mut Criterion) {
     let request = TokenRequest {
         method: "GET",
         resource: "https://api.example.com/v1/weather?city=SF",
+        route: None,
     };
     c.bench_function("token_verify", |b| {
         b.iter(|| {

@@ -18,6 +18,7 @@
 //! | `pricing_no_route` | no price rule matches the request's method and path |
 //! | `pricing_rule_invalid` | a price rule is inconsistent (unordered tiers, bad pattern, ...) |
 //! | `pricing_fee_invalid` | a platform fee above 10 000 basis points |
+//! | `path_ambiguous` | a request path whose spelling (dot segments, escapes) reaches another price rule than its canonical form |
 //! | `policy_invalid` | a spending policy is inconsistent (zero velocity window, ...) |
 //! | `policy_*` | a payment the policy denies; see [`crate::policy::DenyReason`] |
 //! | `token_malformed` | the token is not in the `pw1` format |
@@ -102,6 +103,11 @@ pub enum Error {
     /// An inconsistent price rule.
     #[error("invalid price rule: {0}")]
     PricingRuleInvalid(String),
+    /// A path that reaches one rule as written and another in canonical form.
+    #[error(
+        "the path {0:?} reaches another price rule once its dot segments and escapes are resolved"
+    )]
+    PathAmbiguous(String),
     /// A platform fee above 100 %.
     #[error("platform fee {0} bps exceeds 10000")]
     PricingFeeInvalid(u32),
@@ -344,6 +350,7 @@ impl Error {
             | Error::AssetUnknown { .. }
             | Error::PricingRuleInvalid(_)
             | Error::PricingFeeInvalid(_)
+            | Error::PathAmbiguous(_)
             | Error::PolicyInvalid(_)
             | Error::TokenCaveatWidens(_)
             | Error::TokenClaimsInvalid(_)
@@ -392,6 +399,7 @@ impl Error {
             Error::PricingNoRoute { .. } => "pricing_no_route",
             Error::PricingRuleInvalid(_) => "pricing_rule_invalid",
             Error::PricingFeeInvalid(_) => "pricing_fee_invalid",
+            Error::PathAmbiguous(_) => "path_ambiguous",
             Error::PolicyInvalid(_) => "policy_invalid",
             Error::PolicyDenied(reason) => reason.code(),
             Error::TokenMalformed(_) => "token_malformed",
@@ -468,6 +476,7 @@ pub const ERROR_CODES: &[&str] = &[
     "pricing_no_route",
     "pricing_rule_invalid",
     "pricing_fee_invalid",
+    "path_ambiguous",
     "policy_invalid",
     "token_malformed",
     "token_signature_invalid",

@@ -741,6 +741,7 @@ fn claims() -> Claims {
         scope: Scope {
             resource: "https://x.io/".into(),
             methods: vec![],
+            route: None,
         },
         iat: 10,
         exp: 20,
@@ -758,6 +759,7 @@ fn tokens_without_limits_allow_any_method_and_use_count() {
             TokenRequest {
                 method: "PATCH",
                 resource: "https://x.io/a",
+                route: None,
             },
             15,
             u64::MAX,
@@ -800,7 +802,8 @@ fn too_many_caveats_are_refused_at_the_size_limit() {
             &token,
             TokenRequest {
                 method: "GET",
-                resource: "https://x.io/a"
+                resource: "https://x.io/a",
+                route: None,
             },
             15,
             0

@@ -150,7 +150,7 @@ proptest! {
                 token = next;
             }
         }
-        let request = TokenRequest { method, resource: path };
+        let request = TokenRequest { method, resource: path, route: None };
         if let Ok(verified) = ring.verify(&token, request, now, uses) {
             prop_assert!(ring.verify(&original, request, now, uses).is_ok());
             prop_assert!(verified.claims.exp <= 2_000);
@@ -191,7 +191,7 @@ proptest! {
     #[test]
     fn parsers_never_panic(text in ".{0,200}") {
         let ring = KeyRing::new("k1", &[9u8; 32]).unwrap();
-        let _ = ring.verify(&text, TokenRequest { method: "GET", resource: "/" }, 0, 0);
+        let _ = ring.verify(&text, TokenRequest { method: "GET", resource: "/", route: None }, 0, 0);
         let _ = attenuate(&text, &Caveat::MaxUses(1));
         let _ = paywire_core::token::inspect(&text);
         let _ = paywire_core::protocol::network::resolve(&text);
@@ -227,6 +227,7 @@ fn claims() -> Claims {
         scope: Scope {
             resource: "/v1/".into(),
             methods: vec!["GET".into(), "POST".into()],
+            route: None,
         },
         iat: 1_000,
         exp: 2_000,

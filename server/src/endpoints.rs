@@ -49,8 +49,6 @@ pub async fn post_endpoint(
         return Err(ApiError::NotFound("provider"));
     }
     let id = new_id("end");
-    // Registration order, with a random tiebreak for endpoints made in the same millisecond.
-    let position = now_i64() * 1000 + i64::from(crate::util::random_bytes::<1>()[0]);
     let rule_text = serde_json::to_string(&rule).map_err(|e| ApiError::Internal(e.to_string()))?;
     let bundle_text = body
         .bundle
@@ -63,7 +61,6 @@ pub async fn post_endpoint(
         &provider_id,
         &rule_text,
         bundle_text.as_deref(),
-        position,
         now_i64(),
     )
     .await?;

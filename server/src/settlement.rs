@@ -277,11 +277,15 @@ async fn bundle_offer(
     };
     let (book, bundles) = crate::pricing::pricebook(state, provider).await?;
     let path = url_path(resource);
-    let Some((rule, bundle)) = book
+    // The rule that prices this path (the first whose pattern matches its canonical form; a
+    // payment names no method) is the one that sells, or none does: a bundle of a later,
+    // cheaper rule is never sold for a path an earlier rule prices.
+    let canonical = paywire_core::pricing::canonical_path(path);
+    let Some((rule, Some(bundle))) = book
         .rules
         .iter()
         .zip(bundles)
-        .find_map(|(rule, bundle)| Some((rule, bundle?)).filter(|(r, _)| r.path.matches(path)))
+        .find(|(rule, _)| rule.path.matches(&canonical))
     else {
         return Ok(None);
     };

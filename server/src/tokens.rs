@@ -137,10 +137,13 @@ pub async fn post_verify_token(
         .await?
         .ok_or(ApiError::Core(paywire_core::Error::TokenSignatureInvalid))?;
     caller.require_tenant(&provider, "read", "token")?;
-    let request = TokenRequest {
-        method: &body.method,
-        resource: &body.resource,
-    };
+    // The rule of the provider's own pricebook that prices this request: a bundle token is
+    // valid only where the rule that sold it is that rule.
+    let (book, _) = crate::pricing::pricebook(&state, &provider).await?;
+    let route = book
+        .route_unambiguous(&body.method, crate::ledger::url_path(&body.resource))?
+        .map(|index| book.rules[index].route_key());
+    let request = TokenRequest::new(&body.method, &body.resource).priced_by(route.as_deref());
     let verified = state.token_keys.verify(
         &body.token,
         request,

@@ -12,6 +12,7 @@ on_both_databases!(
     concurrent_uses_of_a_token_never_exceed_its_limit,
     endpoints_are_validated_and_private_to_their_provider,
     expired_tokens_are_swept,
+    a_bundle_token_opens_only_the_rule_that_sold_it,
 );
 
 async fn register_weather(app: &TestApp, provider: &common::Party, bundle: Value) {
@@ -299,4 +300,135 @@ async fn expired_tokens_are_swept(backend: Backend) {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM access_tokens").await, 0);
     app.finish().await;
+}
+
+async fn endpoint(app: &TestApp, provider: &common::Party, rule: Value) {
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &format!("/v1/providers/{}/endpoints", provider.id),
+            Some(&provider.key),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A $0.01 bundle for `/v1/weather/:city` must not open `/v1/weather/premium/:city` ($5.00),
+/// nor a dot-segment or escaped path into `/v1/admin/:x` ($9.00); a `/*` bundle at $0.001
+/// must not open the admin route either. Each was accepted when a token's scope was a string
+/// prefix of the unnormalized URL.
+async fn a_bundle_token_opens_only_the_rule_that_sold_it(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!(null), "20.00").await;
+    let bundle = json!({"maxUses": 5, "seconds": 3600});
+    endpoint(&app, &provider, json!({"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"}, "bundle": bundle})).await;
+    endpoint(
+        &app,
+        &provider,
+        json!({"method": "GET", "path": "/v1/weather/premium/:city", "price": {"flat": "5000000"}}),
+    )
+    .await;
+    endpoint(
+        &app,
+        &provider,
+        json!({"method": "GET", "path": "/v1/admin/:x", "price": {"flat": "9000000"}}),
+    )
+    .await;
+    endpoint(
+        &app,
+        &provider,
+        json!({"method": "*", "path": "/*", "price": {"flat": "1000"}, "bundle": bundle}),
+    )
+    .await;
+    let origin = "https://api.example.com";
+    let token_of = |settled: &Value| {
+        settled["extensions"]["paywire-access-token"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a token was sold: {settled}"))
+            .to_string()
+    };
+    let weather = token_of(
+        &pay_quote(
+            &app,
+            &provider,
+            &agent,
+            &format!("{origin}/v1/weather/paris"),
+            1,
+        )
+        .await,
+    );
+    let anything =
+        token_of(&pay_quote(&app, &provider, &agent, &format!("{origin}/v1/misc"), 2).await);
+    let code = |body: &Value| body["error"]["code"].as_str().map(str::to_string);
+    for (token, path, expected) in [
+        (
+            &weather,
+            "/v1/weather/premium/paris",
+            "token_scope_mismatch",
+        ),
+        (&weather, "/v1/weather/../admin/keys", "path_ambiguous"),
+        (&weather, "/v1/weather/%2e%2e/admin/keys", "path_ambiguous"),
+        (&anything, "/v1/admin/keys", "token_scope_mismatch"),
+        (&anything, "/v1/weather/oslo", "token_scope_mismatch"),
+        (&anything, "/v1/%61dmin/keys", "path_ambiguous"),
+    ] {
+        let (status, body) =
+            use_token(&app, &provider.key, token, &format!("{origin}{path}")).await;
+        assert_eq!(
+            code(&body).as_deref(),
+            Some(expected),
+            "{path}: {status} {body}"
+        );
+        assert_ne!(status, StatusCode::OK, "{path}");
+    }
+    // Where the selling rule prices the request, the token works, however the path is spelled.
+    for path in ["/v1/weather/oslo", "/v1//weather/rome"] {
+        let (status, body) =
+            use_token(&app, &provider.key, &weather, &format!("{origin}{path}")).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (status, body) = use_token(
+        &app,
+        &provider.key,
+        &anything,
+        &format!("{origin}/v1/other/x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Refusals counted no use: the weather token has 5 - 2 uses left.
+    for _ in 0..3 {
+        let (status, body) = use_token(
+            &app,
+            &provider.key,
+            &weather,
+            &format!("{origin}/v1/weather/oslo"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, body) = use_token(
+        &app,
+        &provider.key,
+        &weather,
+        &format!("{origin}/v1/weather/oslo"),
+    )
+    .await;
+    assert_eq!(code(&body).as_deref(), Some("token_uses_exhausted"));
+    // A payment for a path an unbundled rule prices sells nothing, even if a later rule that
+    // also matches it would.
+    let premium = pay_quote(
+        &app,
+        &provider,
+        &agent,
+        &format!("{origin}/v1/admin/keys"),
+        3,
+    )
+    .await;
+    assert_eq!(premium["success"], true, "{premium}");
+    assert!(
+        premium["extensions"].get("paywire-access-token").is_none(),
+        "{premium}"
+    );
 }

@@ -866,6 +866,7 @@ Scope = TypedDict(
     {
         "resource": "str",
         "methods": "NotRequired[List[str]]",
+        "route": "NotRequired[Optional[str]]",
     },
 )
 """What a token lets its holder do."""

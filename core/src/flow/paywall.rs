@@ -331,8 +331,12 @@ impl Paywall {
             request: None,
         };
         let path = path_of(url);
-        let Some(route) = self.book.route(&flow.method, path) else {
-            return (flow, PaywallAction::Pass);
+        let route = match self.book.route_unambiguous(&flow.method, path) {
+            Ok(Some(route)) => route,
+            Ok(None) => return (flow, PaywallAction::Pass),
+            // `/free/../paid`: the host's router may run another rule's handler than the one
+            // the canonical path prices; neither a payment nor a token is taken for it.
+            Err(error) => return (flow, error_answer(400, &error)),
         };
         let quote = match self.book.quote(&QuoteRequest::new(&flow.method, path)) {
             Ok(quote) => quote,
@@ -351,10 +355,8 @@ impl Paywall {
         }
         if let (Some(token), Some(keys)) = (headers.get(ACCESS_TOKEN_HEADER), keys) {
             // First without counting: a forged or expired token must not consume anything.
-            let request = TokenRequest {
-                method: &flow.method,
-                resource: url,
-            };
+            let route_key = self.book.rules[route].route_key();
+            let request = TokenRequest::new(&flow.method, url).priced_by(Some(&route_key));
             let action = match keys.verify(token, request, now, 0) {
                 Ok(verified) => {
                     flow.stage = Stage::CountingToken {
@@ -488,7 +490,7 @@ impl PaywallFlow {
     /// The token store counted a use: `before` uses came before this one.
     pub fn on_token_uses(
         &mut self,
-        _paywall: &Paywall,
+        paywall: &Paywall,
         before: u64,
         keys: Option<&KeyRing>,
     ) -> PaywallAction {
@@ -498,10 +500,11 @@ impl PaywallFlow {
         let Some(keys) = keys else {
             return self.out_of_order("a token use count without keys");
         };
-        let request = TokenRequest {
-            method: &self.method,
-            resource: &self.url,
-        };
+        let route_key = self
+            .route
+            .and_then(|route| paywall.book.rules.get(route))
+            .map(PriceRule::route_key);
+        let request = TokenRequest::new(&self.method, &self.url).priced_by(route_key.as_deref());
         match keys.verify(&token, request, self.now, before) {
             Ok(_) => PaywallAction::Pass,
             Err(error) => self.payment_required(error.code(), &error.to_string()),

@@ -31,7 +31,7 @@ use crate::money::{Amount, Asset};
 
 mod path;
 
-pub use path::PathPattern;
+pub use path::{canonical_path, PathPattern};
 
 /// The default decimals of prices (USDC's).
 pub const DEFAULT_PRICE_DECIMALS: u8 = 6;
@@ -161,9 +161,21 @@ pub struct PriceRule {
 }
 
 impl PriceRule {
-    /// Whether this rule prices `method path`.
+    /// Whether this rule prices `method path` (the path compared as given; [`Pricebook::route`]
+    /// gives it in canonical form).
     pub fn matches(&self, method: &str, path: &str) -> bool {
         (self.method == "*" || self.method.eq_ignore_ascii_case(method)) && self.path.matches(path)
+    }
+
+    /// The rule's name in the tokens it sells (`GET /v1/weather/:city`, `* /files/*`): its
+    /// method upper-cased and its pattern as written. A token bound to a route is valid only
+    /// where the rule of that name is the one that prices the request.
+    pub fn route_key(&self) -> String {
+        format!(
+            "{} {}",
+            self.method.to_ascii_uppercase(),
+            self.path.as_str()
+        )
     }
 }
 
@@ -414,11 +426,32 @@ impl Pricebook {
         Ok(())
     }
 
-    /// The index of the first rule matching `method path`.
+    /// The index of the first rule matching `method path`, the path taken in its canonical
+    /// form ([`canonical_path`]): `/v1/weather/../admin` is priced as `/v1/admin`.
     pub fn route(&self, method: &str, path: &str) -> Option<usize> {
+        let canonical = canonical_path(path);
         self.rules
             .iter()
-            .position(|rule| rule.matches(method, path))
+            .position(|rule| rule.matches(method, &canonical))
+    }
+
+    /// Like [`Pricebook::route`], but a path whose spelling would reach another rule than its
+    /// canonical form (`/v1/free/../paid` for a server that routes the raw path to `/v1/free/*`
+    /// and the canonical one to `/v1/paid`) is refused with `path_ambiguous`: the price, a
+    /// token's route and the handler that runs must all mean the same rule, whichever form
+    /// the host's router uses.
+    pub fn route_unambiguous(&self, method: &str, path: &str) -> Result<Option<usize>> {
+        let canonical = self.route(method, path);
+        let raw = self
+            .rules
+            .iter()
+            .position(|rule| rule.matches(method, path));
+        if raw != canonical {
+            return Err(Error::PathAmbiguous(
+                crate::error::truncate_for_message(path).to_string(),
+            ));
+        }
+        Ok(canonical)
     }
 
     /// Prices a request: finds its rule, applies the consumer's override if any, computes the
@@ -641,6 +674,45 @@ mod tests {
                 .code(),
             "pricing_no_route"
         );
+    }
+
+    #[test]
+    fn paths_are_priced_in_canonical_form_and_ambiguous_ones_refused() {
+        let rule = |method: &str, path: &str, flat: &str| {
+            serde_json::from_value::<PriceRule>(serde_json::json!(
+                {"method": method, "path": path, "price": {"flat": flat}}
+            ))
+            .unwrap()
+        };
+        let book = Pricebook::new(vec![
+            rule("GET", "/v1/weather/:city", "10000"),
+            rule("GET", "/v1/admin/:x", "9000000"),
+            rule("*", "/*", "1000"),
+        ]);
+        assert_eq!(book.route("GET", "/v1/weather/../admin/keys"), Some(1));
+        assert_eq!(book.route("GET", "/v1//weather/oslo"), Some(0));
+        assert_eq!(
+            book.route_unambiguous("GET", "/v1//weather/oslo"),
+            Ok(Some(0))
+        );
+        assert_eq!(book.route_unambiguous("GET", "/v1/misc/./x"), Ok(Some(2)));
+        for ambiguous in [
+            "/v1/weather/../admin/keys",
+            "/v1/weather/%2e%2e/admin/keys",
+            "/v1/%61dmin/keys",
+        ] {
+            assert_eq!(
+                book.route_unambiguous("GET", ambiguous).unwrap_err().code(),
+                "path_ambiguous",
+                "{ambiguous}"
+            );
+        }
+        let quote = book
+            .quote(&QuoteRequest::new("GET", "/v1/weather/%2e%2e/admin/k"))
+            .unwrap();
+        assert_eq!((quote.rule, quote.amount), (1, Amount::new(9_000_000)));
+        assert_eq!(book.rules[0].route_key(), "GET /v1/weather/:city");
+        assert_eq!(book.rules[2].route_key(), "* /*");
     }
 
     #[test]

@@ -17,6 +17,13 @@ pub struct Scope {
     /// HTTP methods allowed (upper case); empty for any.
     #[serde(default)]
     pub methods: Vec<String>,
+    /// The price rule that sold the token ([`crate::pricing::PriceRule::route_key`]), for a
+    /// bundle token: it is valid only where that rule is the one that prices the request, so
+    /// a cheap rule's token never opens a pricier rule's path below the same prefix. `None`
+    /// for a token issued for a prefix alone. (Always serialized: the token body is postcard,
+    /// which has no field names to skip by.)
+    #[serde(default)]
+    pub route: Option<String>,
 }
 
 impl Scope {
@@ -26,7 +33,8 @@ impl Scope {
     }
 
     /// Whether the scope covers `method` on `resource` — what a client checks before
-    /// presenting a token it holds (verification checks the same, and the MAC).
+    /// presenting a token it holds (verification checks the same, the route that prices the
+    /// request, and the MAC).
     pub fn allows(&self, method: &str, resource: &str) -> bool {
         self.allows_method(method) && resource_in_scope(&self.resource, resource)
     }
@@ -46,8 +54,9 @@ pub struct Bundle {
 
 impl Bundle {
     /// The claims of the token sold with a payment by `payer` for `resource` (a URL) on the
-    /// route `rule`: scoped to the route's literal prefix ([`bundle_scope`]) and its method
-    /// (any method for a `*` rule), valid from `now` for `seconds`.
+    /// route `rule`: bound to that rule ([`Scope::route`]), scoped to its literal prefix
+    /// ([`bundle_scope`]) and its method (any method for a `*` rule), valid from `now` for
+    /// `seconds`.
     pub fn claims(
         &self,
         id: String,
@@ -68,6 +77,7 @@ impl Bundle {
                 } else {
                     vec![rule.method.to_ascii_uppercase()]
                 },
+                route: Some(rule.route_key()),
             },
             iat: now,
             exp: now.saturating_add(self.seconds),
@@ -122,6 +132,28 @@ pub struct TokenRequest<'a> {
     pub method: &'a str,
     /// The resource URL (or path, if the scope is written with paths).
     pub resource: &'a str,
+    /// The route key of the price rule that prices this request in the verifier's own
+    /// pricebook ([`crate::pricing::PriceRule::route_key`]; `None`: no rule does, or the
+    /// verifier has no pricebook). A token bound to a route ([`Scope::route`]) verifies only
+    /// when this names the same route.
+    pub route: Option<&'a str>,
+}
+
+impl<'a> TokenRequest<'a> {
+    /// A request for `method resource` that no price rule is known to price: tokens bound to
+    /// a route are refused for it.
+    pub fn new(method: &'a str, resource: &'a str) -> Self {
+        TokenRequest {
+            method,
+            resource,
+            route: None,
+        }
+    }
+
+    /// The same request, priced by the rule named `route`.
+    pub fn priced_by(self, route: Option<&'a str>) -> Self {
+        TokenRequest { route, ..self }
+    }
 }
 
 /// A verified token: the claims with every caveat applied (the narrowest expiry, scope and
@@ -186,12 +218,34 @@ pub fn bundle_scope(resource: &str, pattern: &str) -> String {
     format!("{origin}{literal}")
 }
 
-/// Whether `resource` lies under the scope `prefix` (see [`Scope::resource`]).
+/// Whether `resource` lies under the scope `prefix` (see [`Scope::resource`]). The
+/// resource's path is compared in canonical form ([`crate::pricing::canonical_path`]), so
+/// `/v1/weather/../admin` and `/v1/weather/%2e%2e/admin` are not under `/v1/weather/`.
 pub fn resource_in_scope(prefix: &str, resource: &str) -> bool {
+    let resource = canonical_resource(resource);
     match resource.strip_prefix(prefix) {
         None => false,
         Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with(['/', '?', '#']),
     }
+}
+
+/// A resource URL (or bare path) with its path in canonical form and its query string and
+/// fragment dropped: `https://a.com/v1/x/../y?z` is `https://a.com/v1/y`.
+pub fn canonical_resource(resource: &str) -> String {
+    let authority_end = match resource.find("://") {
+        Some(scheme) => {
+            let start = scheme + 3;
+            resource[start..]
+                .find(['/', '?', '#'])
+                .map_or(resource.len(), |at| start + at)
+        }
+        None => 0,
+    };
+    let (origin, path) = resource.split_at(authority_end);
+    if path.is_empty() || path.starts_with(['?', '#']) {
+        return format!("{origin}/");
+    }
+    format!("{origin}{}", crate::pricing::canonical_path(path))
 }
 
 pub(super) fn check_effective(
@@ -220,6 +274,14 @@ pub(super) fn check_effective(
         return Err(Error::TokenScopeMismatch(
             "the resource is outside the token's scope".into(),
         ));
+    }
+    if let Some(route) = &claims.scope.route {
+        if request.route != Some(route.as_str()) {
+            return Err(Error::TokenScopeMismatch(format!(
+                "the token was sold by the route {}; another price rule prices this request",
+                crate::error::truncate_for_message(route)
+            )));
+        }
     }
     if let Some(max_uses) = claims.max_uses {
         if uses >= max_uses {

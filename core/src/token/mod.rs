@@ -42,8 +42,8 @@ use sha2::Sha256;
 
 pub use caveat::Caveat;
 pub use claims::{
-    bundle_scope, resource_in_scope, AccessToken, Bundle, Claims, Scope, TokenRequest,
-    VerifiedToken,
+    bundle_scope, canonical_resource, resource_in_scope, AccessToken, Bundle, Claims, Scope,
+    TokenRequest, VerifiedToken,
 };
 pub use ring::KeyRing;
 pub use wire::{attenuate, inspect, token_hash};
@@ -103,6 +103,82 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_token_verifies_only_where_its_rule_prices_the_request() {
+        let rule: crate::pricing::PriceRule = serde_json::from_value(serde_json::json!(
+            {"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"}}
+        ))
+        .unwrap();
+        let bundle = Bundle {
+            max_uses: Some(5),
+            seconds: 3600,
+        };
+        let claims = bundle.claims(
+            "tok_1".into(),
+            "edge",
+            "wal_a",
+            "https://a.com/v1/weather/paris",
+            &rule,
+            1000,
+        );
+        assert_eq!(claims.scope.route.as_deref(), Some("GET /v1/weather/:city"));
+        let ring = ring();
+        let token = ring.issue(&claims).unwrap();
+        let at = |resource: &'static str, route: Option<&'static str>| {
+            ring.verify(
+                &token,
+                TokenRequest::new("GET", resource).priced_by(route),
+                1500,
+                0,
+            )
+            .map(|_| ())
+            .map_err(|e| e.code().to_string())
+        };
+        let own = Some("GET /v1/weather/:city");
+        assert_eq!(at("https://a.com/v1/weather/oslo", own), Ok(()));
+        let mismatch = Err("token_scope_mismatch".to_string());
+        // Below the same prefix, but priced by another rule, or by none the verifier knows.
+        let premium = Some("GET /v1/weather/premium/:city");
+        assert_eq!(
+            at("https://a.com/v1/weather/premium/oslo", premium),
+            mismatch
+        );
+        assert_eq!(at("https://a.com/v1/weather/oslo", None), mismatch);
+        // Dot segments and escapes leave the prefix once resolved, whatever route is claimed.
+        assert_eq!(at("https://a.com/v1/weather/../admin", own), mismatch);
+        assert_eq!(at("https://a.com/v1/weather/%2e%2e/admin", own), mismatch);
+    }
+
+    #[test]
+    fn scopes_compare_the_canonical_resource() {
+        let prefix = "https://a.com/v1/weather/";
+        assert!(resource_in_scope(
+            prefix,
+            "https://a.com/v1/weather/paris?units=c"
+        ));
+        assert!(resource_in_scope(
+            prefix,
+            "https://a.com/v1//weather/./paris"
+        ));
+        assert!(!resource_in_scope(
+            prefix,
+            "https://a.com/v1/weather/../admin"
+        ));
+        assert!(!resource_in_scope(
+            prefix,
+            "https://a.com/v1/weather/%2E%2E/admin"
+        ));
+        assert!(!resource_in_scope(
+            prefix,
+            "https://a.com/v1/weather/paris/../../admin"
+        ));
+        assert_eq!(
+            claims::canonical_resource("https://a.com?x=1"),
+            "https://a.com/"
+        );
+        assert_eq!(claims::canonical_resource("/v1/a/%2e/b#f"), "/v1/a/b");
+    }
+
+    #[test]
     fn bundle_scope_is_origin_plus_literal_prefix() {
         let cases = [
             (
@@ -144,6 +220,7 @@ mod tests {
             scope: Scope {
                 resource: "https://api.example.com/v1/".into(),
                 methods: vec!["GET".into(), "POST".into()],
+                route: None,
             },
             iat: 1000,
             exp: 2000,
@@ -155,6 +232,7 @@ mod tests {
         TokenRequest {
             method: "GET",
             resource,
+            route: None,
         }
     }
 
@@ -196,7 +274,8 @@ mod tests {
                 &token,
                 TokenRequest {
                     method: "DELETE",
-                    resource: R
+                    resource: R,
+                    route: None,
                 },
                 1500,
                 0
@@ -274,7 +353,8 @@ mod tests {
                 &narrowed,
                 TokenRequest {
                     method: "POST",
-                    resource: R
+                    resource: R,
+                    route: None,
                 },
                 1100,
                 0
@@ -295,7 +375,8 @@ mod tests {
                 &token,
                 TokenRequest {
                     method: "POST",
-                    resource: R
+                    resource: R,
+                    route: None,
                 },
                 1500,
                 5
@@ -359,7 +440,8 @@ mod tests {
                     &disjoint,
                     TokenRequest {
                         method,
-                        resource: R
+                        resource: R,
+                        route: None,
                     },
                     1500,
                     0

@@ -178,6 +178,7 @@ fn main() -> Outcome {
         scope: Scope {
             resource: "https://api.example.com/v1/weather/".into(),
             methods: vec!["GET".into(), "HEAD".into()],
+            route: None,
         },
         iat: now,
         exp: now + 3600,
@@ -207,6 +208,7 @@ fn main() -> Outcome {
         let request = TokenRequest {
             method: "GET",
             resource: url,
+            route: None,
         };
         match keys.verify(&narrowed, request, now + 5, uses_so_far) {
             Ok(v) => println!(
@@ -224,6 +226,7 @@ fn main() -> Outcome {
         TokenRequest {
             method: "POST",
             resource: url,
+            route: None,
         },
         now + 5,
         0,

@@ -9,7 +9,7 @@ pub async fn of_provider(
     provider_id: &str,
 ) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
     let rows =
-        sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND disabled_at IS NULL ORDER BY position")
+        sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND disabled_at IS NULL ORDER BY position, id")
             .bind(provider_id)
             .fetch_all(pool)
             .await?;
@@ -18,25 +18,31 @@ pub async fn of_provider(
         .collect()
 }
 
-/// Stores an endpoint.
+/// Stores an endpoint after the provider's others: rules are tried in registration order, the
+/// first match pricing a request, so a catch-all registered last must stay last. (Positions
+/// were once the registration second plus a random byte, which let endpoints made within one
+/// second swap places.) Concurrent registrations for one provider may share a position; the
+/// id breaks the tie.
 pub async fn insert(
     pool: &AnyPool,
     id: &str,
     provider_id: &str,
     rule: &str,
     bundle: Option<&str>,
-    position: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO endpoints (id, provider_id, rule, bundle, position, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(provider_id)
-        .bind(rule)
-        .bind(bundle)
-        .bind(position)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO endpoints (id, provider_id, rule, bundle, position, created_at) \
+         SELECT $1, $2, $3, $4, COALESCE(MAX(position), 0) + 1, $5 FROM endpoints WHERE provider_id = $6",
+    )
+    .bind(id)
+    .bind(provider_id)
+    .bind(rule)
+    .bind(bundle)
+    .bind(now)
+    .bind(provider_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

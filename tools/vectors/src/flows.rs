@@ -853,6 +853,7 @@ pub(crate) fn paywall(dir: &Path) {
             scope: paywire_core::token::Scope {
                 resource: resource.into(),
                 methods: vec!["GET".into()],
+                route: None,
             },
             iat: NOW - 100,
             exp,
@@ -941,6 +942,61 @@ pub(crate) fn paywall(dir: &Path) {
     s.done(
         &mut b,
         "without a key ring a token is not looked at: 402 payment_required",
+    );
+
+    // A token is bound to the rule that sold it: valid only where that rule prices the
+    // request, after the path's dot segments, escapes and duplicate slashes are resolved.
+    let tiered = json!({
+        "routes": [
+            {"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"}, "bundle": {"maxUses": 5, "seconds": 3600}},
+            {"method": "GET", "path": "/v1/weather/premium/:city", "price": {"flat": "5000000"}},
+            {"method": "GET", "path": "/v1/admin/:x", "price": {"flat": "9000000"}},
+            {"method": "*", "path": "/*", "price": {"flat": "1000"}, "bundle": {"maxUses": 5, "seconds": 3600}},
+        ],
+        "accepts": [
+            {"asset": {"network": "paywire:main", "address": "USD", "symbol": "USD", "decimals": 6}, "payTo": "wal_provider"},
+        ],
+    });
+    let sold_by = |route: usize, url: &str, id: &str| {
+        let config: PaywallConfig = serde_json::from_value(tiered.clone()).unwrap();
+        let route = &config.routes[route];
+        let claims = route.bundle.unwrap().claims(
+            id.into(),
+            "https://api.example.com",
+            "wal_agent",
+            url,
+            &route.rule,
+            NOW - 100,
+        );
+        ring.issue(&claims).unwrap()
+    };
+    let weather = sold_by(0, "https://api.example.com/v1/weather/paris", "tok_w");
+    let anything = sold_by(3, "https://api.example.com/v1/misc", "tok_any");
+    for (title, url, token) in [
+        ("a bundle token on another city of its own route: its use is counted", "https://api.example.com/v1/weather/oslo", &weather),
+        ("a bundle token on its route spelled with duplicate slashes: its use is counted", "https://api.example.com/v1//weather///oslo", &weather),
+        ("a cheap route's bundle token on a pricier rule under the same prefix: 402 token_scope_mismatch", "https://api.example.com/v1/weather/premium/paris", &weather),
+        ("a catch-all bundle token on a route another rule prices: 402 token_scope_mismatch", "https://api.example.com/v1/admin/keys", &anything),
+        ("a bundle token on a dot-segment path that means a pricier rule: 400 path_ambiguous", "https://api.example.com/v1/weather/../admin/keys", &weather),
+        ("a bundle token on an escaped dot-segment path: 400 path_ambiguous", "https://api.example.com/v1/weather/%2e%2e/admin/keys", &weather),
+        ("a catch-all bundle token on an escaped path into a priced rule: 400 path_ambiguous", "https://api.example.com/v1/%61dmin/keys", &anything),
+    ] {
+        let mut s = PaywallScenario::new(tiered.clone(), true);
+        let action = s.request("GET", url, json!({"paywire-access-token": token}));
+        if matches!(action, PaywallAction::CountTokenUse { .. }) {
+            s.feed(json!({"event": "tokenUses", "before": 0}));
+        }
+        s.done(&mut b, title);
+    }
+    let mut s = PaywallScenario::new(tiered.clone(), false);
+    s.request(
+        "GET",
+        "https://api.example.com/v1/weather/%2E%2E/admin/keys",
+        json!({}),
+    );
+    s.done(
+        &mut b,
+        "an unpaid request on an ambiguous path: 400 path_ambiguous, no offer",
     );
 
     let mut required = config.clone();

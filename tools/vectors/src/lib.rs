@@ -298,6 +298,7 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
                 TokenRequest {
                     method: &method,
                     resource: &resource,
+                    route: None,
                 },
                 field(input, "now")?,
                 field(input, "uses")?,
