@@ -1,9 +1,10 @@
 //! Pricebooks: any JSON becomes a pricebook or a coded error; a valid one quotes any request
-//! without panicking, and every quote splits into fee + net = amount.
+//! without panicking, and every quote splits into fee + net = amount. Any request path has one
+//! canonical form (a fixed point, rooted, free of dot segments) that routes without panicking.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use paywire_core::pricing::{pricebook_from_json, QuoteRequest};
+use paywire_core::pricing::{canonical_path, pricebook_from_json, QuoteRequest};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -20,6 +21,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let request = request.unwrap_or_else(|| QuoteRequest::new("GET", "/v1/weather/paris"));
+    let canonical = canonical_path(&request.path);
+    assert!(canonical.starts_with('/'), "{canonical:?}");
+    assert_eq!(canonical_path(&canonical), canonical, "canonical form is a fixed point");
+    assert!(canonical.split('/').all(|s| s != "." && s != ".."), "{canonical:?}");
+    let _ = book.route_unambiguous(&request.method, &request.path);
     if let Ok(quote) = book.quote(&request) {
         assert_eq!(
             quote.fee.checked_add(quote.net).expect("fee + net fits"),

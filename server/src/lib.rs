@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod chain;
+pub mod connection;
 pub mod dashboard;
 pub mod db;
 pub mod delivery;

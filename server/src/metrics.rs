@@ -38,6 +38,19 @@ pub fn settlement(outcome: &'static str, reason: &str, seconds: f64) {
     metrics::histogram!("paywire_settle_duration_seconds", "outcome" => outcome).record(seconds);
 }
 
+/// A connection refused because its client address already held its cap of connections.
+pub fn connection_refused() {
+    handle();
+    metrics::counter!("paywire_connections_refused_total", "reason" => "per_client_cap")
+        .increment(1);
+}
+
+/// A connection cut off because its client did not read an answer within the write timeout.
+pub fn connection_write_timed_out() {
+    handle();
+    metrics::counter!("paywire_connections_cut_total", "reason" => "write_timeout").increment(1);
+}
+
 /// One settlement batch committed (or given up): its size and how long it took.
 pub fn settlement_batch(size: usize, seconds: f64) {
     handle();

@@ -118,9 +118,13 @@ pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
 ///
 /// Each connection gets [`Limits::header_read_timeout`] to send each request's headers
 /// (idle keep-alive connections included): a client that sends half its headers, or nothing,
-/// is cut off. At most [`Limits::max_connections`] are served at once; further ones wait in the
-/// listen queue, so a flood of slow sockets cannot starve the process. HTTP/1.1 only: HTTP/2's
-/// preface would be read before any header timeout runs.
+/// is cut off; and [`Limits::write_timeout`] for each answer to be written out, so a client
+/// that sends requests and never reads the answers is cut off too
+/// ([`crate::connection::WriteDeadline`]). At most [`Limits::max_connections`] are served at
+/// once; further ones wait in the listen queue, so a flood of slow sockets cannot starve the
+/// process; one client address holds at most [`Limits::max_connections_per_client`] of them,
+/// and its connections past that are answered 429 (`too_many_connections`) and closed at once.
+/// HTTP/1.1 only: HTTP/2's preface would be read before any header timeout runs.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     limits: Limits,
@@ -144,6 +148,7 @@ pub async fn serve_on(
     let reconciler = crate::onchain::start_reconciler(state.clone());
     let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let clients = crate::connection::ClientSlots::new(limits.max_connections_per_client);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -156,9 +161,9 @@ pub async fn serve_on(
             slot = Arc::clone(&slots).acquire_owned() => slot.map_err(|e| e.to_string())?,
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was accepted:
                     // back off briefly rather than spin.
@@ -169,11 +174,21 @@ pub async fn serve_on(
             },
             () = &mut shutdown => break,
         };
+        let Some(client) = clients.take(peer.ip()) else {
+            // Over its cap: told so if its socket takes the answer now, and closed either way
+            // (waiting for a slow reader here would let it hold the accept loop instead).
+            let _ = stream.try_write(crate::connection::OVER_CAP_ANSWER);
+            crate::metrics::connection_refused();
+            drop(slot);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let stream = crate::connection::WriteDeadline::new(stream, limits.write_timeout);
         let connection = http.serve_connection(TokioIo::new(stream), service.clone());
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;
+            drop(client);
             drop(slot);
         });
     }

@@ -67,6 +67,15 @@ pub struct SettingsArgs {
     /// Open connections served at once; further ones wait in the listen queue [default: 1024].
     #[arg(long, env = "PAYWIRE_MAX_CONNECTIONS", global = true)]
     pub max_connections: Option<usize>,
+    /// Open connections one client address (an IPv6 /64) may hold; more are answered 429 and
+    /// closed at once; 0 for no cap (behind a proxy that connects from one address)
+    /// [default: 256].
+    #[arg(long, env = "PAYWIRE_MAX_CONNECTIONS_PER_CLIENT", global = true)]
+    pub max_connections_per_client: Option<usize>,
+    /// Seconds an answer may take to be written out, from its first byte to its last; a
+    /// client that does not read it in time is cut off [default: 10].
+    #[arg(long, env = "PAYWIRE_WRITE_TIMEOUT_SECONDS", global = true)]
+    pub write_timeout_seconds: Option<u64>,
     /// Accept webhook URLs on loopback (`http://127.0.0.1:…`), for development only.
     #[arg(long, env = "PAYWIRE_ALLOW_LOOPBACK_WEBHOOKS", global = true)]
     pub allow_loopback_webhooks: Option<bool>,
@@ -188,6 +197,8 @@ struct FileSettings {
     body_read_timeout_seconds: Option<u64>,
     request_timeout_seconds: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    write_timeout_seconds: Option<u64>,
     allow_loopback_webhooks: Option<bool>,
     webhook_first_retry_ms: Option<u64>,
     webhook_max_retry_ms: Option<u64>,
@@ -224,8 +235,12 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// For the whole request.
     pub request_timeout: Duration,
+    /// To write an answer out, first byte to last (a client that does not read is cut off).
+    pub write_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Connections one client address (IPv4, or an IPv6 /64) may hold; 0 for no cap.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -234,7 +249,9 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -456,10 +473,19 @@ impl SettingsArgs {
                 file.request_timeout_seconds,
                 defaults.request_timeout,
             ),
+            write_timeout: seconds(
+                self.write_timeout_seconds,
+                file.write_timeout_seconds,
+                defaults.write_timeout,
+            ),
             max_connections: self
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(defaults.max_connections),
+            max_connections_per_client: self
+                .max_connections_per_client
+                .or(file.max_connections_per_client)
+                .unwrap_or(defaults.max_connections_per_client),
         };
         let settings = Settings {
             listen: self
@@ -591,6 +617,7 @@ impl SettingsArgs {
         if limits.header_read_timeout.is_zero()
             || limits.body_read_timeout.is_zero()
             || limits.request_timeout.is_zero()
+            || limits.write_timeout.is_zero()
             || limits.max_connections == 0
         {
             return Err("timeouts and max_connections must be at least 1".into());

@@ -44,6 +44,9 @@ async fn slow_clients_cannot_hold_the_server(kind: &str) {
             "4",
             "--request-timeout-seconds",
             "10",
+            // 600 sockets from one address: the timeouts are under test here, not the cap.
+            "--max-connections-per-client",
+            "0",
         ],
         &scratch.0.join("server.log"),
     )
@@ -151,6 +154,177 @@ async fn the_connection_cap_queues_new_clients_until_slots_free() {
     for stream in idle {
         closed_by_server(stream, Duration::from_secs(5)).await;
     }
+}
+
+/// The value of a counter in the server's `/metrics`, summed over its labels.
+async fn counter(server: &Server, name: &str) -> f64 {
+    let stream = TcpStream::connect(("127.0.0.1", server.port))
+        .await
+        .unwrap();
+    let (status, body) = process::request_on(stream, "GET", "/metrics", Some(ADMIN), None, &[])
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let text = body["raw"].as_str().unwrap_or_default().to_string();
+    text.lines()
+        .filter(|line| line.starts_with(name) && !line.starts_with('#'))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_cannot_hold_the_slots_on_sqlite() {
+    clients_that_never_read_cannot_hold_the_slots("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_cannot_hold_the_slots_on_postgres() {
+    clients_that_never_read_cannot_hold_the_slots("postgres").await;
+}
+
+/// 40 sockets that pipeline `GET /openapi.json` (132 KB answers) and never read, against 32
+/// slots: before the write timeout they held every slot for as long as they stayed, and
+/// `/healthz` waited in the listen queue without end.
+async fn clients_that_never_read_cannot_hold_the_slots(kind: &str) {
+    let scratch = Scratch::new("nonreaders");
+    let (url, created) = process::scratch_database(kind, &scratch.0).await;
+    let server = Server::start(
+        &url,
+        &[
+            "--max-connections",
+            "32",
+            "--max-connections-per-client",
+            "0",
+            "--write-timeout-seconds",
+            "2",
+            "--header-read-timeout-seconds",
+            "60",
+        ],
+        &scratch.0.join("server.log"),
+    )
+    .await;
+    let pipelined = "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(400);
+    let mut held = vec![];
+    let mut writers = vec![];
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket
+            .connect(([127, 0, 0, 1], server.port).into())
+            .await
+            .unwrap();
+        let (read_half, mut write_half) = stream.into_split();
+        let requests = pipelined.clone();
+        // The writes block once the server stops reading; the read half is never read.
+        writers.push(tokio::spawn(async move {
+            let _ = write_half.write_all(requests.as_bytes()).await;
+            write_half
+        }));
+        held.push(read_half);
+    }
+    let (status, body) = tokio::time::timeout(
+        Duration::from_secs(30),
+        request(server.port, "GET", "/healthz", None, None, &[]),
+    )
+    .await
+    .expect("the clients that never read were cut off and a slot freed")
+    .unwrap();
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    // Every one of them is cut, those that waited in the queue too (bounded: 40 × 2 s at
+    // worst, were they cut one after another).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let cut = counter(&server, "paywire_connections_cut_total").await;
+        if cut >= 40.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {cut} of 40 were cut");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(held);
+    for writer in writers {
+        writer.abort();
+    }
+    drop(server);
+    process::drop_database(created).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_address_cannot_take_every_slot() {
+    let scratch = Scratch::new("perclient");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let server = Server::start(
+        &url,
+        &[
+            "--max-connections",
+            "20",
+            "--max-connections-per-client",
+            "5",
+            "--header-read-timeout-seconds",
+            "60",
+        ],
+        &scratch.0.join("server.log"),
+    )
+    .await;
+    let attacker = std::net::Ipv4Addr::new(127, 0, 0, 1);
+    // Five idle connections from one address: its cap.
+    let mut idle = vec![];
+    for _ in 0..5 {
+        idle.push(process::connect_from(attacker, server.port).await.unwrap());
+    }
+    // Another address is served at once while they hang.
+    let other = process::connect_from(std::net::Ipv4Addr::new(127, 0, 0, 2), server.port)
+        .await
+        .unwrap();
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        process::request_on(other, "GET", "/healthz", None, None, &[]),
+    )
+    .await
+    .expect("another client is served while one holds its cap")
+    .unwrap();
+    assert_eq!(status, 200);
+    // A sixth from the capped address is answered 429 and closed, not queued behind the others.
+    for _ in 0..3 {
+        let sixth = process::connect_from(attacker, server.port).await.unwrap();
+        let raw = closed_by_server(sixth, Duration::from_secs(5)).await;
+        let (status, body) = parse_response(&raw);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (429, Some("too_many_connections")),
+            "{}",
+            String::from_utf8_lossy(&raw)
+        );
+    }
+    let other = process::connect_from(std::net::Ipv4Addr::new(127, 0, 0, 3), server.port)
+        .await
+        .unwrap();
+    let refused = tokio::time::timeout(
+        Duration::from_secs(5),
+        process::request_on(other, "GET", "/metrics", Some(ADMIN), None, &[]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        refused.1["raw"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("paywire_connections_refused_total{reason=\"per_client_cap\"} 3"),
+        "{}",
+        refused.1
+    );
+    // Closing one frees its place.
+    drop(idle.pop());
+    let again = process::connect_from(attacker, server.port).await.unwrap();
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        process::request_on(again, "GET", "/healthz", None, None, &[]),
+    )
+    .await
+    .expect("a place freed by a closed connection")
+    .unwrap();
+    assert_eq!(status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

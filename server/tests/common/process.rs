@@ -136,6 +136,27 @@ pub async fn request(
     body: Option<&Value>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, Value)> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+    request_on(stream, method, path, key, body, headers).await
+}
+
+/// A connection to the server on `port` from the loopback address `source` (127.0.0.2, say:
+/// another client, as far as per-client caps go).
+pub async fn connect_from(source: std::net::Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((source, 0).into())?;
+    socket.connect(([127, 0, 0, 1], port).into()).await
+}
+
+/// One HTTP/1.1 request on `stream` (`Connection: close`), reading the answer to EOF.
+pub async fn request_on(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Value)> {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
@@ -148,7 +169,6 @@ pub async fn request(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body.as_bytes()).await?;
     let mut raw = vec![];

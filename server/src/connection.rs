@@ -1,0 +1,240 @@
+//! What one TCP connection may hold of the server: a deadline for writing each answer out,
+//! and a cap on the connections one client address keeps open.
+//!
+//! hyper bounds how long a client may take to send a request's headers, and the router bounds
+//! the body and the handler; neither bounds a client that sends requests and never reads the
+//! answers. Its socket buffer fills, hyper's write waits forever, and the connection keeps its
+//! slot among [`crate::settings::Limits::max_connections`] — 40 such sockets against 32 slots
+//! held `/healthz` off for as long as they stayed. [`WriteDeadline`] cuts such a connection
+//! off; [`ClientSlots`] keeps one address from taking every slot with connections that each
+//! stay within the deadlines.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// A stream whose every answer must be written out within `timeout`, from its first byte to
+/// the flush that follows its last: a write still waiting at the deadline fails with
+/// `TimedOut`, which ends the connection.
+///
+/// The deadline is not pushed back by partial progress, so a client that reads a byte now
+/// and then cannot stretch an answer past it either; what it bounds is the time between the
+/// start of an answer and hyper's flush of it (hyper flushes after each message, and when its
+/// buffer fills, so a long body needs at least one buffer per `timeout`).
+pub struct WriteDeadline<S> {
+    inner: S,
+    timeout: Duration,
+    deadline: Pin<Box<Sleep>>,
+    /// Whether an answer is being written (the deadline runs).
+    armed: bool,
+}
+
+impl<S> WriteDeadline<S> {
+    /// `inner`, with answers bounded by `timeout`.
+    pub fn new(inner: S, timeout: Duration) -> Self {
+        WriteDeadline {
+            inner,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            armed: false,
+        }
+    }
+
+    /// Starts the deadline at the first write of an answer.
+    fn arm(&mut self) {
+        if !self.armed {
+            self.armed = true;
+            self.deadline.as_mut().reset(Instant::now() + self.timeout);
+        }
+    }
+
+    /// A write that cannot go on yet: still waiting, or timed out.
+    fn pending_or_expired<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        if self.armed && self.deadline.as_mut().poll(cx).is_ready() {
+            crate::metrics::connection_write_timed_out();
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read the answer within the write timeout",
+            )));
+        }
+        Poll::Pending
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.arm();
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Pending => self.pending_or_expired(cx),
+            ready => ready,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.arm();
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Pending => self.pending_or_expired(cx),
+            ready => ready,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Pending => self.pending_or_expired(cx),
+            Poll::Ready(result) => {
+                // Everything written so far is with the kernel: the answer is out.
+                self.armed = false;
+                Poll::Ready(result)
+            }
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_shutdown(cx) {
+            Poll::Pending => {
+                self.arm();
+                self.pending_or_expired(cx)
+            }
+            ready => ready,
+        }
+    }
+}
+
+/// Open connections per client address, capped: one address cannot take every slot.
+///
+/// An IPv4 address counts alone; IPv6 addresses count by their /64, the block one subscriber
+/// is usually given, so one host cannot walk its own prefix to get more slots.
+#[derive(Clone)]
+pub struct ClientSlots {
+    cap: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One connection's place among its client's; released when dropped.
+pub struct ClientSlot {
+    client: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl ClientSlots {
+    /// At most `cap` connections per client; 0 for no cap.
+    pub fn new(cap: usize) -> Self {
+        ClientSlots {
+            cap,
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for a new connection from `peer`, or `None` when it already holds the cap.
+    pub fn take(&self, peer: IpAddr) -> Option<ClientSlot> {
+        let client = client_of(peer);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(client).or_insert(0);
+        if self.cap != 0 && *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            client,
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// The address a client's connections are counted under.
+fn client_of(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
+            }
+        },
+    }
+}
+
+/// What a client over its cap is told before the connection closes, in the API's error shape.
+pub const OVER_CAP_ANSWER: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+content-type: application/json\r\nconnection: close\r\ncontent-length: 117\r\n\r\n\
+{\"error\":{\"code\":\"too_many_connections\",\"message\":\"this client holds as many open connections as it may; reuse one\"}}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_canned_answer_says_its_length() {
+        let text = std::str::from_utf8(OVER_CAP_ANSWER).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["error"]["code"], "too_many_connections");
+    }
+
+    #[test]
+    fn clients_are_capped_by_address_and_ipv6_by_prefix() {
+        let slots = ClientSlots::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let held = [slots.take(a).unwrap(), slots.take(a).unwrap()];
+        assert!(
+            slots.take(a).is_none(),
+            "a third connection from one address"
+        );
+        assert!(slots.take("192.0.2.2".parse().unwrap()).is_some());
+        assert!(
+            slots.take("::ffff:192.0.2.1".parse().unwrap()).is_none(),
+            "an IPv4-mapped address is the same client"
+        );
+        drop(held);
+        assert!(slots.take(a).is_some(), "closing frees the places");
+        let v6 = ClientSlots::new(1);
+        let _first = v6.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(v6.take("2001:db8:1:2:ffff::9".parse().unwrap()).is_none());
+        assert!(v6.take("2001:db8:1:3::1".parse().unwrap()).is_some());
+        assert!(ClientSlots::new(0).take(a).is_some(), "0: no cap");
+    }
+}
