@@ -21,6 +21,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+/// The address a request's connection comes from (a request extension; absent in-process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// A stream whose every answer must be written out within `timeout`, from its first byte to
 /// the flush that follows its last: a write still waiting at the deadline fails with
 /// `TimedOut`, which ends the connection.

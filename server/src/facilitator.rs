@@ -12,6 +12,7 @@ use paywire_core::protocol::{
 };
 use serde_json::json;
 
+use crate::connection::ClientAddr;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::util::now;
@@ -85,12 +86,14 @@ pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedRespo
 /// `POST /verify`.
 pub async fn post_verify(
     State(state): State<AppState>,
+    client: Option<axum::Extension<ClientAddr>>,
     RawBody(body): RawBody,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let request = normalize_v1_network(&state, parse(&body)?);
     if let Some(chain) = state.chains.get(request.payment_requirements.network()) {
+        let client = client.map(|c| c.0);
         return Ok(Json(
-            match crate::onchain::verify(&state, chain, &request, &body, now()).await? {
+            match crate::onchain::verify(&state, chain, client, &request, &body, now()).await? {
                 Ok(payer) => VerifyResponse::valid(payer),
                 Err(refusal) => {
                     VerifyResponse::invalid(refusal.reason, refusal.message, refusal.payer)
@@ -107,13 +110,17 @@ pub async fn post_verify(
 /// so an `Idempotency-Key` on the request stays in progress and a retry reconciles.
 pub async fn post_settle(
     State(state): State<AppState>,
+    client: Option<axum::Extension<ClientAddr>>,
     RawBody(body): RawBody,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let started = std::time::Instant::now();
     let request = normalize_v1_network(&state, parse(&body)?);
     let settled = match state.chains.get(request.payment_requirements.network()) {
-        Some(chain) => crate::onchain::settle(&state, chain, &request, &body, now()).await?,
+        Some(chain) => {
+            let client = client.map(|c| c.0);
+            crate::onchain::settle(&state, chain, client, &request, &body, now()).await?
+        }
         None => crate::settlement::settle(&state, &request, &body, now()).await?,
     };
     let (outcome, reason) = match (&settled.response.error_reason, settled.known) {

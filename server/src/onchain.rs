@@ -19,6 +19,8 @@ use alloy::primitives::B256;
 use paywire_core::chain::{self as decisions, ChainPlan};
 use paywire_core::idempotency::fingerprint;
 use paywire_core::protocol::evm::{self, ChainEvmPayment, SignerProof};
+
+use crate::connection::ClientAddr;
 use paywire_core::protocol::{FacilitatorRequest, Reason, SettleResponse};
 use serde_json::json;
 
@@ -45,6 +47,7 @@ fn refused(reason: Reason, message: impl Into<String>, payer: Option<&str>) -> R
 async fn check(
     state: &AppState,
     chain: &ChainNetwork,
+    client: Option<ClientAddr>,
     request: &FacilitatorRequest,
     now: u64,
 ) -> Result<Result<ChainChecked, Refusal>, ApiError> {
@@ -93,6 +96,17 @@ async fn check(
         )));
     }
     let wallet = address(&payment.payer);
+    if !matches!(payment.proof, SignerProof::Recovered) {
+        // Only the chain can vouch for this signature, and asking costs RPC calls: anyone
+        // can write such a body, so they are counted per claimed payer and per client first
+        // (the payer first: its refusals do not spend the client's budget).
+        state
+            .rate_limits
+            .chain_vouch_payer
+            .check(&format!("{}/{payer}", chain.network))?;
+        let client = client.map_or_else(|| "in-process".to_string(), |c| c.0.to_string());
+        state.rate_limits.chain_vouch_client.check(&client)?;
+    }
     let vouched = match &payment.proof {
         SignerProof::Recovered => Ok(true),
         SignerProof::ContractWallet { digest } => {
@@ -172,11 +186,12 @@ async fn check(
 pub async fn verify(
     state: &AppState,
     chain: &ChainNetwork,
+    client: Option<ClientAddr>,
     request: &FacilitatorRequest,
     body: &[u8],
     now: u64,
 ) -> Result<Result<String, Refusal>, ApiError> {
-    let checked = match check(state, chain, request, now).await? {
+    let checked = match check(state, chain, client, request, now).await? {
         Ok(checked) => checked,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -254,12 +269,13 @@ fn pending(network: &str, payer: &str, transaction: Option<&str>) -> Settled {
 pub async fn settle(
     state: &AppState,
     chain: &ChainNetwork,
+    client: Option<ClientAddr>,
     request: &FacilitatorRequest,
     body: &[u8],
     now: u64,
 ) -> Result<Settled, ApiError> {
     let network = chain.network.as_str();
-    let checked = match check(state, chain, request, now).await? {
+    let checked = match check(state, chain, client, request, now).await? {
         Ok(checked) => checked,
         Err(refusal) => return Ok(failed(network, refusal)),
     };
@@ -357,7 +373,7 @@ async fn drive(
         let wallet = address(&payment.payer);
         let deployed = match crate::chain::unwrap_erc6492(&payment.signature) {
             Some(wrapped) if chain.allows_factory(wrapped.factory) => {
-                match chain.has_code(wallet).await {
+                match chain.has_code_now(wallet).await {
                     Ok(true) => Ok(()),
                     Ok(false) => {
                         chain

@@ -95,6 +95,11 @@ pub struct RateLimits {
     pub per_key: Limit,
     /// Per payer, on every verified `/settle`.
     pub per_payer: Limit,
+    /// Per client address, on chain payments only the chain can vouch for (counted before the
+    /// RPC calls that would vouch: a forged contract-wallet signature costs calls).
+    pub chain_vouch_client: Limit,
+    /// Per claimed payer, on the same.
+    pub chain_vouch_payer: Limit,
 }
 
 #[cfg(test)]

@@ -51,6 +51,14 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         rate_limits: crate::ratelimit::RateLimits {
             per_key: crate::ratelimit::Limit::new("api_key", settings.rate_limit_key),
             per_payer: crate::ratelimit::Limit::new("payer", settings.rate_limit_payer),
+            chain_vouch_client: crate::ratelimit::Limit::new(
+                "chain_vouch_client",
+                settings.chain_vouch_client,
+            ),
+            chain_vouch_payer: crate::ratelimit::Limit::new(
+                "chain_vouch_payer",
+                settings.chain_vouch_payer,
+            ),
         },
         tasks: tokio_util::task::TaskTracker::new(),
     };
@@ -142,11 +150,13 @@ pub async fn serve_on(
             }
             sweeper.rate_limits.per_key.sweep();
             sweeper.rate_limits.per_payer.sweep();
+            sweeper.rate_limits.chain_vouch_client.sweep();
+            sweeper.rate_limits.chain_vouch_payer.sweep();
         }
     });
     let sender = crate::delivery::spawn(state.clone());
     let reconciler = crate::onchain::start_reconciler(state.clone());
-    let service = hyper_util::service::TowerToHyperService::new(router_with(state.clone(), limits));
+    let router = router_with(state.clone(), limits);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let clients = crate::connection::ClientSlots::new(limits.max_connections_per_client);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -184,7 +194,17 @@ pub async fn serve_on(
         };
         let _ = stream.set_nodelay(true);
         let stream = crate::connection::WriteDeadline::new(stream, limits.write_timeout);
-        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        // Handlers that limit by client (the chain's vouching) read its address here.
+        let client_addr = crate::connection::ClientAddr(peer.ip());
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                router.clone(),
+                move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(client_addr);
+                    request
+                },
+            ));
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

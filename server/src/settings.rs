@@ -111,6 +111,14 @@ pub struct SettingsArgs {
     /// Settlements a payer may make at once [default: 10 times the rate].
     #[arg(long, env = "PAYWIRE_RATE_LIMIT_PAYER_BURST", global = true)]
     pub rate_limit_payer_burst: Option<u32>,
+    /// Chain payments per second one client address may send whose signature only the chain
+    /// can vouch for (ERC-1271/6492: each costs RPC calls before it can be refused), with a
+    /// burst of twice that; 0 is no limit [default: 50].
+    #[arg(long, env = "PAYWIRE_CHAIN_VOUCH_PER_SECOND_PER_CLIENT", global = true)]
+    pub chain_vouch_per_second_per_client: Option<u32>,
+    /// The same, per claimed payer (`authorization.from`) [default: 5].
+    #[arg(long, env = "PAYWIRE_CHAIN_VOUCH_PER_SECOND_PER_PAYER", global = true)]
+    pub chain_vouch_per_second_per_payer: Option<u32>,
     /// Settlements committed together at most (group commit); 1 settles each in a transaction
     /// of its own [default: 64].
     #[arg(long, env = "PAYWIRE_SETTLE_BATCH_MAX", global = true)]
@@ -210,6 +218,8 @@ struct FileSettings {
     rate_limit_key_burst: Option<u32>,
     rate_limit_payer_per_second: Option<u32>,
     rate_limit_payer_burst: Option<u32>,
+    chain_vouch_per_second_per_client: Option<u32>,
+    chain_vouch_per_second_per_payer: Option<u32>,
     log_format: Option<String>,
     payout_minimum: Option<String>,
     settle_batch_max: Option<usize>,
@@ -307,6 +317,10 @@ pub struct Settings {
     pub rate_limit_key: Option<crate::ratelimit::Rate>,
     /// The rate limit per payer on /settle, if any.
     pub rate_limit_payer: Option<crate::ratelimit::Rate>,
+    /// Chain payments a client address may send that only the chain can vouch for, if limited.
+    pub chain_vouch_client: Option<crate::ratelimit::Rate>,
+    /// The same per claimed payer.
+    pub chain_vouch_payer: Option<crate::ratelimit::Rate>,
     /// Logs as JSON lines.
     pub log_json: bool,
     /// The smallest payout, in the asset's units.
@@ -546,6 +560,8 @@ impl SettingsArgs {
             },
             rate_limit_key: None,
             rate_limit_payer: None,
+            chain_vouch_client: None,
+            chain_vouch_payer: None,
             settle_batch_max: self
                 .settle_batch_max
                 .or(file.settle_batch_max)
@@ -582,6 +598,13 @@ impl SettingsArgs {
                     burst: burst.unwrap_or(per_second.saturating_mul(10)).max(1),
                 })
         };
+        // On by default: these protect the operator's RPC quota from anonymous callers.
+        let vouch = |per_second: Option<u32>, default: u32| {
+            rate(Some(per_second.unwrap_or(default)), None).map(|r| crate::ratelimit::Rate {
+                burst: r.per_second.saturating_mul(2),
+                ..r
+            })
+        };
         let settings = Settings {
             rate_limit_key: rate(
                 self.rate_limit_key_per_second
@@ -592,6 +615,16 @@ impl SettingsArgs {
                 self.rate_limit_payer_per_second
                     .or(file.rate_limit_payer_per_second),
                 self.rate_limit_payer_burst.or(file.rate_limit_payer_burst),
+            ),
+            chain_vouch_client: vouch(
+                self.chain_vouch_per_second_per_client
+                    .or(file.chain_vouch_per_second_per_client),
+                50,
+            ),
+            chain_vouch_payer: vouch(
+                self.chain_vouch_per_second_per_payer
+                    .or(file.chain_vouch_per_second_per_payer),
+                5,
             ),
             ..settings
         };

@@ -38,6 +38,7 @@ on_both_databases!(
     a_contract_wallet_pays_through_erc1271,
     a_stuck_transaction_is_replaced_with_higher_fees,
     a_counterfactual_wallet_is_deployed_and_pays_through_erc6492,
+    forged_contract_wallet_signatures_cost_bounded_rpc_calls,
 );
 
 /// Anvil's first two development accounts: the token's deployer, and the facilitator.
@@ -954,6 +955,126 @@ async fn rpc_down_after_broadcast_is_pending_then_reconciled() {
         1,
         "the domain separator is asked once per token"
     );
+    proxy.task.abort();
+    app.finish().await;
+}
+
+/// A body anyone can write — a signature that is not `from`'s — is left to the chain as a
+/// contract wallet's, and asking costs RPC calls. They stay bounded: a signature past 4 KB is
+/// refused with no call at all (a 30 KB one was forwarded in a 60 KB `eth_call`); a `from`
+/// without code is looked up once, not once per request; and such attempts are counted per
+/// claimed payer and per client before any call, answered 429 past their burst.
+async fn forged_contract_wallet_signatures_cost_bounded_rpc_calls(backend: Backend) {
+    let Some(chain) = Chain::start(&[]).await else {
+        return;
+    };
+    let proxy = Proxy::start(&chain.anvil.url).await;
+    let args = SettingsArgs {
+        chain_vouch_per_second_per_payer: Some(1),
+        chain_vouch_per_second_per_client: Some(3),
+        ..chain.args(std::slice::from_ref(&proxy.url), 10_000)
+    };
+    let app = TestApp::with_args(backend, args).await;
+    let (_, payee) = provider(&app).await;
+    let required = chain.requirements(&payee.to_checksum(None), 10_000);
+    let requirements = required.requirements(0).unwrap();
+    let domain = evm::domain_for(&requirements).unwrap();
+    let stranger = new_key();
+    // A payment "from" `victim`, signed by the stranger (or carrying `signature` as given).
+    let forged = |victim: &PrivateKey, n: u64, signature: Option<String>| {
+        let from = victim.address();
+        let authorization = evm::build_authorization(
+            &requirements,
+            from,
+            &common::nonce(n),
+            paywire_server::util::now(),
+        )
+        .unwrap();
+        let signature = signature.unwrap_or_else(|| {
+            stranger
+                .sign_digest(&domain.signing_digest(&authorization))
+                .to_hex()
+        });
+        request(&required, evm::payload_of(&authorization, signature))
+    };
+    let calls = |proxy: &Proxy| {
+        (
+            proxy.count("eth_getCode"),
+            proxy.count("eth_call:0x1626ba7e"),
+        )
+    };
+    let before = calls(&proxy);
+    let victim = new_key();
+    let huge = forged(&victim, 1, Some(format!("0x{}", "ab".repeat(30 * 1024))));
+    let (status, refused) = app
+        .call(axum::http::Method::POST, "/verify", None, Some(huge))
+        .await;
+    assert_eq!(
+        (status.as_u16(), refused["invalidReason"].as_str()),
+        (200, Some("invalid_exact_evm_signature")),
+        "{refused}"
+    );
+    assert_eq!(calls(&proxy), before, "a 30 KB signature costs no RPC call");
+    // One claimed payer, ten forgeries: a burst of two reaches the chain (one code lookup,
+    // the answer cached), the rest are refused with 429 before any call.
+    let mut statuses = vec![];
+    for n in 0..10 {
+        let (status, body) = app
+            .call(
+                axum::http::Method::POST,
+                if n % 2 == 0 { "/verify" } else { "/settle" },
+                None,
+                Some(forged(&victim, 10 + n, None)),
+            )
+            .await;
+        if status.as_u16() == 200 {
+            let reason = body["invalidReason"]
+                .as_str()
+                .or(body["errorReason"].as_str());
+            assert_eq!(reason, Some("invalid_exact_evm_signature"), "{body}");
+        } else {
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        8,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        calls(&proxy),
+        (before.0 + 1, before.1),
+        "one code lookup for the claimed payer, no isValidSignature (it has no code)"
+    );
+    // Many claimed payers from one client: its burst of six, then 429 whatever the payer.
+    let mut reached = 0;
+    for n in 0..12 {
+        let (status, _) = app
+            .call(
+                axum::http::Method::POST,
+                "/verify",
+                None,
+                Some(forged(&new_key(), 100 + n, None)),
+            )
+            .await;
+        reached += usize::from(status.as_u16() == 200);
+    }
+    // The client's bucket also held the two above; it refills at 3/s, so a slow machine may
+    // see one more through.
+    assert!((4..=6).contains(&reached), "{reached} reached the chain");
+    assert!(
+        calls(&proxy).0 <= before.0 + 1 + 6,
+        "code lookups bounded by the client's burst: {:?}",
+        calls(&proxy)
+    );
+    // Nothing moved and nothing was recorded.
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 0);
     proxy.task.abort();
     app.finish().await;
 }

@@ -1059,6 +1059,7 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
                 burst: 2,
             }),
         ),
+        ..Default::default()
     };
     app.router = paywire_server::router(app.state.clone());
     // Forged keys are refused as unauthorized and spend nothing.

@@ -158,6 +158,11 @@ impl std::fmt::Debug for ChainSettings {
     }
 }
 
+/// How long an account's lack of code is believed before the chain is asked again.
+pub const NO_CODE_TTL: Duration = Duration::from_secs(10);
+/// Accounts whose code is cached at most (the cache starts over past it).
+const MAX_CACHED_CODES: usize = 65_536;
+
 /// A network settled on chain.
 pub struct ChainNetwork {
     /// The CAIP-2 network.
@@ -171,6 +176,10 @@ pub struct ChainNetwork {
     next_nonce: tokio::sync::Mutex<Option<u64>>,
     /// Each token's EIP-712 domain separator, once read (it never changes).
     domains: std::sync::Mutex<HashMap<Address, B256>>,
+    /// Whether accounts hold contract code, as last read: code once seen is kept (it stays),
+    /// its absence for [`NO_CODE_TTL`] (a wallet may be deployed any time). A flood of forged
+    /// contract-wallet signatures for one `from` costs one `eth_getCode`, not one each.
+    codes: std::sync::Mutex<HashMap<Address, (bool, std::time::Instant)>>,
     /// How long `/settle` waits for a receipt.
     pub receipt_timeout: Duration,
     /// How long a transaction may wait unmined before it is replaced with higher fees.
@@ -248,6 +257,7 @@ impl Chains {
                 signer: signer.clone(),
                 next_nonce: tokio::sync::Mutex::new(None),
                 domains: Default::default(),
+                codes: Default::default(),
                 receipt_timeout: settings.receipt_timeout,
                 bump_after: settings.bump_after,
                 confirmations: settings.confirmations.max(1),
@@ -339,8 +349,7 @@ impl ChainNetwork {
         digest: [u8; 32],
         signature: &[u8],
     ) -> Result<bool, rpc::RpcFailure> {
-        let code: Bytes = self.rpc.request("eth_getCode", (wallet, "latest")).await?;
-        if code.is_empty() {
+        if !self.has_code(wallet).await? {
             return Ok(false);
         }
         let call = Erc1271::isValidSignatureCall {
@@ -408,9 +417,26 @@ impl ChainNetwork {
         }
     }
 
-    /// Whether there is contract code at `account`.
+    /// Whether there is contract code at `account`, from the cache when it knows
+    /// ([`ChainNetwork::has_code_now`] asks the chain).
     pub async fn has_code(&self, account: Address) -> Result<bool, rpc::RpcFailure> {
+        if let Some(&(known, at)) = self.codes.lock().expect("codes lock").get(&account) {
+            if known || at.elapsed() < NO_CODE_TTL {
+                return Ok(known);
+            }
+        }
+        self.has_code_now(account).await
+    }
+
+    /// Whether there is contract code at `account`, asked of the chain now (before deploying a
+    /// wallet, where a stale answer would deploy twice); the answer is cached.
+    pub async fn has_code_now(&self, account: Address) -> Result<bool, rpc::RpcFailure> {
         let code: Bytes = self.rpc.request("eth_getCode", (account, "latest")).await?;
+        let mut codes = self.codes.lock().expect("codes lock");
+        if codes.len() >= MAX_CACHED_CODES {
+            codes.clear();
+        }
+        codes.insert(account, (!code.is_empty(), std::time::Instant::now()));
         Ok(!code.is_empty())
     }
 

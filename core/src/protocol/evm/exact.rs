@@ -161,6 +161,12 @@ pub const ERC6492_MAGIC: [u8; 32] = [
     0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92, 0x64, 0x92,
 ];
 
+/// The longest signature a payment may carry for a chain, in bytes. A smart wallet's
+/// signature (a passkey's WebAuthn assertion, ERC-6492's factory call around it) is a few
+/// hundred bytes to about 2 KB; anything longer would only make the facilitator forward the
+/// caller's bytes in an `eth_call` (a 30 KB signature made a 60 KB call).
+pub const MAX_CHAIN_SIGNATURE_LEN: usize = 4096;
+
 /// Verifies an EVM `exact` payment for settlement on a chain: every check of
 /// [`verify_payment`], in the same order and with the same codes, except that a signature
 /// which is not `from`'s EOA signature is not refused here but left to the chain:
@@ -192,6 +198,12 @@ pub fn verify_payment_for_chain(
                 "the signature is not 0x-hex",
             )
         })?;
+    if signature.len() > MAX_CHAIN_SIGNATURE_LEN {
+        return Err(Error::payment_invalid(
+            Reason::InvalidExactEvmSignature,
+            format!("the signature is longer than {MAX_CHAIN_SIGNATURE_LEN} bytes"),
+        ));
+    }
     let authorization = typed_authorization(&exact.authorization)?;
     let digest = domain.signing_digest(&authorization);
     let recovered = EvmSignature::from_bytes(&signature)
@@ -440,6 +452,19 @@ mod tests {
             "invalid_exact_evm_payload_undeployed_smart_wallet",
             "without a chain it cannot be checked"
         );
+        // Past the bound a signature is refused here: no chain call forwards it.
+        for (len, proof_left_to_the_chain) in [
+            (MAX_CHAIN_SIGNATURE_LEN, true),
+            (MAX_CHAIN_SIGNATURE_LEN + 1, false),
+        ] {
+            exact.signature = format!("0x{}", "ab".repeat(len));
+            let sized = required.payment(0, exact.to_object()).unwrap();
+            let verified = verify_payment_for_chain(&sized, &requirements, NOW);
+            assert_eq!(verified.is_ok(), proof_left_to_the_chain, "{len} bytes");
+            if let Err(error) = verified {
+                assert_eq!(error.code(), "invalid_exact_evm_signature");
+            }
+        }
         // The terms are still checked, whoever signed: a wrong recipient is refused.
         let wrong_to = resign(&required, |a| {
             a.to = Address::parse("0x0000000000000000000000000000000000000001").unwrap()

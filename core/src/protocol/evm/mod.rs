@@ -12,5 +12,6 @@ pub use eip712::{Eip712Domain, TransferWithAuthorization};
 pub use exact::{
     build_authorization, domain_for, payload_of, sign_payment, verify_payment,
     verify_payment_for_chain, ChainEvmPayment, SignerProof, VerifiedEvmPayment, ERC6492_MAGIC,
+    MAX_CHAIN_SIGNATURE_LEN,
 };
 pub use signature::{EvmSignature, PrivateKey};
