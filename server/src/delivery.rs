@@ -88,51 +88,84 @@ impl Sender {
     }
 }
 
-/// Starts the sender for `state`.
+/// Starts the sender for `state`: deliveries run side by side, at most
+/// [`WebhookConfig::batch`] at once and [`WebhookConfig::per_endpoint`] per endpoint, and each
+/// one that ends makes room for the next due event at once — a receiver that never answers
+/// holds its own few slots until its timeout, never the others' (the sender once waited for a
+/// whole batch before claiming more, so one tarpit delayed every tenant by its timeout).
 pub fn spawn(state: AppState) -> Sender {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let http = client(&state);
         let owner = new_id("snd");
+        let mut sending = tokio::task::JoinSet::new();
         loop {
-            match send_due(&state, &http, &owner).await {
-                // A full batch: there may be more right away.
-                Ok(sent) if sent >= state.webhooks.batch => {
-                    if *stopped.borrow() {
-                        break;
+            let room = state.webhooks.batch.saturating_sub(sending.len());
+            let mut claimed = 0;
+            if room > 0 {
+                match claim(&state, &owner, room).await {
+                    Ok(due) => {
+                        claimed = due.len();
+                        for event in due {
+                            let (state, http, owner) = (state.clone(), http.clone(), owner.clone());
+                            sending
+                                .spawn(async move { deliver(&state, &http, &owner, event).await });
+                        }
                     }
-                    continue;
+                    Err(e) => tracing::warn!(error = %e, "webhooks: claiming due events failed"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "webhooks: claiming due events failed"),
+            }
+            // As many as there was room for: there may be more due right away.
+            if room > 0 && claimed == room {
+                continue;
             }
             tokio::select! {
+                Some(done) = sending.join_next(), if !sending.is_empty() => log_delivery(done),
                 _ = stopped.changed() => break,
                 () = tokio::time::sleep(state.webhooks.poll_interval) => {}
             }
+        }
+        // Deliveries in progress end and are recorded.
+        while let Some(done) = sending.join_next().await {
+            log_delivery(done);
         }
     });
     Sender { stop, task }
 }
 
-/// Claims the events due now and sends them, concurrently; how many were claimed.
-pub async fn send_due(
-    state: &AppState,
-    http: &reqwest::Client,
-    owner: &str,
-) -> Result<usize, sqlx::Error> {
+fn log_delivery(done: Result<Result<(), sqlx::Error>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "webhooks: recording an attempt failed"),
+        Err(e) => tracing::error!(error = %e, "webhooks: a delivery task failed"),
+    }
+}
+
+/// Claims up to `room` due events for `owner`, each endpoint's share capped.
+async fn claim(state: &AppState, owner: &str, room: usize) -> Result<Vec<Due>, sqlx::Error> {
     let now_ms = now_i64().saturating_mul(1000);
     // Held for longer than an attempt can take, so no other sender takes it meanwhile.
     let lease_ms = (state.webhooks.timeout.as_millis() as i64).saturating_mul(3) + 5_000;
-    let due = store::events::claim_due(
+    store::events::claim_due(
         &state.pool,
         state.dialect,
         owner,
         now_ms,
         lease_ms,
-        state.webhooks.batch as i64,
+        i64::try_from(room).unwrap_or(i64::MAX),
+        i64::try_from(state.webhooks.per_endpoint).unwrap_or(i64::MAX),
     )
-    .await?;
+    .await
+}
+
+/// Claims the events due now and sends them, concurrently, waiting for all; how many were
+/// claimed (what one turn of the sender does, for tests that drive it by hand).
+pub async fn send_due(
+    state: &AppState,
+    http: &reqwest::Client,
+    owner: &str,
+) -> Result<usize, sqlx::Error> {
+    let due = claim(state, owner, state.webhooks.batch).await?;
     let claimed = due.len();
     let mut sending = tokio::task::JoinSet::new();
     for event in due {
@@ -142,11 +175,7 @@ pub async fn send_due(
         sending.spawn(async move { deliver(&state, &http, &owner, event).await });
     }
     while let Some(done) = sending.join_next().await {
-        match done {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "webhooks: recording an attempt failed"),
-            Err(e) => tracing::error!(error = %e, "webhooks: a delivery task failed"),
-        }
+        log_delivery(done);
     }
     Ok(claimed)
 }

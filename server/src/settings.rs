@@ -275,8 +275,10 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     /// How often the outbox is looked at when idle.
     pub poll_interval: Duration,
-    /// Events claimed at once.
+    /// Deliveries in flight at most.
     pub batch: usize,
+    /// Deliveries in flight to one endpoint at most.
+    pub per_endpoint: usize,
 }
 
 impl Default for WebhookConfig {
@@ -286,6 +288,7 @@ impl Default for WebhookConfig {
             timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             batch: 32,
+            per_endpoint: 4,
         }
     }
 }
@@ -556,6 +559,7 @@ impl SettingsArgs {
                         .or(file.webhook_poll_ms)
                         .map_or(defaults.poll_interval, Duration::from_millis),
                     batch: defaults.batch,
+                    per_endpoint: defaults.per_endpoint,
                 }
             },
             rate_limit_key: None,

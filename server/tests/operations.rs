@@ -31,6 +31,7 @@ on_both_databases!(
     request_ids_are_echoed_and_in_every_error,
     payers_cannot_bloat_or_booby_trap_what_providers_read,
     payouts_move_the_balance_out_once_and_back_on_failure,
+    a_receiver_that_never_answers_delays_no_other_tenant,
 );
 
 /// One call a receiver got: (event id, signature header, raw body, answered status).
@@ -102,6 +103,7 @@ fn fast(app: &mut TestApp, schedule: RetrySchedule) {
         timeout: Duration::from_secs(5),
         poll_interval: Duration::from_millis(20),
         batch: 16,
+        per_endpoint: 4,
     };
     app.router = paywire_server::router(app.state.clone());
 }
@@ -1453,5 +1455,54 @@ async fn payers_cannot_bloat_or_booby_trap_what_providers_read(backend: Backend)
         "the formula is quoted:\n{text}"
     );
     assert!(!text.contains(",=HYPERLINK(") && !text.contains(",\"=HYPERLINK("));
+    app.finish().await;
+}
+
+/// 64 events for an endpoint that accepts connections and never answers, then 5 for a fast
+/// one: the fast one's arrive within a second, not after the tarpit's timeouts (the sender
+/// once waited for a whole claimed batch: 20 s on SQLite, 9.5 s on PostgreSQL).
+async fn a_receiver_that_never_answers_delays_no_other_tenant(backend: Backend) {
+    let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tarpit_url = format!("http://{}/hooks", tarpit.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let holding = held.clone();
+    let tarpit_task = tokio::spawn(async move {
+        while let Ok((socket, _)) = tarpit.accept().await {
+            holding.lock().unwrap().push(socket);
+        }
+    });
+    let fast_receiver = Receiver::start(|_| false).await;
+    let mut app = TestApp::new(backend).await;
+    fast(&mut app, QUICK);
+    app.state.webhooks.timeout = Duration::from_secs(10);
+    let slow_provider = app.provider(None).await;
+    let fast_provider = app.provider(None).await;
+    let agent = app.agent(json!({}), "100").await;
+    set_webhook(&app, &slow_provider, &tarpit_url).await;
+    set_webhook(&app, &fast_provider, &fast_receiver.url).await;
+    pay(&app, &agent, &slow_provider, 64, 0).await;
+    pay(&app, &agent, &fast_provider, 5, 1_000).await;
+    let started = std::time::Instant::now();
+    let sender = paywire_server::delivery::spawn(app.state.clone());
+    until("the fast endpoint's five events", || {
+        fast_receiver.delivered_ids().len() >= 5
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the fast endpoint waited {took:?} behind the tarpit"
+    );
+    // The tarpit holds no more than its share of the sender.
+    let in_flight = scalar(
+        &app,
+        "SELECT COUNT(*) FROM webhook_outbox WHERE tenant_id = $1 AND status = 'pending' AND lease_until > 0 AND attempts > 0",
+        &slow_provider.id,
+    )
+    .await;
+    assert!(in_flight <= 4, "{in_flight} attempts to the tarpit at once");
+    tarpit_task.abort();
+    drop(held);
+    sender.stop().await;
     app.finish().await;
 }

@@ -98,32 +98,43 @@ pub struct Due {
 }
 
 /// Claims up to `limit` events due at `now_ms` for `lease_ms`, for `owner`: their attempt
-/// numbers are taken now, so an attempt is sent by one sender only.
+/// numbers are taken now, so an attempt is sent by one sender only (a row another sender
+/// claimed meanwhile fails the outer `lease_until < now` when it is re-read under its lock).
+///
+/// No endpoint gets more than `per_tenant` attempts in flight, counting those leased by any
+/// sender: a receiver that never answers holds at most that many, and every other tenant's
+/// events go on being claimed beside it.
 pub async fn claim_due(
     pool: &AnyPool,
-    dialect: Dialect,
+    _dialect: Dialect,
     owner: &str,
     now_ms: i64,
     lease_ms: i64,
     limit: i64,
+    per_tenant: i64,
 ) -> Result<Vec<Due>, sqlx::Error> {
-    let lock = match dialect {
-        Dialect::Postgres => "FOR UPDATE OF o SKIP LOCKED",
-        Dialect::Sqlite => "",
-    };
-    let claim = format!(
-        "UPDATE webhook_outbox SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
-         WHERE status = 'pending' AND lease_until < $3 AND next_attempt_at <= $3 AND id IN ( \
-             SELECT o.id FROM webhook_outbox o JOIN tenants t ON t.id = o.tenant_id \
-             WHERE o.status = 'pending' AND o.next_attempt_at <= $3 AND o.lease_until < $3 \
-               AND t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL \
-             ORDER BY o.next_attempt_at LIMIT $4 {lock}) \
-         RETURNING id"
-    );
-    let ids: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(claim))
+    let claim = "UPDATE webhook_outbox SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
+         WHERE status = 'pending' AND lease_until < $3 AND next_attempt_at <= $4 AND id IN ( \
+             SELECT id FROM ( \
+                 SELECT o.id, o.next_attempt_at, \
+                        ROW_NUMBER() OVER (PARTITION BY o.tenant_id ORDER BY o.next_attempt_at, o.id) AS place, \
+                        (SELECT COUNT(*) FROM webhook_outbox f WHERE f.tenant_id = o.tenant_id \
+                           AND f.status = 'pending' AND f.lease_until >= $5) AS in_flight \
+                 FROM webhook_outbox o JOIN tenants t ON t.id = o.tenant_id \
+                 WHERE o.status = 'pending' AND o.next_attempt_at <= $6 AND o.lease_until < $7 \
+                   AND t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL \
+             ) ranked WHERE place + in_flight <= $8 \
+             ORDER BY next_attempt_at LIMIT $9) \
+         RETURNING id";
+    let ids: Vec<String> = sqlx::query(claim)
         .bind(now_ms.saturating_add(lease_ms))
         .bind(owner)
         .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(per_tenant)
         .bind(limit)
         .fetch_all(pool)
         .await?
