@@ -102,13 +102,22 @@ impl Caller {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
+    bearer_key(
+        parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?,
+    )
+}
+
+/// The key an `Authorization: Bearer <key>` header carries, as authentication reads it
+/// (surrounding whitespace ignored); `None` for another scheme or an empty key.
+pub fn bearer_key(authorization: &str) -> Option<&str> {
+    authorization
         .strip_prefix("Bearer ")
         .map(str::trim)
+        .filter(|key| !key.is_empty())
 }
 
 impl FromRequestParts<AppState> for Caller {

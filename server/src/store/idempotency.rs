@@ -5,34 +5,43 @@ use sqlx::{AnyPool, Row};
 
 use crate::error::ApiError;
 
-/// Inserts an in-progress record; `false` when the key has one already.
+/// Inserts an in-progress record of a new `generation`; `false` when the key has one already.
 pub async fn insert(
     pool: &AnyPool,
     scope: &str,
     key: &str,
     fingerprint: &Fingerprint,
+    generation: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, status, body, created_at) \
-         VALUES ($1, $2, $3, 'in_progress', NULL, NULL, $4) ON CONFLICT (scope, key) DO NOTHING",
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, status, body, created_at, generation) \
+         VALUES ($1, $2, $3, 'in_progress', NULL, NULL, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
     )
     .bind(scope)
     .bind(key)
     .bind(fingerprint.to_hex())
     .bind(now)
+    .bind(generation)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The record under `(scope, key)`, with the `created_at` it was read at (for [`take_over`]).
-pub async fn get(
-    pool: &AnyPool,
-    scope: &str,
-    key: &str,
-) -> Result<Option<(IdempotencyRecord, i64)>, ApiError> {
-    let Some(row) = sqlx::query("SELECT fingerprint, state, status, body, created_at FROM idempotency_keys WHERE scope = $1 AND key = $2")
+/// A record as read: the core's view, the `created_at` it was read at (for [`take_over`]),
+/// and its generation (`None` for records older than the column).
+pub struct Read {
+    /// What the core decides on.
+    pub record: IdempotencyRecord,
+    /// `created_at` as stored.
+    pub created_at: i64,
+    /// The generation object ids are derived with.
+    pub generation: Option<String>,
+}
+
+/// The record under `(scope, key)`.
+pub async fn get(pool: &AnyPool, scope: &str, key: &str) -> Result<Option<Read>, ApiError> {
+    let Some(row) = sqlx::query("SELECT fingerprint, state, status, body, created_at, generation FROM idempotency_keys WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
         .fetch_optional(pool)
@@ -60,25 +69,33 @@ pub async fn get(
         created_at: u64::try_from(created_at).unwrap_or(0),
         state,
     };
-    Ok(Some((record, created_at)))
+    Ok(Some(Read {
+        record,
+        created_at,
+        generation: row.try_get("generation")?,
+    }))
 }
 
 /// Starts the record over for a new attempt, if it is still the one read at `read_created_at`
-/// (an expired record, or one whose request died); `false` when another attempt took it first.
+/// (an expired record, or one whose request died), under `generation` (the same one for a
+/// retry of a request that died, a new one for a key used again after it expired); `false`
+/// when another attempt took it first.
 pub async fn take_over(
     pool: &AnyPool,
     scope: &str,
     key: &str,
     fingerprint: &Fingerprint,
     read_created_at: i64,
+    generation: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE idempotency_keys SET fingerprint = $1, state = 'in_progress', status = NULL, body = NULL, created_at = $2 \
-         WHERE scope = $3 AND key = $4 AND created_at = $5",
+        "UPDATE idempotency_keys SET fingerprint = $1, state = 'in_progress', status = NULL, body = NULL, created_at = $2, generation = $3 \
+         WHERE scope = $4 AND key = $5 AND created_at = $6",
     )
     .bind(fingerprint.to_hex())
     .bind(now)
+    .bind(generation)
     .bind(scope)
     .bind(key)
     .bind(read_created_at)
