@@ -480,12 +480,13 @@ async fn apply(state: &AppState, conn: &mut AnyConnection, job: &Job) -> Result<
     )? {
         Plan::Refuse { reason, message } => {
             if let Some(event) = refused_event(checked, &reason, &message) {
-                store::events::enqueue(
+                store::events::enqueue_once(
                     conn,
                     &event.id,
                     event.tenant_id,
                     event.event_type,
                     &event.data,
+                    event.once_key.as_deref().unwrap_or(&event.id),
                     now_i64(),
                 )
                 .await?;
@@ -862,6 +863,12 @@ fn refused_event<'a>(
         tenant_id: provider,
         event_type: "payment.refused",
         data: data.to_string(),
+        // One per payment: a signed payment re-sent 300 times is refused 300 times, and
+        // told to its provider once (each event carried 2 KB of payer-written text).
+        once_key: Some(format!(
+            "payment.refused:{}:{}:{}",
+            facts.network, facts.payer, checked.nonce
+        )),
     })
 }
 
@@ -1042,6 +1049,7 @@ async fn apply_batch(
                         tenant_id: provider,
                         event_type: "payment.settled",
                         data: settled_event_data(checked, payment_id, amount, fee, net),
+                        once_key: None,
                     });
                 }
                 payments.push((

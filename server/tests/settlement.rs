@@ -9,6 +9,7 @@ use paywire_core::protocol::evm::PrivateKey;
 use serde_json::{json, Value};
 
 on_both_databases!(
+    a_refused_payment_is_told_to_its_provider_once,
     a_ledger_payment_moves_money_exactly,
     verify_checks_without_moving_money,
     a_retried_settlement_returns_the_first_outcome,
@@ -523,5 +524,44 @@ async fn malformed_requests_get_json_errors(backend: Backend) {
         assert!(status.is_client_error(), "{amount}: {body}");
     }
     assert_eq!(app.balance(&agent.wallet, "USD").await, 0);
+    app.finish().await;
+}
+
+/// One validly signed payment of an unfunded agent, sent 300 times (200 at once, then 100 one
+/// by one): 300 refusals, one `payment.refused` event for the provider (there were 300, each
+/// with up to 2 KB of payer-written text). Another payment is another event.
+async fn a_refused_payment_is_told_to_its_provider_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(serde_json::json!(null), "0").await;
+    let body = app.ledger_payment(&agent, &provider, 10_000, common::nonce(1));
+    let at_once: Vec<_> = (0..200)
+        .map(|_| {
+            let (router, body) = (app.router.clone(), body.clone());
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let request = axum::http::Request::post("/settle")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                router.oneshot(request).await.unwrap().status()
+            })
+        })
+        .collect();
+    for task in at_once {
+        assert_eq!(task.await.unwrap(), axum::http::StatusCode::OK);
+    }
+    for _ in 0..100 {
+        let refused = app.settle(&body).await;
+        assert_eq!(refused["errorReason"], "insufficient_funds", "{refused}");
+    }
+    let refusals = "SELECT COUNT(*) FROM webhook_outbox WHERE event = 'payment.refused'";
+    assert_eq!(app.count(refusals).await, 1);
+    let other = app.ledger_payment(&agent, &provider, 10_000, common::nonce(2));
+    assert_eq!(
+        app.settle(&other).await["errorReason"],
+        "insufficient_funds"
+    );
+    assert_eq!(app.count(refusals).await, 2);
     app.finish().await;
 }

@@ -213,6 +213,8 @@ pub struct NewEvent<'a> {
     pub event_type: &'static str,
     /// The data object, JSON.
     pub data: String,
+    /// Queued only if the tenant has no event with this key yet.
+    pub once_key: Option<String>,
 }
 
 /// Queues events, as [`crate::store::events::enqueue`] does one: `pending` for a tenant with
@@ -225,14 +227,14 @@ pub async fn enqueue_events(
     let style = Placeholders::of(conn);
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
+            "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until, once_key) \
              SELECT v.column1, t.id, v.column3, v.column4, {}, NULL, \
                     CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
-                    0, {}, 0 \
-             FROM (VALUES {}) AS v JOIN tenants t ON t.id = v.column2",
+                    0, {}, 0, v.column5 \
+             FROM (VALUES {}) AS v JOIN tenants t ON t.id = v.column2 WHERE true ON CONFLICT DO NOTHING",
             style.list(1, 1),
             style.list(1, 2),
-            style.tuples(chunk.len(), 4, 3)
+            style.tuples(chunk.len(), 5, 3)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
@@ -242,7 +244,8 @@ pub async fn enqueue_events(
                 .bind(event.id.as_str())
                 .bind(event.tenant_id)
                 .bind(event.event_type)
-                .bind(event.data.as_str());
+                .bind(event.data.as_str())
+                .bind(event.once_key.as_deref());
         }
         query.execute(&mut *conn).await?;
     }

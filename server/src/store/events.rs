@@ -1,10 +1,11 @@
 //! Events and their webhook deliveries: the outbox (one row per event, with its delivery
 //! state), the attempts made, and each endpoint's failure count.
 //!
-//! A sender claims due events with a lease (`lease_until`, `lease_owner`) in one statement —
-//! on PostgreSQL under `FOR UPDATE SKIP LOCKED`, so several server instances take disjoint
-//! events and never send one attempt twice; SQLite has one writer at a time. Every later write
-//! of a delivery is conditional on still holding its lease.
+//! A sender claims due events with a lease (`lease_until`, `lease_owner`) in one conditional
+//! update, so several server instances take disjoint events and never send one attempt twice
+//! (on PostgreSQL a row claimed meanwhile fails the condition when re-read under its lock;
+//! SQLite has one writer at a time). Every later write of a delivery is conditional on still
+//! holding its lease.
 
 use sqlx::{AnyPool, Row};
 
@@ -27,6 +28,32 @@ pub async fn enqueue(
         tenant_id,
         event_type,
         data,
+        None,
+        now,
+    )
+    .await
+}
+
+/// Queues an event as [`enqueue`] does, unless the tenant already has one with `once_key`
+/// (a refused payment is told once per payment, however often it is sent again).
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_once(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    tenant_id: &str,
+    event_type: &str,
+    data: &str,
+    once_key: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    insert(
+        conn,
+        "tenants t WHERE t.id = $6",
+        id,
+        tenant_id,
+        event_type,
+        data,
+        Some(once_key),
         now,
     )
     .await
@@ -43,11 +70,12 @@ pub async fn enqueue_for_wallet(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let source = "wallets w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $6";
-    insert(conn, source, id, wallet_id, event_type, data, now).await
+    insert(conn, source, id, wallet_id, event_type, data, None, now).await
 }
 
-/// Inserts the event for the tenant `t` that `source` (a `FROM` clause, with `$6` bound to
-/// `key`) selects.
+/// Inserts the event for the tenant `t` that `source` (a `FROM … WHERE` clause, with `$6`
+/// bound to `key`) selects; with a `once_key`, not if the tenant has an event with it.
+#[allow(clippy::too_many_arguments)]
 async fn insert(
     conn: &mut sqlx::AnyConnection,
     source: &'static str,
@@ -55,14 +83,15 @@ async fn insert(
     key: &str,
     event_type: &str,
     data: &str,
+    once_key: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
+        "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until, once_key) \
          SELECT $1, t.id, $2, $3, $4, NULL, \
                 CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
-                0, $5, 0 \
-         FROM {source}"
+                0, $5, 0, $7 \
+         FROM {source} ON CONFLICT DO NOTHING"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -71,6 +100,7 @@ async fn insert(
         .bind(now)
         .bind(now.saturating_mul(1000))
         .bind(key)
+        .bind(once_key)
         .execute(&mut *conn)
         .await?;
     Ok(())
