@@ -8,6 +8,11 @@
 //! held `/healthz` off for as long as they stayed. [`WriteDeadline`] cuts such a connection
 //! off; [`ClientSlots`] keeps one address from taking every slot with connections that each
 //! stay within the deadlines.
+//!
+//! hyper also answers requests it cannot parse (a control byte in a header, two
+//! `Content-Length`s, a path that is not UTF-8, too many headers, a 100 KB request line) by
+//! itself, before any of this server's code runs, with a status and an empty body. The same
+//! stream rewrites those answers into the API's JSON error shape ([`json_parse_error`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,6 +44,9 @@ pub struct WriteDeadline<S> {
     deadline: Pin<Box<Sleep>>,
     /// Whether an answer is being written (the deadline runs).
     armed: bool,
+    /// A JSON answer being written in place of hyper's bodiless one: the bytes, how many are
+    /// out, and how many of hyper's bytes it stands for.
+    replacing: Option<(Vec<u8>, usize, usize)>,
 }
 
 impl<S> WriteDeadline<S> {
@@ -49,6 +57,7 @@ impl<S> WriteDeadline<S> {
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
             armed: false,
+            replacing: None,
         }
     }
 
@@ -83,6 +92,30 @@ impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
     }
 }
 
+impl<S: AsyncWrite + Unpin> WriteDeadline<S> {
+    /// Writes out the JSON answer standing for hyper's bodiless one; once all of it is out,
+    /// reports hyper's bytes as written. (After `Pending`, hyper calls again with the same
+    /// bytes, and the answer goes on from where it stopped.)
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        loop {
+            let Some((answer, written, stands_for)) = &mut self.replacing else {
+                return Poll::Ready(Ok(0));
+            };
+            if *written == answer.len() {
+                let stands_for = *stands_for;
+                self.replacing = None;
+                return Poll::Ready(Ok(stands_for));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &answer[*written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => *written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return self.pending_or_expired(cx),
+            }
+        }
+    }
+}
+
 impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -90,6 +123,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.arm();
+        if self.replacing.is_none() {
+            self.replacing = json_parse_error(buf).map(|(answer, head)| (answer, 0, head));
+        }
+        if self.replacing.is_some() {
+            return self.poll_replacement(cx);
+        }
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Pending => self.pending_or_expired(cx),
             ready => ready,
@@ -101,6 +140,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        if self.replacing.is_some() || json_parse_error(first).is_some() {
+            // A bodiless error is one head, alone in its write.
+            return self.poll_write(cx, first);
+        }
         self.arm();
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
             Poll::Pending => self.pending_or_expired(cx),
@@ -201,6 +248,43 @@ fn client_of(peer: IpAddr) -> IpAddr {
     }
 }
 
+/// hyper's own answer to a request it could not parse — an error status with
+/// `content-length: 0`, which this server's handlers never send (every error of theirs is
+/// JSON) — rewritten as the API's JSON error, with how many of hyper's bytes it stands for.
+pub fn json_parse_error(written: &[u8]) -> Option<(Vec<u8>, usize)> {
+    if !(written.starts_with(b"HTTP/1.1 4") || written.starts_with(b"HTTP/1.1 5")) {
+        return None;
+    }
+    let end = written.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&written[..end]).ok()?;
+    let bodiless = head
+        .split("\r\n")
+        .any(|line| line.eq_ignore_ascii_case("content-length: 0"));
+    if !bodiless {
+        return None;
+    }
+    let status = head.get(9..12)?;
+    let (code, message) = match status {
+        "431" => (
+            "headers_too_large",
+            "the request has more header fields than this server reads",
+        ),
+        "414" => ("uri_too_long", "the request line is longer than this server reads"),
+        "400" => (
+            "invalid_request",
+            "the request is not HTTP/1.1 this server can read: a control character in a header, a repeated or malformed Content-Length, or a path that is not UTF-8",
+        ),
+        _ => ("invalid_request", "the request could not be read"),
+    };
+    let status_line = head.split("\r\n").next()?;
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let answer = format!(
+        "{status_line}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    Some((answer.into_bytes(), end))
+}
+
 /// What a client over its cap is told before the connection closes, in the API's error shape.
 pub const OVER_CAP_ANSWER: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
 content-type: application/json\r\nconnection: close\r\ncontent-length: 117\r\n\r\n\
@@ -209,6 +293,32 @@ content-type: application/json\r\nconnection: close\r\ncontent-length: 117\r\n\r
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bodiless_parse_errors_become_json_and_nothing_else_does() {
+        let hyper =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let (answer, stands_for) = json_parse_error(hyper).unwrap();
+        assert_eq!(stands_for, hyper.len());
+        let text = String::from_utf8(answer).unwrap();
+        assert!(text.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(json["error"]["code"], "headers_too_large");
+        for kept in [
+            &b"HTTP/1.1 400 Bad Request\r\ncontent-length: 57\r\n\r\n{}"[..],
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"{\"error\": 1}",
+        ] {
+            assert!(
+                json_parse_error(kept).is_none(),
+                "{}",
+                String::from_utf8_lossy(kept)
+            );
+        }
+    }
 
     #[test]
     fn the_canned_answer_says_its_length() {

@@ -209,7 +209,8 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
 }
 
 /// Refuses requests with more than [`MAX_HEADER_COUNT`] fields or [`MAX_HEADER_BYTES`] bytes
-/// of headers, in the JSON error shape (hyper's own limit, far above, answers without a body),
+/// of headers, in the JSON error shape (hyper's own limit, far above, answers without a body:
+/// [`connection::json_parse_error`] rewrites that), bodies announced past [`MAX_BODY_BYTES`],
 /// and URLs holding an encoded NUL.
 async fn limit_headers(
     request: axum::extract::Request,
@@ -223,6 +224,20 @@ async fn limit_headers(
         .sum();
     if headers.len() > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES {
         return error::ApiError::HeadersTooLarge.into_response();
+    }
+    // A body announced past the limit is refused before it is read — and before hyper tells
+    // an `Expect: 100-continue` client to send it.
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        let mut response = error::ApiError::BodyTooLarge.into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
     }
     // A NUL in a path segment would reach SQL as text, which PostgreSQL refuses.
     let target = request.uri().path_and_query().map_or("", |p| p.as_str());

@@ -328,6 +328,73 @@ async fn one_client_address_cannot_take_every_slot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_cannot_parse_answer_json_on_sqlite() {
+    requests_hyper_cannot_parse_answer_json("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_cannot_parse_answer_json_on_postgres() {
+    requests_hyper_cannot_parse_answer_json("postgres").await;
+}
+
+/// Requests refused by hyper itself, before any handler, were answered with a status and an
+/// empty body; the README says every error is JSON. And an oversize body announced with
+/// `Expect: 100-continue` is refused at once (it was told `100 Continue` first).
+async fn requests_hyper_cannot_parse_answer_json(kind: &str) {
+    let scratch = Scratch::new("unparsable");
+    let (url, created) = process::scratch_database(kind, &scratch.0).await;
+    let server = Server::start(&url, &[], &scratch.0.join("server.log")).await;
+    let many_headers: String = (0..500).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let long_line = format!(
+        "GET /{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("NUL in Idempotency-Key", b"POST /v1/agents HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\x00b\r\nContent-Length: 0\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("control byte in Authorization", b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\x01b\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("control byte in x-request-id", b"GET /healthz HTTP/1.1\r\nHost: x\r\nx-request-id: a\x1fb\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("two Content-Lengths", b"POST /settle HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n{}".to_vec(), 400, "invalid_request"),
+        ("Content-Length: -1", b"POST /settle HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("Content-Length: 2^64", b"POST /settle HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("a path that is not UTF-8", b"GET /v1/wallets/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400, "invalid_request"),
+        ("500 small headers", format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n").into_bytes(), 431, "headers_too_large"),
+        ("a 100 KB request line", long_line.into_bytes(), 414, "uri_too_long"),
+        ("Expect: 100-continue with a body past the limit", b"POST /settle HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n".to_vec(), 413, "body_too_large"),
+    ];
+    for (what, raw, status, code) in cases {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port))
+            .await
+            .unwrap();
+        stream.write_all(&raw).await.unwrap();
+        let mut answer = vec![];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer));
+        assert!(
+            read.await.is_ok(),
+            "{what}: the server kept the connection open: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            !text.starts_with("HTTP/1.1 100"),
+            "{what}: told to continue: {text}"
+        );
+        let (got, body) = parse_response(&answer);
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{what}: {text}"
+        );
+    }
+    // The server is unharmed.
+    let (status, _) = request(server.port, "GET", "/healthz", None, None, &[])
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    drop(server);
+    process::drop_database(created).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_headers_and_unknown_routes_answer_json() {
     let scratch = Scratch::new("headers");
     let url = format!("sqlite://{}/paywire.db", scratch.0.display());
