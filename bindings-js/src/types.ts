@@ -49,7 +49,7 @@ export interface PaymentRequirements {
   scheme: string;
   /** The CAIP-2 network, e.g. `eip155:84532` or `paywire:main`. */
   network: string;
-  /** The amount in the asset's atomic units. */
+  /** The amount in the asset's atomic units. A decimal string; a JSON number is refused. */
   amount: Amount;
   /** The asset: a token address or a ledger asset code. */
   asset: string;
@@ -73,7 +73,7 @@ export interface PaymentRequirementsV1 {
   scheme: string;
   /** The v1 network name, e.g. `base-sepolia`. */
   network: string;
-  /** The amount in the asset's atomic units. */
+  /** The amount in the asset's atomic units. A decimal string; a JSON number is refused. */
   maxAmountRequired: Amount;
   /** The resource URL. */
   resource: string;
@@ -169,7 +169,7 @@ export interface ExactAuthorization {
   from: string;
   /** The recipient (`payTo`). */
   to: string;
-  /** Atomic units. */
+  /** Atomic units. A decimal string; a JSON number is refused. */
   value: Amount;
   /** Unix seconds; the authorization is not valid before this. */
   validAfter: string;

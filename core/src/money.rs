@@ -160,6 +160,26 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+/// Reads an [`Amount`] only from a decimal string, as x402 carries amounts on the wire: a JSON
+/// number is refused, since JavaScript peers read numbers as binary floats (`10000000000000001`
+/// arrives as `10000000000000000`). For `#[serde(deserialize_with = ...)]` on wire fields;
+/// configuration keeps accepting numbers.
+pub fn atomic_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Amount, D::Error> {
+    struct TextVisitor;
+    impl serde::de::Visitor<'_> for TextVisitor {
+        type Value = Amount;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a decimal string of atomic units (x402 amounts are strings)")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Amount, E> {
+            Amount::parse_atomic(text).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(TextVisitor)
+}
+
 /// An asset that can be paid: where it lives, how many decimals it has, and the x402 `extra`
 /// fields a payment in it needs (for EIP-3009 tokens, the EIP-712 `name` and `version`).
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]

@@ -188,10 +188,25 @@ fn exact_payload_timestamps_reject_signs_and_spaces() {
 
 #[test]
 fn exact_payload_timestamps_accept_json_integers() {
-    let object = json!({"signature": "0x01", "authorization": {"from": "a", "to": "b", "value": 3,
+    let object = json!({"signature": "0x01", "authorization": {"from": "a", "to": "b", "value": "3",
         "validAfter": 0, "validBefore": 9, "nonce": "0x00"}});
     let exact = ExactPayload::from_object(object.as_object().unwrap()).unwrap();
     assert_eq!(exact.authorization.valid_before, 9);
+}
+
+#[test]
+fn wire_amounts_are_strings_never_json_numbers() {
+    let object = json!({"signature": "0x01", "authorization": {"from": "a", "to": "b", "value": 3,
+        "validAfter": 0, "validBefore": 9, "nonce": "0x00"}});
+    assert_eq!(
+        ExactPayload::from_object(object.as_object().unwrap())
+            .unwrap_err()
+            .code(),
+        "invalid_payload"
+    );
+    let mut offer = serde_json::to_value(requirement("5")).unwrap();
+    offer["amount"] = json!(5);
+    assert!(serde_json::from_value::<PaymentRequirements>(offer).is_err());
 }
 
 // ---- header codec ----

@@ -285,6 +285,38 @@ pub fn json_parse_error(written: &[u8]) -> Option<(Vec<u8>, usize)> {
     Some((answer.into_bytes(), end))
 }
 
+/// Refused connections whose answer is still being delivered, at most: past that a refused
+/// connection is closed at once, unanswered.
+pub const REFUSALS_AT_ONCE: usize = 64;
+
+/// How long a refused connection is given to take its answer.
+const REFUSAL_LINGER: Duration = Duration::from_secs(1);
+
+/// Answers a connection over its client's cap with [`OVER_CAP_ANSWER`] and closes it, off the
+/// accept loop: the answer is written, the write side shut, and what the client already sent
+/// read and dropped for up to [`REFUSAL_LINGER`] — closing with its request unread would
+/// reset the connection, and the client would see a reset instead of the 429. At most
+/// [`REFUSALS_AT_ONCE`] linger at a time.
+pub fn refuse(stream: tokio::net::TcpStream, refusing: &Arc<tokio::sync::Semaphore>) {
+    let Ok(permit) = Arc::clone(refusing).try_acquire_owned() else {
+        let _ = stream.try_write(OVER_CAP_ANSWER);
+        return;
+    };
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let linger = async {
+            stream.write_all(OVER_CAP_ANSWER).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), io::Error>(())
+        };
+        let _ = tokio::time::timeout(REFUSAL_LINGER, linger).await;
+        drop(permit);
+    });
+}
+
 /// What a client over its cap is told before the connection closes, in the API's error shape.
 pub const OVER_CAP_ANSWER: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
 content-type: application/json\r\nconnection: close\r\ncontent-length: 117\r\n\r\n\

@@ -74,6 +74,11 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
     sqlx::any::install_default_drivers();
     let dialect = Dialect::of(url)?;
+    if dialect == Dialect::Sqlite {
+        if let Some(path) = sqlite_file(url) {
+            create_private(&path)?;
+        }
+    }
     let url = match dialect {
         Dialect::Sqlite if !url.contains("mode=") => {
             format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -102,6 +107,30 @@ pub async fn connect(url: &str) -> Result<(AnyPool, Dialect), String> {
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", redact_url(&url)))?;
     Ok((pool, dialect))
+}
+
+/// The file a SQLite URL names (`sqlite://path?…`, `sqlite:path`); `None` in memory.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
+}
+
+/// Creates a missing database file readable by its owner alone (0600, as the master key
+/// file): it holds the ledger, and SQLite gives its write-ahead log and shared-memory files
+/// the database file's permissions. An existing file keeps the permissions it has.
+fn create_private(path: &std::path::Path) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
 }
 
 /// Applies every pending migration.

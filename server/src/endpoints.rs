@@ -33,13 +33,8 @@ pub async fn post_endpoint(
         "overrides": body.overrides, "description": body.description}))
     .map_err(|e| ApiError::Core(paywire_core::Error::PricingRuleInvalid(e.to_string())))?;
     Pricebook::new(vec![rule.clone()]).validate()?;
-    if body
-        .bundle
-        .is_some_and(|b| b.seconds == 0 || b.max_uses == Some(0))
-    {
-        return Err(ApiError::BadRequest(
-            "a bundle needs seconds >= 1 and maxUses >= 1".into(),
-        ));
+    if let Some(bundle) = &body.bundle {
+        bundle.validate()?;
     }
     if store::tenants::kind(&state.pool, &provider_id)
         .await?

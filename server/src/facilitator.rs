@@ -18,8 +18,7 @@ use crate::state::AppState;
 use crate::util::now;
 
 fn parse(body: &Bytes) -> Result<FacilitatorRequest, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("not a facilitator request: {e}")))?;
+    let value = crate::body::parse_json(body)?;
     crate::body::refuse_nul(&value)?;
     serde_json::from_value(value)
         .map_err(|e| ApiError::BadRequest(format!("not a facilitator request: {e}")))

@@ -159,6 +159,9 @@ pub async fn serve_on(
     let router = router_with(state.clone(), limits);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let clients = crate::connection::ClientSlots::new(limits.max_connections_per_client);
+    let refusing = Arc::new(tokio::sync::Semaphore::new(
+        crate::connection::REFUSALS_AT_ONCE,
+    ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -185,11 +188,9 @@ pub async fn serve_on(
             () = &mut shutdown => break,
         };
         let Some(client) = clients.take(peer.ip()) else {
-            // Over its cap: told so if its socket takes the answer now, and closed either way
-            // (waiting for a slow reader here would let it hold the accept loop instead).
-            let _ = stream.try_write(crate::connection::OVER_CAP_ANSWER);
             crate::metrics::connection_refused();
             drop(slot);
+            crate::connection::refuse(stream, &refusing);
             continue;
         };
         let _ = stream.set_nodelay(true);

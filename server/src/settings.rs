@@ -667,6 +667,9 @@ impl SettingsArgs {
                 limits.request_timeout.as_secs()
             ));
         }
+        if let Some(key) = &settings.admin_key {
+            check_admin_key(key)?;
+        }
         let network = format!("paywire:{}", settings.ledger_id);
         if !paywire_core::protocol::ledger::is_ledger_network(&network) {
             return Err(format!(
@@ -678,9 +681,69 @@ impl SettingsArgs {
     }
 }
 
+/// The shortest operator key accepted (a generated one is 57 characters).
+pub const MIN_ADMIN_KEY_LEN: usize = 20;
+
+/// Refuses an operator key that would lock the operator out or let anyone in: empty (it
+/// replaced the stored key with the hash of ""), short, with whitespace or control characters
+/// (a header is read trimmed, so such a key could never be presented), or of fewer than 8
+/// distinct characters.
+pub fn check_admin_key(key: &str) -> Result<(), String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "PAYWIRE_ADMIN_KEY {why}: give at least {MIN_ADMIN_KEY_LEN} printable characters without spaces (or unset it, and the server generates one)"
+        ))
+    };
+    if key.is_empty() {
+        return refuse("is empty");
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return refuse("has whitespace, control or non-ASCII characters");
+    }
+    if key.len() < MIN_ADMIN_KEY_LEN {
+        return refuse(&format!("is {} characters long", key.len()));
+    }
+    let distinct: std::collections::HashSet<u8> = key.bytes().collect();
+    if distinct.len() < 8 {
+        return refuse("repeats too few characters to be a secret");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_operator_keys_are_refused_at_start() {
+        for weak in [
+            "",
+            "x",
+            "short_key_123",
+            " sk_admin_with_a_space_in",
+            "aaaaaaaaaaaaaaaaaaaaaaaa",
+            "sk_admin_\u{0}_nul_inside_it",
+        ] {
+            let args = SettingsArgs {
+                admin_key: Some(weak.to_string()),
+                ..Default::default()
+            };
+            let error = args
+                .resolve()
+                .err()
+                .unwrap_or_else(|| panic!("{weak:?} accepted"));
+            assert!(error.contains("PAYWIRE_ADMIN_KEY"), "{error}");
+            assert!(
+                !error.contains(weak) || weak.is_empty(),
+                "the key is not echoed"
+            );
+        }
+        let args = SettingsArgs {
+            admin_key: Some("sk_admin_walkthrough_key".into()),
+            ..Default::default()
+        };
+        assert!(args.resolve().is_ok());
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

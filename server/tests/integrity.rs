@@ -228,13 +228,12 @@ async fn an_idempotency_key_of_a_request_that_died_is_free_after_its_lease(backe
     let scope = paywire_server::idempotency::scope_of(Some(&format!("Bearer {ADMIN}")));
     let fp = paywire_core::fingerprint("POST", &path, &serde_json::to_vec(&body).unwrap());
     let idem = paywire_core::IdempotencyKey::parse(key).unwrap();
-    assert_eq!(
-        paywire_server::idempotency::begin(&app.state, &scope, &idem, &fp)
-            .await
-            .unwrap(),
-        paywire_core::Begin::Proceed
-    );
-    let reference = paywire_server::idempotency::Reference::new(&scope, &idem);
+    let begun = paywire_server::idempotency::begin(&app.state, &scope, &idem, &fp)
+        .await
+        .unwrap();
+    assert_eq!(begun.begin, paywire_core::Begin::Proceed);
+    let reference =
+        paywire_server::idempotency::Reference::new(&scope, &idem, begun.generation.as_deref());
     paywire_server::accounts::fund_ledger(&app.state, &agent.wallet, "5.00", Some(&reference))
         .await
         .unwrap();

@@ -23,6 +23,8 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     // Counters and histograms (Prometheus), fed by the layers above.
     &["metrics"],
+    // What one TCP connection may hold: the write deadline, per-client caps, its address.
+    &["connection"],
     // Rate limits (their refusal is an error of the API).
     &["ratelimit"],
     // Secrets at rest (sealed into store columns); configuration that holds the master key.

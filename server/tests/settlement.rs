@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 on_both_databases!(
     a_refused_payment_is_told_to_its_provider_once,
+    ambiguous_and_out_of_range_values_are_refused,
     a_ledger_payment_moves_money_exactly,
     verify_checks_without_moving_money,
     a_retried_settlement_returns_the_first_outcome,
@@ -563,5 +564,92 @@ async fn a_refused_payment_is_told_to_its_provider_once(backend: Backend) {
         "insufficient_funds"
     );
     assert_eq!(app.count(refusals).await, 2);
+    app.finish().await;
+}
+
+/// Values a hostile caller chooses: a key named twice (`{"amount":"1","amount":"2"}` deposited
+/// 2), an x402 amount as a JSON number (x402 carries strings; JavaScript reads numbers as
+/// floats), and bundles of u64::MAX seconds or uses (an `expiresAt` past JavaScript's exact
+/// integers).
+async fn ambiguous_and_out_of_range_values_are_refused(backend: Backend) {
+    use axum::http::Method;
+    let app = TestApp::new(backend).await;
+    let provider = app.provider(None).await;
+    let agent = app.agent(json!(null), "1.00").await;
+    let fund = format!("/v1/wallets/{}/fund", agent.wallet);
+    let (status, body) = app
+        .raw(
+            Method::POST,
+            &fund,
+            Some(common::ADMIN),
+            br#"{"amount":"1","amount":"2"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (400, Some("json_duplicate_key")),
+        "{body}"
+    );
+    assert_eq!(
+        app.balance(&agent.wallet, "USD").await,
+        1_000_000,
+        "nothing deposited"
+    );
+    let payment = app.ledger_payment(&agent, &provider, CENT, nonce(1));
+    // The same key twice inside the payment.
+    let text = payment.to_string().replacen(
+        "\"scheme\":\"exact\"",
+        "\"scheme\":\"exact\",\"scheme\":\"exact\"",
+        1,
+    );
+    let (status, body) = app
+        .raw(Method::POST, "/settle", None, text.into_bytes())
+        .await;
+    assert_eq!(
+        body["error"]["code"], "json_duplicate_key",
+        "{status} {body}"
+    );
+    // The amount as a number.
+    let mut numeric = payment.clone();
+    numeric["paymentRequirements"]["amount"] = json!(CENT as u64);
+    numeric["paymentPayload"]["accepted"]["amount"] = json!(CENT as u64);
+    let (status, body) = app
+        .raw(
+            Method::POST,
+            "/settle",
+            None,
+            numeric.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["error"]["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    assert_eq!(
+        app.balance(&agent.wallet, "USD").await,
+        1_000_000,
+        "nothing paid"
+    );
+    // The same payment with strings settles.
+    assert_eq!(app.settle(&payment).await["success"], true);
+    for bundle in [
+        json!({"seconds": u64::MAX}),
+        json!({"seconds": 60, "maxUses": u64::MAX}),
+    ] {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                &format!("/v1/providers/{}/endpoints", provider.id),
+                Some(&provider.key),
+                Some(json!({"method": "GET", "path": "/v1/x", "price": {"flat": "1"}, "bundle": bundle})),
+            )
+            .await;
+        assert_eq!(
+            (status.as_u16(), body["error"]["code"].as_str()),
+            (422, Some("pricing_rule_invalid")),
+            "{bundle}: {body}"
+        );
+    }
     app.finish().await;
 }

@@ -223,6 +223,9 @@ impl Paywall {
             ChainId::parse(&option.asset.network)?;
         }
         for route in &config.routes {
+            if let Some(bundle) = &route.bundle {
+                bundle.validate()?;
+            }
             let options = route.accepts.as_ref().unwrap_or(&config.accepts);
             if options.is_empty() {
                 return Err(Error::PricingRuleInvalid(format!(

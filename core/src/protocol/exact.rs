@@ -29,7 +29,8 @@ pub struct ExactAuthorization {
     pub from: String,
     /// The recipient (`payTo`).
     pub to: String,
-    /// Atomic units.
+    /// Atomic units. A decimal string; a JSON number is refused.
+    #[serde(deserialize_with = "crate::money::atomic_text")]
     pub value: Amount,
     /// Unix seconds; the authorization is not valid before this.
     #[serde(with = "u64_string")]

@@ -117,7 +117,8 @@ pub struct PaymentRequirements {
     pub scheme: String,
     /// The CAIP-2 network, e.g. `eip155:84532` or `paywire:main`.
     pub network: String,
-    /// The amount in the asset's atomic units.
+    /// The amount in the asset's atomic units. A decimal string; a JSON number is refused.
+    #[serde(deserialize_with = "crate::money::atomic_text")]
     pub amount: Amount,
     /// The asset: a token address or a ledger asset code.
     pub asset: String,
@@ -142,7 +143,8 @@ pub struct PaymentRequirementsV1 {
     pub scheme: String,
     /// The v1 network name, e.g. `base-sepolia`.
     pub network: String,
-    /// The amount in the asset's atomic units.
+    /// The amount in the asset's atomic units. A decimal string; a JSON number is refused.
+    #[serde(deserialize_with = "crate::money::atomic_text")]
     pub max_amount_required: Amount,
     /// The resource URL.
     pub resource: String,

@@ -52,7 +52,32 @@ pub struct Bundle {
     pub seconds: u64,
 }
 
+/// The longest a bundle may last: ten years, in seconds.
+pub const MAX_BUNDLE_SECONDS: u64 = 10 * 366 * 86_400;
+/// The largest integer JavaScript's numbers hold exactly (2^53 − 1): the most uses a bundle
+/// may sell, and the latest expiry a token may carry, so every host reads them exactly.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 impl Bundle {
+    /// Checks what the bundle sells: `seconds` in 1 ..= [`MAX_BUNDLE_SECONDS`], `maxUses`
+    /// (when given) in 1 ..= [`MAX_SAFE_INTEGER`]; else `pricing_rule_invalid`.
+    pub fn validate(&self) -> Result<()> {
+        if self.seconds == 0 || self.seconds > MAX_BUNDLE_SECONDS {
+            return Err(Error::PricingRuleInvalid(format!(
+                "a bundle lasts 1 to {MAX_BUNDLE_SECONDS} seconds"
+            )));
+        }
+        if self
+            .max_uses
+            .is_some_and(|n| n == 0 || n > MAX_SAFE_INTEGER)
+        {
+            return Err(Error::PricingRuleInvalid(format!(
+                "a bundle sells 1 to {MAX_SAFE_INTEGER} uses"
+            )));
+        }
+        Ok(())
+    }
+
     /// The claims of the token sold with a payment by `payer` for `resource` (a URL) on the
     /// route `rule`: bound to that rule ([`Scope::route`]), scoped to its literal prefix
     /// ([`bundle_scope`]) and its method (any method for a `*` rule), valid from `now` for
@@ -183,6 +208,9 @@ pub(super) fn validate_claims(claims: &Claims) -> Result<()> {
     }
     if claims.max_uses == Some(0) {
         return invalid("maxUses must be at least 1");
+    }
+    if claims.exp > MAX_SAFE_INTEGER || claims.max_uses.is_some_and(|n| n > MAX_SAFE_INTEGER) {
+        return invalid("exp and maxUses must be at most 2^53 - 1 (JavaScript's exact integers)");
     }
     if !methods_ok(&claims.scope.methods) {
         return invalid("methods must be upper-case HTTP method names");

@@ -43,7 +43,7 @@ use sha2::Sha256;
 pub use caveat::Caveat;
 pub use claims::{
     bundle_scope, canonical_resource, resource_in_scope, AccessToken, Bundle, Claims, Scope,
-    TokenRequest, VerifiedToken,
+    TokenRequest, VerifiedToken, MAX_BUNDLE_SECONDS, MAX_SAFE_INTEGER,
 };
 pub use ring::KeyRing;
 pub use wire::{attenuate, inspect, token_hash};
