@@ -136,7 +136,8 @@ pub fn token_hash(token: &str) -> String {
 }
 
 /// A verified token as one string for JavaScript hosts — `kid`, caveats, `id`, `iss`, `sub`,
-/// `iat`, `exp`, `maxUses` (empty for none), the scope's resource and methods, each as
+/// `iat`, `exp`, `maxUses` (empty for none), the scope's route (empty for none: a route key is
+/// never empty), resource and methods, each as
 /// `<UTF-16 length>:<text>` — which their entries slice into `{kid, claims, caveats}`
 /// (`bindings-js/src/flat.ts`). Token verification is a paywall's per-request call, and
 /// building the object property by property across the boundary costs several times the
@@ -165,6 +166,7 @@ pub fn flat_verified(verified: VerifiedToken) -> Result<String> {
             .transpose()?
             .unwrap_or_default(),
     );
+    field(claims.scope.route.as_deref().unwrap_or_default());
     field(&claims.scope.resource);
     for method in &claims.scope.methods {
         field(method);

@@ -52,7 +52,7 @@ export function unflattenVerified(flat: string): VerifiedToken {
       id: fields[2]!,
       iss: fields[3]!,
       sub: fields[4]!,
-      scope: { resource: fields[8]!, methods: fields.slice(9) },
+      scope: { resource: fields[9]!, methods: fields.slice(10), route: fields[8] === "" ? null : fields[8]! },
       iat: Number(fields[5]),
       exp: Number(fields[6]),
       maxUses: fields[7] === "" ? null : Number(fields[7]),

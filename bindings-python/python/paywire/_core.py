@@ -312,7 +312,7 @@ def _unflatten_verified(flat: str) -> VerifiedToken:
             "id": fields[2],
             "iss": fields[3],
             "sub": fields[4],
-            "scope": {"resource": fields[8], "methods": fields[9:]},
+            "scope": {"resource": fields[9], "methods": fields[10:], "route": None if fields[8] == "" else fields[8]},
             "iat": int(fields[5]),
             "exp": int(fields[6]),
             "maxUses": None if fields[7] == "" else int(fields[7]),
