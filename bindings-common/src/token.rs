@@ -74,16 +74,8 @@ impl KeyRing {
     ) -> Result<VerifiedToken> {
         let now = whole_number(now, "now")?;
         let uses = whole_number(uses, "uses")?;
-        self.read().verify(
-            token,
-            TokenRequest {
-                method,
-                resource,
-                route: None,
-            },
-            now,
-            uses,
-        )
+        self.read()
+            .verify(token, TokenRequest::new(method, resource), now, uses)
     }
 }
 

@@ -112,16 +112,7 @@ impl KeyRing {
         let verified = self
             .ring
             .borrow()
-            .verify(
-                token,
-                TokenRequest {
-                    method,
-                    resource,
-                    route: None,
-                },
-                now,
-                uses,
-            )
+            .verify(token, TokenRequest::new(method, resource), now, uses)
             .or_throw()?;
         verified_to_js(&verified)
     }
@@ -149,16 +140,7 @@ impl KeyRing {
         let verified = self
             .ring
             .borrow()
-            .verify(
-                token,
-                TokenRequest {
-                    method,
-                    resource,
-                    route: None,
-                },
-                now,
-                uses,
-            )
+            .verify(token, TokenRequest::new(method, resource), now, uses)
             .or_throw()?;
         paywire_bindings_common::token::flat_verified(verified).or_throw()
     }

@@ -150,7 +150,7 @@ proptest! {
                 token = next;
             }
         }
-        let request = TokenRequest { method, resource: path, route: None };
+        let request = TokenRequest::new(method, path);
         if let Ok(verified) = ring.verify(&token, request, now, uses) {
             prop_assert!(ring.verify(&original, request, now, uses).is_ok());
             prop_assert!(verified.claims.exp <= 2_000);
@@ -191,7 +191,7 @@ proptest! {
     #[test]
     fn parsers_never_panic(text in ".{0,200}") {
         let ring = KeyRing::new("k1", &[9u8; 32]).unwrap();
-        let _ = ring.verify(&text, TokenRequest { method: "GET", resource: "/", route: None }, 0, 0);
+        let _ = ring.verify(&text, TokenRequest::new("GET", "/"), 0, 0);
         let _ = attenuate(&text, &Caveat::MaxUses(1));
         let _ = paywire_core::token::inspect(&text);
         let _ = paywire_core::protocol::network::resolve(&text);

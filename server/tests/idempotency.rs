@@ -290,26 +290,8 @@ async fn send(
     auth: &str,
     body: &Value,
 ) -> (StatusCode, Value, bool) {
-    let mut request = Request::post(path)
-        .header("content-type", "application/json")
-        .header("authorization", format!("Bearer {auth}"));
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = app
-        .router
-        .clone()
-        .oneshot(
-            request
-                .body(Body::from(serde_json::to_vec(body).unwrap()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let replayed = response.headers().contains_key("idempotent-replayed");
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let mut body: Value = serde_json::from_slice(&bytes).unwrap();
+    let (status, mut body, replayed) =
+        send_as(app, path, key, &format!("Bearer {auth}"), body).await;
     // Each request has its own id, replay or not: the outcome is the rest.
     if let Some(error) = body.get_mut("error").and_then(Value::as_object_mut) {
         assert!(error.remove("requestId").is_some_and(|id| id.is_string()));

@@ -205,11 +205,7 @@ fn main() -> Outcome {
         "The provider verifies each use locally, with no round trip",
     );
     for uses_so_far in 0..3u64 {
-        let request = TokenRequest {
-            method: "GET",
-            resource: url,
-            route: None,
-        };
+        let request = TokenRequest::new("GET", url);
         match keys.verify(&narrowed, request, now + 5, uses_so_far) {
             Ok(v) => println!(
                 "   use {}: ok ({} caveats, expires in {} s, {} uses allowed)",
@@ -221,16 +217,7 @@ fn main() -> Outcome {
             Err(e) => println!("   use {}: refused with {}", uses_so_far + 1, e.code()),
         }
     }
-    let post = keys.verify(
-        &narrowed,
-        TokenRequest {
-            method: "POST",
-            resource: url,
-            route: None,
-        },
-        now + 5,
-        0,
-    );
+    let post = keys.verify(&narrowed, TokenRequest::new("POST", url), now + 5, 0);
     println!(
         "   POST with the narrowed token: {}",
         post.err().map_or("ok".into(), |e| e.code().to_string())

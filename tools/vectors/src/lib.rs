@@ -295,11 +295,7 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
             let resource = text(input, "resource")?;
             let verified = ring.verify(
                 &text(input, "token")?,
-                TokenRequest {
-                    method: &method,
-                    resource: &resource,
-                    route: None,
-                },
+                TokenRequest::new(&method, &resource),
                 field(input, "now")?,
                 field(input, "uses")?,
             )?;
