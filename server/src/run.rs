@@ -113,6 +113,10 @@ pub struct Opened {
     pub master_key_file: Option<std::path::PathBuf>,
 }
 
+/// The header timeout of a connection accepted while fewer than an eighth of the connection
+/// slots are free (see [`serve_on`]).
+pub const PRESSED_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Serves on `settings.listen` until Ctrl-C or SIGTERM (see [`serve_on`]).
 pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -131,7 +135,9 @@ pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
 /// ([`crate::connection::WriteDeadline`]). At most [`Limits::max_connections`] are served at
 /// once; further ones wait in the listen queue, so a flood of slow sockets cannot starve the
 /// process; one client address holds at most [`Limits::max_connections_per_client`] of them,
-/// and its connections past that are answered 429 (`too_many_connections`) and closed at once.
+/// and its connections past that are answered 429 (`too_many_connections`) and closed at once;
+/// a connection accepted while fewer than an eighth of the slots are free gets at most
+/// [`PRESSED_HEADER_READ_TIMEOUT`] for each head.
 /// HTTP/1.1 only: HTTP/2's preface would be read before any header timeout runs.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
@@ -168,6 +174,13 @@ pub async fn serve_on(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_READ_BUFFER)
         .max_headers(MAX_HEADER_COUNT * 4);
+    // Under pressure (fewer than an eighth of the slots free), a new connection gets
+    // PRESSED_HEADER_READ_TIMEOUT for each head: slow sockets from many addresses, each
+    // within its per-client cap, then give their slots back within a second instead of the
+    // full header timeout, while a real client sends its head in milliseconds.
+    let mut pressed = http.clone();
+    pressed.header_read_timeout(limits.header_read_timeout.min(PRESSED_HEADER_READ_TIMEOUT));
+    let pressure_below = (limits.max_connections / 8).max(1);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -205,7 +218,12 @@ pub async fn serve_on(
                     request
                 },
             ));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let builder = if slots.available_permits() < pressure_below {
+            &pressed
+        } else {
+            &http
+        };
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             let _ = connection.await;

@@ -552,3 +552,48 @@ async fn the_sqlite_database_is_created_private() {
         assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
     }
 }
+
+/// Slow sockets from many addresses, each within its per-client cap, fill every slot: those
+/// accepted while fewer than an eighth of the slots are free get a 1 s header timeout, so the
+/// slots they take come back within seconds and a real client queued behind them is served
+/// long before the 30 s header timeout the first ones were given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_pressure_slow_sockets_give_their_slots_back_quickly() {
+    let scratch = Scratch::new("pressure");
+    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let server = Server::start(
+        &url,
+        &[
+            "--max-connections",
+            "16",
+            "--max-connections-per-client",
+            "0",
+            "--header-read-timeout-seconds",
+            "30",
+        ],
+        &scratch.0.join("server.log"),
+    )
+    .await;
+    // 24 sockets that never send a byte, from 4 addresses: 14 take slots with the full 30 s,
+    // the rest are accepted under pressure (or wait in the listen queue to be).
+    let mut idle = vec![];
+    for i in 0..24u8 {
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 10 + i % 4);
+        idle.push(process::connect_from(source, server.port).await.unwrap());
+    }
+    let started = Instant::now();
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(20),
+        request(server.port, "GET", "/healthz", None, None, &[]),
+    )
+    .await
+    .expect("served once the pressed slots turned over, well before 30 s")
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+}
