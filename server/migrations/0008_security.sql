@@ -10,3 +10,7 @@ ALTER TABLE idempotency_keys ADD COLUMN generation TEXT;
 -- a second insert with the same key for the same tenant is dropped.
 ALTER TABLE webhook_outbox ADD COLUMN once_key TEXT;
 CREATE UNIQUE INDEX webhook_outbox_once ON webhook_outbox (tenant_id, once_key) WHERE once_key IS NOT NULL;
+
+-- The webhook sender counts each endpoint's attempts in flight when it claims: pending events
+-- by tenant and lease, a small set however long a tenant's history grows.
+CREATE INDEX webhook_outbox_in_flight ON webhook_outbox (tenant_id, lease_until) WHERE status = 'pending';

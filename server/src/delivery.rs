@@ -99,10 +99,13 @@ pub fn spawn(state: AppState) -> Sender {
         let http = client(&state);
         let owner = new_id("snd");
         let mut sending = tokio::task::JoinSet::new();
+        // Claim when a quarter of the slots are free (or none is busy): one claim per finished
+        // delivery would read the due events once per delivery.
+        let claim_from = (state.webhooks.batch / 4).max(1);
         loop {
             let room = state.webhooks.batch.saturating_sub(sending.len());
             let mut claimed = 0;
-            if room > 0 {
+            if room >= claim_from || (room > 0 && sending.is_empty()) {
                 match claim(&state, &owner, room).await {
                     Ok(due) => {
                         claimed = due.len();
@@ -120,7 +123,12 @@ pub fn spawn(state: AppState) -> Sender {
                 continue;
             }
             tokio::select! {
-                Some(done) = sending.join_next(), if !sending.is_empty() => log_delivery(done),
+                Some(done) = sending.join_next(), if !sending.is_empty() => {
+                    log_delivery(done);
+                    while let Some(done) = sending.try_join_next() {
+                        log_delivery(done);
+                    }
+                }
                 _ = stopped.changed() => break,
                 () = tokio::time::sleep(state.webhooks.poll_interval) => {}
             }

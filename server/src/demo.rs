@@ -52,9 +52,7 @@ impl Sandbox {
     /// Opens the database of `settings` and serves on `settings.listen` (port 0: any free
     /// port).
     pub async fn start(settings: &Settings) -> Result<Sandbox, String> {
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+        let listener = run::listen(settings.listen)?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let opened = run::open(settings).await?;
         let (stop, stopped) = oneshot::channel::<()>();

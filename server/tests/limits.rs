@@ -250,9 +250,18 @@ async fn clients_that_never_read_cannot_hold_the_slots(kind: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_client_address_cannot_take_every_slot() {
+async fn one_client_address_cannot_take_every_slot_on_sqlite() {
+    one_client_address_cannot_take_every_slot("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_address_cannot_take_every_slot_on_postgres() {
+    one_client_address_cannot_take_every_slot("postgres").await;
+}
+
+async fn one_client_address_cannot_take_every_slot(kind: &str) {
     let scratch = Scratch::new("perclient");
-    let url = format!("sqlite://{}/paywire.db", scratch.0.display());
+    let (url, created) = process::scratch_database(kind, &scratch.0).await;
     let server = Server::start(
         &url,
         &[
@@ -336,6 +345,8 @@ async fn one_client_address_cannot_take_every_slot() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    drop(server);
+    process::drop_database(created).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
