@@ -49,8 +49,10 @@ forEachEngine((test, pw, engine) => {
 
   test("an integer beyond 2^53 is refused, never rounded", () => {
     const ring = new pw.KeyRing("k1", KEY);
-    // 2^53 + 2 survives JSON into the core exactly; coming back it cannot be a JS number.
-    const token = ring.issue(claims({ exp: 9007199254740994 }));
+    // 2^53 + 2 survives JSON into the core exactly: claims holding it are not issued...
+    assert.equal(codeOf(() => ring.issue(claims({ exp: 9007199254740994 }))), "token_claims_invalid");
+    // ...and a holder's caveat that takes a count there cannot come back as a JS number.
+    const token = pw.attenuateToken(ring.issue(claims({ maxUses: null })), { maxUses: 9007199254740994 });
     assert.equal(codeOf(() => pw.inspectToken(token)), "invalid_argument");
     assert.equal(codeOf(() => ring.verify(token, "GET", "https://a.com/v1/x", 150, 0)), "invalid_argument");
   });
