@@ -480,16 +480,8 @@ async fn apply(state: &AppState, conn: &mut AnyConnection, job: &Job) -> Result<
     )? {
         Plan::Refuse { reason, message } => {
             if let Some(event) = refused_event(checked, &reason, &message) {
-                store::events::enqueue_once(
-                    conn,
-                    &event.id,
-                    event.tenant_id,
-                    event.event_type,
-                    &event.data,
-                    event.once_key.as_deref().unwrap_or(&event.id),
-                    now_i64(),
-                )
-                .await?;
+                // The batch path's one insert, once-key and all.
+                store::batch::enqueue_events(conn, &[event], now_i64()).await?;
             }
             Ok(Applied::Refused(Refusal::new(reason, message, payer)))
         }

@@ -28,32 +28,6 @@ pub async fn enqueue(
         tenant_id,
         event_type,
         data,
-        None,
-        now,
-    )
-    .await
-}
-
-/// Queues an event as [`enqueue`] does, unless the tenant already has one with `once_key`
-/// (a refused payment is told once per payment, however often it is sent again).
-#[allow(clippy::too_many_arguments)]
-pub async fn enqueue_once(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-    tenant_id: &str,
-    event_type: &str,
-    data: &str,
-    once_key: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    insert(
-        conn,
-        "tenants t WHERE t.id = $6",
-        id,
-        tenant_id,
-        event_type,
-        data,
-        Some(once_key),
         now,
     )
     .await
@@ -70,12 +44,12 @@ pub async fn enqueue_for_wallet(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let source = "wallets w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $6";
-    insert(conn, source, id, wallet_id, event_type, data, None, now).await
+    insert(conn, source, id, wallet_id, event_type, data, now).await
 }
 
 /// Inserts the event for the tenant `t` that `source` (a `FROM … WHERE` clause, with `$6`
-/// bound to `key`) selects; with a `once_key`, not if the tenant has an event with it.
-#[allow(clippy::too_many_arguments)]
+/// bound to `key`) selects. (Events told once per subject, with a once-key, go through
+/// [`crate::store::batch::enqueue_events`].)
 async fn insert(
     conn: &mut sqlx::AnyConnection,
     source: &'static str,
@@ -83,15 +57,14 @@ async fn insert(
     key: &str,
     event_type: &str,
     data: &str,
-    once_key: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
-        "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until, once_key) \
+        "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
          SELECT $1, t.id, $2, $3, $4, NULL, \
                 CASE WHEN t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL THEN 'pending' ELSE 'none' END, \
-                0, $5, 0, $7 \
-         FROM {source} ON CONFLICT DO NOTHING"
+                0, $5, 0 \
+         FROM {source}"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -100,7 +73,6 @@ async fn insert(
         .bind(now)
         .bind(now.saturating_mul(1000))
         .bind(key)
-        .bind(once_key)
         .execute(&mut *conn)
         .await?;
     Ok(())
