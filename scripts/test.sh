@@ -41,12 +41,14 @@ PAYWIRE_REQUIRE_CHAIN=1 cargo test --workspace --locked
 # k256 backend, which wasm uses, runs the vectors on its own.
 cargo test --locked -p paywire-core --test vectors
 
-step "shared vectors, wire schemas and the TypeScript types are up to date"
+step "shared vectors, wire schemas, the README's list of codes and the TypeScript types are up to date"
+codes_before=$(sed -n '/codes:begin/,/codes:end/p' README.md | sha256sum)
 cargo run --quiet --locked -p paywire-vectors
-if [ -n "$(git status --porcelain -- tests/vectors schemas)" ]; then
-  git --no-pager diff --stat -- tests/vectors schemas
+codes_after=$(sed -n '/codes:begin/,/codes:end/p' README.md | sha256sum)
+if [ -n "$(git status --porcelain -- tests/vectors schemas)" ] || [ "$codes_before" != "$codes_after" ]; then
+  git --no-pager diff --stat -- tests/vectors schemas README.md
   git status --porcelain -- tests/vectors schemas
-  echo "tests/vectors/ or schemas/ differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
+  echo "tests/vectors/, schemas/ or README.md's list of codes differs from what the generator writes: run 'cargo run -p paywire-vectors' and commit" >&2
   exit 1
 fi
 node bindings-js/scripts/types.mjs --check

@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use paywire_core::denial::DenyReason;
+use paywire_core::error::DenyReason;
 use paywire_core::money::AssetRegistry;
 use paywire_core::policy::{self, Decision, PaymentIntent};
 use paywire_core::protocol::PaymentRequired;

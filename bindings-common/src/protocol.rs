@@ -1,9 +1,10 @@
 //! The x402 wire format: header codec, 402 and payment shapes, networks, matching, and the
 //! facilitator's request and response bodies.
 
+use paywire_core::network;
 use paywire_core::protocol::{
-    extensions, header, matching, network, payable_by, AnyRequirements, FacilitatorRequest,
-    JsonObject, PayerKind, PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse,
+    extensions, header, matching, payable_by, AnyRequirements, FacilitatorRequest, JsonObject,
+    PayerKind, PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse,
     VerifyResponse,
 };
 use paywire_core::Error;

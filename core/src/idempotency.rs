@@ -477,6 +477,7 @@ impl IdempotencyStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     fn key(text: &str) -> IdempotencyKey {
         IdempotencyKey::parse(text).unwrap()
@@ -503,7 +504,7 @@ mod tests {
         ] {
             assert_eq!(
                 IdempotencyKey::parse(&bad).unwrap_err().code(),
-                "idempotency_key_invalid"
+                code::error::IdempotencyKeyInvalid
             );
         }
     }
@@ -542,21 +543,21 @@ mod tests {
         assert_eq!(store.begin(&k, &fp, 100).unwrap(), Begin::Proceed);
         assert_eq!(
             store.begin(&k, &fp, 101).unwrap_err().code(),
-            "idempotency_in_progress"
+            code::error::IdempotencyInProgress
         );
         assert_eq!(
             store.begin(&k, &other, 101).unwrap_err().code(),
-            "idempotency_key_reused"
+            code::error::IdempotencyKeyReused
         );
         store.complete(&k, &fp, ok(201), 102).unwrap();
         assert_eq!(store.begin(&k, &fp, 103).unwrap(), Begin::Replay(ok(201)));
         assert_eq!(
             store.begin(&k, &other, 103).unwrap_err().code(),
-            "idempotency_key_reused"
+            code::error::IdempotencyKeyReused
         );
         assert_eq!(
             store.complete(&k, &fp, ok(500), 104).unwrap_err().code(),
-            "idempotency_not_started",
+            code::error::IdempotencyNotStarted,
             "a completed record is never overwritten"
         );
         // After retention the key is free again, even for a different request.
@@ -573,7 +574,7 @@ mod tests {
         store.abandon(&k, &fingerprint("POST", "/", b"2"));
         assert_eq!(
             store.begin(&k, &fp, 1).unwrap_err().code(),
-            "idempotency_in_progress"
+            code::error::IdempotencyInProgress
         );
         store.abandon(&k, &fp);
         assert_eq!(store.begin(&k, &fp, 2).unwrap(), Begin::Proceed);
@@ -587,7 +588,7 @@ mod tests {
         store.begin(&key("b"), &fp, 0).unwrap();
         assert_eq!(
             store.begin(&key("c"), &fp, 0).unwrap_err().code(),
-            "idempotency_store_full"
+            code::error::IdempotencyStoreFull
         );
         store.complete(&key("a"), &fp, ok(200), 1).unwrap();
         assert_eq!(store.begin(&key("c"), &fp, 1).unwrap(), Begin::Proceed);
@@ -610,7 +611,7 @@ mod tests {
         store.begin(&k, &fp, 100).unwrap();
         assert_eq!(
             store.begin(&k, &fp, 129).unwrap_err().code(),
-            "idempotency_in_progress",
+            code::error::IdempotencyInProgress,
             "still leased"
         );
         assert_eq!(
@@ -618,13 +619,13 @@ mod tests {
                 .begin(&k, &fingerprint("POST", "/", b"2"), 130)
                 .unwrap_err()
                 .code(),
-            "idempotency_key_reused",
+            code::error::IdempotencyKeyReused,
             "a dead request's key is not free for another request"
         );
         assert_eq!(store.begin(&k, &fp, 130).unwrap(), Begin::Proceed);
         assert_eq!(
             store.begin(&k, &fp, 131).unwrap_err().code(),
-            "idempotency_in_progress",
+            code::error::IdempotencyInProgress,
             "the retry holds a new lease"
         );
         store.complete(&k, &fp, ok(200), 132).unwrap();
@@ -634,7 +635,7 @@ mod tests {
         full.begin(&key("dead"), &fp, 0).unwrap();
         assert_eq!(
             full.begin(&key("x"), &fp, 29).unwrap_err().code(),
-            "idempotency_store_full"
+            code::error::IdempotencyStoreFull
         );
         assert_eq!(full.begin(&key("x"), &fp, 30).unwrap(), Begin::Proceed);
     }

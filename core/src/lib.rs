@@ -13,10 +13,10 @@
 //! | [`token`] | HMAC access tokens with caveats and a key ring |
 //! | [`idempotency`] | keys, fingerprints, Stripe's contract, a bounded in-memory store |
 //! | [`protocol`] | x402 v1/v2 wire types, header codec, networks, matching, the ledger scheme |
-//! | [`settlement`] | the settlement decision: replay, refuse or post a verified payment |
+//! | [`settlement`] | the settlement decisions: on the ledger (replay, refuse or post) and on a chain (replay, pending or submit) |
 //! | [`flow`] | the client and paywall sides of a paid request, as sans-I/O state machines |
 //! | [`webhook`] | webhook signatures (Stripe's scheme), the event envelope, the retry schedule |
-//! | [`error`] | the one error enum and its stable codes |
+//! | [`error`] | the one error enum, and the one table of its codes (x402 reasons and policy denials included) |
 //!
 //! ```
 //! use paywire_core::money::AssetRegistry;
@@ -28,8 +28,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod chain;
-pub mod denial;
 pub mod error;
 pub mod flow;
 pub mod idempotency;
@@ -38,17 +36,16 @@ pub mod network;
 pub mod policy;
 pub mod pricing;
 pub mod protocol;
-pub mod reason;
 #[cfg(feature = "schemars")]
 pub mod schema;
 pub mod settlement;
 pub mod token;
 pub mod webhook;
 
-pub use error::{Error, ErrorClass, Result};
+pub use error::{DenyReason, Error, ErrorClass, Reason, Result};
 pub use idempotency::{fingerprint, Begin, IdempotencyKey, IdempotencyStore, MemoryStore};
 pub use money::{Amount, Asset, AssetRegistry};
-pub use policy::{Decision, DenyReason, PaymentIntent, Policy, Selection, Usage};
+pub use policy::{Decision, PaymentIntent, Policy, Selection, Usage};
 pub use pricing::{PriceRule, PriceTier, Pricebook, Quote, QuoteRequest};
-pub use protocol::{PaymentPayload, PaymentRequired, PaymentRequirements, Reason};
+pub use protocol::{PaymentPayload, PaymentRequired, PaymentRequirements};
 pub use token::{attenuate, token_hash, Caveat, Claims, KeyRing, Scope, TokenRequest};

@@ -457,6 +457,7 @@ fn default_assets() -> Vec<Asset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     fn usdc() -> Asset {
         AssetRegistry::with_defaults()
@@ -484,17 +485,17 @@ mod tests {
     fn bad_prices_have_precise_codes() {
         let usdc = usdc();
         let code = |s: &str| usdc.parse_price(s).unwrap_err().code().to_string();
-        assert_eq!(code("0.0000001"), "amount_too_precise");
-        assert_eq!(code("-0.01"), "amount_negative");
-        assert_eq!(code("$-1"), "amount_negative");
+        assert_eq!(code("0.0000001"), code::error::AmountTooPrecise);
+        assert_eq!(code("-0.01"), code::error::AmountNegative);
+        assert_eq!(code("$-1"), code::error::AmountNegative);
         for bad in [
             "", "$", ".5", "5.", "1e3", "1,000", " 1", "1 ", "0x10", "$$1", "1.2.3", "+1", "NaN",
         ] {
-            assert_eq!(code(bad), "amount_invalid", "{bad:?}");
+            assert_eq!(code(bad), code::error::AmountInvalid, "{bad:?}");
         }
         assert_eq!(
             code("1000000000000000000000000000000000"),
-            "amount_overflow"
+            code::error::AmountOverflow
         );
     }
 
@@ -510,16 +511,16 @@ mod tests {
             Amount::parse_atomic("340282366920938463463374607431768211456")
                 .unwrap_err()
                 .code(),
-            "amount_overflow"
+            code::error::AmountOverflow
         );
         assert_eq!(
             Amount::parse_atomic("-5").unwrap_err().code(),
-            "amount_negative"
+            code::error::AmountNegative
         );
         for bad in ["", "1.0", "1e2", " 1", "one", "-", "0x1"] {
             assert_eq!(
                 Amount::parse_atomic(bad).unwrap_err().code(),
-                "amount_invalid",
+                code::error::AmountInvalid,
                 "{bad:?}"
             );
         }
@@ -535,17 +536,17 @@ mod tests {
             usdc.from_decimal(Decimal::from_str("0.0000005").unwrap())
                 .unwrap_err()
                 .code(),
-            "amount_too_precise"
+            code::error::AmountTooPrecise
         );
         assert_eq!(
             usdc.from_decimal(Decimal::from_str("-1").unwrap())
                 .unwrap_err()
                 .code(),
-            "amount_negative"
+            code::error::AmountNegative
         );
         assert_eq!(
             usdc.to_decimal(Amount::MAX).unwrap_err().code(),
-            "amount_overflow"
+            code::error::AmountOverflow
         );
     }
 
@@ -575,7 +576,7 @@ mod tests {
         );
         assert_eq!(
             Amount::MAX.rescale(0, 1).unwrap_err().code(),
-            "amount_overflow"
+            code::error::AmountOverflow
         );
     }
 
@@ -589,7 +590,7 @@ mod tests {
         assert_eq!(registry.get("paywire:acme", "USD").unwrap().decimals, 6);
         assert_eq!(
             registry.get("eip155:1", "USD").unwrap_err().code(),
-            "asset_unknown"
+            code::error::AssetUnknown
         );
     }
 
@@ -597,7 +598,7 @@ mod tests {
     fn assets_with_too_many_decimals_are_refused() {
         assert_eq!(
             Asset::new("eip155:1", "0xabc", "X", 29).unwrap_err().code(),
-            "asset_invalid"
+            code::error::AssetInvalid
         );
         assert!(Asset::new("eip155:1", "0xabc", "X", 28).is_ok());
     }

@@ -261,6 +261,7 @@ pub fn evm_chain_id(network: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn caip2_parts_are_split() {
@@ -291,7 +292,7 @@ mod tests {
         ] {
             assert_eq!(
                 ChainId::parse(bad).unwrap_err().code(),
-                "network_invalid",
+                code::error::NetworkInvalid,
                 "{bad:?}"
             );
         }
@@ -317,12 +318,18 @@ mod tests {
             resolve("solana").unwrap().as_str(),
             "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp"
         );
-        assert_eq!(resolve("mainnet").unwrap_err().code(), "network_unknown");
-        assert_eq!(resolve("toString").unwrap_err().code(), "network_unknown");
+        assert_eq!(
+            resolve("mainnet").unwrap_err().code(),
+            code::error::NetworkUnknown
+        );
+        assert_eq!(
+            resolve("toString").unwrap_err().code(),
+            code::error::NetworkUnknown
+        );
         assert_eq!(evm_chain_id("base").unwrap(), 8453);
         assert_eq!(
             evm_chain_id("solana").unwrap_err().code(),
-            "network_invalid"
+            code::error::NetworkInvalid
         );
     }
 

@@ -227,6 +227,7 @@ impl RetrySchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     const BODY: &[u8] = br#"{"id":"evt_1"}"#;
 
@@ -258,7 +259,7 @@ mod tests {
         for now in [1_301, 699] {
             assert_eq!(
                 verify(&header, b"s", BODY, now, 300).unwrap_err().code(),
-                "webhook_timestamp_outside_tolerance"
+                code::error::WebhookTimestampOutsideTolerance
             );
         }
     }
@@ -286,12 +287,16 @@ mod tests {
             "t=99999999999999999999999,v1=00",
         ] {
             let error = verify(header, b"s", BODY, 5, 300).unwrap_err();
-            assert_eq!(error.code(), "webhook_signature_malformed", "{header}");
+            assert_eq!(
+                error.code(),
+                code::error::WebhookSignatureMalformed,
+                "{header}"
+            );
         }
         let long = format!("t=5,v1={}", "0".repeat(MAX_HEADER_LEN));
         assert_eq!(
             verify(&long, b"s", BODY, 5, 300).unwrap_err().code(),
-            "webhook_signature_malformed"
+            code::error::WebhookSignatureMalformed
         );
     }
 

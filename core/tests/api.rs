@@ -8,17 +8,15 @@ use paywire_core::idempotency::{
     IdempotencyRecord, RecordState, StoredOutcome,
 };
 use paywire_core::money::{Amount, Asset, AssetRegistry};
-use paywire_core::policy::{
-    Decision, DenyReason, PaymentIntent, Policy, Selection, Usage, WindowMode,
-};
+use paywire_core::network;
+use paywire_core::policy::{Decision, PaymentIntent, Policy, Selection, Usage, WindowMode};
 use paywire_core::pricing::{pricebook_from_json, PathPattern, Pricebook, QuoteRequest};
 use paywire_core::protocol::{
-    extensions, header, matching, network, AnyRequirements, ExactPayload, PaymentPayload,
-    PaymentRequired, PaymentRequirements, Reason, ResourceInfo, SettleResponse, SupportedResponse,
-    VerifyResponse,
+    extensions, header, matching, AnyRequirements, ExactPayload, PaymentPayload, PaymentRequired,
+    PaymentRequirements, ResourceInfo, SettleResponse, SupportedResponse, VerifyResponse,
 };
 use paywire_core::token::{Caveat, Claims, KeyRing, Scope, TokenRequest};
-use paywire_core::Error;
+use paywire_core::{DenyReason, Error, Reason};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 

@@ -194,8 +194,8 @@ proptest! {
         let _ = ring.verify(&text, TokenRequest::new("GET", "/"), 0, 0);
         let _ = attenuate(&text, &Caveat::MaxUses(1));
         let _ = paywire_core::token::inspect(&text);
-        let _ = paywire_core::protocol::network::resolve(&text);
-        let _ = paywire_core::protocol::network::ChainId::parse(&text);
+        let _ = paywire_core::network::resolve(&text);
+        let _ = paywire_core::network::ChainId::parse(&text);
         let _ = paywire_core::idempotency::IdempotencyKey::parse(&text);
         let _ = PathPattern::parse(&text);
         let _ = paywire_core::protocol::ledger::parse_nonce(&text);
@@ -312,7 +312,7 @@ fn u256_le(a: (u128, u128), b: (u128, u128)) -> bool {
 mod settlement_decision {
     use paywire_core::idempotency::fingerprint;
     use paywire_core::money::Amount;
-    use paywire_core::settlement::{
+    use paywire_core::settlement::ledger::{
         decide, EarlierPayment, LedgerRules, LedgerSnapshot, PaymentFacts, Plan,
     };
     use proptest::prelude::*;

@@ -44,7 +44,7 @@ pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedRespo
             network: network.clone(),
             extra: devnet.clone(),
         });
-        if let Some(name) = paywire_core::protocol::network::ChainId::parse(network)
+        if let Some(name) = paywire_core::network::ChainId::parse(network)
             .ok()
             .and_then(|id| id.v1_name())
         {
@@ -63,7 +63,7 @@ pub async fn get_supported(State(state): State<AppState>) -> Json<SupportedRespo
             network: network.clone(),
             extra: None,
         });
-        if let Some(name) = paywire_core::protocol::network::ChainId::parse(&network)
+        if let Some(name) = paywire_core::network::ChainId::parse(&network)
             .ok()
             .and_then(|id| id.v1_name())
         {
@@ -145,7 +145,7 @@ fn normalize_v1_network(state: &AppState, mut request: FacilitatorRequest) -> Fa
         &mut request.payment_payload,
         &mut request.payment_requirements,
     ) {
-        if let Some(caip2) = paywire_core::protocol::network::to_caip2(&requirements.network) {
+        if let Some(caip2) = paywire_core::network::to_caip2(&requirements.network) {
             let caip2 = caip2.into_owned();
             if (state.devnet_networks.contains(&caip2) || state.chains.get(&caip2).is_some())
                 && payment.network == requirements.network

@@ -5,8 +5,8 @@
 //! ([`paywire_core::protocol::evm::verify_payment_for_chain`]; a signature that is not the
 //! payer's EOA signature is asked of the payer's contract wallet, ERC-1271), check the token's
 //! EIP-712 domain, look up the attempt at the same authorization
-//! ([`paywire_core::chain::decide`]: replay, pending or submit), pre-flight on chain (nonce
-//! state, balance, a simulation: [`paywire_core::chain::check_pre_flight`]), record the attempt,
+//! ([`paywire_core::settlement::chain::decide`]: replay, pending or submit), pre-flight on chain (nonce
+//! state, balance, a simulation: [`paywire_core::settlement::chain::check_pre_flight`]), record the attempt,
 //! sign and store the transaction, broadcast it, and wait for its receipt. A receipt that does
 //! not come in time answers `settlement_pending` with the transaction hash, and the reconciler
 //! ([`start_reconciler`]) settles the attempt later — broadcasting the stored transaction again,
@@ -16,12 +16,13 @@
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use paywire_core::chain::{self as decisions, ChainPlan};
 use paywire_core::idempotency::fingerprint;
 use paywire_core::protocol::evm::{self, ChainEvmPayment, SignerProof};
+use paywire_core::settlement::chain::{self as decisions, ChainPlan};
 
 use crate::connection::ClientAddr;
-use paywire_core::protocol::{FacilitatorRequest, Reason, SettleResponse};
+use paywire_core::protocol::{FacilitatorRequest, SettleResponse};
+use paywire_core::Reason;
 use serde_json::json;
 
 use crate::chain::{address, broadcast, rpc, ChainNetwork};
@@ -130,7 +131,7 @@ async fn check(
                         .await
                 }
                 Ok(false) if !chain.allows_factory(wrapped.factory) => return Ok(Err(refused(
-                    Reason::Other("invalid_exact_evm_eip6492_factory_not_allowed".into()),
+                    Reason::InvalidExactEvmEip6492FactoryNotAllowed,
                     "the wallet is not deployed and its factory is not one this facilitator calls",
                     Some(&payer),
                 ))),
@@ -168,7 +169,7 @@ async fn check(
         }
         Err(rpc::RpcFailure::Answer { .. }) => {
             return Ok(Err(refused(
-                Reason::Other("invalid_exact_evm_eip3009_not_supported".into()),
+                Reason::InvalidExactEvmEip3009NotSupported,
                 "the asset has no EIP-712 domain: not an EIP-3009 token",
                 Some(&payer),
             )))
@@ -696,7 +697,7 @@ async fn reconcile_attempt(
         paywire_core::protocol::ExactPayload::from_object(request.payment_payload.payload())?;
     let payer = evm::Address::parse(&exact.authorization.from)?.to_checksum();
     match (&stored.attempt.state, &stored.raw_tx) {
-        (paywire_core::chain::AttemptState::Submitted { .. }, Some(raw)) => {
+        (paywire_core::settlement::chain::AttemptState::Submitted { .. }, Some(raw)) => {
             let hashes = store::chain::transactions(&state.pool, id).await?;
             for text in &hashes {
                 let hash: B256 = text

@@ -2,7 +2,7 @@
 //!
 //! Both facilitator calls run the same steps: verify the payment (scheme, signature, terms:
 //! paywire-core), resolve payer and payee here, read the ledger snapshot the decision needs,
-//! and let [`paywire_core::settlement::decide`] say replay, refuse or post. `/verify` reads the
+//! and let [`paywire_core::settlement::ledger::decide`] say replay, refuse or post. `/verify` reads the
 //! snapshot as it is; `/settle` reads it under the payer's lock and carries the plan out in one
 //! transaction — debit, credits, balanced journal, payment row (with the payment identifier:
 //! the durable idempotency record), usage, outbox, bundle token — all or nothing. Settlements
@@ -17,11 +17,14 @@ use paywire_core::money::Amount;
 use paywire_core::pricing::{Pricebook, QuoteRequest};
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use paywire_core::protocol::{
-    evm, AnyRequirements, ExactPayload, FacilitatorRequest, Reason, SettleResponse, VerifyResponse,
+    evm, AnyRequirements, ExactPayload, FacilitatorRequest, SettleResponse, VerifyResponse,
 };
-use paywire_core::settlement::{
-    self, AcceptedAsset, BundleOffer, LedgerRules, LedgerSnapshot, PaymentFacts, Plan, Posting,
+use paywire_core::settlement::ledger as settlement;
+use paywire_core::settlement::ledger::{
+    AcceptedAsset, BundleOffer, LedgerRules, LedgerSnapshot, PaymentFacts, Plan, Posting,
 };
+use paywire_core::settlement::terms_fingerprint;
+use paywire_core::Reason;
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -181,7 +184,7 @@ pub async fn check(
             resource: resource_url(request),
             request_fingerprint: fingerprint("POST", "/settle", body),
             identifier,
-            terms_fingerprint: settlement::terms_fingerprint(requirements),
+            terms_fingerprint: terms_fingerprint(requirements),
         },
         payer_wallet,
         payee_wallet,

@@ -409,7 +409,7 @@ impl ClientFlow {
             Selection::NoneAllowed { ref rejections } => {
                 let reason = selection
                     .primary_reason()
-                    .unwrap_or(crate::denial::DenyReason::NoOptions)
+                    .unwrap_or(crate::error::DenyReason::NoOptions)
                     .code();
                 return ClientAction::Refuse {
                     code: reason.to_string(),
@@ -467,7 +467,7 @@ impl ClientFlow {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Approving(chosen) if approved => self.sign(*chosen),
             State::Approving(chosen) => ClientAction::refuse(
-                &Error::PolicyDenied(crate::denial::DenyReason::ApprovalDenied),
+                &Error::PolicyDenied(crate::error::DenyReason::ApprovalDenied),
                 Some(serde_json::json!({"amount": chosen.amount, "url": self.url})),
             ),
             other => self.out_of_order(other, "an approval"),

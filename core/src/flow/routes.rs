@@ -226,6 +226,7 @@ fn payment_option(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use crate::flow::Paywall;
     use serde_json::json;
 
@@ -280,7 +281,7 @@ mod tests {
             json!({"routes": [{"method": "GET", "path": "/a", "price": {"flat": "$0.0000001"}}]}),
         )
         .unwrap_err();
-        assert_eq!(err.code(), "amount_too_precise");
+        assert_eq!(err.code(), code::error::AmountTooPrecise);
     }
 
     #[test]
@@ -312,7 +313,7 @@ mod tests {
             ),
         ] {
             let err = normalize(json!({"routes": routes})).unwrap_err();
-            assert_eq!(err.code(), "pricing_rule_invalid", "{why}: {err}");
+            assert_eq!(err.code(), code::error::PricingRuleInvalid, "{why}: {err}");
             assert!(err.to_string().contains(why), "{why}: {err}");
         }
         let none = Paywall::from_json(
@@ -320,7 +321,7 @@ mod tests {
         );
         assert_eq!(
             none.unwrap_err().code(),
-            "pricing_rule_invalid",
+            code::error::PricingRuleInvalid,
             "a route nobody can pay"
         );
     }

@@ -7,12 +7,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
 use crate::protocol::evm::{self, EvmSignature, PrivateKey};
 use crate::protocol::exact::{check_not_zero, format_nonce, ExactAuthorization, PayerKind};
 use crate::protocol::ledger::{self, WalletSecret};
 use crate::protocol::AnyRequirements;
-use crate::reason::Reason;
 
 /// A signature the flow needs.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -167,6 +167,7 @@ impl SignRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
@@ -201,7 +202,7 @@ mod tests {
                 .check_signature(&request.sign_evm(&other).unwrap())
                 .unwrap_err()
                 .code(),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
         assert_eq!(
             request.typed_data.as_ref().unwrap()["message"]["value"],
@@ -211,7 +212,7 @@ mod tests {
             SignRequest::build(&requirements("0"), PayerKind::Evm, &from, &[7; 32], 1_000)
                 .unwrap_err()
                 .code(),
-            "invalid_exact_evm_payload_authorization_value"
+            code::reason::InvalidExactEvmPayloadAuthorizationValue
         );
     }
 }

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 mod select;
 mod windows;
 
-pub use crate::denial::DenyReason;
+use crate::error::DenyReason;
 pub use select::{Rejection, Selection};
 
 pub use windows::ROLLING_MONTH_SECONDS;
@@ -407,6 +407,7 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use std::str::FromStr;
 
     fn d(text: &str) -> Decimal {
@@ -672,7 +673,10 @@ mod tests {
             daily_limit: Some(d("-1")),
             ..Default::default()
         };
-        assert_eq!(negative.validate().unwrap_err().code(), "policy_invalid");
+        assert_eq!(
+            negative.validate().unwrap_err().code(),
+            code::error::PolicyInvalid
+        );
         let zero_window = Policy {
             velocity: Some(VelocityLimit {
                 max_payments: 1,
@@ -680,14 +684,20 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(zero_window.validate().unwrap_err().code(), "policy_invalid");
+        assert_eq!(
+            zero_window.validate().unwrap_err().code(),
+            code::error::PolicyInvalid
+        );
         let offset = Policy {
             windows: WindowMode::Calendar {
                 utc_offset_minutes: 900,
             },
             ..Default::default()
         };
-        assert_eq!(offset.validate().unwrap_err().code(), "policy_invalid");
+        assert_eq!(
+            offset.validate().unwrap_err().code(),
+            code::error::PolicyInvalid
+        );
     }
 
     #[test]

@@ -520,6 +520,7 @@ pub fn pricebook_from_json(json: &Value) -> Result<Pricebook> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use serde_json::json;
 
     fn tiers(mode: TierMode) -> Price {
@@ -645,7 +646,7 @@ mod tests {
         assert_eq!(fee.atomic() + net.atomic(), u128::MAX);
         assert_eq!(
             split_fee(Amount::new(1), 10_001).unwrap_err().code(),
-            "pricing_fee_invalid"
+            code::error::PricingFeeInvalid
         );
     }
 
@@ -672,7 +673,7 @@ mod tests {
             book.quote(&QuoteRequest::new("GET", "/other"))
                 .unwrap_err()
                 .code(),
-            "pricing_no_route"
+            code::error::PricingNoRoute
         );
     }
 
@@ -703,7 +704,7 @@ mod tests {
         ] {
             assert_eq!(
                 book.route_unambiguous("GET", ambiguous).unwrap_err().code(),
-                "path_ambiguous",
+                code::error::PathAmbiguous,
                 "{ambiguous}"
             );
         }
@@ -721,7 +722,7 @@ mod tests {
         price.usage.as_mut().unwrap().tiers[1].up_to = Some(200);
         assert_eq!(
             book(price).validate().unwrap_err().code(),
-            "pricing_rule_invalid"
+            code::error::PricingRuleInvalid
         );
         let mut price = tiers(TierMode::Volume);
         price.usage.as_mut().unwrap().tiers.insert(
@@ -733,13 +734,13 @@ mod tests {
         );
         assert_eq!(
             book(price).validate().unwrap_err().code(),
-            "pricing_rule_invalid"
+            code::error::PricingRuleInvalid
         );
         let mut price = tiers(TierMode::Volume);
         price.usage.as_mut().unwrap().unit_size = 0;
         assert_eq!(
             book(price).validate().unwrap_err().code(),
-            "pricing_rule_invalid"
+            code::error::PricingRuleInvalid
         );
     }
 
@@ -750,6 +751,9 @@ mod tests {
         let book = book(price);
         let mut request = QuoteRequest::new("POST", "/v1/complete");
         request.quantity = 200;
-        assert_eq!(book.quote(&request).unwrap_err().code(), "amount_overflow");
+        assert_eq!(
+            book.quote(&request).unwrap_err().code(),
+            code::error::AmountOverflow
+        );
     }
 }

@@ -200,6 +200,7 @@ impl<'de> Deserialize<'de> for PathPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn canonical_paths_resolve_dots_escapes_and_slashes() {
@@ -247,7 +248,7 @@ mod tests {
         for bad in ["items", "/a/*/b", "/a*b"] {
             assert_eq!(
                 PathPattern::parse(bad).unwrap_err().code(),
-                "pricing_rule_invalid",
+                code::error::PricingRuleInvalid,
                 "{bad}"
             );
         }

@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
 use crate::money::Amount;
 use crate::protocol::types::{u64_string, AnyRequirements, JsonObject, PaymentPayload};
-use crate::reason::Reason;
 
 /// The payload of the `exact` scheme, on EVM and on Paywire ledgers alike.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -169,6 +169,7 @@ pub fn payable_by(requirements: &AnyRequirements, kind: PayerKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use serde_json::json;
 
     #[test]
@@ -185,7 +186,7 @@ mod tests {
             ExactPayload::from_object(bad.as_object().unwrap())
                 .unwrap_err()
                 .code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
     }
 }

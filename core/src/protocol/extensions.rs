@@ -98,6 +98,7 @@ pub fn with_payment_identifier(extensions: Option<&JsonObject>, id: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn identifier_is_set_and_read_back() {
@@ -126,7 +127,7 @@ mod tests {
         ] {
             assert_eq!(
                 validate_payment_identifier(bad).unwrap_err().code(),
-                "payment_identifier_invalid"
+                code::error::PaymentIdentifierInvalid
             );
         }
         let wrong_type = json!({PAYMENT_IDENTIFIER: {"info": {"id": 5}}});

@@ -5,9 +5,9 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::error::Reason;
 use crate::money::Amount;
 use crate::protocol::types::{AnyRequirements, JsonObject, PaymentPayload};
-use crate::protocol::Reason;
 
 /// The body of `POST /verify` and `POST /settle`:
 /// `{"x402Version", "paymentPayload", "paymentRequirements"}`.

@@ -114,6 +114,7 @@ pub fn decode_settle_response(text: &str, limit: usize) -> Result<SettleResponse
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use serde_json::json;
 
     /// The v1 `X-PAYMENT` example of the x402 specification, as JSON text.
@@ -162,30 +163,30 @@ mod tests {
             decode_payment_payload(&big, DEFAULT_HEADER_LIMIT)
                 .unwrap_err()
                 .code(),
-            "header_too_large"
+            code::error::HeaderTooLarge
         );
         let url_safe = encode(&json!({"x402Version": 2, "k": "??>>"})).replace('/', "_");
         assert_eq!(
             decode_bytes(&url_safe, 1024).unwrap_err().code(),
-            "header_malformed"
+            code::error::HeaderMalformed
         );
         assert_eq!(
             decode_bytes("", 1024).unwrap_err().code(),
-            "header_malformed"
+            code::error::HeaderMalformed
         );
         assert_eq!(
             decode_bytes("/w==", 1024).unwrap_err().code(),
-            "header_malformed"
+            code::error::HeaderMalformed
         );
         let not_json = STANDARD.encode("hello");
         assert_eq!(
             decode_payment_payload(&not_json, 1024).unwrap_err().code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
         let v3 = encode(&json!({"x402Version": 3}));
         assert_eq!(
             decode_payment_payload(&v3, 1024).unwrap_err().code(),
-            "invalid_x402_version"
+            code::reason::InvalidX402Version
         );
     }
 }

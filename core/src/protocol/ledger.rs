@@ -19,12 +19,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
 use crate::protocol::exact::{check_exact_scheme, check_not_zero, check_terms};
 pub use crate::protocol::exact::{format_nonce, parse_nonce, VALID_BEFORE_GRACE_SECONDS};
 use crate::protocol::exact::{ExactAuthorization, ExactPayload};
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
-use crate::protocol::Reason;
 
 pub use crate::network::{
     is_ledger_network, ANY_LEDGER_NETWORK, LEDGER_NAMESPACE, LEDGER_NAMESPACE_PREFIX,
@@ -249,6 +249,7 @@ pub fn verify_payment(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use crate::money::Amount;
     use crate::protocol::types::{
         JsonObject, PaymentPayloadV2, PaymentRequirements, ResourceInfo, Version,
@@ -328,39 +329,42 @@ mod tests {
         tampered.authorization.value = Amount::new(1);
         assert_eq!(
             code(&tampered),
-            "invalid_exact_evm_signature",
+            code::reason::InvalidExactEvmSignature,
             "a changed field breaks the MAC"
         );
         let wrong_to = resign(signed(), |a| a.to = "wallet_thief".into());
-        assert_eq!(code(&wrong_to), "invalid_exact_evm_recipient_mismatch");
+        assert_eq!(
+            code(&wrong_to),
+            code::reason::InvalidExactEvmRecipientMismatch
+        );
         let expiring = resign(signed(), |a| a.valid_before = NOW + 5);
         assert_eq!(
             code(&expiring),
-            "invalid_exact_evm_payload_authorization_valid_before"
+            code::reason::InvalidExactEvmPayloadAuthorizationValidBefore
         );
         let early = resign(signed(), |a| a.valid_after = NOW + 1);
         assert_eq!(
             code(&early),
-            "invalid_exact_evm_payload_authorization_valid_after"
+            code::reason::InvalidExactEvmPayloadAuthorizationValidAfter
         );
         let cheap = resign(signed(), |a| a.value = Amount::new(9_999));
         assert_eq!(
             code(&cheap),
-            "invalid_exact_evm_payload_authorization_value_mismatch"
+            code::reason::InvalidExactEvmPayloadAuthorizationValueMismatch
         );
         let generous = resign(signed(), |a| a.value = Amount::new(10_001));
         assert_eq!(
             code(&generous),
-            "invalid_exact_evm_payload_authorization_value_mismatch"
+            code::reason::InvalidExactEvmPayloadAuthorizationValueMismatch
         );
         let stranger = resign(signed(), |a| a.from = "wallet_unknown".into());
-        assert_eq!(code(&stranger), "invalid_exact_evm_signature");
+        assert_eq!(code(&stranger), code::reason::InvalidExactEvmSignature);
         let mut garbage = signed();
         garbage.signature = "0xzz".into();
-        assert_eq!(code(&garbage), "invalid_exact_evm_signature");
+        assert_eq!(code(&garbage), code::reason::InvalidExactEvmSignature);
         let mut bad_nonce = signed();
         bad_nonce.authorization.nonce = "0x1234".into();
-        assert_eq!(code(&bad_nonce), "invalid_payload");
+        assert_eq!(code(&bad_nonce), code::reason::InvalidPayload);
         // Recipient is checked before time, time before value: a payment wrong in all three
         // reports the recipient.
         let all_wrong = resign(signed(), |a| {
@@ -368,7 +372,10 @@ mod tests {
             a.valid_before = 0;
             a.value = Amount::new(1);
         });
-        assert_eq!(code(&all_wrong), "invalid_exact_evm_recipient_mismatch");
+        assert_eq!(
+            code(&all_wrong),
+            code::reason::InvalidExactEvmRecipientMismatch
+        );
     }
 
     #[test]
@@ -383,7 +390,10 @@ mod tests {
         let result = verify_payment(&p, &AnyRequirements::V2(other_ledger), NOW, |_| {
             Some(secret())
         });
-        assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
+        assert_eq!(
+            result.unwrap_err().code(),
+            code::reason::InvalidExactEvmSignature
+        );
         let mut other_asset = requirements();
         other_asset.asset = "EUR".into();
         let result = verify_payment(
@@ -392,7 +402,10 @@ mod tests {
             NOW,
             |_| Some(secret()),
         );
-        assert_eq!(result.unwrap_err().code(), "invalid_exact_evm_signature");
+        assert_eq!(
+            result.unwrap_err().code(),
+            code::reason::InvalidExactEvmSignature
+        );
     }
 
     #[test]
@@ -401,22 +414,25 @@ mod tests {
         let mut upto = requirements();
         upto.scheme = "upto".into();
         let r = verify_payment(&payment(&exact), &AnyRequirements::V2(upto), NOW, |_| None);
-        assert_eq!(r.unwrap_err().code(), "invalid_exact_evm_scheme");
+        assert_eq!(r.unwrap_err().code(), code::reason::InvalidExactEvmScheme);
         let mut evm = requirements();
         evm.network = "eip155:8453".into();
         let r = verify_payment(&payment(&exact), &AnyRequirements::V2(evm), NOW, |_| None);
-        assert_eq!(r.unwrap_err().code(), "invalid_exact_evm_network_mismatch");
+        assert_eq!(
+            r.unwrap_err().code(),
+            code::reason::InvalidExactEvmNetworkMismatch
+        );
     }
 
     #[test]
     fn secrets_are_validated_and_redacted() {
         assert_eq!(
             WalletSecret::from_bytes(b"short").unwrap_err().code(),
-            "wallet_secret_invalid"
+            code::error::WalletSecretInvalid
         );
         assert_eq!(
             WalletSecret::from_hex("0xnothex").unwrap_err().code(),
-            "wallet_secret_invalid"
+            code::error::WalletSecretInvalid
         );
         let s = WalletSecret::from_hex("0x000102030405060708090a0b0c0d0e0f").unwrap();
         assert_eq!(format!("{s:?}"), "WalletSecret(<redacted>)");

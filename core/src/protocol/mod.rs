@@ -12,11 +12,6 @@ pub mod names;
 pub mod offer;
 pub mod types;
 
-/// Networks live on the ground floor ([`crate::network`]); re-exported here by their old path.
-pub use crate::network;
-/// Reason codes live beside the error enum ([`crate::reason`]); re-exported by their old path.
-pub use crate::reason;
-pub use crate::reason::Reason;
 pub use exact::*;
 pub use facilitator::*;
 pub use types::*;

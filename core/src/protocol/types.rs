@@ -534,6 +534,7 @@ impl PaymentPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use serde_json::json;
 
     fn v2_required() -> Value {
@@ -589,19 +590,19 @@ mod tests {
         value["x402Version"] = json!(3);
         assert_eq!(
             PaymentRequired::from_json_value(value).unwrap_err().code(),
-            "invalid_x402_version"
+            code::reason::InvalidX402Version
         );
         assert_eq!(
             PaymentRequired::from_json_value(json!({"accepts": []}))
                 .unwrap_err()
                 .code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
         assert_eq!(
             PaymentRequired::from_json_value(json!({"x402Version": "2"}))
                 .unwrap_err()
                 .code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
     }
 
@@ -611,13 +612,13 @@ mod tests {
         value["accepts"][0]["amount"] = json!("1.5");
         assert_eq!(
             PaymentRequired::from_json_value(value).unwrap_err().code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
         let mut value = v2_required();
         value["accepts"][0]["maxTimeoutSeconds"] = json!("60");
         assert_eq!(
             PaymentRequired::from_json_value(value).unwrap_err().code(),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
     }
 }

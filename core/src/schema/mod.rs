@@ -6,12 +6,12 @@ use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-use crate::denial::DenyReason;
+use crate::error::DenyReason;
+use crate::error::Reason;
 use crate::flow::Headers;
 use crate::money::Amount;
 use crate::pricing::PathPattern;
 use crate::protocol::{AnyRequirements, FacilitatorRequest, PaymentPayload, Version};
-use crate::reason::Reason;
 
 mod wire;
 pub use wire::wire_schema;

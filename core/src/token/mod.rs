@@ -70,6 +70,7 @@ mod tests {
     use super::*;
     #[allow(unused_imports)]
     use super::{caveat::*, claims::*, ring::*, wire::*};
+    use crate::error::code;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
 
@@ -135,7 +136,7 @@ mod tests {
         };
         let own = Some("GET /v1/weather/:city");
         assert_eq!(at("https://a.com/v1/weather/oslo", own), Ok(()));
-        let mismatch = Err("token_scope_mismatch".to_string());
+        let mismatch = Err(code::error::TokenScopeMismatch.to_string());
         // Below the same prefix, but priced by another rule, or by none the verifier knows.
         let premium = Some("GET /v1/weather/premium/:city");
         assert_eq!(
@@ -263,11 +264,11 @@ mod tests {
                 .code()
                 .to_string()
         };
-        assert_eq!(code(&token, get(R), 999, 0), "token_not_yet_valid");
-        assert_eq!(code(&token, get(R), 2000, 0), "token_expired");
+        assert_eq!(code(&token, get(R), 999, 0), code::error::TokenNotYetValid);
+        assert_eq!(code(&token, get(R), 2000, 0), code::error::TokenExpired);
         assert_eq!(
             code(&token, get("https://api.example.com/v2/x"), 1500, 0),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
         assert_eq!(
             code(
@@ -280,16 +281,25 @@ mod tests {
                 1500,
                 0
             ),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
-        assert_eq!(code(&token, get(R), 1500, 10), "token_uses_exhausted");
+        assert_eq!(
+            code(&token, get(R), 1500, 10),
+            code::error::TokenUsesExhausted
+        );
         let other = KeyRing::new("k1", OTHER_KEY)
             .unwrap()
             .issue(&claims())
             .unwrap();
-        assert_eq!(code(&other, get(R), 1500, 0), "token_signature_invalid");
+        assert_eq!(
+            code(&other, get(R), 1500, 0),
+            code::error::TokenSignatureInvalid
+        );
         let unknown = KeyRing::new("k9", KEY).unwrap().issue(&claims()).unwrap();
-        assert_eq!(code(&unknown, get(R), 1500, 0), "token_unknown_kid");
+        assert_eq!(
+            code(&unknown, get(R), 1500, 0),
+            code::error::TokenUnknownKid
+        );
         for bad in [
             "",
             "pw1",
@@ -301,7 +311,11 @@ mod tests {
             "pw1..e30.AAAA",
             "pw1.k1.e30..AAAA",
         ] {
-            assert_eq!(code(bad, get(R), 1500, 0), "token_malformed", "{bad:?}");
+            assert_eq!(
+                code(bad, get(R), 1500, 0),
+                code::error::TokenMalformed,
+                "{bad:?}"
+            );
         }
     }
 
@@ -342,11 +356,11 @@ mod tests {
         assert_eq!(verified.claims.max_uses, Some(2));
         assert_eq!(
             ring.verify(&narrowed, get(R), 1200, 0).unwrap_err().code(),
-            "token_expired"
+            code::error::TokenExpired
         );
         assert_eq!(
             ring.verify(&narrowed, get(R), 1100, 2).unwrap_err().code(),
-            "token_uses_exhausted"
+            code::error::TokenUsesExhausted
         );
         assert_eq!(
             ring.verify(
@@ -361,13 +375,13 @@ mod tests {
             )
             .unwrap_err()
             .code(),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
         assert_eq!(
             ring.verify(&narrowed, get("https://api.example.com/v1/news"), 1100, 0)
                 .unwrap_err()
                 .code(),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
         // The original still works: attenuation made a new token.
         assert!(ring
@@ -399,7 +413,7 @@ mod tests {
         ] {
             assert_eq!(
                 attenuate(&token, &caveat).unwrap_err().code(),
-                "token_caveat_widens",
+                code::error::TokenCaveatWidens,
                 "{caveat:?}"
             );
         }
@@ -420,18 +434,18 @@ mod tests {
         let later = forge(&token, &Caveat::Exp(5000));
         assert_eq!(
             ring.verify(&later, get(R), 2500, 0).unwrap_err().code(),
-            "token_expired"
+            code::error::TokenExpired
         );
         let wider = forge(&token, &Caveat::Resource("https://".into()));
         assert_eq!(
             ring.verify(&wider, get("https://evil.io/"), 1500, 0)
                 .unwrap_err()
                 .code(),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
         assert_eq!(
             ring.verify(&wider, get(R), 1500, 0).unwrap_err().code(),
-            "token_scope_mismatch"
+            code::error::TokenScopeMismatch
         );
         let disjoint = forge(&token, &Caveat::Methods(vec!["DELETE".into()]));
         for method in ["GET", "DELETE", "POST"] {
@@ -448,7 +462,7 @@ mod tests {
                 )
                 .unwrap_err()
                 .code(),
-                "token_scope_mismatch"
+                code::error::TokenScopeMismatch
             );
         }
         let more_uses = forge(&token, &Caveat::MaxUses(100));
@@ -456,7 +470,7 @@ mod tests {
             ring.verify(&more_uses, get(R), 1500, 10)
                 .unwrap_err()
                 .code(),
-            "token_uses_exhausted"
+            code::error::TokenUsesExhausted
         );
     }
 
@@ -471,13 +485,16 @@ mod tests {
         ring.retire("k1").unwrap();
         assert_eq!(
             ring.verify(&old, get(R), 1500, 0).unwrap_err().code(),
-            "token_unknown_kid"
+            code::error::TokenUnknownKid
         );
         assert!(ring.verify(&new, get(R), 1500, 0).is_ok());
-        assert_eq!(ring.retire("k2").unwrap_err().code(), "token_key_invalid");
+        assert_eq!(
+            ring.retire("k2").unwrap_err().code(),
+            code::error::TokenKeyInvalid
+        );
         assert_eq!(
             ring.rotate("k2", KEY).unwrap_err().code(),
-            "token_key_invalid"
+            code::error::TokenKeyInvalid
         );
     }
 
@@ -485,25 +502,37 @@ mod tests {
     fn keys_and_claims_are_validated() {
         assert_eq!(
             KeyRing::new("k1", b"short").unwrap_err().code(),
-            "token_key_invalid"
+            code::error::TokenKeyInvalid
         );
         assert_eq!(
             KeyRing::new("bad kid", KEY).unwrap_err().code(),
-            "token_key_invalid"
+            code::error::TokenKeyInvalid
         );
         let ring = ring();
         let mut c = claims();
         c.exp = c.iat;
-        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        assert_eq!(
+            ring.issue(&c).unwrap_err().code(),
+            code::error::TokenClaimsInvalid
+        );
         let mut c = claims();
         c.id.clear();
-        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        assert_eq!(
+            ring.issue(&c).unwrap_err().code(),
+            code::error::TokenClaimsInvalid
+        );
         let mut c = claims();
         c.scope.methods = vec!["get".into()];
-        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        assert_eq!(
+            ring.issue(&c).unwrap_err().code(),
+            code::error::TokenClaimsInvalid
+        );
         let mut c = claims();
         c.max_uses = Some(0);
-        assert_eq!(ring.issue(&c).unwrap_err().code(), "token_claims_invalid");
+        assert_eq!(
+            ring.issue(&c).unwrap_err().code(),
+            code::error::TokenClaimsInvalid
+        );
     }
 
     #[test]

@@ -17,8 +17,8 @@ use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::rpc::types::{TransactionInput, TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
-use paywire_core::chain::PreFlight;
 use paywire_core::protocol::evm::{self, ChainEvmPayment, SignerProof};
+use paywire_core::settlement::chain::PreFlight;
 
 alloy::sol! {
     /// The EIP-3009 surface of USDC (FiatToken v2.2) this settler uses.
@@ -83,7 +83,7 @@ impl std::str::FromStr for ChainNetworkSettings {
         let (network, urls) = text
             .split_once('=')
             .ok_or_else(|| "a chain is <CAIP-2 network>=<RPC URL>[,<RPC URL>…]".to_string())?;
-        paywire_core::protocol::network::evm_chain_id(network.trim())
+        paywire_core::network::evm_chain_id(network.trim())
             .map_err(|_| format!("{network:?} is not an EVM network (eip155:<chain id>)"))?;
         let rpc_urls: Vec<String> = urls
             .split(',')
@@ -245,7 +245,7 @@ impl Chains {
         }
         let mut by_network = HashMap::new();
         for network in &settings.networks {
-            let chain_id = paywire_core::protocol::network::evm_chain_id(&network.network)
+            let chain_id = paywire_core::network::evm_chain_id(&network.network)
                 .map_err(|_| format!("{} is not an EVM network", network.network))?;
             let policy = rpc::RpcPolicy {
                 timeout: settings.rpc_timeout,

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use paywire_core::idempotency::Fingerprint;
 use paywire_core::policy::{Policy, Usage};
-use paywire_core::settlement::EarlierPayment;
+use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::Dialect;

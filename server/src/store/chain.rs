@@ -1,8 +1,8 @@
 //! Attempts to settle authorizations on a chain (`chain_attempts`).
 
-use paywire_core::chain::{Attempt, AttemptState};
 use paywire_core::idempotency::Fingerprint;
-use paywire_core::protocol::Reason;
+use paywire_core::settlement::chain::{Attempt, AttemptState};
+use paywire_core::Reason;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::error::ApiError;

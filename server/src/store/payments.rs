@@ -2,7 +2,7 @@
 //! payment identifier)`, and the answer each gave.
 
 use paywire_core::idempotency::Fingerprint;
-use paywire_core::settlement::EarlierPayment;
+use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::ApiError;

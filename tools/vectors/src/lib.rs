@@ -19,12 +19,13 @@ use paywire_core::idempotency::{
     StoredOutcome,
 };
 use paywire_core::money::{Amount, Asset};
+use paywire_core::network;
 use paywire_core::policy::{PaymentIntent, Policy, Usage};
 use paywire_core::pricing::{
     pricebook_from_json, split_fee, PathPattern, PaymentOption, QuoteRequest,
 };
 use paywire_core::protocol::{
-    evm, header, ledger, matching, network, AnyRequirements, FacilitatorRequest, PaymentRequired,
+    evm, header, ledger, matching, AnyRequirements, FacilitatorRequest, PaymentRequired,
     PaymentRequirements, ResourceInfo,
 };
 use paywire_core::token::{self, Caveat, Claims, KeyRing, TokenRequest};

@@ -120,6 +120,7 @@ impl<'de> Deserialize<'de> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
 
     #[test]
     fn keccak_of_empty_input() {
@@ -162,7 +163,7 @@ mod tests {
             Address::parse("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD")
                 .unwrap_err()
                 .code(),
-            "evm_address_checksum_invalid"
+            code::error::EvmAddressChecksumInvalid
         );
     }
 
@@ -178,7 +179,7 @@ mod tests {
         ] {
             assert_eq!(
                 Address::parse(bad).unwrap_err().code(),
-                "evm_address_invalid",
+                code::error::EvmAddressInvalid,
                 "{bad:?}"
             );
         }

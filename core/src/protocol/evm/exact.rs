@@ -5,7 +5,9 @@
 //! On-chain steps (simulation, balance, nonce state, ERC-1271/6492 smart wallets) are the
 //! settler's; here is everything that needs no chain.
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
+use crate::network;
 use crate::protocol::evm::address::Address;
 use crate::protocol::evm::eip712::{Eip712Domain, TransferWithAuthorization};
 use crate::protocol::evm::signature::{EvmSignature, PrivateKey, SIGNATURE_LEN};
@@ -13,7 +15,6 @@ use crate::protocol::exact::{check_exact_scheme, check_not_zero, check_terms};
 use crate::protocol::exact::{format_nonce, parse_nonce, ExactAuthorization, ExactPayload};
 use crate::protocol::ledger::V1_VALID_AFTER_SKEW_SECONDS;
 use crate::protocol::types::{AnyRequirements, PaymentPayload};
-use crate::protocol::{network, Reason};
 
 /// An EVM payment that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,6 +353,7 @@ pub fn payload_of(authorization: &TransferWithAuthorization, signature: String) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use crate::money::Amount;
     use crate::protocol::types::PaymentRequired;
     use serde_json::json;
@@ -426,7 +428,7 @@ mod tests {
         assert_eq!(verified.proof, SignerProof::ContractWallet { digest });
         assert_eq!(
             code(&required, &by_owner),
-            "invalid_exact_evm_signature",
+            code::reason::InvalidExactEvmSignature,
             "without a chain the same payment is refused"
         );
         // A long (contract) signature is left to the chain as well, a 6492 one as a
@@ -449,7 +451,7 @@ mod tests {
         );
         assert_eq!(
             code(&required, &counterfactual),
-            "invalid_exact_evm_payload_undeployed_smart_wallet",
+            code::reason::InvalidExactEvmPayloadUndeployedSmartWallet,
             "without a chain it cannot be checked"
         );
         // Past the bound a signature is refused here: no chain call forwards it.
@@ -462,7 +464,7 @@ mod tests {
             let verified = verify_payment_for_chain(&sized, &requirements, NOW);
             assert_eq!(verified.is_ok(), proof_left_to_the_chain, "{len} bytes");
             if let Err(error) = verified {
-                assert_eq!(error.code(), "invalid_exact_evm_signature");
+                assert_eq!(error.code(), code::reason::InvalidExactEvmSignature);
             }
         }
         // The terms are still checked, whoever signed: a wrong recipient is refused.
@@ -473,7 +475,7 @@ mod tests {
             verify_payment_for_chain(&wrong_to, &requirements, NOW)
                 .unwrap_err()
                 .code(),
-            "invalid_exact_evm_recipient_mismatch"
+            code::reason::InvalidExactEvmRecipientMismatch
         );
     }
 
@@ -522,46 +524,46 @@ mod tests {
         let r = required(2);
         assert_eq!(
             code(&r, &resign(&r, |a| a.to = Address::from_bytes([9; 20]))),
-            "invalid_exact_evm_recipient_mismatch"
+            code::reason::InvalidExactEvmRecipientMismatch
         );
         assert_eq!(
             code(&r, &resign(&r, |a| a.valid_before = NOW + 5)),
-            "invalid_exact_evm_payload_authorization_valid_before"
+            code::reason::InvalidExactEvmPayloadAuthorizationValidBefore
         );
         assert_eq!(
             code(&r, &resign(&r, |a| a.valid_after = NOW + 1)),
-            "invalid_exact_evm_payload_authorization_valid_after"
+            code::reason::InvalidExactEvmPayloadAuthorizationValidAfter
         );
         assert_eq!(
             code(&r, &resign(&r, |a| a.value = Amount::new(10_001))),
-            "invalid_exact_evm_payload_authorization_value_mismatch"
+            code::reason::InvalidExactEvmPayloadAuthorizationValueMismatch
         );
         assert_eq!(
             code(&r, &pay(&r, |e| e.authorization.value = Amount::new(1))),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
         assert_eq!(
             code(&r, &pay(&r, |e| e.authorization.from = PAY_TO.into())),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
         assert_eq!(
             code(&r, &pay(&r, |e| e.signature.push_str("00"))),
-            "invalid_exact_evm_payload_undeployed_smart_wallet"
+            code::reason::InvalidExactEvmPayloadUndeployedSmartWallet
         );
         assert_eq!(
             code(&r, &pay(&r, |e| e.signature.truncate(10))),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
         assert_eq!(
             code(&r, &pay(&r, |e| e.authorization.nonce = "0x12".into())),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
         assert_eq!(
             code(
                 &r,
                 &pay(&r, |e| e.authorization.from = "not an address".into())
             ),
-            "invalid_payload"
+            code::reason::InvalidPayload
         );
     }
 
@@ -581,13 +583,13 @@ mod tests {
                 .code()
                 .to_string()
         };
-        assert_eq!(code_for(&requirements), "invalid_exact_evm_scheme");
+        assert_eq!(code_for(&requirements), code::reason::InvalidExactEvmScheme);
         if let AnyRequirements::V2(req) = &mut requirements {
             req.scheme = "exact".into();
         }
         assert_eq!(
             code_for(&requirements),
-            "invalid_exact_evm_missing_eip712_domain"
+            code::reason::InvalidExactEvmMissingEip712Domain
         );
         if let AnyRequirements::V2(req) = &mut requirements {
             req.extra = Some(
@@ -599,7 +601,7 @@ mod tests {
         }
         assert_eq!(
             code_for(&requirements),
-            "invalid_exact_evm_network_mismatch"
+            code::reason::InvalidExactEvmNetworkMismatch
         );
     }
 
@@ -616,7 +618,7 @@ mod tests {
                 verify_payment(&payment, &requirements, NOW)
                     .unwrap_err()
                     .code(),
-                "invalid_exact_evm_signature"
+                code::reason::InvalidExactEvmSignature
             );
         }
     }
@@ -637,7 +639,7 @@ mod tests {
             sign_payment(&ledger, &key(), &[0; 32], NOW)
                 .unwrap_err()
                 .code(),
-            "invalid_exact_evm_network_mismatch"
+            code::reason::InvalidExactEvmNetworkMismatch
         );
         let mut no_domain = required(2).requirements(0).unwrap();
         if let AnyRequirements::V2(req) = &mut no_domain {
@@ -647,7 +649,7 @@ mod tests {
             sign_payment(&no_domain, &key(), &[0; 32], NOW)
                 .unwrap_err()
                 .code(),
-            "invalid_exact_evm_missing_eip712_domain"
+            code::reason::InvalidExactEvmMissingEip712Domain
         );
     }
 }

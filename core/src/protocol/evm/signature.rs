@@ -7,9 +7,9 @@ use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use k256::elliptic_curve::scalar::IsHigh;
 use zeroize::Zeroizing;
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
 use crate::protocol::evm::address::{keccak256, Address};
-use crate::protocol::Reason;
 
 /// The length of an EOA signature: `r` (32) ‖ `s` (32) ‖ `v` (1).
 pub const SIGNATURE_LEN: usize = 65;
@@ -182,6 +182,7 @@ impl PrivateKey {
 
 #[cfg(test)]
 mod tests {
+    use crate::error::code;
     #[cfg(feature = "secp256k1")]
     #[test]
     fn both_backends_recover_the_same_address() {
@@ -247,7 +248,7 @@ mod tests {
         bytes[64] = 2;
         assert_eq!(
             EvmSignature::from_bytes(&bytes).unwrap_err().code(),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
     }
 
@@ -271,7 +272,7 @@ mod tests {
         twin[64] = if low[64] == 27 { 28 } else { 27 };
         assert_eq!(
             EvmSignature::from_bytes(&twin).unwrap_err().code(),
-            "invalid_exact_evm_signature"
+            code::reason::InvalidExactEvmSignature
         );
     }
 
@@ -280,7 +281,7 @@ mod tests {
         for bad in [&[0u8; 64][..], &[0u8; 66][..], &[0u8; 65][..]] {
             assert_eq!(
                 EvmSignature::from_bytes(bad).unwrap_err().code(),
-                "invalid_exact_evm_signature"
+                code::reason::InvalidExactEvmSignature
             );
         }
         assert!(EvmSignature::from_hex("1234").is_err());
@@ -291,15 +292,15 @@ mod tests {
     fn invalid_private_keys_are_refused_and_keys_are_redacted() {
         assert_eq!(
             PrivateKey::from_bytes(&[0u8; 32]).unwrap_err().code(),
-            "evm_private_key_invalid"
+            code::error::EvmPrivateKeyInvalid
         );
         assert_eq!(
             PrivateKey::from_bytes(&[0xff; 32]).unwrap_err().code(),
-            "evm_private_key_invalid"
+            code::error::EvmPrivateKeyInvalid
         );
         assert_eq!(
             PrivateKey::from_hex("0xnope").unwrap_err().code(),
-            "evm_private_key_invalid"
+            code::error::EvmPrivateKeyInvalid
         );
         let debug = format!("{:?}", PrivateKey::from_hex(DEV_KEY).unwrap());
         assert!(debug.contains(DEV_ADDRESS) && debug.contains("redacted"));

@@ -1,4 +1,4 @@
-//! The settlement decision: given what the ledger knows about a payer and a payment whose
+//! The ledger's settlement decision: given what the ledger knows about a payer and a payment whose
 //! signature and terms already verified, what to do — answer an earlier outcome again, refuse
 //! with a reason, or post the payment.
 //!
@@ -29,12 +29,12 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Reason;
 use crate::error::{Error, Result};
-use crate::idempotency::{canonical_json, Fingerprint};
+use crate::idempotency::Fingerprint;
 use crate::money::Amount;
 use crate::policy::{Decision, PaymentIntent, Policy, Usage};
 use crate::pricing::{split_fee, PriceRule};
-use crate::protocol::{AnyRequirements, Reason};
 use crate::token::{Bundle, Claims};
 
 /// A verified payment, as the settler sees it.
@@ -59,7 +59,7 @@ pub struct PaymentFacts {
     pub request_fingerprint: Fingerprint,
     /// The client's payment identifier (x402 `payment-identifier`), if any.
     pub identifier: Option<String>,
-    /// The fingerprint of what the payment asks for ([`terms_fingerprint`]): a re-signed retry
+    /// The fingerprint of what the payment asks for ([`super::terms_fingerprint`]): a re-signed retry
     /// under the same identifier has the same one.
     pub terms_fingerprint: Fingerprint,
 }
@@ -179,13 +179,6 @@ impl Plan {
     }
 }
 
-/// The fingerprint of what a payment asks for — its requirements — independent of signature
-/// and nonce: a client that re-signs after a lost answer is retrying, not asking for more.
-pub fn terms_fingerprint(requirements: &AnyRequirements) -> Fingerprint {
-    let json = serde_json::to_value(requirements).unwrap_or_default();
-    crate::idempotency::fingerprint("POST", "/settle#payment-identifier", &canonical_json(&json))
-}
-
 /// Decides what to do with a verified payment (see the module documentation for the rules and
 /// their order).
 ///
@@ -292,7 +285,7 @@ fn bundle_claims(
     now: u64,
 ) -> std::result::Result<Claims, (Reason, String)> {
     let accepted = offer.accepted.iter().find(|a| {
-        crate::protocol::network::same_network(&a.network, &payment.network)
+        crate::network::same_network(&a.network, &payment.network)
             && a.asset.eq_ignore_ascii_case(&payment.asset)
     });
     let Some(accepted) = accepted else {
@@ -335,6 +328,7 @@ fn bundle_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::code;
     use crate::idempotency::fingerprint;
 
     const NOW: u64 = 1_767_225_600; // 2026-01-01
@@ -417,7 +411,7 @@ mod tests {
         let plan = decide(&payment(0), &funded(100), None, rules(), NOW).unwrap();
         assert_eq!(
             refusal(plan),
-            "invalid_exact_evm_payload_authorization_value"
+            code::reason::InvalidExactEvmPayloadAuthorizationValue
         );
     }
 
@@ -439,7 +433,7 @@ mod tests {
         ledger.earlier_by_nonce.as_mut().unwrap().fingerprint = fingerprint("POST", "/x", b"");
         assert_eq!(
             refusal(decide(&p, &ledger, None, rules(), NOW).unwrap()),
-            "invalid_exact_evm_nonce_already_used"
+            code::reason::InvalidExactEvmNonceAlreadyUsed
         );
     }
 
@@ -460,7 +454,7 @@ mod tests {
         ledger.earlier_by_identifier.as_mut().unwrap().fingerprint =
             fingerprint("POST", "/other", b"");
         let error = decide(&p, &ledger, None, rules(), NOW).unwrap_err();
-        assert_eq!(error.code(), "idempotency_key_reused");
+        assert_eq!(error.code(), code::error::IdempotencyKeyReused);
         assert!(!error.to_string().contains("pay_1"));
     }
 
@@ -471,12 +465,12 @@ mod tests {
             Some(Policy::from_json(serde_json::json!({"maxPerRequest": "0.000005"})).unwrap());
         assert_eq!(
             refusal(decide(&payment(10), &ledger, None, rules(), NOW).unwrap()),
-            "policy_max_per_request_exceeded",
+            code::policy::MaxPerRequestExceeded,
             "the policy is checked before the balance"
         );
         assert_eq!(
             refusal(decide(&payment(5), &funded(4), None, rules(), NOW).unwrap()),
-            "insufficient_funds"
+            code::reason::InsufficientFunds
         );
         let Plan::Post(posting) = decide(&payment(5), &ledger, None, rules(), NOW).unwrap() else {
             panic!("posts")
@@ -502,7 +496,7 @@ mod tests {
                 )
                 .unwrap()
             ),
-            "invalid_payment_requirements"
+            code::reason::InvalidPaymentRequirements
         );
         let Plan::Post(posting) = decide(
             &payment(20_000),
@@ -523,7 +517,7 @@ mod tests {
         other_asset.asset = "EUR".into();
         assert_eq!(
             refusal(decide(&other_asset, &ledger, Some(&offer(20_000)), rules(), NOW).unwrap()),
-            "invalid_payment_requirements"
+            code::reason::InvalidPaymentRequirements
         );
         // Prices and payments at different scales are compared exactly.
         let mut fine = offer(1);
@@ -535,7 +529,7 @@ mod tests {
         fine.price = Amount::new(11);
         assert_eq!(
             refusal(decide(&payment(1), &ledger, Some(&fine), rules(), NOW).unwrap()),
-            "invalid_payment_requirements"
+            code::reason::InvalidPaymentRequirements
         );
     }
 
@@ -546,7 +540,7 @@ mod tests {
         ledger.payee_balance = Amount::new(limit - 10);
         assert_eq!(
             refusal(decide(&payment(100), &ledger, None, rules(), NOW).unwrap()),
-            "balance_overflow"
+            code::reason::BalanceOverflow
         );
         ledger.payee_balance = Amount::new(limit - 98);
         assert!(matches!(
@@ -556,14 +550,14 @@ mod tests {
         ledger.platform_balance = Amount::new(limit);
         assert_eq!(
             refusal(decide(&payment(100), &ledger, None, rules(), NOW).unwrap()),
-            "balance_overflow",
+            code::reason::BalanceOverflow,
             "the fee wallet too"
         );
         let mut huge = payment(limit + 1);
         huge.amount_decimal = Decimal::MAX;
         assert_eq!(
             refusal(decide(&huge, &funded(u128::MAX), None, rules(), NOW).unwrap()),
-            "balance_overflow"
+            code::reason::BalanceOverflow
         );
     }
 }

@@ -8,8 +8,8 @@
 //! submits anything: a payment is submitted at most once, and a replay is answered with the
 //! first attempt's outcome only when it is the same request from the same (verified) payer.
 
+use crate::error::Reason;
 use crate::idempotency::Fingerprint;
-use crate::protocol::Reason;
 
 /// Where an attempt to settle an authorization on chain stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
