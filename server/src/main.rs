@@ -1,7 +1,7 @@
 //! Run with: `cargo run --release -p paywire-server` (serves on 127.0.0.1:4020 with ./paywire.db)
 
 use clap::{Parser, Subcommand};
-use paywire_server::settings::SettingsArgs;
+use paywire_server::app::settings::SettingsArgs;
 
 /// Paywire's settlement server: an x402 facilitator over a double-entry ledger.
 #[derive(Parser)]
@@ -109,12 +109,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             .get_or_insert_with(|| "sqlite://paywire-demo.db".into());
         let settings = args.resolve()?;
         // The demo tells its story on stdout; the logs stay quiet unless asked for.
-        paywire_server::observe::init_logging(settings.log_json, "warn");
-        let options = paywire_server::demo::DemoOptions {
+        paywire_server::base::observe::init_logging(settings.log_json, "warn");
+        let options = paywire_server::app::demo::DemoOptions {
             payments: *payments,
             serve: *serve || payments.is_none(),
         };
-        return paywire_server::demo::run_demo(&settings, options).await;
+        return paywire_server::app::demo::run_demo(&settings, options).await;
     }
     let settings = cli.settings.resolve()?;
     let opened = paywire_server::open(&settings).await?;
@@ -139,10 +139,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             serde_json::to_string_pretty(&value).unwrap_or_default()
         )
     };
-    let call = |e: paywire_server::error::ApiError| format!("{}: {e}", e.code());
+    let call = |e: paywire_server::base::error::ApiError| format!("{}: {e}", e.code());
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            paywire_server::observe::init_logging(settings.log_json, "info");
+            paywire_server::base::observe::init_logging(settings.log_json, "info");
             eprintln!(
                 "paywire-server listening on http://{} ({:?}, network {})",
                 settings.listen, state.dialect, state.ledger_network
@@ -155,9 +155,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::CreateProvider { name, evm_address } => {
-            let created = paywire_server::accounts::create_provider(&state, &name, evm_address)
-                .await
-                .map_err(call)?;
+            let created =
+                paywire_server::api::accounts::create_provider(&state, &name, evm_address)
+                    .await
+                    .map_err(call)?;
             print(serde_json::to_value(created).unwrap_or_default());
             Ok(())
         }
@@ -166,16 +167,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map(|p| serde_json::from_str(&p))
                 .transpose()
                 .map_err(|e| format!("policy: {e}"))?;
-            let created = paywire_server::accounts::create_agent(&state, &name, policy)
+            let created = paywire_server::api::accounts::create_agent(&state, &name, policy)
                 .await
                 .map_err(call)?;
             print(serde_json::to_value(created).unwrap_or_default());
             Ok(())
         }
         Command::Fund { wallet_id, amount } => {
-            let funded = paywire_server::accounts::fund_ledger(&state, &wallet_id, &amount, None)
-                .await
-                .map_err(call)?;
+            let funded =
+                paywire_server::api::accounts::fund_ledger(&state, &wallet_id, &amount, None)
+                    .await
+                    .map_err(call)?;
             print(serde_json::to_value(funded).unwrap_or_default());
             Ok(())
         }
@@ -188,22 +190,27 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::CreateApiKey { tenant_id, scopes } => {
             if let Some(bad) = scopes
                 .iter()
-                .find(|s| !paywire_server::auth::SCOPES.contains(&s.as_str()))
+                .find(|s| !paywire_server::services::auth::SCOPES.contains(&s.as_str()))
             {
                 return Err(format!("unknown scope {bad:?}: use read, write, manage"));
             }
             let kind = sqlx_kind(&state, &tenant_id).await?;
-            let key = paywire_server::auth::create_api_key(&state.pool, &tenant_id, &kind, &scopes)
-                .await
-                .map_err(call)?;
+            let key = paywire_server::services::auth::create_api_key(
+                &state.pool,
+                &tenant_id,
+                &kind,
+                &scopes,
+            )
+            .await
+            .map_err(call)?;
             print(
                 serde_json::json!({"tenantId": tenant_id, "id": key.id, "apiKey": key.key, "scopes": scopes}),
             );
             Ok(())
         }
         Command::RotateMasterKey => {
-            let new_key = paywire_server::secrets::MasterKey::generate();
-            let count = paywire_server::secrets::rotate_master_key(
+            let new_key = paywire_server::infra::secrets::MasterKey::generate();
+            let count = paywire_server::infra::secrets::rotate_master_key(
                 &state.pool,
                 state.dialect,
                 &state.sealer,
@@ -211,7 +218,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             )
             .await
             .map_err(call)?;
-            if let paywire_server::secrets::KeySource::File(path) = &settings.master_key {
+            if let paywire_server::infra::secrets::KeySource::File(path) = &settings.master_key {
                 let previous = path.with_extension("key.previous");
                 std::fs::rename(path, &previous)
                     .map_err(|e| format!("cannot move {} aside: {e}", path.display()))?;
@@ -273,13 +280,13 @@ fn sign_payment(
         paywire_core::PaymentRequired::from_json_value(value).map_err(|e| e.to_string())?;
     let requirements = required.requirements(index).map_err(|e| e.to_string())?;
     let secret = WalletSecret::from_hex(secret).map_err(|e| e.to_string())?;
-    let nonce = paywire_server::util::random_bytes::<32>();
+    let nonce = paywire_server::base::util::random_bytes::<32>();
     let exact = ledger::sign_payment(
         &requirements,
         wallet_id,
         &secret,
         &nonce,
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .map_err(|e| format!("{}: {e}", e.code()))?;
     let payment = required

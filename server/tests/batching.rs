@@ -26,7 +26,7 @@ async fn settle_via(router: axum::Router, body: Vec<u8>) -> Value {
 
 async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     let mut app = TestApp::with_fee(backend, 100).await;
-    app.state.batcher = Some(paywire_server::settlement::start_batcher(
+    app.state.batcher = Some(paywire_server::settle::ledger::start_batcher(
         2,
         64,
         Duration::from_millis(50),
@@ -141,13 +141,13 @@ async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 21);
     app.assert_books_balance().await;
     // The batches held several payments each.
-    let (count, sum, _) = paywire_server::metrics::batch_totals();
+    let (count, sum, _) = paywire_server::infra::metrics::batch_totals();
     assert!(
         count >= 1.0 && sum / count > 2.0,
         "batches of {sum}/{count}"
     );
     assert_eq!(
-        paywire_server::metrics::batch_fallbacks(),
+        paywire_server::infra::metrics::batch_fallbacks(),
         0.0,
         "every batch was decided set-based, none fell back to one by one"
     );

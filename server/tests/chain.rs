@@ -27,7 +27,7 @@ use alloy::sol_types::{SolCall, SolValue};
 use common::{Backend, TestApp};
 use paywire_core::protocol::evm::{self, PrivateKey};
 use paywire_core::protocol::{ExactPayload, PaymentRequired};
-use paywire_server::settings::SettingsArgs;
+use paywire_server::app::settings::SettingsArgs;
 use serde_json::{json, Value};
 
 on_both_databases!(
@@ -246,7 +246,7 @@ fn payment(chain: &Chain, key: &PrivateKey, pay_to: &str, amount: u128) -> Value
         &requirements,
         key,
         &common::nonce(1),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     request(&required, exact)
@@ -271,7 +271,7 @@ fn alloy_address(key: &PrivateKey) -> Address {
 /// second or more: bounded, 4 s); returns what it concluded.
 async fn reconcile_until_one_concludes(app: &TestApp) -> usize {
     for _ in 0..40 {
-        let concluded = paywire_server::onchain::reconcile_once(&app.state)
+        let concluded = paywire_server::settle::chain::reconcile_once(&app.state)
             .await
             .unwrap();
         if concluded > 0 {
@@ -380,7 +380,7 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
             hex::decode(exact.authorization.nonce.trim_start_matches("0x")).unwrap(),
         )
         .unwrap(),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     authorization.value = paywire_core::money::Amount::new(20_000);
@@ -397,7 +397,7 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
     );
     // Expired: refused by the checks before the chain is asked.
     let required = chain.requirements(&pay_to, 10_000);
-    let long_ago = paywire_server::util::now() - 3_600;
+    let long_ago = paywire_server::base::util::now() - 3_600;
     let expired = evm::sign_payment(
         &required.requirements(0).unwrap(),
         &rich,
@@ -419,7 +419,7 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
         &wrong.requirements(0).unwrap(),
         &rich,
         &common::nonce(3),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     let refused = app.settle(&request(&wrong, signed)).await;
@@ -439,7 +439,7 @@ async fn what_the_chain_would_refuse_is_refused_before_broadcasting(backend: Bac
         &unlisted.requirements(0).unwrap(),
         &rich,
         &common::nonce(4),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     let refused = app.settle(&request(&unlisted, signed)).await;
@@ -534,7 +534,7 @@ async fn a_late_receipt_is_pending_then_reconciled(backend: Backend) {
     let concluded = reconcile_until_one_concludes(&app).await;
     assert_eq!(concluded, 1);
     assert_eq!(
-        paywire_server::onchain::reconcile_once(&app.state)
+        paywire_server::settle::chain::reconcile_once(&app.state)
             .await
             .unwrap(),
         0,
@@ -575,7 +575,7 @@ async fn a_contract_wallet_pays_through_erc1271(backend: Backend) {
         &requirements,
         from,
         &common::nonce(7),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     // The wallet's owner signs; the wallet vouches for it on chain.
@@ -761,7 +761,7 @@ async fn a_counterfactual_wallet_is_deployed_and_pays_through_erc6492(backend: B
             &requirements,
             from,
             &common::nonce(n),
-            paywire_server::util::now(),
+            paywire_server::base::util::now(),
         )
         .unwrap();
         let inner = key.sign_digest(&domain.signing_digest(&authorization));
@@ -929,7 +929,7 @@ async fn rpc_down_after_broadcast_is_pending_then_reconciled() {
     assert!(proxy.down.load(Ordering::SeqCst));
     // Down, the reconciler concludes nothing; back up, it settles the payment once.
     assert_eq!(
-        paywire_server::onchain::reconcile_once(&app.state)
+        paywire_server::settle::chain::reconcile_once(&app.state)
             .await
             .unwrap(),
         0
@@ -987,7 +987,7 @@ async fn forged_contract_wallet_signatures_cost_bounded_rpc_calls(backend: Backe
             &requirements,
             from,
             &common::nonce(n),
-            paywire_server::util::now(),
+            paywire_server::base::util::now(),
         )
         .unwrap();
         let signature = signature.unwrap_or_else(|| {

@@ -283,7 +283,7 @@ async fn crash_and_audit(kind: &str) {
             .unwrap();
         assert_eq!(balance, 1_000_000_000 - paid, "charged once per payment");
     }
-    let now = i64::try_from(paywire_server::util::now()).unwrap();
+    let now = i64::try_from(paywire_server::base::util::now()).unwrap();
     let stuck: i64 = sqlx::query(
         "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'in_progress' AND created_at < $1",
     )

@@ -235,9 +235,9 @@ async fn a_key_used_again_after_it_expired_is_a_new_request(backend: Backend) {
         "deposited into the second wallet"
     );
     // Swept: the same key and the very same request once more deposits once more.
-    paywire_server::tokens::sweep(
+    paywire_server::services::tokens::sweep(
         &app.state,
-        paywire_server::util::now() + retention as u64 + 1,
+        paywire_server::base::util::now() + retention as u64 + 1,
     )
     .await
     .unwrap();

@@ -168,7 +168,7 @@ async fn a_bundle_is_sold_only_at_the_providers_price(backend: Backend) {
         &typed,
         &agent.wallet,
         &nonce(1),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     );
     let signature =
         ledger::sign_authorization(&secret, "paywire:test", "USD", &authorization).unwrap();
@@ -225,16 +225,19 @@ async fn an_idempotency_key_of_a_request_that_died_is_free_after_its_lease(backe
     let key = "fund-after-crash";
     // A request that began, committed its deposit, and died before recording its outcome (the
     // process was killed between the two).
-    let scope = paywire_server::idempotency::scope_of(Some(&format!("Bearer {ADMIN}")));
+    let scope = paywire_server::services::idempotency::scope_of(Some(&format!("Bearer {ADMIN}")));
     let fp = paywire_core::fingerprint("POST", &path, &serde_json::to_vec(&body).unwrap());
     let idem = paywire_core::IdempotencyKey::parse(key).unwrap();
-    let begun = paywire_server::idempotency::begin(&app.state, &scope, &idem, &fp)
+    let begun = paywire_server::services::idempotency::begin(&app.state, &scope, &idem, &fp)
         .await
         .unwrap();
     assert_eq!(begun.begin, paywire_core::Begin::Proceed);
-    let reference =
-        paywire_server::idempotency::Reference::new(&scope, &idem, begun.generation.as_deref());
-    paywire_server::accounts::fund_ledger(&app.state, &agent.wallet, "5.00", Some(&reference))
+    let reference = paywire_server::services::idempotency::Reference::new(
+        &scope,
+        &idem,
+        begun.generation.as_deref(),
+    );
+    paywire_server::api::accounts::fund_ledger(&app.state, &agent.wallet, "5.00", Some(&reference))
         .await
         .unwrap();
     let send = || async {
@@ -271,7 +274,7 @@ async fn an_idempotency_key_of_a_request_that_died_is_free_after_its_lease(backe
     assert_eq!((status, &again), (StatusCode::OK, &answer));
     // A key whose request died before committing anything simply runs again.
     let fresh = paywire_core::IdempotencyKey::parse("fund-never-committed").unwrap();
-    paywire_server::idempotency::begin(&app.state, &scope, &fresh, &fp)
+    paywire_server::services::idempotency::begin(&app.state, &scope, &fresh, &fp)
         .await
         .unwrap();
     sqlx::query("UPDATE idempotency_keys SET created_at = created_at - 3600")
@@ -465,11 +468,16 @@ async fn secrets_are_sealed_at_rest_and_never_replayed(backend: Backend) {
         .await;
     assert_eq!(paid["success"], true, "{paid}");
     // Rotating the master key re-seals everything; the old key no longer opens it.
-    let new_key = paywire_server::secrets::MasterKey::generate();
+    let new_key = paywire_server::infra::secrets::MasterKey::generate();
     let state = &app.state;
-    paywire_server::secrets::rotate_master_key(&state.pool, state.dialect, &state.sealer, &new_key)
-        .await
-        .unwrap();
+    paywire_server::infra::secrets::rotate_master_key(
+        &state.pool,
+        state.dialect,
+        &state.sealer,
+        &new_key,
+    )
+    .await
+    .unwrap();
     let resealed: String = sqlx::query("SELECT secret_sealed FROM wallets WHERE id = $1")
         .bind(&agent.wallet)
         .fetch_one(&app.state.pool)
@@ -478,13 +486,13 @@ async fn secrets_are_sealed_at_rest_and_never_replayed(backend: Backend) {
         .try_get(0)
         .unwrap();
     assert_ne!(resealed, wallet);
-    let aad = paywire_server::secrets::wallet_aad(&agent.wallet);
+    let aad = paywire_server::infra::secrets::wallet_aad(&agent.wallet);
     assert!(
         app.state.sealer.open(&wallet, &aad).is_ok(),
         "the old key opened the old value"
     );
     assert!(app.state.sealer.open(&resealed, &aad).is_err());
-    let opened = paywire_server::secrets::Sealer::new(new_key)
+    let opened = paywire_server::infra::secrets::Sealer::new(new_key)
         .open(&resealed, &aad)
         .unwrap();
     assert_eq!(
@@ -612,7 +620,7 @@ async fn api_keys_are_listed_revoked_and_prefixed_as_secret(backend: Backend) {
     // A key of the old `pk_` format keeps working.
     let old = "pk_0123456789abcdef0123456789abcdef0123456789abcdef";
     sqlx::query("INSERT INTO api_keys (hash, tenant_id, scopes, created_at, id) VALUES ($1, $2, 'read write', 0, 'key_old')")
-        .bind(paywire_server::util::sha256_hex(old))
+        .bind(paywire_server::base::util::sha256_hex(old))
         .bind(&provider.id)
         .execute(&app.state.pool)
         .await
@@ -627,9 +635,12 @@ async fn api_keys_are_listed_revoked_and_prefixed_as_secret(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     // A new operator key replaces the old one.
-    paywire_server::auth::ensure_operator_key(&app.state, Some("sk_admin_replacement_key"))
-        .await
-        .unwrap();
+    paywire_server::services::auth::ensure_operator_key(
+        &app.state,
+        Some("sk_admin_replacement_key"),
+    )
+    .await
+    .unwrap();
     let (status, _) = app
         .call(
             Method::GET,

@@ -6,53 +6,28 @@ use std::path::Path;
 
 use paywire_layering::{find_cycle, read, upward_edges, Graph};
 
-/// Bottom first. A module may use its own layer and those below.
+/// Bottom first: one folder of `server/src` per layer (the files of a layer live in its
+/// folder). A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    // Foundations: errors, helpers, the typed request/response shapes, the ledger's identity.
-    &[
-        "error",
-        "util",
-        "shapes",
-        "ledger",
-        "body",
-        "webhook_url",
-        "observe",
-    ],
+    // Foundations: the API error, request limits and body parsing, helpers, the ledger's
+    // identity, webhook URLs, request ids, the typed request and response shapes.
+    &["base"],
     // The database pool and dialect; every SQL statement.
-    &["db"],
     &["store"],
-    // Counters and histograms (Prometheus), fed by the layers above.
-    &["metrics"],
-    // What one TCP connection may hold: the write deadline, per-client caps, its address.
-    &["connection"],
-    // Rate limits (their refusal is an error of the API).
-    &["ratelimit"],
-    // Secrets at rest (sealed into store columns); configuration that holds the master key.
-    &["secrets"],
     // EVM chains: settings, JSON-RPC with failover, the facilitator's transactions.
-    &["chain", "chain::rpc"],
-    &["settings"],
-    // What every handler shares.
-    &["state"],
-    // Services the handlers call: authentication, pricing, idempotency, access tokens.
-    &["auth", "pricing", "idempotency", "tokens", "delivery"],
-    // The settlement of a verified payment (the core's decision, the store's transaction).
-    &["settlement", "onchain"],
-    // Handlers: parse, call the core and the services, respond.
-    &[
-        "accounts",
-        "endpoints",
-        "keys",
-        "webhooks",
-        "facilitator",
-        "lists",
-        "reports",
-        "dashboard",
-        "payouts",
-    ],
-    // The roof: the router, opening and serving it, the demo, the OpenAPI document, the
-    // binaries.
-    &["crate", "run", "demo", "openapi", "main", "bin"],
+    &["chain"],
+    // What serving needs below the services: metrics, secrets at rest, rate limits, what one
+    // connection may hold.
+    &["infra"],
+    // What the handlers share and call: the state, authentication, pricing, idempotency,
+    // access tokens, webhook delivery.
+    &["services"],
+    // The settlement of a verified payment, one settler per way of moving money.
+    &["settle"],
+    // Handlers: parse, call the core and the services, respond; the OpenAPI document.
+    &["api"],
+    // The roof: the router (lib.rs), settings, opening and serving, the demo, the binaries.
+    &["crate", "app", "main", "bin"],
 ];
 
 fn graph() -> Graph {

@@ -78,7 +78,7 @@ async fn the_document_lists_exactly_the_routes_and_each_is_served() {
 fn the_checked_in_document_is_what_the_types_generate() {
     // Regenerate with `cargo run -p paywire-server --bin paywire-openapi`.
     assert!(
-        paywire_server::OPENAPI == paywire_server::openapi::document_text(),
+        paywire_server::OPENAPI == paywire_server::api::openapi::document_text(),
         "server/openapi.json is out of date: run `cargo run -p paywire-server --bin paywire-openapi`"
     );
 }

@@ -15,7 +15,8 @@ use std::time::Duration;
 use axum::http::{HeaderMap, Method, StatusCode};
 use common::{nonce, Backend, Party, TestApp, ADMIN};
 use paywire_core::webhook::RetrySchedule;
-use paywire_server::delivery::{self, WebhookConfig};
+use paywire_server::services::delivery;
+use paywire_server::services::state::WebhookConfig;
 use serde_json::{json, Value};
 
 on_both_databases!(
@@ -189,7 +190,7 @@ async fn every_event_arrives_through_failures_and_a_restart(backend: Backend) {
         entries.iter().filter(|e| e.3 == 500).count() >= 150,
         "the receiver failed about half its calls"
     );
-    let now = paywire_server::util::now();
+    let now = paywire_server::base::util::now();
     let mut types = HashMap::new();
     for (id, signature, body, _) in &entries {
         paywire_core::webhook::verify(signature, secret.as_bytes(), body, now, 300)
@@ -744,7 +745,7 @@ async fn revenue_and_spending_add_up_from_the_journal(backend: Backend) {
         "YYYY-MM"
     );
     // A range with nothing in it.
-    let later = paywire_server::util::now_i64() + 1_000;
+    let later = paywire_server::base::util::now_i64() + 1_000;
     let (_, empty) = app
         .call(
             Method::GET,
@@ -1040,7 +1041,7 @@ async fn with_headers(
 }
 
 async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Backend) {
-    use paywire_server::ratelimit::{Limit, Rate, RateLimits};
+    use paywire_server::infra::ratelimit::{Limit, Rate, RateLimits};
     let mut app = TestApp::new(backend).await;
     let provider = app.provider(None).await;
     let agent = app.agent(json!({}), "10").await;
@@ -1433,7 +1434,7 @@ async fn payers_cannot_bloat_or_booby_trap_what_providers_read(backend: Backend)
         .collect();
     let cut = kept.iter().find(|r| r.starts_with("https://")).unwrap();
     assert!(
-        cut.len() <= paywire_server::settlement::MAX_KEPT_RESOURCE && cut.len() > 2_000,
+        cut.len() <= paywire_server::settle::ledger::MAX_KEPT_RESOURCE && cut.len() > 2_000,
         "{}",
         cut.len()
     );
@@ -1483,7 +1484,7 @@ async fn a_receiver_that_never_answers_delays_no_other_tenant(backend: Backend) 
     pay(&app, &agent, &slow_provider, 64, 0).await;
     pay(&app, &agent, &fast_provider, 5, 1_000).await;
     let started = std::time::Instant::now();
-    let sender = paywire_server::delivery::spawn(app.state.clone());
+    let sender = paywire_server::services::delivery::spawn(app.state.clone());
     until("the fast endpoint's five events", || {
         fast_receiver.delivered_ids().len() >= 5
     })

@@ -287,7 +287,7 @@ async fn bad_signatures_and_replays_move_nothing(backend: Backend) {
         &agent.wallet,
         &secret,
         &nonce(5),
-        paywire_server::util::now() - 600,
+        paywire_server::base::util::now() - 600,
     )
     .unwrap();
     let expired = json!({"x402Version": 2, "paymentPayload": {"x402Version": 2, "accepted": requirements, "payload": stale.to_object()},
@@ -320,7 +320,7 @@ async fn evm_devnet_payments_settle_against_funded_addresses(backend: Backend) {
         &requirements,
         &key,
         &common::nonce(9),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     let payment = required.payment(0, exact.to_object()).unwrap();
@@ -346,7 +346,7 @@ async fn evm_devnet_payments_settle_against_funded_addresses(backend: Backend) {
         &requirements,
         &stranger,
         &common::nonce(10),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     let unfunded = json!({"x402Version": 2, "paymentPayload": required.payment(0, unfunded.to_object()).unwrap(), "paymentRequirements": requirements});
@@ -470,7 +470,7 @@ async fn malformed_requests_get_json_errors(backend: Backend) {
         (
             Method::POST,
             "/settle",
-            vec![b' '; paywire_server::MAX_BODY_BYTES + 1],
+            vec![b' '; paywire_server::base::limits::MAX_BODY_BYTES + 1],
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
         ),

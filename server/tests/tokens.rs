@@ -61,7 +61,7 @@ async fn quote_payment(
         &agent.wallet,
         &secret,
         &nonce(n),
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     json!({"x402Version": 2, "paymentPayload": required.payment(0, exact.to_object()).unwrap(), "paymentRequirements": requirements})
@@ -285,15 +285,15 @@ async fn expired_tokens_are_swept(backend: Backend) {
         3,
     )
     .await;
-    let now = paywire_server::util::now();
+    let now = paywire_server::base::util::now();
     assert_eq!(
-        paywire_server::tokens::sweep(&app.state, now)
+        paywire_server::services::tokens::sweep(&app.state, now)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        paywire_server::tokens::sweep(&app.state, now + 61)
+        paywire_server::services::tokens::sweep(&app.state, now + 61)
             .await
             .unwrap(),
         1

@@ -20,7 +20,7 @@ use hyper_util::rt::TokioExecutor;
 use paywire_core::protocol::evm::PrivateKey;
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use paywire_core::protocol::AnyRequirements;
-use paywire_server::settings::SettingsArgs;
+use paywire_server::app::settings::SettingsArgs;
 use serde_json::json;
 
 const USDC_BASE_SEPOLIA: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
@@ -104,7 +104,7 @@ async fn main() {
         states.push(state);
     }
     let state = states[0].clone();
-    let now = paywire_server::util::now();
+    let now = paywire_server::base::util::now();
     let bodies = if args.evm {
         evm_payments(&state, &args, now).await
     } else {
@@ -228,7 +228,7 @@ async fn main() {
         percentile(0.999),
     );
     // How the group commit batched them (this process's metrics).
-    let (batches, batched, seconds) = paywire_server::metrics::batch_totals();
+    let (batches, batched, seconds) = paywire_server::infra::metrics::batch_totals();
     if batches > 0.0 {
         println!(
             "  {batches:.0} batches, {:.1} payments and {:.2} ms each on average",
@@ -262,18 +262,22 @@ async fn main() {
 async fn ledger_payments(state: &paywire_server::AppState, args: &Args, now: u64) -> Vec<Vec<u8>> {
     let mut providers = vec![];
     for p in 0..args.providers.max(1) {
-        let provider =
-            paywire_server::accounts::create_provider(state, &format!("load provider {p}"), None)
-                .await
-                .expect("provider");
+        let provider = paywire_server::api::accounts::create_provider(
+            state,
+            &format!("load provider {p}"),
+            None,
+        )
+        .await
+        .expect("provider");
         providers.push(provider.wallet_id);
     }
     let mut payers = vec![];
     for a in 0..args.payers.max(1) {
-        let agent = paywire_server::accounts::create_agent(state, &format!("load agent {a}"), None)
-            .await
-            .expect("agent");
-        paywire_server::accounts::fund_ledger(state, &agent.wallet_id, "1000000", None)
+        let agent =
+            paywire_server::api::accounts::create_agent(state, &format!("load agent {a}"), None)
+                .await
+                .expect("agent");
+        paywire_server::api::accounts::fund_ledger(state, &agent.wallet_id, "1000000", None)
             .await
             .expect("fund");
         let secret = WalletSecret::from_hex(agent.wallet_secret.as_deref().expect("agent secret"))
@@ -301,11 +305,11 @@ async fn ledger_payments(state: &paywire_server::AppState, args: &Args, now: u64
 async fn evm_payments(state: &paywire_server::AppState, args: &Args, now: u64) -> Vec<Vec<u8>> {
     let mut providers = vec![];
     for p in 0..args.providers.max(1) {
-        let address = PrivateKey::from_bytes(&paywire_server::util::random_bytes::<32>())
+        let address = PrivateKey::from_bytes(&paywire_server::base::util::random_bytes::<32>())
             .expect("key")
             .address()
             .to_checksum();
-        paywire_server::accounts::create_provider(
+        paywire_server::api::accounts::create_provider(
             state,
             &format!("load provider {p}"),
             Some(address.clone()),
@@ -316,14 +320,15 @@ async fn evm_payments(state: &paywire_server::AppState, args: &Args, now: u64) -
     }
     let mut payers = vec![];
     for _ in 0..args.payers.max(1) {
-        let key = PrivateKey::from_bytes(&paywire_server::util::random_bytes::<32>()).expect("key");
-        let funding = paywire_server::shapes::EvmFunding {
+        let key =
+            PrivateKey::from_bytes(&paywire_server::base::util::random_bytes::<32>()).expect("key");
+        let funding = paywire_server::base::shapes::EvmFunding {
             network: "eip155:84532".into(),
             asset: None,
             address: key.address().to_checksum(),
             amount: "1000000".into(),
         };
-        paywire_server::accounts::fund_evm(state, &funding, None)
+        paywire_server::api::accounts::fund_evm(state, &funding, None)
             .await
             .expect("fund");
         payers.push(key);
@@ -349,6 +354,6 @@ async fn evm_payments(state: &paywire_server::AppState, args: &Args, now: u64) -
 fn nonce(i: usize) -> [u8; 32] {
     let mut nonce = [0u8; 32];
     nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-    nonce[8..24].copy_from_slice(&paywire_server::util::random_bytes::<16>());
+    nonce[8..24].copy_from_slice(&paywire_server::base::util::random_bytes::<16>());
     nonce
 }

@@ -3,6 +3,7 @@
 
 fn main() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
-    std::fs::write(&path, paywire_server::openapi::document_text()).expect("write openapi.json");
+    std::fs::write(&path, paywire_server::api::openapi::document_text())
+        .expect("write openapi.json");
     println!("wrote {}", path.display());
 }

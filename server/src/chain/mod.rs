@@ -2,7 +2,7 @@
 //! retries, breakers), the token and wallet calls a settlement makes (balance, nonce state,
 //! simulation, ERC-1271, the EIP-712 domain, cached), and the facilitator's transactions
 //! (nonces taken under a lock, gas estimated, EIP-1559 fees, signed locally). What to do with
-//! their answers is decided in paywire-core and carried out in [`crate::onchain`].
+//! their answers is decided in paywire-core and carried out in [`crate::settle::chain`].
 
 pub mod rpc;
 

@@ -302,7 +302,7 @@ fn node_failure(payload: ErrorPayload) -> RpcFailure {
 
 /// `delay` plus up to half of it again, so retries from many callers do not fall in step.
 fn jittered(delay: Duration) -> Duration {
-    let [byte] = crate::util::random_bytes::<1>();
+    let [byte] = crate::base::util::random_bytes::<1>();
     delay + delay.mul_f64(f64::from(byte) / 510.0)
 }
 

@@ -13,8 +13,8 @@ use paywire_core::policy::{Policy, Usage};
 use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
-use crate::db::Dialect;
-use crate::error::ApiError;
+use crate::base::error::ApiError;
+use crate::store::db::Dialect;
 use crate::store::ledger::MAX_BALANCE;
 use crate::store::Placeholders;
 

@@ -5,7 +5,7 @@ use paywire_core::settlement::chain::{Attempt, AttemptState};
 use paywire_core::Reason;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::error::ApiError;
+use crate::base::error::ApiError;
 
 /// A recorded attempt, with what the reconciler needs to drive it on.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::db::Dialect;
+use crate::store::db::Dialect;
 
 /// Queues an event for a tenant, inside the caller's transaction: `pending` when the tenant
 /// has an enabled webhook endpoint now, else `none` (listed, never sent).

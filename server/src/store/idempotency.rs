@@ -3,7 +3,7 @@
 use paywire_core::idempotency::{Fingerprint, IdempotencyRecord, RecordState, StoredOutcome};
 use sqlx::{AnyPool, Row};
 
-use crate::error::ApiError;
+use crate::base::error::ApiError;
 
 /// Inserts an in-progress record of a new `generation`; `false` when the key has one already.
 pub async fn insert(

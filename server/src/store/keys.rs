@@ -2,7 +2,7 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::shapes::ApiKeyInfo;
+use crate::base::shapes::ApiKeyInfo;
 
 /// The tenant a key hash belongs to: `(tenant id, tenant kind, scopes)`, unless revoked.
 pub async fn tenant_of(

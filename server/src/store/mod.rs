@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod chain;
+pub mod db;
 pub mod endpoints;
 pub mod events;
 pub mod idempotency;

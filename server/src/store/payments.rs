@@ -5,7 +5,7 @@ use paywire_core::idempotency::Fingerprint;
 use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
-use crate::error::ApiError;
+use crate::base::error::ApiError;
 
 fn earlier(row: sqlx::any::AnyRow) -> Result<EarlierPayment, ApiError> {
     let fingerprint: String = row.try_get("fp")?;

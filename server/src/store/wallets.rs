@@ -3,8 +3,8 @@
 use paywire_core::policy::{Policy, Usage};
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::db::Dialect;
-use crate::error::ApiError;
+use crate::base::error::ApiError;
+use crate::store::db::Dialect;
 
 /// A wallet's owner and kind (`agent`, `provider`, `platform`, `evm`).
 pub async fn owner(
@@ -157,7 +157,7 @@ pub async fn evm_wallet(pool: &AnyPool, address: &str, now: i64) -> Result<Strin
     if let Some(id) = by_address(pool, address).await? {
         return Ok(id);
     }
-    let id = crate::util::new_id("wal");
+    let id = crate::base::util::new_id("wal");
     let usage =
         serde_json::to_string(&Usage::default()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let wallet = crate::store::tenants::NewWallet {

@@ -9,7 +9,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use paywire_core::protocol::ledger::{self, WalletSecret};
 use paywire_core::protocol::AnyRequirements;
-use paywire_server::settings::SettingsArgs;
+use paywire_server::app::settings::SettingsArgs;
 use paywire_server::AppState;
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -273,10 +273,10 @@ impl TestApp {
     pub async fn dump_text(&self) -> String {
         use sqlx::Row;
         let tables = match self.state.dialect {
-            paywire_server::db::Dialect::Sqlite => {
+            paywire_server::store::db::Dialect::Sqlite => {
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
             }
-            paywire_server::db::Dialect::Postgres => {
+            paywire_server::store::db::Dialect::Postgres => {
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
             }
         };
@@ -368,7 +368,7 @@ impl TestApp {
             &agent.wallet,
             &secret,
             &nonce,
-            paywire_server::util::now(),
+            paywire_server::base::util::now(),
         )
         .unwrap();
         json!({"x402Version": 2,

@@ -251,7 +251,7 @@ pub fn payment(parties: &Parties, amount: u128, n: u64) -> Value {
         &parties.agent_wallet,
         &secret,
         &nonce,
-        paywire_server::util::now(),
+        paywire_server::base::util::now(),
     )
     .unwrap();
     json!({"x402Version": 2,

@@ -61,13 +61,19 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The longest module that `path` (`store::meta::SealedColumn`) starts with.
+/// The longest module that `path` (`store::meta::SealedColumn`) starts with; a path that
+/// starts with no module names an item of the crate root (`crate::MAX_BODY_BYTES`), and so
+/// the root itself.
 fn resolve(modules: &BTreeSet<String>, path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return None;
+    }
     (1..=parts.len())
         .rev()
         .map(|n| parts[..n].join("::"))
         .find(|candidate| modules.contains(candidate))
+        .or_else(|| Some("crate".to_string()))
 }
 
 /// Every path a source text names through `crate::`, outside comments and test code; a group
@@ -256,6 +262,25 @@ mod tests {
                 "tokens::issue"
             ]
         );
+    }
+
+    #[test]
+    fn a_root_item_is_an_edge_to_the_root() {
+        let modules: BTreeSet<String> = ["base", "base::error", "store"].map(String::from).into();
+        assert_eq!(
+            resolve(&modules, "base::error::ApiError").as_deref(),
+            Some("base::error")
+        );
+        assert_eq!(
+            resolve(&modules, "base::limits::MAX").as_deref(),
+            Some("base")
+        );
+        // `crate::MAX_BODY_BYTES` names no module: it is an item of lib.rs.
+        assert_eq!(
+            resolve(&modules, "MAX_BODY_BYTES").as_deref(),
+            Some("crate")
+        );
+        assert_eq!(resolve(&modules, ""), None);
     }
 
     #[test]

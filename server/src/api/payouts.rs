@@ -1,0 +1,313 @@
+//! Payouts: a provider moves its balance out of the ledger. Creating one (`pending`) moves the
+//! amount from the provider's wallet to the payouts clearing wallet in one journal entry;
+//! the operator, once the transfer outside happened, marks it `paid` (the amount leaves the
+//! ledger, balanced against the deposits wallet as a deposit is) or `failed` (the amount goes
+//! back to the provider). Each step is one transaction with its journal entry and its event
+//! (`payout.created`, `payout.paid`, `payout.failed`). Creation is idempotent under an
+//! `Idempotency-Key` (the payout's id derives from it).
+
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+
+use crate::base::body::JsonBody;
+use crate::base::error::ApiError;
+use crate::base::ledger::{asset_of_key, DEPOSITS_WALLET, LEDGER_ASSET, PAYOUTS_WALLET};
+use crate::base::shapes::{ListOf, NewPayout, PayoutFailure, PayoutQuery, PayoutView};
+use crate::base::util::{new_id, new_ordered_id, now_i64};
+use crate::services::auth::{Caller, TenantKind};
+use crate::services::idempotency::Reference;
+use crate::services::state::AppState;
+use crate::store;
+use crate::store::payouts::PayoutRow;
+
+fn view(state: &AppState, row: PayoutRow) -> PayoutView {
+    PayoutView {
+        amount: crate::api::lists::signed_amount(state, &row.asset, i128::from(row.amount)),
+        amount_atomic: row.amount.to_string(),
+        id: row.id,
+        provider_id: row.provider_id,
+        wallet_id: row.wallet_id,
+        asset: row.asset,
+        status: row.status,
+        failure_reason: row.failure_reason,
+        created: row.created_at,
+        updated: row.updated_at,
+    }
+}
+
+fn event_data(state: &AppState, row: &PayoutRow) -> String {
+    serde_json::to_string(&view(state, row.clone())).unwrap_or_else(|_| "{}".into())
+}
+
+/// `POST /v1/payouts`: the provider's key (`write`) pays out its own balance; the operator
+/// names the provider.
+pub async fn post_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    reference: Option<Extension<Reference>>,
+    JsonBody(body): JsonBody<NewPayout>,
+) -> Result<Json<PayoutView>, ApiError> {
+    let provider_id = match (&caller, body.provider_id) {
+        (Caller::Operator, Some(id)) => id,
+        (Caller::Operator, None) => {
+            return Err(ApiError::BadRequest(
+                "the operator names the provider: providerId".into(),
+            ))
+        }
+        (
+            Caller::Tenant {
+                id,
+                kind: TenantKind::Provider,
+                ..
+            },
+            named,
+        ) => {
+            if named.as_ref().is_some_and(|n| n != id) {
+                return Err(ApiError::NotFound("provider"));
+            }
+            id.clone()
+        }
+        (Caller::Tenant { .. }, _) => return Err(ApiError::Forbidden("pay out (agents spend)")),
+    };
+    caller.require_tenant(&provider_id, "write", "provider")?;
+    let wallet_id = store::reports::wallet_of(&state.pool, &provider_id, "provider")
+        .await?
+        .ok_or(ApiError::NotFound("provider"))?;
+    let asset_key = body.asset.unwrap_or_else(|| LEDGER_ASSET.to_string());
+    let asset = asset_of_key(&state.ledger_network, &asset_key).ok_or_else(|| {
+        ApiError::BadRequest(format!("{asset_key} is not an asset of this ledger"))
+    })?;
+    let minimum = asset.parse_price(&state.payout_minimum)?;
+    let id = match reference {
+        Some(Extension(reference)) => reference.derive_id("po"),
+        None => new_id("po"),
+    };
+    let now = now_i64();
+    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    // A retry under the same key finds the payout the first attempt made.
+    if let Some(existing) = store::payouts::get(&mut tx, &id).await? {
+        return Ok(Json(view(&state, existing)));
+    }
+    let balance = store::ledger::balance(&mut tx, &wallet_id, &asset_key).await?;
+    let amount = match body.amount {
+        Some(text) => {
+            let atomic = asset.parse_price(&text)?.atomic();
+            i64::try_from(atomic)
+                .map_err(|_| ApiError::Core(paywire_core::Error::AmountOverflow))?
+        }
+        None => balance,
+    };
+    if amount <= 0 || (amount as u128) < minimum.atomic() {
+        return Err(ApiError::Invalid {
+            code: "payout_below_minimum",
+            message: format!(
+                "a payout is at least {} {}",
+                state.payout_minimum, asset.symbol
+            ),
+        });
+    }
+    if !store::ledger::debit(&mut tx, &wallet_id, &asset_key, amount).await? {
+        return Err(ApiError::Conflict {
+            code: "insufficient_funds",
+            message: format!(
+                "the balance is {}, less than the payout",
+                asset.format(paywire_core::Amount::new(balance.max(0) as u128))
+            ),
+        });
+    }
+    if !store::ledger::credit(&mut tx, PAYOUTS_WALLET, &asset_key, amount).await? {
+        return Err(ApiError::Internal("the payouts wallet is full".into()));
+    }
+    store::ledger::post(
+        &mut tx,
+        &[
+            store::ledger::Posting {
+                entry_id: &id,
+                wallet_id: &wallet_id,
+                asset: &asset_key,
+                amount: -amount,
+                kind: "payout",
+            },
+            store::ledger::Posting {
+                entry_id: &id,
+                wallet_id: PAYOUTS_WALLET,
+                asset: &asset_key,
+                amount,
+                kind: "payout",
+            },
+        ],
+        now,
+    )
+    .await?;
+    let row = PayoutRow {
+        id: id.clone(),
+        provider_id: provider_id.clone(),
+        wallet_id,
+        asset: asset_key,
+        amount,
+        status: "pending".into(),
+        failure_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store::payouts::insert(&mut tx, &row).await?;
+    store::events::enqueue(
+        &mut tx,
+        &new_ordered_id("evt"),
+        &provider_id,
+        "payout.created",
+        &event_data(&state, &row),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(view(&state, row)))
+}
+
+async fn finish(state: &AppState, id: &str, failure: Option<&str>) -> Result<PayoutView, ApiError> {
+    let now = now_i64();
+    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
+    let row = store::payouts::get(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("payout"))?;
+    let status = if failure.is_some() { "failed" } else { "paid" };
+    if !store::payouts::settle(&mut tx, id, status, failure, now).await? {
+        return Err(ApiError::Conflict {
+            code: "payout_not_pending",
+            message: format!("the payout is {} already", row.status),
+        });
+    }
+    if !store::ledger::debit(&mut tx, PAYOUTS_WALLET, &row.asset, row.amount).await? {
+        return Err(ApiError::Internal(format!(
+            "payout {id} is not in the payouts wallet"
+        )));
+    }
+    let entry = format!("{id}_{status}");
+    // Paid: the amount leaves the ledger (balanced against the deposits wallet, as deposits
+    // enter it). Failed: it returns to the provider.
+    let destination = if failure.is_some() {
+        if !store::ledger::credit(&mut tx, &row.wallet_id, &row.asset, row.amount).await? {
+            return Err(ApiError::Internal("the provider's balance is full".into()));
+        }
+        row.wallet_id.as_str()
+    } else {
+        DEPOSITS_WALLET
+    };
+    let kind = if failure.is_some() {
+        "payout_reversal"
+    } else {
+        "payout_paid"
+    };
+    store::ledger::post(
+        &mut tx,
+        &[
+            store::ledger::Posting {
+                entry_id: &entry,
+                wallet_id: PAYOUTS_WALLET,
+                asset: &row.asset,
+                amount: -row.amount,
+                kind,
+            },
+            store::ledger::Posting {
+                entry_id: &entry,
+                wallet_id: destination,
+                asset: &row.asset,
+                amount: row.amount,
+                kind,
+            },
+        ],
+        now,
+    )
+    .await?;
+    let row = PayoutRow {
+        status: status.into(),
+        failure_reason: failure.map(str::to_string),
+        updated_at: now,
+        ..row
+    };
+    store::events::enqueue(
+        &mut tx,
+        &new_ordered_id("evt"),
+        &row.provider_id,
+        if failure.is_some() {
+            "payout.failed"
+        } else {
+            "payout.paid"
+        },
+        &event_data(state, &row),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view(state, row))
+}
+
+/// `POST /v1/payouts/{id}/paid` (operator): the transfer outside happened.
+pub async fn post_paid(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    Ok(Json(finish(&state, &id, None).await?))
+}
+
+/// `POST /v1/payouts/{id}/failed` (operator): the transfer failed; the amount goes back.
+pub async fn post_failed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PayoutFailure>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(ApiError::BadRequest("a reason of 1-500 characters".into()));
+    }
+    Ok(Json(finish(&state, &id, Some(reason)).await?))
+}
+
+/// `GET /v1/payouts/{id}` (operator, or the provider with `read`).
+pub async fn get_payout(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PayoutView>, ApiError> {
+    let row = store::payouts::find(&state.pool, &id)
+        .await?
+        .ok_or(ApiError::NotFound("payout"))?;
+    caller.require_tenant(&row.provider_id, "read", "payout")?;
+    Ok(Json(view(&state, row)))
+}
+
+/// `GET /v1/payouts`: the provider's payouts (the operator's: all, or `?provider=`), newest
+/// first.
+pub async fn get_payouts(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PayoutQuery>,
+) -> Result<Json<ListOf<PayoutView>>, ApiError> {
+    let mut page = store::lists::Page {
+        limit: crate::api::lists::limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    let tenant = match &caller {
+        Caller::Operator => query.provider,
+        Caller::Tenant { id, .. } => {
+            caller.require_tenant(id, "read", "payout")?;
+            Some(id.clone())
+        }
+    };
+    if let Some(tenant) = tenant {
+        page.filter("x.provider_id = ?", store::lists::Bind::Text(tenant));
+    }
+    let (rows, more) = store::payouts::list(&state.pool, &page)
+        .await?
+        .ok_or_else(crate::api::lists::cursor_not_found)?;
+    Ok(Json(ListOf {
+        object: "list".into(),
+        data: rows.into_iter().map(|row| view(&state, row)).collect(),
+        has_more: more,
+    }))
+}
