@@ -118,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     let settings = cli.settings.resolve()?;
     let opened = paywire_server::open(&settings).await?;
+    let server = opened.server();
     let state = opened.state;
     if let Some(key) = &opened.admin_key {
         eprintln!(
@@ -147,7 +148,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "paywire-server listening on http://{} ({:?}, network {})",
                 settings.listen, state.dialect, state.ledger_network
             );
-            paywire_server::serve(&settings, state).await
+            paywire_server::serve(&settings, server).await
         }
         Command::Demo { .. } => unreachable!("handled before the database is opened"),
         Command::Migrate => {

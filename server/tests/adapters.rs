@@ -62,7 +62,7 @@ impl Facilitator {
         let serving = tokio::spawn(paywire_server::serve_on(
             listener,
             Limits::default(),
-            app.state.clone(),
+            app.server(),
             async move {
                 let _ = stopped.await;
             },

@@ -26,12 +26,10 @@ async fn settle_via(router: axum::Router, body: Vec<u8>) -> Value {
 
 async fn a_batch_decides_each_member_on_the_ones_before_it(backend: Backend) {
     let mut app = TestApp::with_fee(backend, 100).await;
-    app.state.batcher = Some(paywire_server::settle::ledger::start_batcher(
-        2,
-        64,
-        Duration::from_millis(50),
-    ));
-    app.router = paywire_server::router(app.state.clone());
+    app.router = paywire_server::router(paywire_server::settle::Server {
+        state: app.state.clone(),
+        settlement: paywire_server::settle::Settlement::batched(2, 64, Duration::from_millis(50)),
+    });
     let provider = app.provider(None).await;
     // Enough for 5 payments of 0.10; a second payer limited to 0.30 a day; a third with plenty.
     let poor = app.agent(json!(null), "0.50").await;

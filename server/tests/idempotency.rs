@@ -57,7 +57,7 @@ async fn send_as(
 async fn no_secret_an_answer_showed_is_stored(backend: Backend) {
     let mut app = TestApp::new(backend).await;
     app.state.allow_loopback_webhooks = true;
-    app.router = paywire_server::router(app.state.clone());
+    app.router = paywire_server::router(app.server());
     let mut secrets: Vec<String> = vec![];
     let (status, provider, _) = send(
         &app,

@@ -106,7 +106,7 @@ fn fast(app: &mut TestApp, schedule: RetrySchedule) {
         batch: 16,
         per_endpoint: 4,
     };
-    app.router = paywire_server::router(app.state.clone());
+    app.router = paywire_server::router(app.server());
 }
 
 const QUICK: RetrySchedule = RetrySchedule {
@@ -1064,7 +1064,7 @@ async fn rate_limits_answer_429_and_count_only_real_keys_and_payers(backend: Bac
         ),
         ..Default::default()
     };
-    app.router = paywire_server::router(app.state.clone());
+    app.router = paywire_server::router(app.server());
     // Forged keys are refused as unauthorized and spend nothing.
     for _ in 0..5 {
         let (status, _, _) =
@@ -1216,7 +1216,7 @@ async fn the_access_log_is_json_lines_when_asked() {
 async fn payouts_move_the_balance_out_once_and_back_on_failure(backend: Backend) {
     let mut app = TestApp::new(backend).await;
     app.state.payout_minimum = "0.10".into();
-    app.router = paywire_server::router(app.state.clone());
+    app.router = paywire_server::router(app.server());
     let provider = app.provider(None).await;
     let agent = app.agent(json!({}), "10").await;
     for i in 0..3 {
@@ -1434,7 +1434,7 @@ async fn payers_cannot_bloat_or_booby_trap_what_providers_read(backend: Backend)
         .collect();
     let cut = kept.iter().find(|r| r.starts_with("https://")).unwrap();
     assert!(
-        cut.len() <= paywire_server::settle::ledger::MAX_KEPT_RESOURCE && cut.len() > 2_000,
+        cut.len() <= paywire_server::settle::MAX_KEPT_RESOURCE && cut.len() > 2_000,
         "{}",
         cut.len()
     );

@@ -61,7 +61,7 @@ impl Sandbox {
         let serving = tokio::spawn(run::serve_on(
             listener,
             settings.limits,
-            opened.state.clone(),
+            opened.server(),
             async move {
                 let _ = stopped.await;
             },

@@ -13,6 +13,7 @@ use crate::base::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
 use crate::base::{error, observe, shapes};
 use crate::services::state::AppState;
 use crate::services::{idempotency, tokens};
+use crate::settle::Server;
 use crate::store;
 
 /// Every route, as `(method, path)`; the OpenAPI document lists exactly these (tested).
@@ -72,16 +73,17 @@ async fn openapi() -> impl axum::response::IntoResponse {
 }
 
 /// Every route, with the default [`Limits`].
-pub fn router(state: AppState) -> Router {
-    router_with(state, Limits::default())
+pub fn router(server: Server) -> Router {
+    router_with(server, Limits::default())
 }
 
 /// Every route, behind the layers every request passes: panics caught, headers and body
 /// limited, a deadline for the body and for the whole request, every error in the JSON shape,
 /// mutating requests run to completion under their idempotency keys.
-pub fn router_with(state: AppState, limits: Limits) -> Router {
+pub fn router_with(server: Server, limits: Limits) -> Router {
+    let state = server.state.clone();
     use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
-    Router::new()
+    Router::<Server>::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/supported", get(facilitator::get_supported))
@@ -155,7 +157,7 @@ pub fn router_with(state: AppState, limits: Limits) -> Router {
         ))
         // Outermost: every answer, even a panic's, carries the request's id.
         .layer(axum::middleware::from_fn(observe::request_ids))
-        .with_state(state)
+        .with_state(server)
 }
 
 /// Refuses requests with more than [`MAX_HEADER_COUNT`] fields or [`MAX_HEADER_BYTES`] bytes

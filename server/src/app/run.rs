@@ -13,6 +13,7 @@ use crate::base::util;
 use crate::infra::secrets;
 use crate::services::state::AppState;
 use crate::services::{auth, tokens};
+use crate::settle::{Server, Settlement};
 use crate::store::db;
 
 /// Connects, migrates, opens the secrets, creates the platform wallets and makes sure an
@@ -45,13 +46,6 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         allow_loopback_webhooks: settings.allow_loopback_webhooks,
         webhooks: settings.webhooks,
         payout_minimum: settings.payout_minimum.clone(),
-        batcher: (settings.settle_batch_max > 1).then(|| {
-            crate::settle::ledger::start_batcher(
-                settings.settle_batch_workers,
-                settings.settle_batch_max,
-                settings.settle_batch_wait,
-            )
-        }),
         rate_limits: crate::infra::ratelimit::RateLimits {
             per_key: crate::infra::ratelimit::Limit::new("api_key", settings.rate_limit_key),
             per_payer: crate::infra::ratelimit::Limit::new("payer", settings.rate_limit_payer),
@@ -74,6 +68,11 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         .map_err(|e| e.to_string())?;
     Ok(Opened {
         state,
+        settlement: Settlement::batched(
+            settings.settle_batch_workers,
+            settings.settle_batch_max,
+            settings.settle_batch_wait,
+        ),
         admin_key,
         master_key_file,
     })
@@ -111,10 +110,22 @@ pub fn spawn_checkpointer(pool: sqlx::AnyPool) {
 pub struct Opened {
     /// The state handlers share.
     pub state: AppState,
+    /// The settlement layer's own: the group-commit pipeline, when batching is on.
+    pub settlement: Settlement,
     /// The operator key, when generated now (shown once).
     pub admin_key: Option<String>,
     /// Where a master key generated now was written.
     pub master_key_file: Option<std::path::PathBuf>,
+}
+
+impl Opened {
+    /// The router's state: the shared state and the settlement layer's own.
+    pub fn server(&self) -> Server {
+        Server {
+            state: self.state.clone(),
+            settlement: self.settlement.clone(),
+        }
+    }
 }
 
 /// The header timeout of a connection accepted while fewer than an eighth of the connection
@@ -126,9 +137,9 @@ pub const PRESSED_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration
 pub const PRESSED_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Serves on `settings.listen` until Ctrl-C or SIGTERM (see [`serve_on`]).
-pub async fn serve(settings: &Settings, state: AppState) -> Result<(), String> {
+pub async fn serve(settings: &Settings, server: Server) -> Result<(), String> {
     let listener = listen(settings.listen)?;
-    serve_on(listener, settings.limits, state, shutdown_signal()).await
+    serve_on(listener, settings.limits, server, shutdown_signal()).await
 }
 
 /// Connections the kernel holds for the accept loop at most (Linux caps it at
@@ -171,10 +182,11 @@ pub fn listen(address: std::net::SocketAddr) -> Result<tokio::net::TcpListener, 
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     limits: Limits,
-    state: AppState,
+    server: Server,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), String> {
     use hyper_util::rt::{TokioIo, TokioTimer};
+    let state = server.state.clone();
     let sweeper = state.clone();
     let sweeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -191,7 +203,7 @@ pub async fn serve_on(
     });
     let sender = crate::services::delivery::spawn(state.clone());
     let reconciler = crate::settle::chain::start_reconciler(state.clone());
-    let router = router_with(state.clone(), limits);
+    let router = router_with(server, limits);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let clients = crate::infra::connection::ClientSlots::new(limits.max_connections_per_client);
     let refusing = Arc::new(tokio::sync::Semaphore::new(

@@ -87,15 +87,12 @@ async fn main() {
     let mut states = vec![];
     let mut addresses = vec![];
     for _ in 0..args.servers.max(1) {
-        let state = paywire_server::open(&settings)
-            .await
-            .expect("database")
-            .state;
+        let opened = paywire_server::open(&settings).await.expect("database");
+        let (state, served) = (opened.state.clone(), opened.server());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("listen");
         addresses.push(listener.local_addr().expect("address"));
-        let served = state.clone();
         tokio::spawn(async move {
             paywire_server::serve_on(listener, settings.limits, served, std::future::pending())
                 .await

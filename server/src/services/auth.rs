@@ -16,7 +16,7 @@
 //! Secret keys read `sk_<kind>_<48 hex digits>` (`sk_agent_…`, `sk_provider_…`, `sk_admin_…`):
 //! the prefix says secret. Keys of the earlier `pk_` format keep working.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::base::error::ApiError;
@@ -120,10 +120,15 @@ pub fn bearer_key(authorization: &str) -> Option<&str> {
         .filter(|key| !key.is_empty())
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
         let key = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let hash = sha256_hex(key);
         if store::keys::is_operator(&state.pool, &hash).await? {

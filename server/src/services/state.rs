@@ -36,8 +36,6 @@ pub struct AppState {
     pub allow_loopback_webhooks: bool,
     /// The smallest payout, in the asset's units.
     pub payout_minimum: String,
-    /// The group-commit pipeline of settlements, when batching is on.
-    pub batcher: Option<Batcher>,
     /// Rate limits per API key and per payer.
     pub rate_limits: crate::infra::ratelimit::RateLimits,
     /// How webhooks are sent and retried.
@@ -45,14 +43,6 @@ pub struct AppState {
     /// Mutating requests run here to completion, whatever their client does; shutdown waits
     /// for them.
     pub tasks: TaskTracker,
-}
-
-/// The queue of the settlement pipeline (`crate::settle::ledger::Batcher` runs it). Its items are
-/// the settlement layer's own, type-erased here because the state sits below that layer.
-#[derive(Clone)]
-pub struct Batcher {
-    /// Where settlements are sent: one queue per worker.
-    pub queues: Vec<tokio::sync::mpsc::Sender<Box<dyn std::any::Any + Send>>>,
 }
 
 /// How webhooks are sent ([`crate::services::delivery`]) and retried.

@@ -29,7 +29,7 @@ use crate::base::error::ApiError;
 use crate::base::util::{new_ordered_id, now_i64};
 use crate::chain::{address, broadcast, rpc, ChainNetwork};
 use crate::services::state::AppState;
-use crate::settle::ledger::{failed, Refusal, Settled};
+use crate::settle::{failed, Refusal, Settled};
 use crate::store;
 
 /// A chain payment that verified, with its ledger parties.
@@ -589,7 +589,7 @@ async fn conclude(
         };
         let resource = resource.map(|r| {
             r.chars()
-                .take(crate::settle::ledger::MAX_KEPT_RESOURCE)
+                .take(crate::settle::MAX_KEPT_RESOURCE)
                 .collect::<String>()
         });
         let asset = crate::base::ledger::asset_key(network, requirements.asset());

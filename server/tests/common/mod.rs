@@ -27,6 +27,8 @@ pub enum Backend {
 
 pub struct TestApp {
     pub state: AppState,
+    /// The settlement layer's own (the group-commit pipeline of the opened settings).
+    pub settlement: paywire_server::settle::Settlement,
     pub router: Router,
     url: String,
     fee_bps: u32,
@@ -51,6 +53,14 @@ fn unique() -> String {
 }
 
 impl TestApp {
+    /// The router's state, for a router rebuilt after the test changed `state`.
+    pub fn server(&self) -> paywire_server::settle::Server {
+        paywire_server::settle::Server {
+            state: self.state.clone(),
+            settlement: self.settlement.clone(),
+        }
+    }
+
     pub async fn new(backend: Backend) -> Self {
         Self::with_fee(backend, 250).await
     }
@@ -146,10 +156,10 @@ impl TestApp {
             opened.master_key_file.is_none(),
             "a given master key writes no file"
         );
-        let state = opened.state;
-        let router = paywire_server::router(state.clone());
+        let router = paywire_server::router(opened.server());
         TestApp {
-            state,
+            state: opened.state,
+            settlement: opened.settlement,
             router,
             url,
             fee_bps,
