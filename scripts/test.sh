@@ -82,10 +82,10 @@ bash scripts/walkthrough.sh sk_admin_walkthrough_key "http://127.0.0.1:$port" ./
 kill $server
 
 step "the demo runs: settlement server, a paywire-axum API, a paywire-reqwest agent (--payments 5)"
-cargo build --quiet --locked -p paywire-server -p example-agent -p example-provider
+cargo build --quiet --locked -p paywire-sandbox -p example-agent -p example-provider
 demo=$(mktemp -d)
-server_bin="$PWD/target/debug/paywire-server"
-(cd "$demo" && "$server_bin" --listen 127.0.0.1:0 demo --payments 5) | tee "$demo/out.txt" | tail -n 3
+demo_bin="$PWD/target/debug/paywire-demo"
+(cd "$demo" && "$demo_bin" --listen 127.0.0.1:0 --payments 5) | tee "$demo/out.txt" | tail -n 3
 grep -Eq '^demo: 5 payments settled, agent spent \$[0-9.]+, provider earned \$[0-9.]+$' <(tail -n 1 "$demo/out.txt")
 grep -q 'refused before paying anything: policy_daily_limit_exceeded' "$demo/out.txt"
 grep -q 'no payment needed (an access token' "$demo/out.txt"
@@ -132,7 +132,7 @@ fi
 (cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)
 
 step "dashboard: headless Chromium against the demo (screenshots in target/dashboard/)"
-(cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test)
+(cd tests/dashboard && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_DEMO_BIN="$PWD/../../target/debug/paywire-demo" node --test)
 
 step "@paywire/node: node --test (npm pack, require and import, types)"
 (cd bindings-node && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/)

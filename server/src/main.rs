@@ -17,18 +17,6 @@ struct Cli {
 enum Command {
     /// Serve the API (the default).
     Serve,
-    /// The whole loop on this machine: the server (on ./paywire-demo.db unless
-    /// --database-url says otherwise), a provider's API behind paywire-axum on the next port,
-    /// and an agent paying it through paywire-reqwest, each step printed.
-    Demo {
-        /// Stop after this many settled payments (default: run the script, then serve until
-        /// Ctrl-C).
-        #[arg(long)]
-        payments: Option<u64>,
-        /// Keep serving after the payments (with --payments): the dashboard then shows them.
-        #[arg(long)]
-        serve: bool,
-    },
     /// Apply database migrations and exit.
     Migrate,
     /// Create a provider; prints its id, payout wallet and API key.
@@ -103,19 +91,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         // Needs no database: signing happens in paywire-core.
         return sign_payment(wallet_id, secret, payment_required, *index);
     }
-    if let Some(Command::Demo { payments, serve }) = &cli.command {
-        let mut args = cli.settings.clone();
-        args.database_url
-            .get_or_insert_with(|| "sqlite://paywire-demo.db".into());
-        let settings = args.resolve()?;
-        // The demo tells its story on stdout; the logs stay quiet unless asked for.
-        paywire_server::base::observe::init_logging(settings.log_json, "warn");
-        let options = paywire_server::app::demo::DemoOptions {
-            payments: *payments,
-            serve: *serve || payments.is_none(),
-        };
-        return paywire_server::app::demo::run_demo(&settings, options).await;
-    }
     let settings = cli.settings.resolve()?;
     let opened = paywire_server::open(&settings).await?;
     let server = opened.server();
@@ -150,7 +125,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             paywire_server::serve(&settings, server).await
         }
-        Command::Demo { .. } => unreachable!("handled before the database is opened"),
         Command::Migrate => {
             eprintln!("migrations applied");
             Ok(())

@@ -26,7 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["settle"],
     // Handlers: parse, call the core and the services, respond; the OpenAPI document.
     &["api"],
-    // The roof: the router (lib.rs), settings, opening and serving, the demo, the binaries.
+    // The roof: the router (lib.rs), settings, opening and serving, the binaries.
     &["crate", "app", "main", "bin"],
 ];
 
@@ -79,4 +79,50 @@ fn sql_lives_in_the_store() {
         outside.is_empty(),
         "SQL outside server/src/store: {outside:?}"
     );
+}
+
+/// Every production `.rs` file under `dir`, with its line count.
+fn sources(dir: &Path, out: &mut Vec<(std::path::PathBuf, usize)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            // A file's unit tests are not production code.
+            let production = text.split("#[cfg(test)]").next().unwrap_or_default();
+            out.push((path, production.lines().count()));
+        }
+    }
+}
+
+#[test]
+fn the_tree_stays_readable() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    sources(&src, &mut files);
+    assert!(files.len() > 40, "the source tree was read: {files:?}");
+    // A file past 800 lines holds more than one concern: split it by concern.
+    let long: Vec<_> = files.iter().filter(|(_, lines)| *lines > 800).collect();
+    assert!(long.is_empty(), "production files over 800 lines: {long:?}");
+    // The layers are the folders; the crate root holds the router's entry and the binary's.
+    let at_root: Vec<_> = files
+        .iter()
+        .filter(|(path, _)| path.parent() == Some(src.as_path()))
+        .collect();
+    assert!(
+        at_root.len() <= 6,
+        "files directly in server/src: {at_root:?}"
+    );
+    // The settlement pipeline's queue is typed; nothing in the server is erased to `Any`.
+    let erased: Vec<_> = files
+        .iter()
+        .filter(|(path, _)| {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .contains("dyn std::any::Any")
+                || std::fs::read_to_string(path).unwrap().contains("dyn Any")
+        })
+        .collect();
+    assert!(erased.is_empty(), "type-erased values: {erased:?}");
 }

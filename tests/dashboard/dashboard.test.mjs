@@ -1,5 +1,5 @@
 // The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core) against
-// a live `paywire-server demo` with its demo data: sign in as the provider and as the agent,
+// a live `paywire-demo` with its demo data: sign in as the provider and as the agent,
 // check that the cards and charts show what the API says (the exact totals), that nothing on
 // the page errs, and write a screenshot of each view (target/dashboard/*.png, the test's
 // artifacts; README's pictures are copies).
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const repo = new URL("../../", import.meta.url).pathname;
-const SERVER = process.env.PAYWIRE_SERVER_BIN ?? join(repo, "target/debug/paywire-server");
+const DEMO = process.env.PAYWIRE_DEMO_BIN ?? join(repo, "target/debug/paywire-demo");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS ?? join(repo, "target/dashboard");
 
@@ -21,7 +21,7 @@ let demo, browser, origin, providerKey, agentKey;
 /** Starts the demo (it keeps serving) and reads its banner until it says so. */
 function startDemo() {
   const dir = mkdtempSync(join(tmpdir(), "paywire-dashboard-"));
-  const child = spawn(SERVER, ["demo", "--payments", "12", "--serve", "--listen", "127.0.0.1:0"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(DEMO, ["--payments", "12", "--serve", "--listen", "127.0.0.1:0"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`the demo did not come up:\n${out}`)), 60_000);
@@ -37,7 +37,7 @@ function startDemo() {
 }
 
 before(async () => {
-  assert.ok(existsSync(SERVER), `${SERVER} is missing: cargo build -p paywire-server`);
+  assert.ok(existsSync(DEMO), `${DEMO} is missing: cargo build -p paywire-sandbox`);
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   const started = await startDemo();
   demo = started.child;

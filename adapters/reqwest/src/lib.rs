@@ -11,7 +11,7 @@
 //! use paywire_core::Policy;
 //! use paywire_reqwest::reqwest_middleware::ClientBuilder;
 //! use paywire_reqwest::{payment_of, LedgerSigner, Paywire};
-//! # use paywire_server::app::demo::{serve_app, weather_api, Sandbox};
+//! # use paywire_sandbox::{serve_app, weather_api, Sandbox};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,7 +20,7 @@ use paywire_reqwest::reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use paywire_reqwest::{
     payment_of, ApprovalRequest, EvmSigner, LedgerSigner, PaymentError, Paywire, Signer,
 };
-use paywire_server::app::demo::{serve_app, weather_api, Sandbox};
+use paywire_sandbox::{serve_app, weather_api, Sandbox};
 use serde_json::json;
 
 /// The agent's spending policy: limits in whole dollars.

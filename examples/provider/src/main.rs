@@ -27,7 +27,7 @@ use paywire_axum::{FacilitatorClient, PaywallLayer};
 use paywire_core::flow::Paywall;
 use paywire_core::money::AssetRegistry;
 use paywire_core::token::KeyRing;
-use paywire_server::app::demo::Sandbox;
+use paywire_sandbox::Sandbox;
 use serde_json::{json, Value};
 
 /// USDC on Base Sepolia (eip155:84532), which a Paywire server settles as a devnet network.

@@ -1,6 +1,5 @@
-//! The roof: settings, the router, opening the state and serving it, the demo.
+//! The roof: settings, the router, opening the state and serving it.
 
-pub mod demo;
 pub mod router;
 pub mod run;
 pub mod settings;

@@ -201,8 +201,9 @@ async fn limit_headers(
 }
 
 /// A bug must not take the connection down with it, nor leak details: answer the JSON error
-/// shape. (A settlement transaction in progress is rolled back when it is dropped.)
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+/// shape. (A settlement transaction in progress is rolled back when it is dropped.) The panic's
+/// payload is not looked at.
+fn panic_response<Payload>(_: Payload) -> axum::response::Response {
     use axum::response::IntoResponse;
     error::ApiError::Internal("a handler panicked".into()).into_response()
 }

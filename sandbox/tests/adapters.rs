@@ -3,6 +3,7 @@
 //! and on the devnet EVM network; every refusal, failure and retry path the flows decide.
 //! Each on SQLite and PostgreSQL.
 
+#[path = "../../server/tests/common/mod.rs"]
 mod common;
 
 use std::convert::Infallible;
@@ -22,7 +23,7 @@ use paywire_core::flow::{Paywall, PaywallConfig};
 use paywire_core::token::KeyRing;
 use paywire_core::Policy;
 use paywire_reqwest::{EvmSigner, LedgerSigner, PaymentError, Paywire, Signer};
-use paywire_server::app::demo::serve_app;
+use paywire_sandbox::serve_app;
 use paywire_server::app::settings::Limits;
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{json, Value};

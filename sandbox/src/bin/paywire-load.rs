@@ -1,4 +1,4 @@
-//! Run with: `cargo run --release -p paywire-server --bin paywire-load -- --database-url sqlite:///tmp/load.db`
+//! Run with: `cargo run --release -p paywire-sandbox --bin paywire-load -- --database-url sqlite:///tmp/load.db`
 //!
 //! A load generator: starts `--servers` servers on loopback ports against one database,
 //! creates `--providers` providers and `--payers` paying agents (ledger wallets, or devnet EVM

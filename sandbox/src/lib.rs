@@ -1,3 +1,6 @@
+//! paywire-sandbox: the demo and the load generator, beside the server rather than inside
+//! it (the server depends on no adapter).
+//!
 //! The demo — the whole loop on one machine, each step printed in plain words: this
 //! settlement server on its embedded SQLite, a provider's weather API protected by
 //! `paywire-axum` (the server is its facilitator), and an agent with a spending policy paying
@@ -25,13 +28,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::api::accounts;
-use crate::app::run;
-use crate::app::settings::Settings;
-use crate::base::error::ApiError;
-use crate::base::ledger;
-use crate::base::shapes::{CreatedTenant, EvmFunding};
-use crate::services::state::AppState;
+use paywire_server::api::accounts;
+use paywire_server::app::run;
+use paywire_server::app::settings::Settings;
+use paywire_server::base::error::ApiError;
+use paywire_server::base::ledger;
+use paywire_server::base::shapes::{CreatedTenant, EvmFunding};
+use paywire_server::services::state::AppState;
 
 /// A settlement server running in this process on a loopback port, with helpers to create
 /// the accounts a demo needs.
@@ -85,7 +88,7 @@ impl Sandbox {
         let path = std::env::temp_dir().join(format!("paywire-sandbox-{}.db", hex::encode(suffix)));
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| e.to_string())?;
-        let settings = crate::app::settings::SettingsArgs {
+        let settings = paywire_server::app::settings::SettingsArgs {
             listen: Some("127.0.0.1:0".parse().expect("a socket address")),
             database_url: Some(format!("sqlite://{}", path.display())),
             master_key: Some(hex::encode(key)),
@@ -307,7 +310,7 @@ impl WebhookInbox {
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default();
                         let secret = inbox.secret.get().map(String::as_bytes).unwrap_or_default();
-                        let now = crate::base::util::now();
+                        let now = paywire_server::base::util::now();
                         let verified =
                             paywire_core::webhook::verify(signature, secret, &body, now, 300)
                                 .ok()
@@ -361,7 +364,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
     println!(
         "  settlement server   {} (SQLite: {})",
         sandbox.url,
-        crate::store::db::redact_url(&settings.database_url)
+        paywire_server::store::db::redact_url(&settings.database_url)
     );
     if let Some(key) = &sandbox.admin_key {
         println!("  operator admin key  {key}  (generated now, shown once)");
@@ -418,7 +421,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
     let inbox = WebhookInbox::default();
     let (inbox_address, _inbox_task) =
         serve_app(SocketAddr::new(settings.listen.ip(), 0), inbox.router()).await?;
-    let webhook = crate::api::webhooks::set(
+    let webhook = paywire_server::api::webhooks::set(
         &sandbox.state,
         provider.id.clone(),
         &format!("http://{inbox_address}/webhooks"),
@@ -505,7 +508,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         .map_err(|e| e.to_string())?;
     // Let the webhooks of these payments go out (bounded), then say what arrived.
     for _ in 0..100 {
-        match crate::store::events::queue_depth(&sandbox.state.pool).await {
+        match paywire_server::store::events::queue_depth(&sandbox.state.pool).await {
             Ok(0) | Err(_) => break,
             Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
         }
