@@ -78,7 +78,9 @@ async fn main() {
         settle_batch_max: args.batch_max,
         settle_batch_wait_us: args.batch_wait_us,
         settle_batch_workers: args.batch_workers,
-        // The generator sends as fast as it can; nothing here is a client to be limited.
+        // The generator sends as fast as it can, from one loopback address standing for many
+        // clients; nothing here is a client to be limited.
+        max_connections_per_client: Some(0),
         ..Default::default()
     }
     .resolve()
