@@ -52,6 +52,8 @@ if [ -n "$(git status --porcelain -- tests/vectors schemas)" ] || [ "$codes_befo
   exit 1
 fi
 node bindings-js/scripts/types.mjs --check
+# The bindings' glue for the free functions is generated from one table.
+python3 scripts/exports.py --check
 
 # The EVM vectors come from an independent signer (eth-account); check them in both directions.
 if command -v python3 >/dev/null 2>&1; then

@@ -48,9 +48,10 @@ pub fn payment_required(
     options: &str,
     resource: &str,
     x402_version: Option<f64>,
-    error: Option<String>,
+    error: Option<&str>,
     extensions: Option<&str>,
 ) -> Result<String> {
+    let error = error.map(str::to_string);
     let quote: Quote = parse(quote, "quote")?;
     let options: Vec<PaymentOption> = parse(options, "payment options")?;
     let resource: ResourceInfo = parse(resource, "resource")?;

@@ -112,139 +112,142 @@ export declare class Usage {
   toJSON(): string
 }
 
-/** A token with a caveat (JSON) appended. */
+/** A token with a caveat appended (no key needed; it can only narrow). */
 export declare function attenuateToken(token: string, caveat: string): string
 
-/** The claims (JSON) a bundle (JSON) sells on a rule (JSON). */
+/** The claims of the token a bundle sells with a payment. */
 export declare function bundleClaims(bundle: string, rule: string, id: string, issuer: string, payer: string, resource: string, now: number): string
 
-/** The scope prefix of a bundle token. */
+/** The scope prefix of a token sold for `resource` on a route `pattern`. */
 export declare function bundleScope(resource: string, pattern: string): string
 
-/** An address, EIP-55 checksummed. */
+/** An address in its EIP-55 checksummed form. */
 export declare function checksumAddress(address: string): string
 
-/** A payment header's payment (JSON). */
+/** A `PAYMENT-SIGNATURE` / `X-PAYMENT` header's payment. */
 export declare function decodePaymentPayload(headerValue: string, limitBytes?: number | undefined | null): string
 
-/** A `PAYMENT-REQUIRED` header's 402 (JSON). */
+/** A `PAYMENT-REQUIRED` header's 402. */
 export declare function decodePaymentRequired(headerValue: string, limitBytes?: number | undefined | null): string
 
-/** A `PAYMENT-RESPONSE` header's settlement (JSON). */
+/** A `PAYMENT-RESPONSE` header's settlement. */
 export declare function decodePaymentResponse(headerValue: string, limitBytes?: number | undefined | null): string
 
 /** The codes of the reasons a policy denies, in the order `evaluatePacked` numbers them. */
 export declare function denyReasons(): Array<string>
 
-/** EIP-712 hashes (JSON) of an authorization under a domain (JSON both). */
+/**
+ * The EIP-712 hashes of an authorization under a token's domain: `{domainSeparator, structHash,
+ * digest}`.
+ */
 export declare function eip712Hashes(domain: string, message: string): string
 
-/** A JSON value (text) as a header value. */
+/** Any JSON value as an x402 header value (base64 of its JSON). */
 export declare function encodeHeader(value: string): string
 
 /** The checksummed address of a private key. */
 export declare function evmAddress(privateKey: string): string
 
-/** The `/verify` and `/settle` body (JSON). */
+/** The `/verify` and `/settle` body for a payment and its requirements. */
 export declare function facilitatorRequest(payment: string, requirements: string): string
 
-/** A built-in asset (JSON), if any. */
+/** The built-in asset at `address` on `network`, if there is one. */
 export declare function findAsset(network: string, address: string): string | null
 
-/** Which offer (JSON array) a payment (JSON) pays. */
+/** Which of `offers` a payment pays. */
 export declare function findMatch(offers: string, payment: string): number
 
-/** A request's fingerprint (hex); the body as UTF-8 text or bytes. */
+/** The fingerprint of a request's method, path and body (text or bytes; none is empty). */
 export declare function fingerprint(method: string, path: string, body?: string | Uint8Array | undefined | null): string
 
-/** Atomic units formatted for people. */
+/** Atomic units formatted for people, trailing zeros dropped. */
 export declare function formatAmount(atomicAmount: string, decimals: number): string
 
-/** A whole-unit decimal string as atomic units. */
+/** A whole-unit decimal string as atomic units; more precision than `decimals` is an error. */
 export declare function fromDecimal(decimal: string, decimals: number): string
 
-/** The host of a URL, as allow-lists compare it. */
+/** The host of a URL, as allow-lists compare it, if it has one. */
 export declare function hostOf(url: string): string | null
 
-/** A token's effective claims (JSON), unverified. */
+/** A token's effective claims, read WITHOUT verifying its MAC. */
 export declare function inspectToken(token: string): string
 
-/** The `payment-identifier` extension offer (JSON). */
+/** The `payment-identifier` extension a 402 offers. */
 export declare function offerPaymentIdentifier(required: boolean): string
 
-/** An atomic amount, checked and normalized. */
+/** An atomic amount (a base-10 integer string below 2^128), checked and normalized. */
 export declare function parseAtomic(text: string): string
 
-/** Atomic units of a price (`"$0.01"`) in an asset with `decimals`. */
+/** Atomic units of a price (`"$0.01"`, `"0.01"`) in an asset with `decimals`. */
 export declare function parsePrice(price: string, decimals: number): string
 
-/** A `/settle` answer (JSON), checked. */
+/** A facilitator's `/settle` answer, checked. */
 export declare function parseSettleResponse(body: string): string
 
-/** A `/verify` answer (JSON), checked. */
+/** A facilitator's `/verify` answer, checked. */
 export declare function parseVerifyResponse(body: string): string
 
-/** Whether a path pattern matches a path. */
+/** Whether a path pattern (`/v1/weather/:city`) matches a path. */
 export declare function pathMatches(pattern: string, path: string): boolean
 
-/** The options a payer of `kind` can sign. */
+/** The indexes of a 402's options a payer of `kind` ("evm", "ledger") can sign. */
 export declare function payableIndexes(paymentRequired: string, kind: string): Array<number>
 
-/** The payment identifier in extensions (JSON), if any. */
+/** The payment identifier in extensions, if there is one. */
 export declare function paymentIdentifier(extensionsValue?: string | undefined | null): string | null
 
-/** A payment (JSON), checked and normalized. */
+/** A payment checked and normalized. */
 export declare function paymentPayloadFromJson(value: string): string
 
-/** A 402 (JSON) offering a quote (JSON) in payment options (JSON). */
+/** The 402 offering `quote` in each payment option (v2 by default; `x402Version` 1 for v1). */
 export declare function paymentRequired(quote: string, options: string, resource: string, x402Version?: number | undefined | null, error?: string | undefined | null, extensions?: string | undefined | null): string
 
-/** A 402 (JSON), checked and normalized. */
+/** A 402 checked and normalized. */
 export declare function paymentRequiredFromJson(value: string): string
 
-/** The code of a selection's (JSON) refusal, if it refused. */
+/** The code of the reason a selection refused every option, if it refused. */
 export declare function primaryReason(selection: string): string | null
 
-/** Whether accepted requirements match offered ones (JSON both). */
+/** Whether a payment's `accepted` requirements match offered ones. */
 export declare function requirementsMatch(accepted: string, offered: string): boolean
 
-/** An amount in other decimals, rounded up. */
+/** An amount in other decimals, rounding up when precision is lost. */
 export declare function rescaleAmount(atomicAmount: string, fromDecimals: number, toDecimals: number): string
 
-/** A network name resolved (JSON). */
+/** A network name (CAIP-2 or v1) resolved: caip2, namespace, reference, evmChainId, v1Name. */
 export declare function resolveNetwork(name: string): string
 
-/** Whether a scope prefix covers a resource. */
+/** Whether a scope's resource prefix covers a resource URL. */
 export declare function resourceInScope(prefix: string, resource: string): boolean
 
-/** Whether two names are one network. */
+/** Whether two network names are the same network. */
 export declare function sameNetwork(a: string, b: string): boolean
 
-/** Whether a scope (JSON) covers `method resource`. */
+/** Whether a scope covers `method` on `resource`. */
 export declare function scopeAllows(scope: string, method: string, resource: string): boolean
 
-/** An EIP-3009 authorization (JSON) signed with an EVM key. */
+/** The `exact` payload authorizing requirements with an EVM key. */
 export declare function signEvmAuthorization(requirements: string, privateKey: string, nonce: Uint8Array, now: number): string
 
-/** A 402's option paid with an EVM key (JSON). */
+/** A 402's option `index` paid with an EVM key. */
 export declare function signEvmPayment(paymentRequired: string, index: number, privateKey: string, nonce: Uint8Array, now: number): string
 
-/** A ledger authorization (JSON). */
+/** The `exact` payload authorizing requirements from a ledger wallet. */
 export declare function signLedgerAuthorization(requirements: string, walletId: string, secret: Uint8Array, nonce: Uint8Array, now: number): string
 
-/** A 402's option paid from a ledger wallet (JSON). */
+/** A 402's option `index` paid from a ledger wallet. */
 export declare function signLedgerPayment(paymentRequired: string, index: number, walletId: string, secret: Uint8Array, nonce: Uint8Array, now: number): string
 
-/** A flow's signing request (JSON) signed with an EVM key. */
+/** A flow's signing request signed with an EVM key. */
 export declare function signRequestWithEvmKey(request: string, privateKey: string): string
 
-/** A flow's signing request (JSON) signed with a wallet secret. */
+/** A flow's signing request signed with a ledger wallet's secret. */
 export declare function signRequestWithWalletSecret(request: string, secret: Uint8Array): string
 
-/** The `Paywire-Signature` value for a body sent at `timestamp` under `secret`. */
+/** The `Paywire-Signature` value for `body` sent at `timestamp` (unix seconds) under `secret`. */
 export declare function signWebhook(secret: string, timestamp: number, body: string | Uint8Array): string
 
-/** `{fee, net}` (JSON) of a gross amount. */
+/** `{fee, net}` of a gross atomic amount at `feeBps` basis points. */
 export declare function splitFee(gross: string, feeBps: number): string
 
 /** Atomic units as a whole-unit decimal string. */
@@ -253,17 +256,20 @@ export declare function toDecimal(atomicAmount: string, decimals: number): strin
 /** The SHA-256 of a token (hex). */
 export declare function tokenHash(token: string): string
 
-/** An idempotency key, checked. */
+/** An idempotency key, checked and returned. */
 export declare function validateIdempotencyKey(key: string): string
 
-/** An EIP-3009 payment verified (JSON in, JSON out). */
+/** Verifies an EIP-3009 payment against requirements at `now`: `{payer, value, signature}`. */
 export declare function verifyEvmPayment(payment: string, requirements: string, now: number): string
 
-/** A ledger payment verified (JSON). */
+/** Verifies a ledger payment with wallet secrets (hex) by wallet id. */
 export declare function verifyLedgerPayment(payment: string, requirements: string, now: number, secrets: string): string
 
-/** Checks a `Paywire-Signature` header against the raw body; the signed timestamp. */
+/**
+ * Checks a delivery's `Paywire-Signature` header against the raw body received, with the
+ * endpoint's secret, at `now`, within `toleranceSeconds` (300 when omitted); the signed timestamp.
+ */
 export declare function verifyWebhook(header: string, secret: string, body: string | Uint8Array, now: number, toleranceSeconds?: number | undefined | null): number
 
-/** Extensions (JSON) with a payment identifier. */
+/** Extensions with a payment identifier added. */
 export declare function withPaymentIdentifier(extensionsValue: string | undefined | null, id: string): string

@@ -57,57 +57,8 @@ fn ok<T>(result: common::Result<T>) -> Result<T> {
     result.map_err(FfiError::from)
 }
 
-// ---- money ----
-
-/// Atomic units of a price (`"$0.01"`) in an asset with `decimals`.
-#[uniffi::export]
-pub fn parse_price(price: String, decimals: f64) -> Result<String> {
-    ok(common::money::parse_price(&price, decimals))
-}
-
-/// An atomic amount, checked and normalized.
-#[uniffi::export]
-pub fn parse_atomic(text: String) -> Result<String> {
-    ok(common::money::parse_atomic(&text))
-}
-
-/// Atomic units as a whole-unit decimal string.
-#[uniffi::export]
-pub fn to_decimal(atomic_amount: String, decimals: f64) -> Result<String> {
-    ok(common::money::to_decimal(&atomic_amount, decimals))
-}
-
-/// A whole-unit decimal string as atomic units.
-#[uniffi::export]
-pub fn from_decimal(decimal: String, decimals: f64) -> Result<String> {
-    ok(common::money::from_decimal(&decimal, decimals))
-}
-
-/// Atomic units formatted for people.
-#[uniffi::export]
-pub fn format_amount(atomic_amount: String, decimals: f64) -> Result<String> {
-    ok(common::money::format_amount(&atomic_amount, decimals))
-}
-
-/// An amount in other decimals, rounded up.
-#[uniffi::export]
-pub fn rescale_amount(
-    atomic_amount: String,
-    from_decimals: f64,
-    to_decimals: f64,
-) -> Result<String> {
-    ok(common::money::rescale_amount(
-        &atomic_amount,
-        from_decimals,
-        to_decimals,
-    ))
-}
-
-/// A built-in asset (JSON), if any.
-#[uniffi::export]
-pub fn find_asset(network: String, address: String) -> Result<Option<String>> {
-    ok(common::money::find_asset(&network, &address))
-}
+// The free functions: generated from bindings-common/exports.toml.
+pub mod exports;
 
 // ---- pricing ----
 
@@ -146,44 +97,6 @@ impl Pricebook {
     pub fn to_json(&self) -> Result<String> {
         ok(self.inner.to_json())
     }
-}
-
-/// A 402 (JSON) offering a quote (JSON) in payment options (JSON).
-#[uniffi::export]
-pub fn payment_required(
-    quote: String,
-    options: String,
-    resource: String,
-    x402_version: Option<f64>,
-    error: Option<String>,
-    extensions: Option<String>,
-) -> Result<String> {
-    ok(common::pricing::payment_required(
-        &quote,
-        &options,
-        &resource,
-        x402_version,
-        error,
-        extensions.as_deref(),
-    ))
-}
-
-/// The `payment-identifier` extension offer (JSON).
-#[uniffi::export]
-pub fn offer_payment_identifier(required: bool) -> Result<String> {
-    ok(common::pricing::offer_payment_identifier(required))
-}
-
-/// `{fee, net}` (JSON) of a gross amount.
-#[uniffi::export]
-pub fn split_fee(gross: String, fee_bps: f64) -> Result<String> {
-    ok(common::pricing::split_fee(&gross, fee_bps))
-}
-
-/// Whether a path pattern matches a path.
-#[uniffi::export]
-pub fn path_matches(pattern: String, path: String) -> Result<bool> {
-    ok(common::pricing::path_matches(&pattern, &path))
 }
 
 // ---- policy ----
@@ -264,18 +177,6 @@ pub fn deny_reasons() -> Vec<String> {
     common::policy::deny_reasons()
 }
 
-/// The code of a selection's (JSON) refusal, if it refused.
-#[uniffi::export]
-pub fn primary_reason(selection: String) -> Result<Option<String>> {
-    ok(common::policy::primary_reason(&selection))
-}
-
-/// The host of a URL, as allow-lists compare it.
-#[uniffi::export]
-pub fn host_of(url: String) -> Option<String> {
-    common::policy::host_of(&url)
-}
-
 // ---- tokens ----
 
 /// HMAC-SHA256 token keys by key id: one signs, all verify.
@@ -329,71 +230,7 @@ impl KeyRing {
     }
 }
 
-/// A token with a caveat (JSON) appended.
-#[uniffi::export]
-pub fn attenuate_token(token: String, caveat: String) -> Result<String> {
-    ok(common::token::attenuate_token(&token, &caveat))
-}
-
-/// A token's effective claims (JSON), unverified.
-#[uniffi::export]
-pub fn inspect_token(token: String) -> Result<String> {
-    ok(common::token::inspect_token(&token))
-}
-
-/// Whether a scope prefix covers a resource.
-#[uniffi::export]
-pub fn resource_in_scope(prefix: String, resource: String) -> bool {
-    common::token::resource_in_scope(&prefix, &resource)
-}
-
-/// The scope prefix of a bundle token.
-#[uniffi::export]
-pub fn bundle_scope(resource: String, pattern: String) -> String {
-    common::token::bundle_scope(&resource, &pattern)
-}
-
-/// Whether a scope (JSON) covers `method resource`.
-#[uniffi::export]
-pub fn scope_allows(scope: String, method: String, resource: String) -> Result<bool> {
-    ok(common::token::scope_allows(&scope, &method, &resource))
-}
-
-/// The claims (JSON) a bundle (JSON) sells on a rule (JSON).
-#[uniffi::export]
-pub fn bundle_claims(
-    bundle: String,
-    rule: String,
-    id: String,
-    issuer: String,
-    payer: String,
-    resource: String,
-    now: f64,
-) -> Result<String> {
-    ok(common::token::bundle_claims(
-        &bundle, &rule, &id, &issuer, &payer, &resource, now,
-    ))
-}
-
-/// The SHA-256 of a token (hex).
-#[uniffi::export]
-pub fn token_hash(token: String) -> String {
-    common::token::token_hash(&token)
-}
-
 // ---- idempotency ----
-
-/// An idempotency key, checked.
-#[uniffi::export]
-pub fn validate_idempotency_key(key: String) -> Result<String> {
-    ok(common::idempotency::validate_idempotency_key(&key))
-}
-
-/// A request's fingerprint (hex) over its body bytes.
-#[uniffi::export]
-pub fn fingerprint(method: String, path: String, body: Vec<u8>) -> String {
-    common::idempotency::fingerprint(&method, &path, &body)
-}
 
 /// A bounded in-memory idempotency store.
 #[derive(uniffi::Object)]
@@ -452,121 +289,6 @@ impl MemoryStore {
     }
 }
 
-// ---- protocol ----
-
-/// A JSON value (text) as a header value.
-#[uniffi::export]
-pub fn encode_header(value: String) -> Result<String> {
-    ok(common::protocol::encode_header(&value))
-}
-
-/// A `PAYMENT-REQUIRED` header's 402 (JSON).
-#[uniffi::export]
-pub fn decode_payment_required(header_value: String, limit_bytes: Option<f64>) -> Result<String> {
-    ok(common::protocol::decode_payment_required(
-        &header_value,
-        limit_bytes,
-    ))
-}
-
-/// A payment header's payment (JSON).
-#[uniffi::export]
-pub fn decode_payment_payload(header_value: String, limit_bytes: Option<f64>) -> Result<String> {
-    ok(common::protocol::decode_payment_payload(
-        &header_value,
-        limit_bytes,
-    ))
-}
-
-/// A `PAYMENT-RESPONSE` header's settlement (JSON).
-#[uniffi::export]
-pub fn decode_payment_response(header_value: String, limit_bytes: Option<f64>) -> Result<String> {
-    ok(common::protocol::decode_payment_response(
-        &header_value,
-        limit_bytes,
-    ))
-}
-
-/// A 402 (JSON), checked and normalized.
-#[uniffi::export]
-pub fn payment_required_from_json(value: String) -> Result<String> {
-    ok(common::protocol::payment_required_from_json(&value))
-}
-
-/// A payment (JSON), checked and normalized.
-#[uniffi::export]
-pub fn payment_payload_from_json(value: String) -> Result<String> {
-    ok(common::protocol::payment_payload_from_json(&value))
-}
-
-/// A network name resolved (JSON).
-#[uniffi::export]
-pub fn resolve_network(name: String) -> Result<String> {
-    ok(common::protocol::resolve_network(&name))
-}
-
-/// Whether two names are one network.
-#[uniffi::export]
-pub fn same_network(a: String, b: String) -> bool {
-    common::protocol::same_network(&a, &b)
-}
-
-/// Whether accepted requirements match offered ones (JSON both).
-#[uniffi::export]
-pub fn requirements_match(accepted: String, offered: String) -> Result<bool> {
-    ok(common::protocol::requirements_match(&accepted, &offered))
-}
-
-/// Which offer (JSON array) a payment (JSON) pays.
-#[uniffi::export]
-pub fn find_match(offers: String, payment: String) -> Result<u32> {
-    ok(common::protocol::find_match(&offers, &payment))
-}
-
-/// The `/verify` and `/settle` body (JSON).
-#[uniffi::export]
-pub fn facilitator_request(payment: String, requirements: String) -> Result<String> {
-    ok(common::protocol::facilitator_request(
-        &payment,
-        &requirements,
-    ))
-}
-
-/// A `/verify` answer (JSON), checked.
-#[uniffi::export]
-pub fn parse_verify_response(body: String) -> Result<String> {
-    ok(common::protocol::parse_verify_response(&body))
-}
-
-/// A `/settle` answer (JSON), checked.
-#[uniffi::export]
-pub fn parse_settle_response(body: String) -> Result<String> {
-    ok(common::protocol::parse_settle_response(&body))
-}
-
-/// The options a payer of `kind` can sign.
-#[uniffi::export]
-pub fn payable_indexes(payment_required: String, kind: String) -> Result<Vec<u32>> {
-    ok(common::protocol::payable_indexes(&payment_required, &kind))
-}
-
-/// The payment identifier in extensions (JSON), if any.
-#[uniffi::export]
-pub fn payment_identifier(extensions_value: Option<String>) -> Result<Option<String>> {
-    ok(common::protocol::payment_identifier(
-        extensions_value.as_deref(),
-    ))
-}
-
-/// Extensions (JSON) with a payment identifier.
-#[uniffi::export]
-pub fn with_payment_identifier(extensions_value: Option<String>, id: String) -> Result<String> {
-    ok(common::protocol::with_payment_identifier(
-        extensions_value.as_deref(),
-        &id,
-    ))
-}
-
 // ---- schemes ----
 
 /// An EIP-3009 payment verified (JSON in, JSON out).
@@ -584,112 +306,6 @@ pub fn verify_evm_payment(payment: String, requirements: String, now: f64) -> Re
 #[uniffi::export]
 pub fn verify_evm_payment_pair(pair: String, now: f64) -> Result<String> {
     ok(common::schemes::verify_evm_payment_pair(&pair, now))
-}
-
-/// A 402's option paid with an EVM key (JSON).
-#[uniffi::export]
-pub fn sign_evm_payment(
-    payment_required: String,
-    index: f64,
-    private_key: String,
-    nonce: Vec<u8>,
-    now: f64,
-) -> Result<String> {
-    ok(common::schemes::sign_evm_payment(
-        &payment_required,
-        index,
-        &private_key,
-        &nonce,
-        now,
-    ))
-}
-
-/// An EIP-3009 authorization (JSON) signed with an EVM key.
-#[uniffi::export]
-pub fn sign_evm_authorization(
-    requirements: String,
-    private_key: String,
-    nonce: Vec<u8>,
-    now: f64,
-) -> Result<String> {
-    ok(common::schemes::sign_evm_authorization(
-        &requirements,
-        &private_key,
-        &nonce,
-        now,
-    ))
-}
-
-/// The checksummed address of a private key.
-#[uniffi::export]
-pub fn evm_address(private_key: String) -> Result<String> {
-    ok(common::schemes::evm_address(&private_key))
-}
-
-/// An address, EIP-55 checksummed.
-#[uniffi::export]
-pub fn checksum_address(address: String) -> Result<String> {
-    ok(common::schemes::checksum_address(&address))
-}
-
-/// EIP-712 hashes (JSON) of an authorization under a domain (JSON both).
-#[uniffi::export]
-pub fn eip712_hashes(domain: String, message: String) -> Result<String> {
-    ok(common::schemes::eip712_hashes(&domain, &message))
-}
-
-/// A 402's option paid from a ledger wallet (JSON).
-#[uniffi::export]
-pub fn sign_ledger_payment(
-    payment_required: String,
-    index: f64,
-    wallet_id: String,
-    secret: Vec<u8>,
-    nonce: Vec<u8>,
-    now: f64,
-) -> Result<String> {
-    ok(common::schemes::sign_ledger_payment(
-        &payment_required,
-        index,
-        &wallet_id,
-        &secret,
-        &nonce,
-        now,
-    ))
-}
-
-/// A ledger authorization (JSON).
-#[uniffi::export]
-pub fn sign_ledger_authorization(
-    requirements: String,
-    wallet_id: String,
-    secret: Vec<u8>,
-    nonce: Vec<u8>,
-    now: f64,
-) -> Result<String> {
-    ok(common::schemes::sign_ledger_authorization(
-        &requirements,
-        &wallet_id,
-        &secret,
-        &nonce,
-        now,
-    ))
-}
-
-/// A ledger payment verified (JSON).
-#[uniffi::export]
-pub fn verify_ledger_payment(
-    payment: String,
-    requirements: String,
-    now: f64,
-    secrets: String,
-) -> Result<String> {
-    ok(common::schemes::verify_ledger_payment(
-        &payment,
-        &requirements,
-        now,
-        &secrets,
-    ))
 }
 
 // ---- flows ----
@@ -762,45 +378,4 @@ impl Paywall {
     }
 }
 
-/// A flow's signing request (JSON) signed with an EVM key.
-#[uniffi::export]
-pub fn sign_request_with_evm_key(request: String, private_key: String) -> Result<String> {
-    ok(common::flow::sign_request_with_evm_key(
-        &request,
-        &private_key,
-    ))
-}
-
-/// A flow's signing request (JSON) signed with a wallet secret.
-#[uniffi::export]
-pub fn sign_request_with_wallet_secret(request: String, secret: Vec<u8>) -> Result<String> {
-    ok(common::flow::sign_request_with_wallet_secret(
-        &request, &secret,
-    ))
-}
-
 // ---- webhooks ----
-
-/// The `Paywire-Signature` value for a body sent at `timestamp` under `secret`.
-#[uniffi::export]
-pub fn sign_webhook(secret: String, timestamp: f64, body: Vec<u8>) -> Result<String> {
-    ok(common::webhook::sign_webhook(&secret, timestamp, &body))
-}
-
-/// Checks a `Paywire-Signature` header against the raw body; the signed timestamp.
-#[uniffi::export]
-pub fn verify_webhook(
-    header: String,
-    secret: String,
-    body: Vec<u8>,
-    now: f64,
-    tolerance_seconds: Option<f64>,
-) -> Result<f64> {
-    ok(common::webhook::verify_webhook(
-        &header,
-        &secret,
-        &body,
-        now,
-        tolerance_seconds,
-    ))
-}

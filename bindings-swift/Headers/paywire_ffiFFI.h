@@ -480,6 +480,27 @@ uint64_t uniffi_paywire_ffi_fn_constructor_usage_new(RustCallStatus *_Nonnull ou
 RustBuffer uniffi_paywire_ffi_fn_method_usage_to_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
+RustBuffer uniffi_paywire_ffi_fn_func_deny_reasons(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
+RustBuffer uniffi_paywire_ffi_fn_func_error_class_of(RustBuffer code, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
+RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment(RustBuffer payment, RustBuffer requirements, double now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
+RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(RustBuffer pair, double now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ATTENUATE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ATTENUATE_TOKEN
 RustBuffer uniffi_paywire_ffi_fn_func_attenuate_token(RustBuffer token, RustBuffer caveat, RustCallStatus *_Nonnull out_status
@@ -515,12 +536,6 @@ RustBuffer uniffi_paywire_ffi_fn_func_decode_payment_required(RustBuffer header_
 RustBuffer uniffi_paywire_ffi_fn_func_decode_payment_response(RustBuffer header_value, RustBuffer limit_bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
-RustBuffer uniffi_paywire_ffi_fn_func_deny_reasons(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EIP712_HASHES
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EIP712_HASHES
 RustBuffer uniffi_paywire_ffi_fn_func_eip712_hashes(RustBuffer domain, RustBuffer message, RustCallStatus *_Nonnull out_status
@@ -529,11 +544,6 @@ RustBuffer uniffi_paywire_ffi_fn_func_eip712_hashes(RustBuffer domain, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ENCODE_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ENCODE_HEADER
 RustBuffer uniffi_paywire_ffi_fn_func_encode_header(RustBuffer value, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
-RustBuffer uniffi_paywire_ffi_fn_func_error_class_of(RustBuffer code, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EVM_ADDRESS
@@ -724,16 +734,6 @@ RustBuffer uniffi_paywire_ffi_fn_func_token_hash(RustBuffer token, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VALIDATE_IDEMPOTENCY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VALIDATE_IDEMPOTENCY_KEY
 RustBuffer uniffi_paywire_ffi_fn_func_validate_idempotency_key(RustBuffer key, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
-RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment(RustBuffer payment, RustBuffer requirements, double now, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
-RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(RustBuffer pair, double now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_LEDGER_PAYMENT
@@ -1011,6 +1011,30 @@ void ffi_paywire_ffi_rust_future_free_void(uint64_t handle
 void ffi_paywire_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
+uint16_t uniffi_paywire_ffi_checksum_func_deny_reasons(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
+uint16_t uniffi_paywire_ffi_checksum_func_error_class_of(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
+uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
+uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ATTENUATE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ATTENUATE_TOKEN
 uint16_t uniffi_paywire_ffi_checksum_func_attenuate_token(void
@@ -1053,12 +1077,6 @@ uint16_t uniffi_paywire_ffi_checksum_func_decode_payment_response(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
-uint16_t uniffi_paywire_ffi_checksum_func_deny_reasons(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_EIP712_HASHES
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_EIP712_HASHES
 uint16_t uniffi_paywire_ffi_checksum_func_eip712_hashes(void
@@ -1068,12 +1086,6 @@ uint16_t uniffi_paywire_ffi_checksum_func_eip712_hashes(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ENCODE_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ENCODE_HEADER
 uint16_t uniffi_paywire_ffi_checksum_func_encode_header(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
-uint16_t uniffi_paywire_ffi_checksum_func_error_class_of(void
     
 );
 #endif
@@ -1302,18 +1314,6 @@ uint16_t uniffi_paywire_ffi_checksum_func_token_hash(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VALIDATE_IDEMPOTENCY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VALIDATE_IDEMPOTENCY_KEY
 uint16_t uniffi_paywire_ffi_checksum_func_validate_idempotency_key(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
-uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
-uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair(void
     
 );
 #endif

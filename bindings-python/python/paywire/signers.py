@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Protocol, Union
 
-from ._core import evm_address, sign_request_with_evm_key, sign_request_with_wallet_secret
+from ._exports import evm_address, sign_request_with_evm_key, sign_request_with_wallet_secret
 from .types import PayerIdentity, SignRequest
 
 

@@ -2240,7 +2240,54 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     }
 }
 /**
- * A token with a caveat (JSON) appended.
+ * The codes of the reasons a policy denies, in the order `evaluate_packed` numbers them.
+ */
+public func denyReasons() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_deny_reasons(uniffiCallStatus
+    )
+})
+}
+/**
+ * The class of an error known only by its code (a flow's refusal carries the code).
+ */
+public func errorClassOf(code: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_error_class_of(
+        FfiConverterString.lower(code),uniffiCallStatus
+    )
+})
+}
+/**
+ * An EIP-3009 payment verified (JSON in, JSON out).
+ */
+public func verifyEvmPayment(payment: String, requirements: String, now: Double)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_verify_evm_payment(
+        FfiConverterString.lower(payment),
+        FfiConverterString.lower(requirements),
+        FfiConverterDouble.lower(now),uniffiCallStatus
+    )
+})
+}
+/**
+ * An EIP-3009 payment verified, given with its requirements as one JSON array (one string
+ * to convert instead of two).
+ */
+public func verifyEvmPaymentPair(pair: String, now: Double)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(
+        FfiConverterString.lower(pair),
+        FfiConverterDouble.lower(now),uniffiCallStatus
+    )
+})
+}
+/**
+ * A token with a caveat appended (no key needed; it can only narrow).
  */
 public func attenuateToken(token: String, caveat: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2252,7 +2299,7 @@ public func attenuateToken(token: String, caveat: String)throws  -> String  {
 })
 }
 /**
- * The claims (JSON) a bundle (JSON) sells on a rule (JSON).
+ * The claims of the token a bundle sells with a payment.
  */
 public func bundleClaims(bundle: String, rule: String, id: String, issuer: String, payer: String, resource: String, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2269,7 +2316,7 @@ public func bundleClaims(bundle: String, rule: String, id: String, issuer: Strin
 })
 }
 /**
- * The scope prefix of a bundle token.
+ * The scope prefix of a token sold for `resource` on a route `pattern`.
  */
 public func bundleScope(resource: String, pattern: String) -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -2281,7 +2328,7 @@ public func bundleScope(resource: String, pattern: String) -> String  {
 })
 }
 /**
- * An address, EIP-55 checksummed.
+ * An address in its EIP-55 checksummed form.
  */
 public func checksumAddress(address: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2292,7 +2339,7 @@ public func checksumAddress(address: String)throws  -> String  {
 })
 }
 /**
- * A payment header's payment (JSON).
+ * A `PAYMENT-SIGNATURE` / `X-PAYMENT` header's payment.
  */
 public func decodePaymentPayload(headerValue: String, limitBytes: Double?)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2304,7 +2351,7 @@ public func decodePaymentPayload(headerValue: String, limitBytes: Double?)throws
 })
 }
 /**
- * A `PAYMENT-REQUIRED` header's 402 (JSON).
+ * A `PAYMENT-REQUIRED` header's 402.
  */
 public func decodePaymentRequired(headerValue: String, limitBytes: Double?)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2316,7 +2363,7 @@ public func decodePaymentRequired(headerValue: String, limitBytes: Double?)throw
 })
 }
 /**
- * A `PAYMENT-RESPONSE` header's settlement (JSON).
+ * A `PAYMENT-RESPONSE` header's settlement.
  */
 public func decodePaymentResponse(headerValue: String, limitBytes: Double?)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2328,17 +2375,8 @@ public func decodePaymentResponse(headerValue: String, limitBytes: Double?)throw
 })
 }
 /**
- * The codes of the reasons a policy denies, in the order `evaluate_packed` numbers them.
- */
-public func denyReasons() -> [String]  {
-    return try!  FfiConverterSequenceString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_deny_reasons(uniffiCallStatus
-    )
-})
-}
-/**
- * EIP-712 hashes (JSON) of an authorization under a domain (JSON both).
+ * The EIP-712 hashes of an authorization under a token's domain: `{domainSeparator, structHash,
+ * digest}`.
  */
 public func eip712Hashes(domain: String, message: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2350,24 +2388,13 @@ public func eip712Hashes(domain: String, message: String)throws  -> String  {
 })
 }
 /**
- * A JSON value (text) as a header value.
+ * Any JSON value as an x402 header value (base64 of its JSON).
  */
 public func encodeHeader(value: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
     uniffi_paywire_ffi_fn_func_encode_header(
         FfiConverterString.lower(value),uniffiCallStatus
-    )
-})
-}
-/**
- * The class of an error known only by its code (a flow's refusal carries the code).
- */
-public func errorClassOf(code: String) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_error_class_of(
-        FfiConverterString.lower(code),uniffiCallStatus
     )
 })
 }
@@ -2383,7 +2410,7 @@ public func evmAddress(privateKey: String)throws  -> String  {
 })
 }
 /**
- * The `/verify` and `/settle` body (JSON).
+ * The `/verify` and `/settle` body for a payment and its requirements.
  */
 public func facilitatorRequest(payment: String, requirements: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2395,7 +2422,7 @@ public func facilitatorRequest(payment: String, requirements: String)throws  -> 
 })
 }
 /**
- * A built-in asset (JSON), if any.
+ * The built-in asset at `address` on `network`, if there is one.
  */
 public func findAsset(network: String, address: String)throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2407,7 +2434,7 @@ public func findAsset(network: String, address: String)throws  -> String?  {
 })
 }
 /**
- * Which offer (JSON array) a payment (JSON) pays.
+ * Which of `offers` a payment pays.
  */
 public func findMatch(offers: String, payment: String)throws  -> UInt32  {
     return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2419,7 +2446,7 @@ public func findMatch(offers: String, payment: String)throws  -> UInt32  {
 })
 }
 /**
- * A request's fingerprint (hex) over its body bytes.
+ * The fingerprint of a request's method, path and body (text or bytes; none is empty).
  */
 public func fingerprint(method: String, path: String, body: Data) -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -2432,7 +2459,7 @@ public func fingerprint(method: String, path: String, body: Data) -> String  {
 })
 }
 /**
- * Atomic units formatted for people.
+ * Atomic units formatted for people, trailing zeros dropped.
  */
 public func formatAmount(atomicAmount: String, decimals: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2444,7 +2471,7 @@ public func formatAmount(atomicAmount: String, decimals: Double)throws  -> Strin
 })
 }
 /**
- * A whole-unit decimal string as atomic units.
+ * A whole-unit decimal string as atomic units; more precision than `decimals` is an error.
  */
 public func fromDecimal(decimal: String, decimals: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2456,7 +2483,7 @@ public func fromDecimal(decimal: String, decimals: Double)throws  -> String  {
 })
 }
 /**
- * The host of a URL, as allow-lists compare it.
+ * The host of a URL, as allow-lists compare it, if it has one.
  */
 public func hostOf(url: String) -> String?  {
     return try!  FfiConverterOptionString.lift(try! rustCall() {
@@ -2467,7 +2494,7 @@ public func hostOf(url: String) -> String?  {
 })
 }
 /**
- * A token's effective claims (JSON), unverified.
+ * A token's effective claims, read WITHOUT verifying its MAC.
  */
 public func inspectToken(token: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2478,7 +2505,7 @@ public func inspectToken(token: String)throws  -> String  {
 })
 }
 /**
- * The `payment-identifier` extension offer (JSON).
+ * The `payment-identifier` extension a 402 offers.
  */
 public func offerPaymentIdentifier(required: Bool)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2489,7 +2516,7 @@ public func offerPaymentIdentifier(required: Bool)throws  -> String  {
 })
 }
 /**
- * An atomic amount, checked and normalized.
+ * An atomic amount (a base-10 integer string below 2^128), checked and normalized.
  */
 public func parseAtomic(text: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2500,7 +2527,7 @@ public func parseAtomic(text: String)throws  -> String  {
 })
 }
 /**
- * Atomic units of a price (`"$0.01"`) in an asset with `decimals`.
+ * Atomic units of a price (`"$0.01"`, `"0.01"`) in an asset with `decimals`.
  */
 public func parsePrice(price: String, decimals: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2512,7 +2539,7 @@ public func parsePrice(price: String, decimals: Double)throws  -> String  {
 })
 }
 /**
- * A `/settle` answer (JSON), checked.
+ * A facilitator's `/settle` answer, checked.
  */
 public func parseSettleResponse(body: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2523,7 +2550,7 @@ public func parseSettleResponse(body: String)throws  -> String  {
 })
 }
 /**
- * A `/verify` answer (JSON), checked.
+ * A facilitator's `/verify` answer, checked.
  */
 public func parseVerifyResponse(body: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2534,7 +2561,7 @@ public func parseVerifyResponse(body: String)throws  -> String  {
 })
 }
 /**
- * Whether a path pattern matches a path.
+ * Whether a path pattern (`/v1/weather/:city`) matches a path.
  */
 public func pathMatches(pattern: String, path: String)throws  -> Bool  {
     return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2546,7 +2573,7 @@ public func pathMatches(pattern: String, path: String)throws  -> Bool  {
 })
 }
 /**
- * The options a payer of `kind` can sign.
+ * The indexes of a 402's options a payer of `kind` ("evm", "ledger") can sign.
  */
 public func payableIndexes(paymentRequired: String, kind: String)throws  -> [UInt32]  {
     return try  FfiConverterSequenceUInt32.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2558,7 +2585,7 @@ public func payableIndexes(paymentRequired: String, kind: String)throws  -> [UIn
 })
 }
 /**
- * The payment identifier in extensions (JSON), if any.
+ * The payment identifier in extensions, if there is one.
  */
 public func paymentIdentifier(extensionsValue: String?)throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2569,7 +2596,7 @@ public func paymentIdentifier(extensionsValue: String?)throws  -> String?  {
 })
 }
 /**
- * A payment (JSON), checked and normalized.
+ * A payment checked and normalized.
  */
 public func paymentPayloadFromJson(value: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2580,7 +2607,7 @@ public func paymentPayloadFromJson(value: String)throws  -> String  {
 })
 }
 /**
- * A 402 (JSON) offering a quote (JSON) in payment options (JSON).
+ * The 402 offering `quote` in each payment option (v2 by default; `x402Version` 1 for v1).
  */
 public func paymentRequired(quote: String, options: String, resource: String, x402Version: Double?, error: String?, extensions: String?)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2596,7 +2623,7 @@ public func paymentRequired(quote: String, options: String, resource: String, x4
 })
 }
 /**
- * A 402 (JSON), checked and normalized.
+ * A 402 checked and normalized.
  */
 public func paymentRequiredFromJson(value: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2607,7 +2634,7 @@ public func paymentRequiredFromJson(value: String)throws  -> String  {
 })
 }
 /**
- * The code of a selection's (JSON) refusal, if it refused.
+ * The code of the reason a selection refused every option, if it refused.
  */
 public func primaryReason(selection: String)throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2618,7 +2645,7 @@ public func primaryReason(selection: String)throws  -> String?  {
 })
 }
 /**
- * Whether accepted requirements match offered ones (JSON both).
+ * Whether a payment's `accepted` requirements match offered ones.
  */
 public func requirementsMatch(accepted: String, offered: String)throws  -> Bool  {
     return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2630,7 +2657,7 @@ public func requirementsMatch(accepted: String, offered: String)throws  -> Bool 
 })
 }
 /**
- * An amount in other decimals, rounded up.
+ * An amount in other decimals, rounding up when precision is lost.
  */
 public func rescaleAmount(atomicAmount: String, fromDecimals: Double, toDecimals: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2643,7 +2670,7 @@ public func rescaleAmount(atomicAmount: String, fromDecimals: Double, toDecimals
 })
 }
 /**
- * A network name resolved (JSON).
+ * A network name (CAIP-2 or v1) resolved: caip2, namespace, reference, evmChainId, v1Name.
  */
 public func resolveNetwork(name: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2654,7 +2681,7 @@ public func resolveNetwork(name: String)throws  -> String  {
 })
 }
 /**
- * Whether a scope prefix covers a resource.
+ * Whether a scope's resource prefix covers a resource URL.
  */
 public func resourceInScope(prefix: String, resource: String) -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
@@ -2666,7 +2693,7 @@ public func resourceInScope(prefix: String, resource: String) -> Bool  {
 })
 }
 /**
- * Whether two names are one network.
+ * Whether two network names are the same network.
  */
 public func sameNetwork(a: String, b: String) -> Bool  {
     return try!  FfiConverterBool.lift(try! rustCall() {
@@ -2678,7 +2705,7 @@ public func sameNetwork(a: String, b: String) -> Bool  {
 })
 }
 /**
- * Whether a scope (JSON) covers `method resource`.
+ * Whether a scope covers `method` on `resource`.
  */
 public func scopeAllows(scope: String, method: String, resource: String)throws  -> Bool  {
     return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2691,7 +2718,7 @@ public func scopeAllows(scope: String, method: String, resource: String)throws  
 })
 }
 /**
- * An EIP-3009 authorization (JSON) signed with an EVM key.
+ * The `exact` payload authorizing requirements with an EVM key.
  */
 public func signEvmAuthorization(requirements: String, privateKey: String, nonce: Data, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2705,7 +2732,7 @@ public func signEvmAuthorization(requirements: String, privateKey: String, nonce
 })
 }
 /**
- * A 402's option paid with an EVM key (JSON).
+ * A 402's option `index` paid with an EVM key.
  */
 public func signEvmPayment(paymentRequired: String, index: Double, privateKey: String, nonce: Data, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2720,7 +2747,7 @@ public func signEvmPayment(paymentRequired: String, index: Double, privateKey: S
 })
 }
 /**
- * A ledger authorization (JSON).
+ * The `exact` payload authorizing requirements from a ledger wallet.
  */
 public func signLedgerAuthorization(requirements: String, walletId: String, secret: Data, nonce: Data, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2735,7 +2762,7 @@ public func signLedgerAuthorization(requirements: String, walletId: String, secr
 })
 }
 /**
- * A 402's option paid from a ledger wallet (JSON).
+ * A 402's option `index` paid from a ledger wallet.
  */
 public func signLedgerPayment(paymentRequired: String, index: Double, walletId: String, secret: Data, nonce: Data, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2751,7 +2778,7 @@ public func signLedgerPayment(paymentRequired: String, index: Double, walletId: 
 })
 }
 /**
- * A flow's signing request (JSON) signed with an EVM key.
+ * A flow's signing request signed with an EVM key.
  */
 public func signRequestWithEvmKey(request: String, privateKey: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2763,7 +2790,7 @@ public func signRequestWithEvmKey(request: String, privateKey: String)throws  ->
 })
 }
 /**
- * A flow's signing request (JSON) signed with a wallet secret.
+ * A flow's signing request signed with a ledger wallet's secret.
  */
 public func signRequestWithWalletSecret(request: String, secret: Data)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2775,7 +2802,7 @@ public func signRequestWithWalletSecret(request: String, secret: Data)throws  ->
 })
 }
 /**
- * The `Paywire-Signature` value for a body sent at `timestamp` under `secret`.
+ * The `Paywire-Signature` value for `body` sent at `timestamp` (unix seconds) under `secret`.
  */
 public func signWebhook(secret: String, timestamp: Double, body: Data)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2788,7 +2815,7 @@ public func signWebhook(secret: String, timestamp: Double, body: Data)throws  ->
 })
 }
 /**
- * `{fee, net}` (JSON) of a gross amount.
+ * `{fee, net}` of a gross atomic amount at `feeBps` basis points.
  */
 public func splitFee(gross: String, feeBps: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2823,7 +2850,7 @@ public func tokenHash(token: String) -> String  {
 })
 }
 /**
- * An idempotency key, checked.
+ * An idempotency key, checked and returned.
  */
 public func validateIdempotencyKey(key: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2834,33 +2861,7 @@ public func validateIdempotencyKey(key: String)throws  -> String  {
 })
 }
 /**
- * An EIP-3009 payment verified (JSON in, JSON out).
- */
-public func verifyEvmPayment(payment: String, requirements: String, now: Double)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_verify_evm_payment(
-        FfiConverterString.lower(payment),
-        FfiConverterString.lower(requirements),
-        FfiConverterDouble.lower(now),uniffiCallStatus
-    )
-})
-}
-/**
- * An EIP-3009 payment verified, given with its requirements as one JSON array (one string
- * to convert instead of two).
- */
-public func verifyEvmPaymentPair(pair: String, now: Double)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(
-        FfiConverterString.lower(pair),
-        FfiConverterDouble.lower(now),uniffiCallStatus
-    )
-})
-}
-/**
- * A ledger payment verified (JSON).
+ * Verifies a ledger payment with wallet secrets (hex) by wallet id.
  */
 public func verifyLedgerPayment(payment: String, requirements: String, now: Double, secrets: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2874,7 +2875,8 @@ public func verifyLedgerPayment(payment: String, requirements: String, now: Doub
 })
 }
 /**
- * Checks a `Paywire-Signature` header against the raw body; the signed timestamp.
+ * Checks a delivery's `Paywire-Signature` header against the raw body received, with the
+ * endpoint's secret, at `now`, within `toleranceSeconds` (300 when omitted); the signed timestamp.
  */
 public func verifyWebhook(header: String, secret: String, body: Data, now: Double, toleranceSeconds: Double?)throws  -> Double  {
     return try  FfiConverterDouble.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2889,7 +2891,7 @@ public func verifyWebhook(header: String, secret: String, body: Data, now: Doubl
 })
 }
 /**
- * Extensions (JSON) with a payment identifier.
+ * Extensions with a payment identifier added.
  */
 public func withPaymentIdentifier(extensionsValue: String?, id: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2916,151 +2918,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_attenuate_token() != 1286) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_bundle_claims() != 31629) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_bundle_scope() != 15680) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_checksum_address() != 24156) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_decode_payment_payload() != 13682) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_decode_payment_required() != 45825) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_decode_payment_response() != 55956) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_paywire_ffi_checksum_func_deny_reasons() != 26674) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_eip712_hashes() != 1080) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_encode_header() != 48231) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_paywire_ffi_checksum_func_error_class_of() != 26937) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_evm_address() != 17272) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_facilitator_request() != 6069) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_find_asset() != 24085) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_find_match() != 60783) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_fingerprint() != 18789) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_format_amount() != 41593) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_from_decimal() != 22057) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_host_of() != 14980) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_inspect_token() != 61955) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_offer_payment_identifier() != 28063) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_parse_atomic() != 51508) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_parse_price() != 43616) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_parse_settle_response() != 8760) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_parse_verify_response() != 39601) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_path_matches() != 55038) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_payable_indexes() != 306) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_payment_identifier() != 16770) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_payment_payload_from_json() != 6599) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_payment_required() != 17124) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_payment_required_from_json() != 11082) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_primary_reason() != 12759) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_requirements_match() != 5720) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_rescale_amount() != 10957) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_resolve_network() != 26823) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_resource_in_scope() != 21917) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_same_network() != 63432) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_scope_allows() != 27771) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_evm_authorization() != 26733) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_evm_payment() != 970) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_ledger_authorization() != 18586) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_ledger_payment() != 54519) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_request_with_evm_key() != 30481) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_request_with_wallet_secret() != 21427) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_sign_webhook() != 55173) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_split_fee() != 14709) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_to_decimal() != 65212) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_token_hash() != 44366) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_validate_idempotency_key() != 429) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_func_verify_evm_payment() != 56061) {
@@ -3069,13 +2930,154 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair() != 53246) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_verify_ledger_payment() != 2129) {
+    if (uniffi_paywire_ffi_checksum_func_attenuate_token() != 28131) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_verify_webhook() != 32928) {
+    if (uniffi_paywire_ffi_checksum_func_bundle_claims() != 33046) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_with_payment_identifier() != 5560) {
+    if (uniffi_paywire_ffi_checksum_func_bundle_scope() != 9152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_checksum_address() != 18721) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_decode_payment_payload() != 38938) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_decode_payment_required() != 32250) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_decode_payment_response() != 53698) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_eip712_hashes() != 17396) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_encode_header() != 64202) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_evm_address() != 40527) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_facilitator_request() != 39061) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_find_asset() != 12967) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_find_match() != 39620) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_fingerprint() != 39977) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_format_amount() != 52190) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_from_decimal() != 11549) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_host_of() != 49148) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_inspect_token() != 53349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_offer_payment_identifier() != 29998) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_parse_atomic() != 10517) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_parse_price() != 48583) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_parse_settle_response() != 31745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_parse_verify_response() != 41518) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_path_matches() != 30048) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_payable_indexes() != 30106) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_payment_identifier() != 37498) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_payment_payload_from_json() != 9903) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_payment_required() != 64152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_payment_required_from_json() != 21601) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_primary_reason() != 38611) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_requirements_match() != 31708) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_rescale_amount() != 34318) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_resolve_network() != 60964) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_resource_in_scope() != 64715) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_same_network() != 19819) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_scope_allows() != 15069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_evm_authorization() != 55419) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_evm_payment() != 15181) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_ledger_authorization() != 36135) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_ledger_payment() != 40865) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_request_with_evm_key() != 63165) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_request_with_wallet_secret() != 56056) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_sign_webhook() != 25276) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_split_fee() != 19319) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_to_decimal() != 56061) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_token_hash() != 54349) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_validate_idempotency_key() != 32141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_verify_ledger_payment() != 3890) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_verify_webhook() != 52988) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_with_payment_identifier() != 38203) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_method_clientflow_feed() != 34186) {
