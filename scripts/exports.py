@@ -72,23 +72,20 @@ def rust_type(arg: dict, engine: str) -> str:
         "bool": "bool",
         "json": "String",
         "bytes": "Uint8Array" if engine == "node" else "Vec<u8>",
-        "body": "Either<String, Uint8Array>" if engine == "node" else "Vec<u8>",
+        # A body reaches every engine as bytes: the wrappers encode text, and make an absent
+        # one empty.
+        "body": "Uint8Array" if engine == "node" else "Vec<u8>",
     }[kind]
-    # Python's wrapper turns an absent body into empty bytes before the call.
-    if arg.get("opt") and not (engine == "python" and kind == "body"):
+    if arg.get("opt") and kind != "body":
         return f"Option<{base}>"
     return base
 
 
 def rust_pass(arg: dict, engine: str) -> str:
     name, kind, opt = arg["n"], arg["t"], arg.get("opt")
-    if kind == "body" and engine == "node":
-        return f"{name}.as_ref().map_or(&b\"\"[..], body_bytes)" if opt else f"body_bytes(&{name})"
     if kind in ("number", "bool"):
         return name
-    if opt and kind in ("string", "json"):
-        return f"{name}.as_deref()"
-    if opt and kind == "bytes":
+    if opt and kind in ("string", "json", "bytes"):
         return f"{name}.as_deref()"
     return f"&{name}"
 
@@ -106,32 +103,38 @@ def rust_return(ret: str) -> str:
     }[ret]
 
 
+ENGINES = {
+    "node": ("the Node addon", "#[napi]"),
+    "python": ("the uniffi library", "#[uniffi::export]"),
+    "wasm": ("the wasm module", None),
+}
+
+
 def rust(rows: list[dict], engine: str) -> str:
+    what, attribute = ENGINES[engine]
     out = [f"// {HEADER}",
-           f"//! The free functions of the {'Node addon' if engine == 'node' else 'uniffi library'}, one per row of",
-           "//! bindings-common/exports.toml, each over its paywire-bindings-common function.", ""]
+           f"//! The free functions of {what}, one per row of bindings-common/exports.toml, each over",
+           "//! its paywire-bindings-common function (which checks the arguments); the JavaScript or",
+           "//! Python wrapper of each checks their types and carries objects as JSON text.",
+           ""]
     if engine == "node":
-        out += ["use napi::bindgen_prelude::{Either, Uint8Array};",
+        out += ["use napi::bindgen_prelude::Uint8Array;",
                 "use napi_derive::napi;",
                 "use paywire_bindings_common as common;",
                 "",
                 "use crate::{OrThrow, Result};",
-                "",
-                "/// A body given as text or bytes, as bytes.",
-                "fn body_bytes(body: &Either<String, Uint8Array>) -> &[u8] {",
-                "    match body {",
-                "        Either::A(text) => text.as_bytes(),",
-                "        Either::B(bytes) => bytes,",
-                "    }",
-                "}",
                 ""]
-        attribute = "#[napi]"
-    else:
+    elif engine == "python":
         out += ["use paywire_bindings_common as common;",
                 "",
                 "use crate::{ok, Result};",
                 ""]
-        attribute = "#[uniffi::export]"
+    else:
+        out += ["use paywire_bindings_common as common;",
+                "use wasm_bindgen::prelude::*;",
+                "",
+                "use crate::error::{JsResult as Result, OrThrow};",
+                ""]
     for row in rows:
         if row.get(engine) == "hand":
             continue
@@ -140,9 +143,9 @@ def rust(rows: list[dict], engine: str) -> str:
         params = ", ".join(f"{a['n']}: {rust_type(a, engine)}" for a in row["args"])
         call = f"common::{row['common']}({', '.join(rust_pass(a, engine) for a in row['args'])})"
         out += doc_lines(row["doc"], 100, "/// ")
-        out.append(attribute)
+        out.append(attribute or f"#[wasm_bindgen(js_name = {camel(row['name'])})]")
         if fails:
-            body = f"{call}.or_throw()" if engine == "node" else f"ok({call})"
+            body = f"ok({call})" if engine == "python" else f"{call}.or_throw()"
             out.append(f"pub fn {row['name']}({params}) -> Result<{ret}> {{")
         else:
             body = call
@@ -174,15 +177,11 @@ def ts_param(arg: dict) -> str:
 def ts_pass(arg: dict) -> str:
     name, kind, opt = camel(arg["n"]), arg["t"], arg.get("opt")
     what = arg.get("what", camel(arg["n"]))
-    if kind == "json":
-        return f'marshal.{"optionalJson" if opt else "json"}({name}, "{what}")'
-    if kind == "bytes":
-        return f'marshal.bytes({name}, "{what}")'
-    if kind == "body":
-        return f'marshal.{"optionalBody" if opt else "body"}({name}, "{what}")'
+    helper = {"json": "json", "bytes": "bytes", "body": "body", "string": "string",
+              "number": "number", "bool": "bool"}[kind]
     if opt:
-        return f"{name} ?? undefined"
-    return name
+        helper = "optional" + helper[:1].upper() + helper[1:]
+    return f'marshal.{helper}({name}, "{what}")'
 
 
 def ts_return(row: dict) -> tuple[str, str]:
@@ -204,15 +203,16 @@ def typescript(rows: list[dict]) -> str:
     types = sorted({t for row in rows for t in word_types(row, "ts")})
     out = [f"// {HEADER}",
            "/**",
-           " * The free functions of the core over the Node addon, one per row of",
-           " * bindings-common/exports.toml: objects go in and come out as JSON text, and every failure",
-           " * is a `PaywireError` with the core's code (see ./marshal.ts).",
+           " * The free functions of the core, one per row of bindings-common/exports.toml, over either",
+           " * engine (`../native.js`: the Node addon in @paywire/node, the wasm module in @paywire/wasm):",
+           " * arguments' types checked, objects in and out as JSON text, every failure a `PaywireError`",
+           " * with the core's code (see ./marshal.ts).",
            " */",
-           'import native = require("../native/index.js");',
+           'import * as native from "../native.js";',
            'import * as marshal from "./marshal.js";',
            "import type {",
            *[f"  {t}," for t in types],
-           '} from "./host/types.js";',
+           '} from "./types.js";',
            "",
            "type AnyRequirements = PaymentRequirements | PaymentRequirementsV1;",
            "",
@@ -362,7 +362,8 @@ def main() -> int:
     outputs = {
         ROOT / "bindings-node" / "src" / "exports.rs": rustfmt(rust(rows, "node")),
         ROOT / "bindings-python" / "src" / "exports.rs": rustfmt(rust(rows, "python")),
-        ROOT / "bindings-node" / "ts" / "exports.ts": typescript(rows),
+        ROOT / "bindings-wasm" / "src" / "exports.rs": rustfmt(rust(rows, "wasm")),
+        ROOT / "bindings-js" / "src" / "exports.ts": typescript(rows),
         ROOT / "bindings-python" / "python" / "paywire" / "_exports.py": python(rows),
     }
     check = "--check" in sys.argv[1:]

@@ -158,7 +158,7 @@ export declare function findAsset(network: string, address: string): string | nu
 export declare function findMatch(offers: string, payment: string): number
 
 /** The fingerprint of a request's method, path and body (text or bytes; none is empty). */
-export declare function fingerprint(method: string, path: string, body?: string | Uint8Array | undefined | null): string
+export declare function fingerprint(method: string, path: string, body: Uint8Array): string
 
 /** Atomic units formatted for people, trailing zeros dropped. */
 export declare function formatAmount(atomicAmount: string, decimals: number): string
@@ -245,7 +245,7 @@ export declare function signRequestWithEvmKey(request: string, privateKey: strin
 export declare function signRequestWithWalletSecret(request: string, secret: Uint8Array): string
 
 /** The `Paywire-Signature` value for `body` sent at `timestamp` (unix seconds) under `secret`. */
-export declare function signWebhook(secret: string, timestamp: number, body: string | Uint8Array): string
+export declare function signWebhook(secret: string, timestamp: number, body: Uint8Array): string
 
 /** `{fee, net}` of a gross atomic amount at `feeBps` basis points. */
 export declare function splitFee(gross: string, feeBps: number): string
@@ -269,7 +269,7 @@ export declare function verifyLedgerPayment(payment: string, requirements: strin
  * Checks a delivery's `Paywire-Signature` header against the raw body received, with the
  * endpoint's secret, at `now`, within `toleranceSeconds` (300 when omitted); the signed timestamp.
  */
-export declare function verifyWebhook(header: string, secret: string, body: string | Uint8Array, now: number, toleranceSeconds?: number | undefined | null): number
+export declare function verifyWebhook(header: string, secret: string, body: Uint8Array, now: number, toleranceSeconds?: number | undefined | null): number
 
 /** Extensions with a payment identifier added. */
 export declare function withPaymentIdentifier(extensionsValue: string | undefined | null, id: string): string

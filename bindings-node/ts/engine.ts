@@ -8,7 +8,7 @@
  */
 import native = require("../native/index.js");
 import { PaywireError } from "./host/errors.js";
-import { bytes, call, json, parsed } from "./marshal.js";
+import { bytes, call, json, parsed } from "./host/marshal.js";
 import { decisionOf, packIntent, unflattenVerified } from "./host/flat.js";
 import type {
   Asset, Caveat, Claims, ClientAction, ClientConfig, ClientEvent, Decision, ExactAuthorization, ExactPayload,
@@ -17,8 +17,9 @@ import type {
   QuoteRequest, ResourceInfo, Selection, SettleResponse, SignRequest, UsageJson, VerifiedToken, VerifyResponse,
 } from "./host/types.js";
 
-// The free functions, generated from bindings-common/exports.toml; the classes follow.
-export * from "./exports.js";
+// The free functions, generated from bindings-common/exports.toml (shared with @paywire/wasm);
+// the classes follow.
+export * from "./host/exports.js";
 
 // ---- pricing ----
 

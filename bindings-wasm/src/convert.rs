@@ -120,16 +120,6 @@ pub(crate) fn optional_number(
     }
 }
 
-/// A 32-byte nonce given as a `Uint8Array`.
-pub(crate) fn nonce32(bytes: &[u8]) -> JsResult<[u8; 32]> {
-    bytes.try_into().map_err(|_| {
-        to_js_error(&Error::InvalidArgument(format!(
-            "a nonce is 32 bytes, got {}",
-            bytes.len()
-        )))
-    })
-}
-
 /// A string argument. Checked here rather than trusted to the generated glue, which writes
 /// whatever it is given into wasm memory (a number there traps instead of throwing).
 pub(crate) fn string_arg(value: &JsValue, what: &str) -> JsResult<String> {

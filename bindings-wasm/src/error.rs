@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 /// snake_case code, also the x402 reason of an invalid payment) and `message`.
 ///
 /// ```js
-/// try { parsePrice("ten dollars", 6) } catch (e) { e.code === "amount_invalid" }
+/// try { fromDecimal("ten dollars", 6) } catch (e) { e.code === "amount_invalid" }
 /// ```
 pub fn to_js_error(error: &Error) -> JsValue {
     coded_error(error.code(), &error.to_string())

@@ -4,12 +4,10 @@
 
 use std::cell::RefCell;
 
-use paywire_core::flow::{self, ClientEvent, PaywallEvent, SignRequest};
-use paywire_core::protocol::evm::PrivateKey;
-use paywire_core::protocol::ledger::WalletSecret;
+use paywire_core::flow::{self, ClientEvent, PaywallEvent};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{bytes_arg, from_js, json_from_js, string_arg, to_js};
+use crate::convert::{from_js, json_from_js, string_arg, to_js};
 use crate::error::{JsResult, OrThrow};
 use crate::token::KeyRing;
 
@@ -127,26 +125,4 @@ impl Paywall {
             .feed(&mut flow.flow.borrow_mut(), event, ring.as_deref());
         to_js(&action)
     }
-}
-
-/// Signs a client flow's `Sign` request with a local EVM key (`0x` + 64 hex digits).
-#[wasm_bindgen(js_name = signRequestWithEvmKey)]
-pub fn sign_request_with_evm_key(
-    #[wasm_bindgen(unchecked_param_type = "SignRequest")] request: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] private_key: JsValue,
-) -> JsResult<String> {
-    let request: SignRequest = from_js(request, "sign request")?;
-    let key = PrivateKey::from_hex(&string_arg(&private_key, "privateKey")?).or_throw()?;
-    request.sign_evm(&key).or_throw()
-}
-
-/// Signs a client flow's `Sign` request with a ledger wallet's secret.
-#[wasm_bindgen(js_name = signRequestWithWalletSecret)]
-pub fn sign_request_with_wallet_secret(
-    #[wasm_bindgen(unchecked_param_type = "SignRequest")] request: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] secret: JsValue,
-) -> JsResult<String> {
-    let request: SignRequest = from_js(request, "sign request")?;
-    let secret = WalletSecret::from_bytes(&bytes_arg(&secret, "secret")?).or_throw()?;
-    request.sign_ledger(&secret).or_throw()
 }

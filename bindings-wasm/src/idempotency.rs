@@ -8,47 +8,9 @@ use paywire_core::idempotency::{
 };
 use paywire_core::Error;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::convert::{optional_number, small_number, string_arg, to_js, whole_number};
 use crate::error::{to_js_error, JsResult, OrThrow};
-
-/// Checks an `Idempotency-Key` (1–255 printable ASCII characters) and returns it.
-#[wasm_bindgen(js_name = validateIdempotencyKey)]
-pub fn validate_idempotency_key(
-    #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
-) -> JsResult<String> {
-    let key = &string_arg(&key, "key")?;
-    Ok(IdempotencyKey::parse(key).or_throw()?.as_str().to_string())
-}
-
-/// The fingerprint (hex SHA-256) of a request: method, path and body, where a JSON body is
-/// canonicalized first so that key order and whitespace do not matter.
-///
-/// ```js
-/// fingerprint("POST", "/v1/pay", '{"b":1,"a":2}') === fingerprint("POST", "/v1/pay", '{"a":2, "b":1}')
-/// ```
-#[wasm_bindgen]
-pub fn fingerprint(
-    #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] path: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array | undefined")] body: JsValue,
-) -> JsResult<String> {
-    let method = &string_arg(&method, "method")?;
-    let path = &string_arg(&path, "path")?;
-    let fp = if let Some(text) = body.as_string() {
-        idempotency::fingerprint(method, path, text.as_bytes())
-    } else if body.is_instance_of::<js_sys::Uint8Array>() {
-        idempotency::fingerprint(method, path, &js_sys::Uint8Array::from(body).to_vec())
-    } else if body.is_undefined() || body.is_null() {
-        idempotency::fingerprint(method, path, b"")
-    } else {
-        return Err(to_js_error(&Error::InvalidArgument(
-            "body must be a string, a Uint8Array or undefined".into(),
-        )));
-    };
-    Ok(fp.to_hex())
-}
 
 /// A bounded in-memory idempotency store (one process; the server keeps a durable one).
 ///

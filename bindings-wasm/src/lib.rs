@@ -1,20 +1,19 @@
 //! # paywire-wasm
 //!
-//! The WebAssembly face of `paywire-core`, published on npm as `@paywire/wasm`. Glue only:
-//! every function converts its arguments, calls the core, and converts the result or error.
-//! The modules mirror the core's:
+//! The WebAssembly face of `paywire-core`, published on npm as `@paywire/wasm`. Glue only.
+//! The free functions are generated ([`exports`], from `bindings-common/exports.toml`, over
+//! `paywire-bindings-common` as the Node addon and the Python library are): they take strings,
+//! numbers and bytes, carry objects as JSON text, and are wrapped by the JavaScript both npm
+//! packages share (`bindings-js/src/exports.ts`), which checks argument types and parses the
+//! JSON. The classes are written here:
 //!
-//! | module | JavaScript exports |
+//! | module | JavaScript classes |
 //! | --- | --- |
-//! | [`money`] | `parsePrice`, `parseAtomic`, `toDecimal`, `fromDecimal`, `formatAmount`, `rescaleAmount`, `findAsset` |
-//! | [`pricing`] | `Pricebook`, `paymentRequired`, `splitFee`, `pathMatches` |
-//! | [`policy`] | `Policy` (`evaluate`, `select`, `record`), `hostOf` |
-//! | [`token`] | `KeyRing` (`issue`, `verify`, `rotate`, ...), `attenuateToken`, `inspectToken`, `tokenHash` |
-//! | [`idempotency`] | `validateIdempotencyKey`, `fingerprint`, `MemoryStore` |
-//! | [`protocol`] | header codec, `paymentRequiredFromJson`, networks, matching, facilitator bodies |
-//! | [`ledger`] | `signLedgerPayment`, `verifyLedgerPayment` |
-//! | [`evm`] | `signEvmPayment`, `verifyEvmPayment`, `evmAddress`, `checksumAddress`, `eip712Hashes` |
-//! | [`flow`] | `ClientFlow`, `Paywall`, `PaywallFlow`, `signRequestWithEvmKey`, `signRequestWithWalletSecret` |
+//! | [`pricing`] | `Pricebook` |
+//! | [`policy`] | `Policy` (`evaluate`, `select`, `record`), `Usage` |
+//! | [`token`] | `KeyRing` (`issue`, `verify`, `rotate`, ...) |
+//! | [`idempotency`] | `MemoryStore` |
+//! | [`flow`] | `ClientFlow`, `Paywall`, `PaywallFlow` |
 //!
 //! Conventions at the boundary: amounts are decimal strings (atomic units, or whole units
 //! where the core uses `Decimal`); times are unix seconds as JavaScript numbers, refused unless
@@ -24,16 +23,12 @@
 //! instance usable.
 
 pub mod error;
-pub mod evm;
+pub mod exports;
 pub mod flow;
 pub mod idempotency;
-pub mod ledger;
-pub mod money;
 pub mod policy;
 pub mod pricing;
-pub mod protocol;
 pub mod token;
-pub mod webhook;
 
 mod convert;
 

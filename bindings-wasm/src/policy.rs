@@ -203,25 +203,3 @@ fn intent_from_js(intent: &JsValue) -> JsResult<PaymentIntent> {
         resource: string_property(intent, "resource")?,
     })
 }
-
-/// The one code to report for a `select` outcome that allowed nothing: the refusal of the
-/// cheapest refused option whose price is known, else the first (`policy_no_options` when
-/// nothing was offered); `undefined` for a selection.
-#[wasm_bindgen(js_name = primaryReason)]
-pub fn primary_reason(
-    #[wasm_bindgen(unchecked_param_type = "Selection")] selection: JsValue,
-) -> JsResult<Option<String>> {
-    let selection: policy::Selection = from_js(selection, "selection")?;
-    Ok(selection
-        .primary_reason()
-        .map(|reason| reason.code().to_string()))
-}
-
-/// The host of a URL as the policy's `allowedHosts` compares it, or `undefined`.
-#[wasm_bindgen(js_name = hostOf)]
-pub fn host_of(
-    #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
-) -> JsResult<Option<String>> {
-    let url = &string_arg(&url, "url")?;
-    Ok(policy::host_of(url).map(str::to_string))
-}

@@ -2,12 +2,10 @@
 
 use std::cell::RefCell;
 
-use paywire_core::token::{self, Caveat, Claims, TokenRequest};
+use paywire_core::token::{self, Claims, TokenRequest};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{
-    bytes_arg, exact_number, from_js, string_arg, to_js, whole_number, ObjectBuilder,
-};
+use crate::convert::{bytes_arg, exact_number, from_js, string_arg, whole_number, ObjectBuilder};
 use crate::error::{JsResult, OrThrow};
 
 /// HMAC-SHA256 keys by key id: one signs, all verify. Secrets are at least 32 bytes; they are
@@ -176,100 +174,4 @@ fn verified_to_js(verified: &token::VerifiedToken) -> JsResult<JsValue> {
         .set("claims", claims.build())
         .set("caveats", verified.caveats as f64)
         .build())
-}
-
-/// Appends a caveat (`{exp}`, `{resource}`, `{methods}` or `{maxUses}`) without any key: the
-/// new token can only do less (`token_caveat_widens` otherwise).
-#[wasm_bindgen(js_name = attenuateToken)]
-pub fn attenuate_token(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "Caveat")] caveat: JsValue,
-) -> JsResult<String> {
-    let token = &string_arg(&token, "token")?;
-    let caveat: Caveat = from_js(caveat, "caveat")?;
-    token::attenuate(token, &caveat).or_throw()
-}
-
-/// A token's effective claims read WITHOUT verifying its MAC — for display and routing only.
-#[wasm_bindgen(unchecked_return_type = "VerifiedToken", js_name = inspectToken)]
-pub fn inspect_token(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
-) -> JsResult<JsValue> {
-    let token = &string_arg(&token, "token")?;
-    to_js(&token::inspect(token).or_throw()?)
-}
-
-/// Whether a token scope's resource prefix covers a resource URL (path-segment aware:
-/// `https://a.com/v1/` covers `https://a.com/v1/x`, not `https://a.com/v10`).
-#[wasm_bindgen(js_name = resourceInScope)]
-pub fn resource_in_scope(
-    #[wasm_bindgen(unchecked_param_type = "string")] prefix: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
-) -> JsResult<bool> {
-    let prefix = &string_arg(&prefix, "prefix")?;
-    let resource = &string_arg(&resource, "resource")?;
-    Ok(token::resource_in_scope(prefix, resource))
-}
-
-/// The scope prefix of a token sold for `resource` (a URL) on a route `pattern`: the
-/// origin plus the pattern's literal part (`/v1/weather/:city` → `https://host/v1/weather/`).
-#[wasm_bindgen(js_name = bundleScope)]
-pub fn bundle_scope(
-    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] pattern: JsValue,
-) -> JsResult<String> {
-    let resource = &string_arg(&resource, "resource")?;
-    let pattern = &string_arg(&pattern, "pattern")?;
-    Ok(token::bundle_scope(resource, pattern))
-}
-
-/// Whether a token's scope (`{resource, methods}`) covers `method` on `resource` — what a
-/// client checks before presenting a token it holds.
-#[wasm_bindgen(js_name = scopeAllows)]
-pub fn scope_allows(
-    #[wasm_bindgen(unchecked_param_type = "{ resource: string; methods: string[] }")]
-    scope: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
-) -> JsResult<bool> {
-    let scope: token::Scope = from_js(scope, "scope")?;
-    Ok(scope.allows(
-        &string_arg(&method, "method")?,
-        &string_arg(&resource, "resource")?,
-    ))
-}
-
-/// The claims of the access token a bundle (`{maxUses?, seconds}`) sells with a payment by
-/// `payer` for `resource` (a URL) on the price rule `rule`, issued at `now` under `id`.
-#[wasm_bindgen(js_name = bundleClaims, unchecked_return_type = "Claims")]
-pub fn bundle_claims(
-    #[wasm_bindgen(unchecked_param_type = "{ maxUses?: number | null; seconds: number }")]
-    bundle: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "PriceRule")] rule: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] issuer: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] payer: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "string")] resource: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "number")] now: JsValue,
-) -> JsResult<JsValue> {
-    let bundle: token::Bundle = from_js(bundle, "bundle")?;
-    let rule: paywire_core::pricing::PriceRule = from_js(rule, "rule")?;
-    let claims = bundle.claims(
-        string_arg(&id, "id")?,
-        &string_arg(&issuer, "issuer")?,
-        &string_arg(&payer, "payer")?,
-        &string_arg(&resource, "resource")?,
-        &rule,
-        whole_number(&now, "now")?,
-    );
-    to_js(&claims)
-}
-
-/// The SHA-256 of a token (lowercase hex), which is what a store keeps instead of the token.
-#[wasm_bindgen(js_name = tokenHash)]
-pub fn token_hash(
-    #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
-) -> JsResult<String> {
-    let token = &string_arg(&token, "token")?;
-    Ok(token::token_hash(token))
 }

@@ -8,7 +8,11 @@ import { KeyRing as WasmKeyRing, Policy as WasmPolicy, type Usage } from "../pkg
 import { decisionOf, packIntent, unflattenVerified } from "./host/flat.js";
 import type { Decision, PaymentIntent, VerifiedToken } from "./host/types.js";
 
-export * from "../pkg/paywire_wasm.js";
+// The classes as wasm-bindgen exports them (KeyRing and Policy are reshaped below); the free
+// functions through the wrappers both packages share, generated from
+// bindings-common/exports.toml.
+export { ClientFlow, MemoryStore, Paywall, PaywallFlow, Pricebook, Usage } from "../pkg/paywire_wasm.js";
+export * from "./host/exports.js";
 
 let denyReasons: string[] | undefined;
 

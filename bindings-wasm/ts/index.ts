@@ -10,3 +10,4 @@ export * from "./host/fetch.js";
 export * from "./host/paywall.js";
 export * from "./host/stores.js";
 export type { FacilitatorCall, FacilitatorHeaders, FacilitatorOptions } from "./host/facilitator.js";
+export type * from "./host/types.js";

@@ -6,7 +6,7 @@ runtime.
 - `paywire.httpx`: sync and async httpx transports that pay 402s; `paywire.requests`: the same
   for requests; `paywire.asgi`: middleware for Starlette / FastAPI providers.
 - Below them, the core's API: `Policy`, `Usage`, `KeyRing`, `Pricebook`, `MemoryStore`,
-  `ClientFlow`, `Paywall`, `parse_price`, `verify_evm_payment`, ... (the same names as
+  `ClientFlow`, `Paywall`, `from_decimal`, `verify_evm_payment`, ... (the same names as
   @paywire/wasm and @paywire/node, in snake_case), taking and returning dicts typed in
   `paywire.types`.
 - Every failure is a `PaywireError` with a stable `code`, raised as the subclass of its class.
