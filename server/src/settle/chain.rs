@@ -583,15 +583,10 @@ async fn conclude(
             paywire_core::protocol::ExactPayload::from_object(request.payment_payload.payload())
                 .map(|e| e.authorization.nonce.to_ascii_lowercase())
                 .unwrap_or_default();
-        let resource = match &request.payment_payload {
-            paywire_core::PaymentPayload::V2(p) => p.resource.as_ref().map(|r| r.url.clone()),
-            paywire_core::PaymentPayload::V1(_) => None,
-        };
-        let resource = resource.map(|r| {
-            r.chars()
-                .take(crate::settle::MAX_KEPT_RESOURCE)
-                .collect::<String>()
-        });
+        // Kept as every settler keeps it: the v2 payload's or the v1 requirements' resource,
+        // cut to MAX_KEPT_RESOURCE bytes.
+        let resource = crate::settle::resource_url(&request);
+        let resource = crate::settle::kept_resource(resource.as_deref());
         let asset = crate::base::ledger::asset_key(network, requirements.asset());
         let response_json =
             serde_json::to_string(&response).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -614,7 +609,7 @@ async fn conclude(
                 terms_fingerprint: &paywire_core::settlement::terms_fingerprint(requirements)
                     .to_hex(),
                 response: &response_json,
-                resource: resource.as_deref(),
+                resource,
             },
             now,
         )

@@ -163,15 +163,16 @@ impl<'a> Settler<'a> {
     /// Picks the settler of a request — once: every later step follows from it. Every
     /// settler today speaks `exact`, and its own verification refuses another scheme with the
     /// reason the official facilitators give (`invalid_exact_evm_scheme`); a new scheme adds
-    /// its arm here, before the network's.
+    /// its arm here, before the network's. A network the operator settles on a real chain is
+    /// settled there even when it is also a devnet network (Base Sepolia is both).
     pub fn pick(state: &'a AppState, request: &FacilitatorRequest) -> Result<Self, Refusal> {
         let network = request.payment_requirements.network();
-        if network == state.ledger_network {
+        if let Some(chain) = state.chains.get(network) {
+            Ok(Settler::Chain(chain))
+        } else if network == state.ledger_network {
             Ok(Settler::Ledger)
         } else if state.devnet_networks.iter().any(|n| n == network) {
             Ok(Settler::DevnetEvm)
-        } else if let Some(chain) = state.chains.get(network) {
-            Ok(Settler::Chain(chain))
         } else {
             Err(Refusal::new(
                 Reason::UnsupportedScheme,
