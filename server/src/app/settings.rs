@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use serde::Deserialize;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use figment::Figment;
+use serde::{Deserialize, Serialize};
 
 pub use crate::infra::connection::Limits;
 pub use crate::services::state::WebhookConfig;
@@ -18,12 +21,15 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://paywire.db";
 /// The default Paywire ledger id (network `paywire:main`).
 pub const DEFAULT_LEDGER_ID: &str = "main";
 
-/// Settings as flags and environment variables; unset ones fall back to the TOML file, then
-/// to the defaults.
-#[derive(Debug, Clone, Default, Args)]
+/// Every setting, declared once: as a flag, its environment variable and its key in the TOML
+/// file (the field's name, e.g. `listen = "..."`). Flags and variables win over the file; what
+/// none of them sets takes its default in [`SettingsArgs::resolve`].
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsArgs {
     /// A TOML file with any of the settings below (keys as in `listen = "..."`).
     #[arg(long, env = "PAYWIRE_CONFIG", global = true)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Address to serve on [default: 127.0.0.1:4020].
     #[arg(long, env = "PAYWIRE_LISTEN", global = true)]
@@ -150,6 +156,7 @@ pub struct SettingsArgs {
         value_delimiter = ';',
         global = true
     )]
+    #[serde(default)]
     pub chains: Vec<String>,
     /// A file holding the facilitator's chain signing key (`0x`-hex).
     #[arg(long, env = "PAYWIRE_CHAIN_SIGNER_KEY_FILE", global = true)]
@@ -181,6 +188,7 @@ pub struct SettingsArgs {
         value_delimiter = ',',
         global = true
     )]
+    #[serde(default)]
     pub chain_wallet_factories: Vec<String>,
     /// A token settled on chain besides USDC on Base and Base Sepolia:
     /// `eip155:<chain id>=<address>`; repeat for more (`;`-separated in the variable).
@@ -190,53 +198,8 @@ pub struct SettingsArgs {
         value_delimiter = ';',
         global = true
     )]
+    #[serde(default)]
     pub chain_tokens: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<SocketAddr>,
-    database_url: Option<String>,
-    admin_key: Option<String>,
-    ledger_id: Option<String>,
-    fee_bps: Option<u32>,
-    master_key: Option<String>,
-    master_key_file: Option<PathBuf>,
-    idempotency_lease_seconds: Option<u64>,
-    header_read_timeout_seconds: Option<u64>,
-    body_read_timeout_seconds: Option<u64>,
-    request_timeout_seconds: Option<u64>,
-    max_connections: Option<usize>,
-    max_connections_per_client: Option<usize>,
-    write_timeout_seconds: Option<u64>,
-    allow_loopback_webhooks: Option<bool>,
-    webhook_first_retry_ms: Option<u64>,
-    webhook_max_retry_ms: Option<u64>,
-    webhook_retry_for_seconds: Option<u64>,
-    webhook_disable_after: Option<u32>,
-    webhook_timeout_seconds: Option<u64>,
-    webhook_poll_ms: Option<u64>,
-    rate_limit_key_per_second: Option<u32>,
-    rate_limit_key_burst: Option<u32>,
-    rate_limit_payer_per_second: Option<u32>,
-    rate_limit_payer_burst: Option<u32>,
-    chain_vouch_per_second_per_client: Option<u32>,
-    chain_vouch_per_second_per_payer: Option<u32>,
-    log_format: Option<String>,
-    payout_minimum: Option<String>,
-    settle_batch_max: Option<usize>,
-    settle_batch_wait_us: Option<u64>,
-    settle_batch_workers: Option<usize>,
-    chains: Option<Vec<String>>,
-    chain_signer_key_file: Option<PathBuf>,
-    chain_receipt_timeout_ms: Option<u64>,
-    chain_confirmations: Option<u64>,
-    chain_rpc_timeout_ms: Option<u64>,
-    chain_reconcile_ms: Option<u64>,
-    chain_bump_after_ms: Option<u64>,
-    chain_wallet_factories: Option<Vec<String>>,
-    chain_tokens: Option<Vec<String>>,
 }
 
 /// The resolved settings.
@@ -330,218 +293,125 @@ pub fn default_key_file(database_url: &str) -> PathBuf {
 }
 
 impl SettingsArgs {
+    /// What the flags and environment set, over what the TOML file sets (when there is one).
+    fn merged(&self) -> Result<SettingsArgs, String> {
+        let mut figment = Figment::new();
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        // Only what a flag or variable sets overrides the file: unset options (and empty
+        // lists) are dropped, else they would serialize as empty values over the file's.
+        let mut flags = Value::serialize(self)
+            .map_err(|e| e.to_string())?
+            .into_dict()
+            .unwrap_or_default();
+        flags.retain(|_, value| match value {
+            Value::Empty(..) => false,
+            Value::Array(_, items) => !items.is_empty(),
+            _ => true,
+        });
+        figment
+            .merge(Serialized::defaults(flags))
+            .extract::<SettingsArgs>()
+            .map_err(|e| match &self.config {
+                Some(path) => format!("{}: {e}", path.display()),
+                None => e.to_string(),
+            })
+    }
+
     /// The chain settings: networks from the arguments (or the file), the signer key from
     /// `PAYWIRE_CHAIN_SIGNER_KEY` or a file — never an argument, which any user of the
     /// machine can read in the process list.
-    fn chain_settings(&self, file: &FileSettings) -> Result<crate::chain::ChainSettings, String> {
-        let specs = if self.chains.is_empty() {
-            file.chains.clone().unwrap_or_default()
-        } else {
-            self.chains.clone()
-        };
-        let networks = specs
+    fn chain_settings(&self) -> Result<crate::chain::ChainSettings, String> {
+        let networks = self
+            .chains
             .iter()
             .filter(|spec| !spec.trim().is_empty())
             .map(|spec| spec.parse::<crate::chain::ChainNetworkSettings>())
             .collect::<Result<Vec<_>, String>>()?;
-        let key_file = self
-            .chain_signer_key_file
-            .clone()
-            .or(file.chain_signer_key_file.clone());
-        let signer_key = match (std::env::var("PAYWIRE_CHAIN_SIGNER_KEY"), key_file) {
+        let signer_key = match (
+            std::env::var("PAYWIRE_CHAIN_SIGNER_KEY"),
+            &self.chain_signer_key_file,
+        ) {
             (Ok(key), _) if !key.trim().is_empty() => Some(zeroize::Zeroizing::new(key)),
             (_, Some(path)) => Some(zeroize::Zeroizing::new(
-                std::fs::read_to_string(&path)
+                std::fs::read_to_string(path)
                     .map_err(|e| format!("chain signer key file {}: {e}", path.display()))?
                     .trim()
                     .to_string(),
             )),
             _ => None,
         };
-        let millis = |arg: Option<u64>, file: Option<u64>, default: u64| {
-            std::time::Duration::from_millis(arg.or(file).unwrap_or(default).max(1))
-        };
+        let millis =
+            |set: Option<u64>, default: u64| Duration::from_millis(set.unwrap_or(default).max(1));
         Ok(crate::chain::ChainSettings {
             networks,
             signer_key,
-            receipt_timeout: millis(
-                self.chain_receipt_timeout_ms,
-                file.chain_receipt_timeout_ms,
-                30_000,
-            ),
-            confirmations: self
-                .chain_confirmations
-                .or(file.chain_confirmations)
-                .unwrap_or(1)
-                .max(1),
-            rpc_timeout: millis(self.chain_rpc_timeout_ms, file.chain_rpc_timeout_ms, 5_000),
-            reconcile_interval: millis(self.chain_reconcile_ms, file.chain_reconcile_ms, 2_000),
-            bump_after: millis(self.chain_bump_after_ms, file.chain_bump_after_ms, 10_000),
-            tokens: if self.chain_tokens.is_empty() {
-                file.chain_tokens.clone().unwrap_or_default()
-            } else {
-                self.chain_tokens.clone()
-            },
-            wallet_factories: if self.chain_wallet_factories.is_empty() {
-                file.chain_wallet_factories.clone().unwrap_or_default()
-            } else {
-                self.chain_wallet_factories.clone()
-            },
+            receipt_timeout: millis(self.chain_receipt_timeout_ms, 30_000),
+            confirmations: self.chain_confirmations.unwrap_or(1).max(1),
+            rpc_timeout: millis(self.chain_rpc_timeout_ms, 5_000),
+            reconcile_interval: millis(self.chain_reconcile_ms, 2_000),
+            bump_after: millis(self.chain_bump_after_ms, 10_000),
+            tokens: self.chain_tokens.clone(),
+            wallet_factories: self.chain_wallet_factories.clone(),
         })
     }
 
-    /// Merges flags and environment over the TOML file over the defaults.
+    /// Merges flags and environment over the TOML file, fills in the defaults and checks the
+    /// result.
     pub fn resolve(&self) -> Result<Settings, String> {
-        let file = match &self.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                toml::from_str::<FileSettings>(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            None => FileSettings::default(),
-        };
-        let chains = self.chain_settings(&file)?;
-        let database_url = self
+        let set = self.merged()?;
+        let database_url = set
             .database_url
             .clone()
-            .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let master_key = match (
-            self.master_key.clone().or(file.master_key),
-            self.master_key_file.clone().or(file.master_key_file),
-        ) {
+        let master_key = match (&set.master_key, &set.master_key_file) {
             (Some(hex), _) => crate::infra::secrets::KeySource::Given(
-                crate::infra::secrets::MasterKey::from_hex(&hex)
+                crate::infra::secrets::MasterKey::from_hex(hex)
                     .map_err(|e| format!("master_key: {e}"))?,
             ),
-            (None, Some(path)) => crate::infra::secrets::KeySource::File(path),
+            (None, Some(path)) => crate::infra::secrets::KeySource::File(path.clone()),
             (None, None) => crate::infra::secrets::KeySource::File(default_key_file(&database_url)),
         };
         let database_is_sqlite = database_url.starts_with("sqlite:");
+        let seconds =
+            |set: Option<u64>, default: Duration| set.map_or(default, Duration::from_secs);
         let defaults = Limits::default();
-        let seconds = |flag: Option<u64>, file: Option<u64>, default: Duration| {
-            flag.or(file).map_or(default, Duration::from_secs)
-        };
         let limits = Limits {
             header_read_timeout: seconds(
-                self.header_read_timeout_seconds,
-                file.header_read_timeout_seconds,
+                set.header_read_timeout_seconds,
                 defaults.header_read_timeout,
             ),
-            body_read_timeout: seconds(
-                self.body_read_timeout_seconds,
-                file.body_read_timeout_seconds,
-                defaults.body_read_timeout,
-            ),
-            request_timeout: seconds(
-                self.request_timeout_seconds,
-                file.request_timeout_seconds,
-                defaults.request_timeout,
-            ),
-            write_timeout: seconds(
-                self.write_timeout_seconds,
-                file.write_timeout_seconds,
-                defaults.write_timeout,
-            ),
-            max_connections: self
-                .max_connections
-                .or(file.max_connections)
-                .unwrap_or(defaults.max_connections),
-            max_connections_per_client: self
+            body_read_timeout: seconds(set.body_read_timeout_seconds, defaults.body_read_timeout),
+            request_timeout: seconds(set.request_timeout_seconds, defaults.request_timeout),
+            write_timeout: seconds(set.write_timeout_seconds, defaults.write_timeout),
+            max_connections: set.max_connections.unwrap_or(defaults.max_connections),
+            max_connections_per_client: set
                 .max_connections_per_client
-                .or(file.max_connections_per_client)
                 .unwrap_or(defaults.max_connections_per_client),
         };
-        let settings = Settings {
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            database_url,
-            admin_key: self.admin_key.clone().or(file.admin_key),
-            ledger_id: self
-                .ledger_id
-                .clone()
-                .or(file.ledger_id)
-                .unwrap_or_else(|| DEFAULT_LEDGER_ID.into()),
-            fee_bps: self.fee_bps.or(file.fee_bps).unwrap_or(0),
-            master_key,
-            idempotency_lease_seconds: self
-                .idempotency_lease_seconds
-                .or(file.idempotency_lease_seconds)
-                .unwrap_or(paywire_core::idempotency::DEFAULT_LEASE_SECONDS),
-            limits,
-            allow_loopback_webhooks: self
-                .allow_loopback_webhooks
-                .or(file.allow_loopback_webhooks)
-                .unwrap_or(false),
-            webhooks: {
-                let defaults = WebhookConfig::default();
-                let schedule = defaults.schedule;
-                WebhookConfig {
-                    schedule: paywire_core::webhook::RetrySchedule {
-                        first_delay_ms: self
-                            .webhook_first_retry_ms
-                            .or(file.webhook_first_retry_ms)
-                            .unwrap_or(schedule.first_delay_ms),
-                        max_delay_ms: self
-                            .webhook_max_retry_ms
-                            .or(file.webhook_max_retry_ms)
-                            .unwrap_or(schedule.max_delay_ms),
-                        give_up_after_ms: self
-                            .webhook_retry_for_seconds
-                            .or(file.webhook_retry_for_seconds)
-                            .map_or(schedule.give_up_after_ms, |s| s.saturating_mul(1000)),
-                        disable_after_failures: self
-                            .webhook_disable_after
-                            .or(file.webhook_disable_after)
-                            .unwrap_or(schedule.disable_after_failures),
-                    },
-                    timeout: seconds(
-                        self.webhook_timeout_seconds,
-                        file.webhook_timeout_seconds,
-                        defaults.timeout,
-                    ),
-                    poll_interval: self
-                        .webhook_poll_ms
-                        .or(file.webhook_poll_ms)
-                        .map_or(defaults.poll_interval, Duration::from_millis),
-                    batch: defaults.batch,
-                    per_endpoint: defaults.per_endpoint,
-                }
+        let webhook_defaults = WebhookConfig::default();
+        let schedule = webhook_defaults.schedule;
+        let webhooks = WebhookConfig {
+            schedule: paywire_core::webhook::RetrySchedule {
+                first_delay_ms: set
+                    .webhook_first_retry_ms
+                    .unwrap_or(schedule.first_delay_ms),
+                max_delay_ms: set.webhook_max_retry_ms.unwrap_or(schedule.max_delay_ms),
+                give_up_after_ms: set
+                    .webhook_retry_for_seconds
+                    .map_or(schedule.give_up_after_ms, |s| s.saturating_mul(1000)),
+                disable_after_failures: set
+                    .webhook_disable_after
+                    .unwrap_or(schedule.disable_after_failures),
             },
-            rate_limit_key: None,
-            rate_limit_payer: None,
-            chain_vouch_client: None,
-            chain_vouch_payer: None,
-            settle_batch_max: self
-                .settle_batch_max
-                .or(file.settle_batch_max)
-                .unwrap_or(64)
-                .max(1),
-            settle_batch_workers: self
-                .settle_batch_workers
-                .or(file.settle_batch_workers)
-                .unwrap_or(if database_is_sqlite { 1 } else { 4 })
-                .clamp(1, 64),
-            settle_batch_wait: Duration::from_micros(
-                self.settle_batch_wait_us
-                    .or(file.settle_batch_wait_us)
-                    .unwrap_or(200)
-                    .min(100_000),
-            ),
-            payout_minimum: self
-                .payout_minimum
-                .clone()
-                .or(file.payout_minimum)
-                .unwrap_or_else(|| "1.00".into()),
-            chains,
-            log_json: match self.log_format.clone().or(file.log_format).as_deref() {
-                None | Some("text") => false,
-                Some("json") => true,
-                Some(other) => return Err(format!("log_format is text or json, not {other:?}")),
-            },
+            timeout: seconds(set.webhook_timeout_seconds, webhook_defaults.timeout),
+            poll_interval: set
+                .webhook_poll_ms
+                .map_or(webhook_defaults.poll_interval, Duration::from_millis),
+            ..webhook_defaults
         };
         let rate = |per_second: Option<u32>, burst: Option<u32>| {
             per_second
@@ -559,47 +429,70 @@ impl SettingsArgs {
             })
         };
         let settings = Settings {
-            rate_limit_key: rate(
-                self.rate_limit_key_per_second
-                    .or(file.rate_limit_key_per_second),
-                self.rate_limit_key_burst.or(file.rate_limit_key_burst),
+            listen: set
+                .listen
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            admin_key: set.admin_key.clone(),
+            ledger_id: set
+                .ledger_id
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LEDGER_ID.into()),
+            fee_bps: set.fee_bps.unwrap_or(0),
+            master_key,
+            idempotency_lease_seconds: set
+                .idempotency_lease_seconds
+                .unwrap_or(paywire_core::idempotency::DEFAULT_LEASE_SECONDS),
+            limits,
+            allow_loopback_webhooks: set.allow_loopback_webhooks.unwrap_or(false),
+            webhooks,
+            rate_limit_key: rate(set.rate_limit_key_per_second, set.rate_limit_key_burst),
+            rate_limit_payer: rate(set.rate_limit_payer_per_second, set.rate_limit_payer_burst),
+            chain_vouch_client: vouch(set.chain_vouch_per_second_per_client, 50),
+            chain_vouch_payer: vouch(set.chain_vouch_per_second_per_payer, 5),
+            settle_batch_max: set.settle_batch_max.unwrap_or(64).max(1),
+            settle_batch_workers: set
+                .settle_batch_workers
+                .unwrap_or(if database_is_sqlite { 1 } else { 4 })
+                .clamp(1, 64),
+            settle_batch_wait: Duration::from_micros(
+                set.settle_batch_wait_us.unwrap_or(200).min(100_000),
             ),
-            rate_limit_payer: rate(
-                self.rate_limit_payer_per_second
-                    .or(file.rate_limit_payer_per_second),
-                self.rate_limit_payer_burst.or(file.rate_limit_payer_burst),
-            ),
-            chain_vouch_client: vouch(
-                self.chain_vouch_per_second_per_client
-                    .or(file.chain_vouch_per_second_per_client),
-                50,
-            ),
-            chain_vouch_payer: vouch(
-                self.chain_vouch_per_second_per_payer
-                    .or(file.chain_vouch_per_second_per_payer),
-                5,
-            ),
-            ..settings
+            payout_minimum: set.payout_minimum.clone().unwrap_or_else(|| "1.00".into()),
+            chains: set.chain_settings()?,
+            log_json: match set.log_format.as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => return Err(format!("log_format is text or json, not {other:?}")),
+            },
+            database_url,
         };
-        if rust_decimal::Decimal::from_str_exact(&settings.payout_minimum).is_err() {
+        settings.check()?;
+        Ok(settings)
+    }
+}
+
+impl Settings {
+    /// Refuses settings that cannot work together.
+    fn check(&self) -> Result<(), String> {
+        if rust_decimal::Decimal::from_str_exact(&self.payout_minimum).is_err() {
             return Err(format!(
                 "payout_minimum {:?} is not a decimal amount",
-                settings.payout_minimum
+                self.payout_minimum
             ));
         }
-        let schedule = settings.webhooks.schedule;
+        let schedule = self.webhooks.schedule;
         if schedule.first_delay_ms == 0
             || schedule.max_delay_ms < schedule.first_delay_ms
             || schedule.disable_after_failures == 0
-            || settings.webhooks.timeout.is_zero()
-            || settings.webhooks.poll_interval.is_zero()
+            || self.webhooks.timeout.is_zero()
+            || self.webhooks.poll_interval.is_zero()
         {
             return Err("webhook retries: first_retry_ms, poll_ms, timeout_seconds and disable_after must be at least 1, max_retry_ms at least first_retry_ms".into());
         }
-        if settings.fee_bps > 10_000 {
+        if self.fee_bps > 10_000 {
             return Err("fee_bps must be at most 10000".into());
         }
-        let limits = settings.limits;
+        let limits = self.limits;
         if limits.header_read_timeout.is_zero()
             || limits.body_read_timeout.is_zero()
             || limits.request_timeout.is_zero()
@@ -609,24 +502,24 @@ impl SettingsArgs {
             return Err("timeouts and max_connections must be at least 1".into());
         }
         // A request still running must never lose its idempotency key to a retry.
-        if Duration::from_secs(settings.idempotency_lease_seconds) <= limits.request_timeout {
+        if Duration::from_secs(self.idempotency_lease_seconds) <= limits.request_timeout {
             return Err(format!(
                 "idempotency_lease_seconds ({}) must exceed request_timeout_seconds ({})",
-                settings.idempotency_lease_seconds,
+                self.idempotency_lease_seconds,
                 limits.request_timeout.as_secs()
             ));
         }
-        if let Some(key) = &settings.admin_key {
+        if let Some(key) = &self.admin_key {
             check_admin_key(key)?;
         }
-        let network = format!("paywire:{}", settings.ledger_id);
+        let network = format!("paywire:{}", self.ledger_id);
         if !paywire_core::protocol::ledger::is_ledger_network(&network) {
             return Err(format!(
                 "ledger id {:?} is not a valid CAIP-2 reference",
-                settings.ledger_id
+                self.ledger_id
             ));
         }
-        Ok(settings)
+        Ok(())
     }
 }
 
@@ -721,6 +614,22 @@ mod tests {
         assert_eq!(settings.listen.port(), 9999);
         assert_eq!(settings.fee_bps, 250);
         assert_eq!(settings.ledger_id, "flag");
+        // Lists and booleans come from the file too; a flag set to a default value still wins.
+        std::fs::write(
+            &path,
+            "fee_bps = 250\nallow_loopback_webhooks = true\nchain_tokens = [\"eip155:1=0x0000000000000000000000000000000000000001\"]\n",
+        )
+        .unwrap();
+        let from_file = SettingsArgs {
+            config: Some(path.clone()),
+            fee_bps: Some(0),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(from_file.fee_bps, 0);
+        assert!(from_file.allow_loopback_webhooks);
+        assert_eq!(from_file.chains.tokens.len(), 1);
         std::fs::write(&path, "lisen = \"x\"\n").unwrap();
         assert!(args.resolve().unwrap_err().contains("unknown field"));
     }
