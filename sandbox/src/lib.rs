@@ -28,12 +28,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use paywire_server::api::accounts;
+use paywire_server::api::tenants::CreatedTenant;
+use paywire_server::api::wallets::EvmFunding;
+use paywire_server::api::{tenants, wallets};
 use paywire_server::app::run;
 use paywire_server::app::settings::Settings;
 use paywire_server::base::error::ApiError;
 use paywire_server::base::ledger;
-use paywire_server::base::shapes::{CreatedTenant, EvmFunding};
 use paywire_server::services::state::AppState;
 
 /// A settlement server running in this process on a loopback port, with helpers to create
@@ -111,7 +112,7 @@ impl Sandbox {
         name: &str,
         evm_address: Option<&str>,
     ) -> Result<CreatedTenant, ApiError> {
-        accounts::create_provider(&self.state, name, evm_address.map(str::to_string)).await
+        tenants::create_provider(&self.state, name, evm_address.map(str::to_string)).await
     }
 
     /// Creates an agent under `policy` (the server enforces it again at settlement) and
@@ -122,8 +123,8 @@ impl Sandbox {
         policy: Policy,
         funds: &str,
     ) -> Result<CreatedTenant, ApiError> {
-        let agent = accounts::create_agent(&self.state, name, Some(policy)).await?;
-        accounts::fund_ledger(&self.state, &agent.wallet_id, funds, None).await?;
+        let agent = tenants::create_agent(&self.state, name, Some(policy)).await?;
+        wallets::fund_ledger(&self.state, &agent.wallet_id, funds, None).await?;
         Ok(agent)
     }
 
@@ -140,14 +141,14 @@ impl Sandbox {
             amount: amount.into(),
             asset: None,
         };
-        accounts::fund_evm(&self.state, &funding, None)
+        wallets::fund_evm(&self.state, &funding, None)
             .await
             .map(drop)
     }
 
     /// A wallet's ledger dollars, in whole units.
     pub async fn balance(&self, wallet_id: &str) -> Result<Decimal, ApiError> {
-        let atomic = accounts::ledger_balance(&self.state, wallet_id).await?;
+        let atomic = wallets::ledger_balance(&self.state, wallet_id).await?;
         Ok(Decimal::new(atomic, u32::from(ledger::LEDGER_DECIMALS)))
     }
 

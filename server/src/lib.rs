@@ -18,6 +18,7 @@ pub mod services;
 pub mod settle;
 pub mod store;
 
-pub use crate::app::router::{router, router_with, OPENAPI, ROUTES};
+pub use crate::api::health::OPENAPI;
+pub use crate::app::router::{router, router_with, ROUTES};
 pub use crate::app::run::{open, serve, serve_on, Opened};
 pub use crate::services::state::AppState;

@@ -130,10 +130,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::CreateProvider { name, evm_address } => {
-            let created =
-                paywire_server::api::accounts::create_provider(&state, &name, evm_address)
-                    .await
-                    .map_err(call)?;
+            let created = paywire_server::api::tenants::create_provider(&state, &name, evm_address)
+                .await
+                .map_err(call)?;
             print(serde_json::to_value(created).unwrap_or_default());
             Ok(())
         }
@@ -142,7 +141,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map(|p| serde_json::from_str(&p))
                 .transpose()
                 .map_err(|e| format!("policy: {e}"))?;
-            let created = paywire_server::api::accounts::create_agent(&state, &name, policy)
+            let created = paywire_server::api::tenants::create_agent(&state, &name, policy)
                 .await
                 .map_err(call)?;
             print(serde_json::to_value(created).unwrap_or_default());
@@ -150,7 +149,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Fund { wallet_id, amount } => {
             let funded =
-                paywire_server::api::accounts::fund_ledger(&state, &wallet_id, &amount, None)
+                paywire_server::api::wallets::fund_ledger(&state, &wallet_id, &amount, None)
                     .await
                     .map_err(call)?;
             print(serde_json::to_value(funded).unwrap_or_default());

@@ -237,7 +237,7 @@ async fn an_idempotency_key_of_a_request_that_died_is_free_after_its_lease(backe
         &idem,
         begun.generation.as_deref(),
     );
-    paywire_server::api::accounts::fund_ledger(&app.state, &agent.wallet, "5.00", Some(&reference))
+    paywire_server::api::wallets::fund_ledger(&app.state, &agent.wallet, "5.00", Some(&reference))
         .await
         .unwrap();
     let send = || async {

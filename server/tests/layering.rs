@@ -9,8 +9,8 @@ use paywire_layering::{find_cycle, read, upward_edges, Graph};
 /// Bottom first: one folder of `server/src` per layer (the files of a layer live in its
 /// folder). A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    // Foundations: the API error, request limits and body parsing, helpers, the ledger's
-    // identity, webhook URLs, request ids, the typed request and response shapes.
+    // Foundations: the API error (and its JSON shape), request limits and body parsing,
+    // helpers, the ledger's identity, webhook URLs, request ids.
     &["base"],
     // The database pool and dialect; every SQL statement.
     &["store"],
@@ -24,7 +24,8 @@ const LAYERS: &[&[&str]] = &[
     &["services"],
     // The settlement of a verified payment, one settler per way of moving money.
     &["settle"],
-    // Handlers: parse, call the core and the services, respond; the OpenAPI document.
+    // Handlers, one module per resource with its request and response types: parse, call the
+    // core and the services, respond; the OpenAPI document.
     &["api"],
     // The roof: the router (lib.rs), settings, opening and serving, the binaries.
     &["crate", "app", "main", "bin"],

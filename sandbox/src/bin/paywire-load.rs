@@ -261,7 +261,7 @@ async fn main() {
 async fn ledger_payments(state: &paywire_server::AppState, args: &Args, now: u64) -> Vec<Vec<u8>> {
     let mut providers = vec![];
     for p in 0..args.providers.max(1) {
-        let provider = paywire_server::api::accounts::create_provider(
+        let provider = paywire_server::api::tenants::create_provider(
             state,
             &format!("load provider {p}"),
             None,
@@ -273,10 +273,10 @@ async fn ledger_payments(state: &paywire_server::AppState, args: &Args, now: u64
     let mut payers = vec![];
     for a in 0..args.payers.max(1) {
         let agent =
-            paywire_server::api::accounts::create_agent(state, &format!("load agent {a}"), None)
+            paywire_server::api::tenants::create_agent(state, &format!("load agent {a}"), None)
                 .await
                 .expect("agent");
-        paywire_server::api::accounts::fund_ledger(state, &agent.wallet_id, "1000000", None)
+        paywire_server::api::wallets::fund_ledger(state, &agent.wallet_id, "1000000", None)
             .await
             .expect("fund");
         let secret = WalletSecret::from_hex(agent.wallet_secret.as_deref().expect("agent secret"))
@@ -308,7 +308,7 @@ async fn evm_payments(state: &paywire_server::AppState, args: &Args, now: u64) -
             .expect("key")
             .address()
             .to_checksum();
-        paywire_server::api::accounts::create_provider(
+        paywire_server::api::tenants::create_provider(
             state,
             &format!("load provider {p}"),
             Some(address.clone()),
@@ -321,13 +321,13 @@ async fn evm_payments(state: &paywire_server::AppState, args: &Args, now: u64) -
     for _ in 0..args.payers.max(1) {
         let key =
             PrivateKey::from_bytes(&paywire_server::base::util::random_bytes::<32>()).expect("key");
-        let funding = paywire_server::base::shapes::EvmFunding {
+        let funding = paywire_server::api::wallets::EvmFunding {
             network: "eip155:84532".into(),
             asset: None,
             address: key.address().to_checksum(),
             amount: "1000000".into(),
         };
-        paywire_server::api::accounts::fund_evm(state, &funding, None)
+        paywire_server::api::wallets::fund_evm(state, &funding, None)
             .await
             .expect("fund");
         payers.push(key);

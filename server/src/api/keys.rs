@@ -3,14 +3,65 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
-use crate::base::shapes::{ApiKeyInfo, KeyCreated, KeyList, NewKey};
 use crate::base::util::now_i64;
 use crate::services::auth::{create_api_key, Caller, SCOPES};
 use crate::services::state::AppState;
 use crate::store;
+
+/// `POST /v1/tenants/{id}/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    /// Scopes among `read`, `write` and `manage`; a tenant's key can only grant its own.
+    pub scopes: Vec<String>,
+}
+
+/// A key just made (the key is shown this once; `null` in a replay, listed in `redacted`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyCreated {
+    /// `key_…`, to list and revoke it by.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The secret key.
+    pub api_key: Option<String>,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// Secret fields withheld because they were shown once already.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
+}
+
+/// A tenant's key, as listings show it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInfo {
+    /// `key_…`.
+    pub id: String,
+    /// The scopes it carries.
+    pub scopes: Vec<String>,
+    /// The key's last four characters, to tell keys apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// When it was created, unix seconds.
+    pub created_at: i64,
+    /// When it was revoked, unix seconds; absent while it works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+/// `GET /v1/tenants/{id}/api-keys`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct KeyList {
+    /// The tenant's keys, oldest first.
+    pub data: Vec<ApiKeyInfo>,
+}
 
 async fn tenant_kind(state: &AppState, tenant_id: &str) -> Result<String, ApiError> {
     store::tenants::kind(&state.pool, tenant_id)
@@ -57,7 +108,9 @@ pub async fn get_api_keys(
     caller.require_tenant(&tenant_id, "read", "tenant")?;
     tenant_kind(&state, &tenant_id).await?;
     let data = store::keys::list(&state.pool, &tenant_id).await?;
-    Ok(Json(KeyList { data }))
+    Ok(Json(KeyList {
+        data: data.into_iter().map(ApiKeyInfo::from).collect(),
+    }))
 }
 
 /// `GET /v1/tenants/{id}/api-keys/{keyId}` (operator, or the tenant with `read`).
@@ -70,7 +123,7 @@ pub async fn get_api_key(
     let key = store::keys::get(&state.pool, &tenant_id, &key_id)
         .await?
         .ok_or(ApiError::NotFound("api key"))?;
-    Ok(Json(key))
+    Ok(Json(key.into()))
 }
 
 /// `DELETE /v1/tenants/{id}/api-keys/{keyId}` (operator, or the tenant with `write` holding
@@ -93,5 +146,17 @@ pub async fn delete_api_key(
     let key = store::keys::get(&state.pool, &tenant_id, &key_id)
         .await?
         .ok_or(ApiError::NotFound("api key"))?;
-    Ok(Json(key))
+    Ok(Json(key.into()))
+}
+
+impl From<store::keys::KeyRow> for ApiKeyInfo {
+    fn from(row: store::keys::KeyRow) -> Self {
+        ApiKeyInfo {
+            id: row.id,
+            scopes: row.scopes,
+            hint: row.hint,
+            created_at: row.created_at,
+            revoked_at: row.revoked_at,
+        }
+    }
 }

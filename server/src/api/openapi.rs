@@ -1,13 +1,15 @@
 //! The OpenAPI document of the API (`server/openapi.json`), generated: the paths from the route
 //! table below, every schema from the Rust types the handlers take and return (core wire types
-//! and [`crate::base::shapes`]). `cargo run -p paywire-server --bin paywire-openapi` rewrites the
+//! and the request and response types of each module of [`crate::api`]). `cargo run -p paywire-server --bin paywire-openapi` rewrites the
 //! file; a test fails when the checked-in file differs from what this module generates.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{json, Map, Value};
 
-use crate::base::shapes;
+use crate::api::{
+    endpoints, health, keys, page, payments, payouts, reports, tenants, tokens, wallets, webhooks,
+};
 use paywire_core::policy::Policy;
 use paywire_core::protocol::{
     FacilitatorRequest, SettleResponse, SupportedResponse, VerifyResponse,
@@ -88,8 +90,8 @@ impl Route {
 
 fn routes() -> Vec<Route> {
     vec![
-        route("get", "/healthz", "operations", "Liveness", of::<shapes::Health>).open(),
-        route("get", "/readyz", "operations", "Readiness: the database answers", of::<shapes::Health>).open(),
+        route("get", "/healthz", "operations", "Liveness", of::<health::Health>).open(),
+        route("get", "/readyz", "operations", "Readiness: the database answers", of::<health::Health>).open(),
         route("get", "/openapi.json", "operations", "This document", of::<Value>).open().raw(&["application/json"]),
         route("get", "/supported", "facilitator", "Supported scheme/network kinds (x402)", of::<SupportedResponse>).open(),
         route("post", "/verify", "facilitator", "Verify a payment without settling it (x402); always 200 with isValid", of::<VerifyResponse>)
@@ -99,69 +101,69 @@ fn routes() -> Vec<Route> {
             .open()
             .body(of::<FacilitatorRequest>)
             .described("Idempotent after verification: the very same payment (same nonce) and a re-signed retry under the same payment-identifier (same payer, same terms) are answered with the first outcome; the identifier under other terms is 409 idempotency_key_reused. An outcome not known yet is success false with errorReason settlement_pending, never a failure: retry the same payment."),
-        route("post", "/v1/providers", "accounts", "Create a provider, its payout wallet and an API key (operator)", of::<shapes::CreatedTenant>)
-            .body(of::<shapes::NewProvider>),
-        route("post", "/v1/agents", "accounts", "Create an agent, its wallet (with signing secret) and an API key (operator)", of::<shapes::CreatedTenant>)
-            .body(of::<shapes::NewAgent>),
-        route("get", "/v1/wallets/{id}", "accounts", "A wallet's balances, policy and usage (operator or owner)", of::<shapes::WalletView>),
-        route("post", "/v1/wallets/{id}/fund", "accounts", "Deposit ledger dollars (operator)", of::<shapes::Funded>)
-            .body(of::<shapes::Funding>),
-        route("put", "/v1/wallets/{id}/policy", "accounts", "Set an agent wallet's spending policy (operator, or an owner key with the manage scope)", of::<shapes::PolicySet>)
+        route("post", "/v1/providers", "accounts", "Create a provider, its payout wallet and an API key (operator)", of::<tenants::CreatedTenant>)
+            .body(of::<tenants::NewProvider>),
+        route("post", "/v1/agents", "accounts", "Create an agent, its wallet (with signing secret) and an API key (operator)", of::<tenants::CreatedTenant>)
+            .body(of::<tenants::NewAgent>),
+        route("get", "/v1/wallets/{id}", "accounts", "A wallet's balances, policy and usage (operator or owner)", of::<wallets::WalletView>),
+        route("post", "/v1/wallets/{id}/fund", "accounts", "Deposit ledger dollars (operator)", of::<wallets::Funded>)
+            .body(of::<wallets::Funding>),
+        route("put", "/v1/wallets/{id}/policy", "accounts", "Set an agent wallet's spending policy (operator, or an owner key with the manage scope)", of::<wallets::PolicySet>)
             .body(of::<Policy>)
             .described("The agent runtime's own key (read, write) cannot loosen its limits; that needs the operator or a key with the manage scope."),
-        route("post", "/v1/evm/fund", "accounts", "Credit an EVM address on a devnet network (operator)", of::<shapes::Funded>)
-            .body(of::<shapes::EvmFunding>),
-        route("get", "/v1/tenants/{id}/api-keys", "accounts", "List a tenant's API keys (never the keys themselves)", of::<shapes::KeyList>),
-        route("post", "/v1/tenants/{id}/api-keys", "accounts", "Create an API key (shown once); a tenant key can only grant scopes it holds", of::<shapes::KeyCreated>)
-            .body(of::<shapes::NewKey>),
-        route("delete", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "Revoke an API key (a tenant key can only revoke keys whose scopes it holds)", of::<shapes::ApiKeyInfo>),
-        route("post", "/v1/providers/{id}/endpoints", "pricing", "Register a priced endpoint (price rule, optional bundle)", of::<shapes::EndpointCreated>)
-            .body(of::<shapes::NewEndpoint>),
-        route("post", "/v1/providers/{id}/quote", "pricing", "Price a request and get its x402 402 body", of::<shapes::QuoteAnswer>)
-            .body(of::<shapes::QuoteBody>),
-        route("put", "/v1/providers/{id}/webhook", "accounts", "Set the webhook URL; returns a new signing secret (shown once)", of::<shapes::WebhookSet>)
-            .body(of::<shapes::WebhookSettings>)
+        route("post", "/v1/evm/fund", "accounts", "Credit an EVM address on a devnet network (operator)", of::<wallets::Funded>)
+            .body(of::<wallets::EvmFunding>),
+        route("get", "/v1/tenants/{id}/api-keys", "accounts", "List a tenant's API keys (never the keys themselves)", of::<keys::KeyList>),
+        route("post", "/v1/tenants/{id}/api-keys", "accounts", "Create an API key (shown once); a tenant key can only grant scopes it holds", of::<keys::KeyCreated>)
+            .body(of::<keys::NewKey>),
+        route("delete", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "Revoke an API key (a tenant key can only revoke keys whose scopes it holds)", of::<keys::ApiKeyInfo>),
+        route("post", "/v1/providers/{id}/endpoints", "pricing", "Register a priced endpoint (price rule, optional bundle)", of::<endpoints::EndpointCreated>)
+            .body(of::<endpoints::NewEndpoint>),
+        route("post", "/v1/providers/{id}/quote", "pricing", "Price a request and get its x402 402 body", of::<endpoints::QuoteAnswer>)
+            .body(of::<endpoints::QuoteBody>),
+        route("put", "/v1/providers/{id}/webhook", "accounts", "Set the webhook URL; returns a new signing secret (shown once)", of::<webhooks::WebhookSet>)
+            .body(of::<webhooks::WebhookSettings>)
             .described("The URL must be https:// to a public address: it is parsed (WHATWG rules) and every address its host resolves to is checked; user info, other schemes, and loopback, private, link-local (cloud metadata), shared and reserved addresses are refused with webhook_url_invalid. Loopback (and http:// to it) only when the server allows loopback webhooks for development. The secret is sealed at rest and shown once."),
-        route("get", "/v1/events", "operations", "List events, newest first (the caller's; the operator's: all, or ?tenant=)", of::<shapes::ListOf<shapes::EventView>>)
-            .query(of::<shapes::EventQuery>)
+        route("get", "/v1/events", "operations", "List events, newest first (the caller's; the operator's: all, or ?tenant=)", of::<page::ListOf<webhooks::EventView>>)
+            .query(of::<webhooks::EventQuery>)
             .described("Cursor pagination: limit (1-100, default 10), starting_after (the last id of the previous page), has_more. A starting_after that names no row of this list is 400 cursor_invalid."),
-        route("get", "/v1/events/{id}", "operations", "An event and its delivery state", of::<shapes::EventView>),
-        route("post", "/v1/events/{id}/resend", "operations", "Queue an event for the tenant's webhook endpoint again, now (write scope)", of::<shapes::Resent>),
-        route("get", "/v1/webhook-deliveries", "operations", "List webhook delivery attempts, newest first", of::<shapes::ListOf<shapes::DeliveryView>>)
-            .query(of::<shapes::DeliveryQuery>),
-        route("get", "/v1/payments", "operations", "List settled payments, newest first (a provider's received, an agent's made)", of::<shapes::ListOf<shapes::PaymentView>>)
-            .query(of::<shapes::PaymentQuery>),
-        route("get", "/v1/payments/{id}", "operations", "One settled payment", of::<shapes::PaymentView>),
+        route("get", "/v1/events/{id}", "operations", "An event and its delivery state", of::<webhooks::EventView>),
+        route("post", "/v1/events/{id}/resend", "operations", "Queue an event for the tenant's webhook endpoint again, now (write scope)", of::<webhooks::Resent>),
+        route("get", "/v1/webhook-deliveries", "operations", "List webhook delivery attempts, newest first", of::<page::ListOf<webhooks::DeliveryView>>)
+            .query(of::<webhooks::DeliveryQuery>),
+        route("get", "/v1/payments", "operations", "List settled payments, newest first (a provider's received, an agent's made)", of::<page::ListOf<payments::PaymentView>>)
+            .query(of::<payments::PaymentQuery>),
+        route("get", "/v1/payments/{id}", "operations", "One settled payment", of::<payments::PaymentView>),
         route("get", "/v1/payments/export.csv", "operations", "The caller's payments as CSV (the list's filters, no paging, at most 100,000)", of::<Value>)
             .raw(&["text/csv"])
-            .query(of::<shapes::PaymentQuery>),
-        route("get", "/v1/providers/{id}/revenue", "operations", "A provider's revenue from the journal: gross, fees, net by day or month, by endpoint, top payers", of::<shapes::Report>)
-            .query(of::<shapes::ReportQuery>),
-        route("get", "/v1/agents/{id}/spending", "operations", "An agent's spending from the journal by day or month, by provider and endpoint, with its policy and usage", of::<shapes::Report>)
-            .query(of::<shapes::ReportQuery>),
-        route("get", "/v1/providers/{id}/endpoints", "pricing", "List a provider's endpoints, newest first", of::<shapes::ListOf<shapes::EndpointView>>)
-            .query(of::<shapes::PageQuery>),
-        route("get", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "One endpoint", of::<shapes::EndpointView>),
-        route("post", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "Disable or enable an endpoint (write); a disabled one is no longer priced", of::<shapes::EndpointView>)
-            .body(of::<shapes::EndpointUpdate>),
-        route("get", "/v1/wallets/{id}/journal", "accounts", "A wallet's journal postings, newest first", of::<shapes::ListOf<shapes::PostingView>>)
-            .query(of::<shapes::PageQuery>),
-        route("get", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "One API key (never the key itself)", of::<shapes::ApiKeyInfo>),
-        route("get", "/v1/me", "accounts", "Who this key belongs to: kind, tenant, name, wallet, scopes", of::<shapes::Me>),
-        route("post", "/v1/payouts", "payouts", "Pay out a provider's balance (pending: the amount leaves its balance)", of::<shapes::PayoutView>)
-            .body(of::<shapes::NewPayout>)
+            .query(of::<payments::PaymentQuery>),
+        route("get", "/v1/providers/{id}/revenue", "operations", "A provider's revenue from the journal: gross, fees, net by day or month, by endpoint, top payers", of::<reports::Report>)
+            .query(of::<reports::ReportQuery>),
+        route("get", "/v1/agents/{id}/spending", "operations", "An agent's spending from the journal by day or month, by provider and endpoint, with its policy and usage", of::<reports::Report>)
+            .query(of::<reports::ReportQuery>),
+        route("get", "/v1/providers/{id}/endpoints", "pricing", "List a provider's endpoints, newest first", of::<page::ListOf<endpoints::EndpointView>>)
+            .query(of::<page::PageQuery>),
+        route("get", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "One endpoint", of::<endpoints::EndpointView>),
+        route("post", "/v1/providers/{id}/endpoints/{endpointId}", "pricing", "Disable or enable an endpoint (write); a disabled one is no longer priced", of::<endpoints::EndpointView>)
+            .body(of::<endpoints::EndpointUpdate>),
+        route("get", "/v1/wallets/{id}/journal", "accounts", "A wallet's journal postings, newest first", of::<page::ListOf<wallets::PostingView>>)
+            .query(of::<page::PageQuery>),
+        route("get", "/v1/tenants/{id}/api-keys/{keyId}", "accounts", "One API key (never the key itself)", of::<keys::ApiKeyInfo>),
+        route("get", "/v1/me", "accounts", "Who this key belongs to: kind, tenant, name, wallet, scopes", of::<tenants::Me>),
+        route("post", "/v1/payouts", "payouts", "Pay out a provider's balance (pending: the amount leaves its balance)", of::<payouts::PayoutView>)
+            .body(of::<payouts::NewPayout>)
             .described("A provider's key (write) pays out its own balance; the operator names providerId. amount defaults to the whole balance; below the minimum is payout_below_minimum, more than the balance insufficient_funds. Idempotent under Idempotency-Key (the payout's id derives from it). Events: payout.created, then payout.paid or payout.failed."),
-        route("get", "/v1/payouts", "payouts", "List payouts, newest first", of::<shapes::ListOf<shapes::PayoutView>>)
-            .query(of::<shapes::PayoutQuery>),
-        route("get", "/v1/payouts/{id}", "payouts", "One payout", of::<shapes::PayoutView>),
-        route("post", "/v1/payouts/{id}/paid", "payouts", "Mark a pending payout paid: the amount leaves the ledger (operator)", of::<shapes::PayoutView>),
-        route("post", "/v1/payouts/{id}/failed", "payouts", "Mark a pending payout failed: the amount returns to the provider (operator)", of::<shapes::PayoutView>)
-            .body(of::<shapes::PayoutFailure>),
+        route("get", "/v1/payouts", "payouts", "List payouts, newest first", of::<page::ListOf<payouts::PayoutView>>)
+            .query(of::<payouts::PayoutQuery>),
+        route("get", "/v1/payouts/{id}", "payouts", "One payout", of::<payouts::PayoutView>),
+        route("post", "/v1/payouts/{id}/paid", "payouts", "Mark a pending payout paid: the amount leaves the ledger (operator)", of::<payouts::PayoutView>),
+        route("post", "/v1/payouts/{id}/failed", "payouts", "Mark a pending payout failed: the amount returns to the provider (operator)", of::<payouts::PayoutView>)
+            .body(of::<payouts::PayoutFailure>),
         route("get", "/dashboard", "operations", "The dashboard page (HTML; sign in with a provider or agent key)", of::<Value>).open().raw(&["text/html"]),
         route("get", "/dashboard/{asset}", "operations", "The dashboard's script and stylesheet (app.js, style.css)", of::<Value>).open().raw(&["text/javascript", "text/css"]),
         route("get", "/metrics", "operations", "Prometheus metrics (operator)", of::<Value>).raw(&["text/plain"]),
-        route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<shapes::TokenVerified>)
-            .body(of::<shapes::VerifyToken>),
+        route("post", "/v1/tokens/verify", "tokens", "Verify an access token for a request and count one use, atomically (issuing provider)", of::<tokens::TokenVerified>)
+            .body(of::<tokens::VerifyToken>),
     ]
 }
 
@@ -183,7 +185,7 @@ pub fn document() -> Value {
     let mut generator = SchemaSettings::draft2020_12()
         .with(|s| s.definitions_path = "/components/schemas".into())
         .into_generator();
-    let error = generator.subschema_for::<shapes::ErrorBody>();
+    let error = generator.subschema_for::<crate::base::error::ErrorBody>();
     let mut paths = Map::new();
     for route in routes() {
         let mut operation = Map::new();

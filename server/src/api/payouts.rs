@@ -8,11 +8,13 @@
 
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
+use crate::api::page::ListOf;
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
 use crate::base::ledger::{asset_of_key, DEPOSITS_WALLET, LEDGER_ASSET, PAYOUTS_WALLET};
-use crate::base::shapes::{ListOf, NewPayout, PayoutFailure, PayoutQuery, PayoutView};
 use crate::base::util::{new_id, new_ordered_id, now_i64};
 use crate::services::auth::{Caller, TenantKind};
 use crate::services::idempotency::Reference;
@@ -20,9 +22,72 @@ use crate::services::state::AppState;
 use crate::store;
 use crate::store::payouts::PayoutRow;
 
+/// `POST /v1/payouts`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewPayout {
+    /// The provider paid out (the operator must name it; a provider's key pays out its own).
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// How much, in the asset's units (`"12.50"`) [default: the whole balance].
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// The balance key of the asset [default: `USD`, the ledger dollar].
+    #[serde(default)]
+    pub asset: Option<String>,
+}
+
+/// `POST /v1/payouts/{id}/failed`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PayoutFailure {
+    /// Why the transfer failed (shown to the provider).
+    pub reason: String,
+}
+
+/// A payout.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayoutView {
+    /// `po_…`.
+    pub id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// The wallet it left.
+    pub wallet_id: String,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// In the asset's units.
+    pub amount: String,
+    /// In atomic units.
+    pub amount_atomic: String,
+    /// `pending` (the amount left the balance), `paid` (it left the ledger) or `failed` (it
+    /// came back).
+    pub status: String,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// Unix seconds.
+    pub created: i64,
+    /// When the status last changed, unix seconds.
+    pub updated: i64,
+}
+
+/// `GET /v1/payouts` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutQuery {
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+    /// Operator only: one provider's payouts.
+    pub provider: Option<String>,
+}
+
 fn view(state: &AppState, row: PayoutRow) -> PayoutView {
     PayoutView {
-        amount: crate::api::lists::signed_amount(state, &row.asset, i128::from(row.amount)),
+        amount: crate::api::page::signed_amount(state, &row.asset, i128::from(row.amount)),
         amount_atomic: row.amount.to_string(),
         id: row.id,
         provider_id: row.provider_id,
@@ -288,7 +353,7 @@ pub async fn get_payouts(
     Query(query): Query<PayoutQuery>,
 ) -> Result<Json<ListOf<PayoutView>>, ApiError> {
     let mut page = store::lists::Page {
-        limit: crate::api::lists::limit_of(query.limit)?,
+        limit: crate::api::page::limit_of(query.limit)?,
         starting_after: query.starting_after,
         ..Default::default()
     };
@@ -304,7 +369,7 @@ pub async fn get_payouts(
     }
     let (rows, more) = store::payouts::list(&state.pool, &page)
         .await?
-        .ok_or_else(crate::api::lists::cursor_not_found)?;
+        .ok_or_else(crate::api::page::cursor_not_found)?;
     Ok(Json(ListOf {
         object: "list".into(),
         data: rows.into_iter().map(|row| view(&state, row)).collect(),

@@ -9,14 +9,97 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::Json;
+use paywire_core::policy::{Policy, Usage};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
+use crate::api::payments::PaymentQuery;
 use crate::base::error::ApiError;
-use crate::base::shapes::{AssetReport, Group, PaymentQuery, Report, ReportQuery, Sums};
 use crate::base::util::now_i64;
 use crate::services::auth::Caller;
 use crate::services::state::AppState;
 use crate::store;
 use crate::store::reports::Line;
+
+/// `GET /v1/providers/{id}/revenue` and `GET /v1/agents/{id}/spending` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// From this time (unix seconds, inclusive) [default: 30 days ago].
+    pub from: Option<i64>,
+    /// To this time (unix seconds, inclusive) [default: now].
+    pub to: Option<i64>,
+    /// `day` or `month` [default: day].
+    pub granularity: Option<String>,
+}
+
+/// Sums over a set of payments, in the asset's units (decimal strings).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Sums {
+    /// What payers paid.
+    pub gross: String,
+    /// The platform's fees.
+    pub fees: String,
+    /// What the provider kept.
+    pub net: String,
+    /// How many payments.
+    pub payments: u64,
+}
+
+/// One group of a report: a period, an endpoint, a payer, a provider.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// The group's key: `2026-11-30` or `2026-11`, a resource URL, a payer, a provider id.
+    pub key: String,
+    /// The paying agent, for payer groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// Its sums.
+    #[serde(flatten)]
+    pub sums: Sums,
+}
+
+/// A report's figures in one asset.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetReport {
+    /// The balance key of the asset.
+    pub asset: String,
+    /// Over the whole range.
+    pub totals: Sums,
+    /// By day or month, oldest first; periods without payments are left out.
+    pub by_period: Vec<Group>,
+    /// By resource (the endpoint's URL), largest gross first.
+    pub by_endpoint: Vec<Group>,
+    /// Revenue: the ten payers who paid most. Spending: by provider.
+    pub by_counterparty: Vec<Group>,
+}
+
+/// A provider's revenue, or an agent's spending, over a time range.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The provider or agent.
+    pub tenant_id: String,
+    /// Its wallet the figures are read from (the journal's postings).
+    pub wallet_id: String,
+    /// The range, unix seconds, inclusive.
+    pub from: i64,
+    /// The range's end.
+    pub to: i64,
+    /// `day` or `month`.
+    pub granularity: String,
+    /// One report per asset.
+    pub assets: Vec<AssetReport>,
+    /// Spending reports: the agent's policy, what its limits are measured against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+    /// Spending reports: the agent's usage as the policy counts it (today, this month).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
 
 /// The default range: the last 30 days.
 pub const DEFAULT_RANGE_SECONDS: i64 = 30 * 86_400;
@@ -73,7 +156,7 @@ fn period(at: i64, monthly: bool) -> String {
 }
 
 fn format(state: &AppState, asset: &str, atomic: i128) -> String {
-    crate::api::lists::signed_amount(state, asset, atomic)
+    crate::api::page::signed_amount(state, asset, atomic)
 }
 
 fn sums(state: &AppState, asset: &str, tally: Tally) -> Sums {
@@ -283,7 +366,7 @@ pub async fn get_export(
         ));
     }
     query.limit = Some(1);
-    let mut page = crate::api::lists::payment_page(&caller, query)?;
+    let mut page = crate::api::payments::payment_page(&caller, query)?;
     page.limit = MAX_EXPORT_ROWS;
     let (rows, more) = store::lists::payments(&state.pool, &page)
         .await?
@@ -324,7 +407,7 @@ pub async fn get_export(
     ])
     .map_err(internal)?;
     for row in rows {
-        let view = crate::api::lists::payment_view(&state, row);
+        let view = crate::api::payments::payment_view(&state, row);
         let record = [
             view.id.as_str(),
             &view.created.to_string(),

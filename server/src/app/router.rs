@@ -3,18 +3,17 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Router;
 
 use crate::api::{
-    accounts, dashboard, endpoints, facilitator, keys, lists, payouts, reports, webhooks,
+    dashboard, endpoints, facilitator, health, keys, payments, payouts, reports, tenants, tokens,
+    wallets, webhooks,
 };
 use crate::app::settings::Limits;
 use crate::base::limits::{MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_HEADER_COUNT};
-use crate::base::{error, observe, shapes};
-use crate::services::state::AppState;
-use crate::services::{idempotency, tokens};
+use crate::base::{error, observe};
+use crate::services::idempotency;
 use crate::settle::Server;
-use crate::store;
 
 /// Every route, as `(method, path)`; the OpenAPI document lists exactly these (tested).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -62,16 +61,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/dashboard/{asset}"),
 ];
 
-/// The OpenAPI document of this API (`server/openapi.json`, checked in).
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-async fn openapi() -> impl axum::response::IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
-    )
-}
-
 /// Every route, with the default [`Limits`].
 pub fn router(server: Server) -> Router {
     router_with(server, Limits::default())
@@ -84,17 +73,17 @@ pub fn router_with(server: Server, limits: Limits) -> Router {
     let state = server.state.clone();
     use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
     Router::<Server>::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/supported", get(facilitator::get_supported))
         .route("/verify", post(facilitator::post_verify))
         .route("/settle", post(facilitator::post_settle))
-        .route("/v1/providers", post(accounts::post_provider))
-        .route("/v1/agents", post(accounts::post_agent))
-        .route("/v1/wallets/{id}", get(accounts::get_wallet))
-        .route("/v1/wallets/{id}/fund", post(accounts::post_fund))
-        .route("/v1/wallets/{id}/policy", put(accounts::put_policy))
-        .route("/v1/evm/fund", post(accounts::post_evm_fund))
+        .route("/v1/providers", post(tenants::post_provider))
+        .route("/v1/agents", post(tenants::post_agent))
+        .route("/v1/wallets/{id}", get(wallets::get_wallet))
+        .route("/v1/wallets/{id}/fund", post(wallets::post_fund))
+        .route("/v1/wallets/{id}/policy", put(wallets::put_policy))
+        .route("/v1/evm/fund", post(wallets::post_evm_fund))
         .route(
             "/v1/tenants/{id}/api-keys",
             get(keys::get_api_keys).post(keys::post_api_key),
@@ -105,14 +94,14 @@ pub fn router_with(server: Server, limits: Limits) -> Router {
         )
         .route(
             "/v1/providers/{id}/endpoints",
-            post(endpoints::post_endpoint).get(lists::get_endpoints),
+            post(endpoints::post_endpoint).get(endpoints::get_endpoints),
         )
         .route(
             "/v1/providers/{id}/endpoints/{endpoint_id}",
-            get(lists::get_endpoint).post(lists::post_endpoint_update),
+            get(endpoints::get_endpoint).post(endpoints::post_endpoint_update),
         )
-        .route("/v1/wallets/{id}/journal", get(lists::get_journal))
-        .route("/v1/me", get(lists::get_me))
+        .route("/v1/wallets/{id}/journal", get(wallets::get_journal))
+        .route("/v1/me", get(tenants::get_me))
         .route(
             "/v1/payouts",
             post(payouts::post_payout).get(payouts::get_payouts),
@@ -124,15 +113,15 @@ pub fn router_with(server: Server, limits: Limits) -> Router {
         .route("/dashboard/{asset}", get(dashboard::get_asset))
         .route("/v1/providers/{id}/quote", post(endpoints::post_quote))
         .route("/v1/providers/{id}/webhook", put(webhooks::put_webhook))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(health::openapi))
         .route("/v1/tokens/verify", post(tokens::post_verify_token))
-        .route("/v1/events", get(lists::get_events))
-        .route("/v1/events/{id}", get(lists::get_event))
-        .route("/v1/events/{id}/resend", post(lists::post_resend))
-        .route("/v1/webhook-deliveries", get(lists::get_deliveries))
-        .route("/v1/payments", get(lists::get_payments))
-        .route("/v1/payments/{id}", get(lists::get_payment))
-        .route("/metrics", get(lists::get_metrics))
+        .route("/v1/events", get(webhooks::get_events))
+        .route("/v1/events/{id}", get(webhooks::get_event))
+        .route("/v1/events/{id}/resend", post(webhooks::post_resend))
+        .route("/v1/webhook-deliveries", get(webhooks::get_deliveries))
+        .route("/v1/payments", get(payments::get_payments))
+        .route("/v1/payments/{id}", get(payments::get_payment))
+        .route("/metrics", get(health::get_metrics))
         .route("/v1/payments/export.csv", get(reports::get_export))
         .route("/v1/providers/{id}/revenue", get(reports::get_revenue))
         .route("/v1/agents/{id}/spending", get(reports::get_spending))
@@ -206,21 +195,6 @@ async fn limit_headers(
 fn panic_response<Payload>(_: Payload) -> axum::response::Response {
     use axum::response::IntoResponse;
     error::ApiError::Internal("a handler panicked".into()).into_response()
-}
-
-async fn healthz() -> Json<shapes::Health> {
-    Json(shapes::Health {
-        status: "ok".into(),
-    })
-}
-
-async fn readyz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> Result<Json<shapes::Health>, error::ApiError> {
-    store::meta::ping(&state.pool).await?;
-    Ok(Json(shapes::Health {
-        status: "ready".into(),
-    }))
 }
 
 #[cfg(test)]

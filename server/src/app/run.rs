@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::api::accounts;
+use crate::api::tenants;
 use crate::app::router::router_with;
 use crate::app::settings::{Limits, Settings};
 use crate::base::ledger::DEVNET_NETWORKS;
@@ -60,7 +60,7 @@ pub async fn open(settings: &Settings) -> Result<Opened, String> {
         },
         tasks: tokio_util::task::TaskTracker::new(),
     };
-    accounts::ensure_platform_wallets(&state)
+    tenants::ensure_platform_wallets(&state)
         .await
         .map_err(|e| e.to_string())?;
     let admin_key = auth::ensure_operator_key(&state, settings.admin_key.as_deref())

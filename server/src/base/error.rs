@@ -8,6 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use paywire_core::ErrorClass;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// An error an endpoint answers with.
@@ -278,4 +280,23 @@ mod tests {
             .to_string()
             .contains("secret"));
     }
+}
+
+/// Every error: a stable code and a message.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The code and message of an error.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code.
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+    /// The request's id (its `x-request-id`, given or made), to quote when asking about it.
+    #[serde(rename = "requestId", default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }

@@ -5,17 +5,12 @@
 //! settlement re-signs the stored claims, which gives the very same token: HMAC is
 //! deterministic.
 
-use axum::extract::State;
-use axum::Json;
-use paywire_core::token::{AccessToken, Claims, KeyRing, TokenRequest};
+use paywire_core::token::{AccessToken, Claims, KeyRing};
 use serde_json::Value;
 use sqlx::AnyConnection;
 
-use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
-use crate::base::shapes::{TokenVerified, VerifyToken};
 use crate::base::util::{now, now_i64, random_bytes};
-use crate::services::auth::Caller;
 use crate::services::state::AppState;
 use crate::store;
 
@@ -122,52 +117,6 @@ pub async fn reissue_for_payment(
         .map_err(|e| ApiError::Internal(format!("stored claims: {e}")))?;
     let token = state.token_keys.issue(&claims)?;
     extension(access_token(token, &claims)).map(Some)
-}
-
-/// `POST /v1/tokens/verify` (the issuing provider's key): checks a token for a request and
-/// counts one use, atomically — a token with N uses admits exactly N requests, however many
-/// arrive at once.
-pub async fn post_verify_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<VerifyToken>,
-) -> Result<Json<TokenVerified>, ApiError> {
-    let seen = paywire_core::token::inspect(&body.token)?;
-    let (provider, uses) = store::tokens::provider_and_uses(&state.pool, &seen.claims.id)
-        .await?
-        .ok_or(ApiError::Core(paywire_core::Error::TokenSignatureInvalid))?;
-    caller.require_tenant(&provider, "read", "token")?;
-    // The rule of the provider's own pricebook that prices this request: a bundle token is
-    // valid only where the rule that sold it is that rule.
-    let (book, _) = crate::services::pricing::pricebook(&state, &provider).await?;
-    let route = book
-        .route_unambiguous(&body.method, crate::base::ledger::url_path(&body.resource))?
-        .map(|index| book.rules[index].route_key());
-    let request = TokenRequest::new(&body.method, &body.resource).priced_by(route.as_deref());
-    let verified = state.token_keys.verify(
-        &body.token,
-        request,
-        now(),
-        u64::try_from(uses).unwrap_or(0),
-    )?;
-    // The effective (narrowest) use limit of this copy of the token decides.
-    let limit = verified
-        .claims
-        .max_uses
-        .map(|m| i64::try_from(m).unwrap_or(i64::MAX));
-    if !store::tokens::count_use(&state.pool, &verified.claims.id, limit).await? {
-        let max_uses = verified.claims.max_uses.unwrap_or(0);
-        return Err(ApiError::Core(paywire_core::Error::TokenUsesExhausted {
-            used: max_uses,
-            max_uses,
-        }));
-    }
-    Ok(Json(TokenVerified {
-        valid: true,
-        claims: verified.claims,
-        kid: verified.kid,
-        use_number: uses + 1,
-    }))
 }
 
 /// Deletes expired tokens and idempotency records past their retention. Returns how many rows

@@ -2,7 +2,20 @@
 
 use sqlx::{AnyPool, Row};
 
-use crate::base::shapes::ApiKeyInfo;
+/// An API key as stored (never the key: its hash stays in the store).
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    /// `key_…`.
+    pub id: String,
+    /// What it may do.
+    pub scopes: Vec<String>,
+    /// The key's last characters, to tell keys apart.
+    pub hint: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<i64>,
+}
 
 /// The tenant a key hash belongs to: `(tenant id, tenant kind, scopes)`, unless revoked.
 pub async fn tenant_of(
@@ -60,7 +73,7 @@ pub async fn insert<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
 }
 
 /// A tenant's keys, oldest first.
-pub async fn list(pool: &AnyPool, tenant_id: &str) -> Result<Vec<ApiKeyInfo>, sqlx::Error> {
+pub async fn list(pool: &AnyPool, tenant_id: &str) -> Result<Vec<KeyRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT id, scopes, hint, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
     )
@@ -70,7 +83,7 @@ pub async fn list(pool: &AnyPool, tenant_id: &str) -> Result<Vec<ApiKeyInfo>, sq
     rows.into_iter()
         .map(|row| {
             let scopes: String = row.try_get("scopes")?;
-            Ok(ApiKeyInfo {
+            Ok(KeyRow {
                 id: row.try_get("id")?,
                 scopes: scopes.split_whitespace().map(str::to_string).collect(),
                 hint: row.try_get("hint")?,
@@ -86,7 +99,7 @@ pub async fn get(
     pool: &AnyPool,
     tenant_id: &str,
     key_id: &str,
-) -> Result<Option<ApiKeyInfo>, sqlx::Error> {
+) -> Result<Option<KeyRow>, sqlx::Error> {
     Ok(list(pool, tenant_id)
         .await?
         .into_iter()

@@ -1,217 +1,127 @@
-//! Tenants (providers and agents), their wallets, funding and spending policies.
+//! Wallets: their balances, deposits (ledger dollars, devnet EVM tokens), spending policies and
+//! journal.
 //!
 //! Amounts in requests and responses are decimal strings of whole units (`"10.00"`), converted
 //! exactly by paywire-core; the database holds atomic units as BIGINT. No floats anywhere.
 
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use paywire_core::money::AssetRegistry;
+use paywire_core::policy::{Policy, Usage};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::api::page::{cursor_not_found, limit_of, list, signed_amount, ListOf, PageQuery};
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
 use crate::base::ledger::{
     asset_key, asset_of_key, ledger_asset, to_db_amount, DEPOSITS_WALLET, LEDGER_ASSET,
-    PLATFORM_WALLET,
 };
-use crate::base::shapes::{
-    Balance, CreatedTenant, EvmFunding, Funded, Funding, NewAgent, NewProvider, PolicySet,
-    WalletView,
-};
-use crate::base::util::{new_id, new_ordered_id, now_i64, random_bytes};
-use crate::services::auth::{create_api_key, Caller, TenantKind};
+use crate::base::util::{new_id, new_ordered_id, now_i64};
+use crate::services::auth::Caller;
 use crate::services::idempotency::Reference;
 use crate::services::state::AppState;
 use crate::store;
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
-use paywire_core::money::AssetRegistry;
-use paywire_core::policy::{Policy, Usage};
+use crate::store::lists::{Bind, Page};
 
-/// Scopes a new tenant's first key gets: it pays and reads, but cannot lift its own limits
-/// (`manage` keys are made by the operator).
-pub const DEFAULT_SCOPES: &[&str] = &["read", "write"];
-
-fn json_text<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))
+/// `POST /v1/wallets/{id}/fund`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Funding {
+    /// Whole units as a decimal string, e.g. `"10.00"`.
+    pub amount: String,
 }
 
-fn usage_text(usage: &Usage) -> String {
-    serde_json::to_string(usage).unwrap_or_else(|_| "{}".into())
+/// `POST /v1/evm/fund`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EvmFunding {
+    /// A devnet network, e.g. `eip155:84532`.
+    pub network: String,
+    /// The token contract; the network's USDC by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// The EVM address to credit.
+    pub address: String,
+    /// Whole units as a decimal string.
+    pub amount: String,
 }
 
-async fn create_tenant(
-    state: &AppState,
-    kind: TenantKind,
-    name: &str,
-    evm_address: Option<String>,
-    policy: Option<Policy>,
-    reference: Option<&Reference>,
-) -> Result<CreatedTenant, ApiError> {
-    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(
-            "name must be 1-200 characters, none of them control characters".into(),
-        ));
-    }
-    if let Some(policy) = &policy {
-        policy.validate()?;
-    }
-    let evm_address = evm_address
-        .map(|a| paywire_core::protocol::evm::Address::parse(&a).map(|a| a.to_checksum()))
-        .transpose()?;
-    // Under an idempotency key the tenant's id derives from it: a retry of a request that died
-    // after committing finds this tenant instead of making a second one.
-    let id = match reference {
-        Some(reference) => reference.derive_id(kind.as_str()),
-        None => new_id(kind.as_str()),
-    };
-    let wallet_id = format!("wal_{}", id.rsplit('_').next().unwrap_or_default());
-    let secret = (kind == TenantKind::Agent).then(|| hex::encode(random_bytes::<32>()));
-    let sealed = secret.as_ref().map(|secret| {
-        state.sealer.seal(
-            secret.as_bytes(),
-            &crate::infra::secrets::wallet_aad(&wallet_id),
-        )
-    });
-    let policy_text = policy.as_ref().map(json_text).transpose()?;
-    let now = now_i64();
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    match store::tenants::insert(
-        &mut tx,
-        &id,
-        kind.as_str(),
-        name,
-        evm_address.as_deref(),
-        now,
-    )
-    .await
-    {
-        Ok(()) => {}
-        Err(e) if store::is_unique_violation(&e) => {
-            drop(tx);
-            if let Some(existing) = existing_tenant(state, &id, kind).await? {
-                return Ok(existing);
-            }
-            return Err(ApiError::Conflict {
-                code: "evm_address_taken",
-                message: "another provider is paid at this EVM address".into(),
-            });
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let wallet = store::tenants::NewWallet {
-        id: &wallet_id,
-        tenant_id: Some(&id),
-        kind: kind.as_str(),
-        address: None,
-        secret_sealed: sealed.as_deref(),
-        policy: policy_text.as_deref(),
-        usage: &usage_text(&Usage::default()),
-    };
-    store::tenants::insert_wallet(&mut tx, &wallet, now).await?;
-    let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
-    let key = create_api_key(&mut *tx, &id, kind.as_str(), &scopes).await?;
-    tx.commit().await?;
-    Ok(CreatedTenant {
-        id,
-        wallet_id,
-        api_key: Some(key.key),
-        api_key_id: Some(key.id),
-        wallet_secret: secret,
-        network: state.ledger_network.clone(),
-        redacted: vec![],
-    })
+/// A wallet's balance after a deposit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Funded {
+    /// The wallet.
+    pub wallet_id: String,
+    /// The credited EVM address (devnet deposits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// The new balance, whole units.
+    pub balance: String,
 }
 
-/// A tenant an earlier attempt of the same request created, without its secrets.
-async fn existing_tenant(
-    state: &AppState,
-    id: &str,
-    kind: TenantKind,
-) -> Result<Option<CreatedTenant>, ApiError> {
-    let Some(wallet_id) = store::tenants::wallet_of(&state.pool, id, kind.as_str()).await? else {
-        return Ok(None);
-    };
-    let mut redacted = vec!["apiKey".to_string()];
-    if kind == TenantKind::Agent {
-        redacted.push("walletSecret".into());
-    }
-    Ok(Some(CreatedTenant {
-        id: id.to_string(),
-        wallet_id,
-        api_key: None,
-        api_key_id: None,
-        wallet_secret: None,
-        network: state.ledger_network.clone(),
-        redacted,
-    }))
+/// One balance of a wallet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Balance {
+    /// The balance key of the asset (`USD`, or `<caip2>/erc20:<address>`).
+    pub asset: String,
+    /// Atomic units, a decimal string.
+    pub atomic: String,
+    /// Whole units, when the asset's decimals are known.
+    pub amount: Option<String>,
 }
 
-/// Creates a provider with its payout wallet and a first API key.
-pub async fn create_provider(
-    state: &AppState,
-    name: &str,
-    evm_address: Option<String>,
-) -> Result<CreatedTenant, ApiError> {
-    create_tenant(state, TenantKind::Provider, name, evm_address, None, None).await
+/// `GET /v1/wallets/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletView {
+    /// The wallet.
+    pub id: String,
+    /// `agent`, `provider`, `platform` or `evm`.
+    pub kind: String,
+    /// Its tenant.
+    pub tenant_id: Option<String>,
+    /// Its devnet EVM address.
+    pub address: Option<String>,
+    /// Its balances, by asset.
+    pub balances: Vec<Balance>,
+    /// Its spending policy.
+    pub policy: Option<Policy>,
+    /// Its spending so far.
+    pub usage: Usage,
 }
 
-/// Creates an agent with its wallet (and signing secret) and a first API key.
-pub async fn create_agent(
-    state: &AppState,
-    name: &str,
-    policy: Option<Policy>,
-) -> Result<CreatedTenant, ApiError> {
-    create_tenant(state, TenantKind::Agent, name, None, policy, None).await
+/// `PUT /v1/wallets/{id}/policy`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySet {
+    /// The wallet.
+    pub wallet_id: String,
+    /// The policy now in force.
+    pub policy: Policy,
 }
 
-/// `POST /v1/providers` (operator): a provider, its payout wallet and a first API key.
-pub async fn post_provider(
-    State(state): State<AppState>,
-    caller: Caller,
-    reference: Option<Extension<Reference>>,
-    JsonBody(body): JsonBody<NewProvider>,
-) -> Result<Json<CreatedTenant>, ApiError> {
-    caller.require_operator()?;
-    let reference = reference.map(|Extension(r)| r);
-    let created = create_tenant(
-        &state,
-        TenantKind::Provider,
-        &body.name,
-        body.evm_address,
-        None,
-        reference.as_ref(),
-    )
-    .await?;
-    Ok(Json(created))
-}
-
-/// `POST /v1/agents` (operator): an agent, its wallet (with signing secret) and an API key.
-pub async fn post_agent(
-    State(state): State<AppState>,
-    caller: Caller,
-    reference: Option<Extension<Reference>>,
-    JsonBody(body): JsonBody<NewAgent>,
-) -> Result<Json<CreatedTenant>, ApiError> {
-    caller.require_operator()?;
-    let reference = reference.map(|Extension(r)| r);
-    let created = create_tenant(
-        &state,
-        TenantKind::Agent,
-        &body.name,
-        None,
-        body.policy,
-        reference.as_ref(),
-    )
-    .await?;
-    Ok(Json(created))
-}
-
-/// Creates the platform's own wallets if missing (fee income, deposits).
-pub async fn ensure_platform_wallets(state: &AppState) -> Result<(), ApiError> {
-    for id in [
-        PLATFORM_WALLET,
-        DEPOSITS_WALLET,
-        crate::base::ledger::PAYOUTS_WALLET,
-    ] {
-        store::tenants::ensure_platform_wallet(&state.pool, id, now_i64()).await?;
-    }
-    Ok(())
+/// A journal posting of a wallet.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostingView {
+    /// The posting.
+    pub id: String,
+    /// Its entry: a payment's id (`pay_…`), a deposit's (`dep_…`), a payout's (`po_…`).
+    pub entry_id: String,
+    /// The balance key of the asset.
+    pub asset: String,
+    /// Signed, in the asset's units.
+    pub amount: String,
+    /// Signed, in atomic units.
+    pub amount_atomic: String,
+    /// `payment`, `fee`, `deposit` or `payout`.
+    pub kind: String,
+    /// Unix seconds.
+    pub created: i64,
 }
 
 /// Records a deposit: the wallet's balance grows, and the journal entry balances it against
@@ -455,4 +365,43 @@ pub async fn put_policy(
     let policy = Policy::from_json(body)?;
     store::wallets::set_policy(&state.pool, &wallet_id, &policy).await?;
     Ok(Json(PolicySet { wallet_id, policy }))
+}
+
+/// `GET /v1/wallets/{id}/journal`: the wallet's postings, newest first (operator, or the
+/// owning tenant with `read`).
+pub async fn get_journal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ListOf<PostingView>>, ApiError> {
+    match store::wallets::owner(&state.pool, &wallet_id).await? {
+        Some((Some(tenant), _)) => caller.require_tenant(&tenant, "read", "wallet")?,
+        Some((None, _)) => caller
+            .require_operator()
+            .map_err(|_| ApiError::NotFound("wallet"))?,
+        None => return Err(ApiError::NotFound("wallet")),
+    }
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    page.filter("x.wallet_id = ?", Bind::Text(wallet_id));
+    let (rows, more) = store::lists::journal(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    let data = rows
+        .into_iter()
+        .map(|row| PostingView {
+            amount: signed_amount(&state, &row.asset, i128::from(row.amount)),
+            amount_atomic: row.amount.to_string(),
+            id: row.id,
+            entry_id: row.entry_id,
+            asset: row.asset,
+            kind: row.kind,
+            created: row.created_at,
+        })
+        .collect();
+    Ok(list(data, more))
 }
