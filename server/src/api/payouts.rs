@@ -1,9 +1,8 @@
 //! Payouts: a provider moves its balance out of the ledger. Creating one (`pending`) moves the
-//! amount from the provider's wallet to the payouts clearing wallet in one journal entry;
-//! the operator, once the transfer outside happened, marks it `paid` (the amount leaves the
-//! ledger, balanced against the deposits wallet as a deposit is) or `failed` (the amount goes
-//! back to the provider). Each step is one transaction with its journal entry and its event
-//! (`payout.created`, `payout.paid`, `payout.failed`). Creation is idempotent under an
+//! amount to the payouts clearing wallet; the operator, once the transfer outside happened,
+//! marks it `paid` or `failed` (the amount goes back). The rules and the money's movements are
+//! [`crate::services::money`]'s; each step is one transaction with its journal entry and its
+//! event (`payout.created`, `payout.paid`, `payout.failed`). Creation is idempotent under an
 //! `Idempotency-Key` (the payout's id derives from it).
 
 use axum::extract::{Path, Query, State};
@@ -14,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::api::page::ListOf;
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
-use crate::base::ledger::{asset_of_key, DEPOSITS_WALLET, LEDGER_ASSET, PAYOUTS_WALLET};
-use crate::base::util::{new_id, new_ordered_id, now_i64};
+use crate::base::ledger::{asset_of_key, to_db_amount, LEDGER_ASSET};
+use crate::base::util::new_id;
 use crate::services::auth::{Caller, TenantKind};
 use crate::services::idempotency::Reference;
+use crate::services::money;
 use crate::services::state::AppState;
 use crate::store;
 use crate::store::payouts::PayoutRow;
@@ -143,167 +143,29 @@ pub async fn post_payout(
         ApiError::BadRequest(format!("{asset_key} is not an asset of this ledger"))
     })?;
     let minimum = asset.parse_price(&state.payout_minimum)?;
+    let requested = match body.amount {
+        Some(text) => Some(to_db_amount(asset.parse_price(&text)?)?),
+        None => None,
+    };
     let id = match reference {
         Some(Extension(reference)) => reference.derive_id("po"),
         None => new_id("po"),
     };
-    let now = now_i64();
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    // A retry under the same key finds the payout the first attempt made.
-    if let Some(existing) = store::payouts::get(&mut tx, &id).await? {
-        return Ok(Json(view(&state, existing)));
-    }
-    let balance = store::ledger::balance(&mut tx, &wallet_id, &asset_key).await?;
-    let amount = match body.amount {
-        Some(text) => {
-            let atomic = asset.parse_price(&text)?.atomic();
-            i64::try_from(atomic)
-                .map_err(|_| ApiError::Core(paywire_core::Error::AmountOverflow))?
-        }
-        None => balance,
+    let payout = money::NewPayout {
+        id: &id,
+        provider_id: &provider_id,
+        wallet_id: &wallet_id,
+        asset_key: &asset_key,
+        asset: &asset,
+        requested,
+        minimum,
     };
-    if amount <= 0 || (amount as u128) < minimum.atomic() {
-        return Err(ApiError::Invalid {
-            code: "payout_below_minimum",
-            message: format!(
-                "a payout is at least {} {}",
-                state.payout_minimum, asset.symbol
-            ),
-        });
-    }
-    if !store::ledger::debit(&mut tx, &wallet_id, &asset_key, amount).await? {
-        return Err(ApiError::Conflict {
-            code: "insufficient_funds",
-            message: format!(
-                "the balance is {}, less than the payout",
-                asset.format(paywire_core::Amount::new(balance.max(0) as u128))
-            ),
-        });
-    }
-    if !store::ledger::credit(&mut tx, PAYOUTS_WALLET, &asset_key, amount).await? {
-        return Err(ApiError::Internal("the payouts wallet is full".into()));
-    }
-    store::ledger::post(
-        &mut tx,
-        &[
-            store::ledger::Posting {
-                entry_id: &id,
-                wallet_id: &wallet_id,
-                asset: &asset_key,
-                amount: -amount,
-                kind: "payout",
-            },
-            store::ledger::Posting {
-                entry_id: &id,
-                wallet_id: PAYOUTS_WALLET,
-                asset: &asset_key,
-                amount,
-                kind: "payout",
-            },
-        ],
-        now,
-    )
-    .await?;
-    let row = PayoutRow {
-        id: id.clone(),
-        provider_id: provider_id.clone(),
-        wallet_id,
-        asset: asset_key,
-        amount,
-        status: "pending".into(),
-        failure_reason: None,
-        created_at: now,
-        updated_at: now,
-    };
-    store::payouts::insert(&mut tx, &row).await?;
-    store::events::enqueue(
-        &mut tx,
-        &new_ordered_id("evt"),
-        &provider_id,
-        "payout.created",
-        &event_data(&state, &row),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let row = money::create_payout(&state, &payout, |row| event_data(&state, row)).await?;
     Ok(Json(view(&state, row)))
 }
 
 async fn finish(state: &AppState, id: &str, failure: Option<&str>) -> Result<PayoutView, ApiError> {
-    let now = now_i64();
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let row = store::payouts::get(&mut tx, id)
-        .await?
-        .ok_or(ApiError::NotFound("payout"))?;
-    let status = if failure.is_some() { "failed" } else { "paid" };
-    if !store::payouts::settle(&mut tx, id, status, failure, now).await? {
-        return Err(ApiError::Conflict {
-            code: "payout_not_pending",
-            message: format!("the payout is {} already", row.status),
-        });
-    }
-    if !store::ledger::debit(&mut tx, PAYOUTS_WALLET, &row.asset, row.amount).await? {
-        return Err(ApiError::Internal(format!(
-            "payout {id} is not in the payouts wallet"
-        )));
-    }
-    let entry = format!("{id}_{status}");
-    // Paid: the amount leaves the ledger (balanced against the deposits wallet, as deposits
-    // enter it). Failed: it returns to the provider.
-    let destination = if failure.is_some() {
-        if !store::ledger::credit(&mut tx, &row.wallet_id, &row.asset, row.amount).await? {
-            return Err(ApiError::Internal("the provider's balance is full".into()));
-        }
-        row.wallet_id.as_str()
-    } else {
-        DEPOSITS_WALLET
-    };
-    let kind = if failure.is_some() {
-        "payout_reversal"
-    } else {
-        "payout_paid"
-    };
-    store::ledger::post(
-        &mut tx,
-        &[
-            store::ledger::Posting {
-                entry_id: &entry,
-                wallet_id: PAYOUTS_WALLET,
-                asset: &row.asset,
-                amount: -row.amount,
-                kind,
-            },
-            store::ledger::Posting {
-                entry_id: &entry,
-                wallet_id: destination,
-                asset: &row.asset,
-                amount: row.amount,
-                kind,
-            },
-        ],
-        now,
-    )
-    .await?;
-    let row = PayoutRow {
-        status: status.into(),
-        failure_reason: failure.map(str::to_string),
-        updated_at: now,
-        ..row
-    };
-    store::events::enqueue(
-        &mut tx,
-        &new_ordered_id("evt"),
-        &row.provider_id,
-        if failure.is_some() {
-            "payout.failed"
-        } else {
-            "payout.paid"
-        },
-        &event_data(state, &row),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let row = money::finish_payout(state, id, failure, |row| event_data(state, row)).await?;
     Ok(view(state, row))
 }
 

@@ -14,12 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::api::page::{cursor_not_found, limit_of, list, signed_amount, ListOf, PageQuery};
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
-use crate::base::ledger::{
-    asset_key, asset_of_key, ledger_asset, to_db_amount, DEPOSITS_WALLET, LEDGER_ASSET,
-};
-use crate::base::util::{new_id, new_ordered_id, now_i64};
+use crate::base::ledger::{asset_key, asset_of_key, ledger_asset, to_db_amount, LEDGER_ASSET};
+use crate::base::util::{new_id, now_i64};
 use crate::services::auth::Caller;
 use crate::services::idempotency::Reference;
+use crate::services::money;
 use crate::services::state::AppState;
 use crate::store;
 use crate::store::lists::{Bind, Page};
@@ -124,10 +123,8 @@ pub struct PostingView {
     pub created: i64,
 }
 
-/// Records a deposit: the wallet's balance grows, and the journal entry balances it against
-/// the deposits wallet. Under an idempotency key the deposit's id derives from it, so a retry
-/// of a request that died after committing finds the deposit instead of making a second one.
-/// Returns the new balance in atomic units.
+/// Deposits into a wallet, once per idempotency `reference` when there is one (the deposit's
+/// id derives from it). Returns the new balance, atomic units.
 async fn deposit(
     state: &AppState,
     wallet_id: &str,
@@ -135,55 +132,11 @@ async fn deposit(
     amount: i64,
     reference: Option<&Reference>,
 ) -> Result<i64, ApiError> {
-    if amount <= 0 {
-        return Err(ApiError::BadRequest("a deposit must be positive".into()));
-    }
-    let entry = match reference {
+    let id = match reference {
         Some(reference) => reference.derive_id("dep"),
         None => new_id("dep"),
     };
-    let mut tx = state.pool.begin_with(state.dialect.begin_write()).await?;
-    let now = now_i64();
-    if store::ledger::insert_deposit(&mut tx, &entry, wallet_id, asset, amount, now).await? {
-        if !store::ledger::credit(&mut tx, wallet_id, asset, amount).await? {
-            return Err(ApiError::Core(paywire_core::Error::payment_invalid(
-                paywire_core::Reason::BalanceOverflow,
-                "the deposit would take the balance past what the ledger holds; nothing was written",
-            )));
-        }
-        let postings = [
-            store::ledger::Posting {
-                entry_id: &entry,
-                wallet_id,
-                asset,
-                amount,
-                kind: "deposit",
-            },
-            store::ledger::Posting {
-                entry_id: &entry,
-                wallet_id: DEPOSITS_WALLET,
-                asset,
-                amount: -amount,
-                kind: "deposit",
-            },
-        ];
-        store::ledger::post(&mut tx, &postings, now).await?;
-        let balance = store::ledger::balance(&mut tx, wallet_id, asset).await?;
-        let data = serde_json::json!({"walletId": wallet_id, "depositId": entry, "asset": asset,
-            "amount": amount.to_string(), "balance": balance.to_string()});
-        store::events::enqueue_for_wallet(
-            &mut tx,
-            &new_ordered_id("evt"),
-            wallet_id,
-            "wallet.funded",
-            &data.to_string(),
-            now,
-        )
-        .await?;
-    }
-    let balance = store::ledger::balance(&mut tx, wallet_id, asset).await?;
-    tx.commit().await?;
-    Ok(balance)
+    Ok(money::deposit(state, &id, wallet_id, asset, amount).await?)
 }
 
 async fn wallet_owner(
@@ -203,12 +156,8 @@ pub async fn fund_ledger(
     amount: &str,
     reference: Option<&Reference>,
 ) -> Result<Funded, ApiError> {
-    let (_, kind) = wallet_owner(state, wallet_id).await?;
-    if kind == "platform" {
-        return Err(ApiError::BadRequest(
-            "platform wallets are not funded by deposit".into(),
-        ));
-    }
+    // An unknown wallet answers 404 before its amount is looked at.
+    wallet_owner(state, wallet_id).await?;
     let asset = ledger_asset(&state.ledger_network);
     let amount = to_db_amount(asset.parse_price(amount)?)?;
     let balance = deposit(state, wallet_id, LEDGER_ASSET, amount, reference).await?;
@@ -293,7 +242,7 @@ pub async fn ledger_balance(state: &AppState, wallet_id: &str) -> Result<i64, Ap
 
 /// The wallet holding an EVM address's devnet funds, created on first use.
 pub async fn evm_wallet(state: &AppState, address: &str) -> Result<String, ApiError> {
-    store::wallets::evm_wallet(&state.pool, address, now_i64()).await
+    Ok(store::wallets::evm_wallet(&state.pool, address, now_i64()).await?)
 }
 
 /// `GET /v1/wallets/{id}`: balances, policy and usage (operator, or the owning tenant).

@@ -27,6 +27,7 @@ use crate::base::webhook_url::{classify, AddressClass};
 use crate::services::state::AppState;
 use crate::store;
 use crate::store::events::{Attempt, Due, Outcome};
+use crate::store::StoreError;
 
 /// Resolves endpoint hosts, keeping only addresses a webhook may call.
 struct PublicOnly {
@@ -139,7 +140,7 @@ pub fn spawn(state: AppState) -> Sender {
     Sender { stop, task }
 }
 
-fn log_delivery(done: Result<Result<(), sqlx::Error>, tokio::task::JoinError>) {
+fn log_delivery(done: Result<Result<(), StoreError>, tokio::task::JoinError>) {
     match done {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "webhooks: recording an attempt failed"),
@@ -148,7 +149,7 @@ fn log_delivery(done: Result<Result<(), sqlx::Error>, tokio::task::JoinError>) {
 }
 
 /// Claims up to `room` due events for `owner`, each endpoint's share capped.
-async fn claim(state: &AppState, owner: &str, room: usize) -> Result<Vec<Due>, sqlx::Error> {
+async fn claim(state: &AppState, owner: &str, room: usize) -> Result<Vec<Due>, StoreError> {
     let now_ms = now_i64().saturating_mul(1000);
     // Held for longer than an attempt can take, so no other sender takes it meanwhile.
     let lease_ms = (state.webhooks.timeout.as_millis() as i64).saturating_mul(3) + 5_000;
@@ -170,7 +171,7 @@ pub async fn send_due(
     state: &AppState,
     http: &reqwest::Client,
     owner: &str,
-) -> Result<usize, sqlx::Error> {
+) -> Result<usize, StoreError> {
     let due = claim(state, owner, state.webhooks.batch).await?;
     let claimed = due.len();
     let mut sending = tokio::task::JoinSet::new();
@@ -273,7 +274,7 @@ async fn deliver(
     http: &reqwest::Client,
     owner: &str,
     event: Due,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let started = Instant::now();
     let (status_code, error) = post(state, http, &event).await;
     let duration_ms = started.elapsed().as_millis() as i64;

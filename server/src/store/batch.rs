@@ -13,10 +13,10 @@ use paywire_core::policy::{Policy, Usage};
 use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
-use crate::base::error::ApiError;
 use crate::store::db::Dialect;
-use crate::store::ledger::MAX_BALANCE;
 use crate::store::Placeholders;
+
+use crate::store::StoreError;
 
 /// Rows per statement: PostgreSQL binds at most 65,535 parameters and SQLite 32,766; the
 /// widest row here has 17 columns.
@@ -29,7 +29,7 @@ pub async fn lock_payers(
     conn: &mut AnyConnection,
     dialect: Dialect,
     wallet_ids: &[&str],
-) -> Result<HashMap<String, (Option<Policy>, Usage)>, ApiError> {
+) -> Result<HashMap<String, (Option<Policy>, Usage)>, StoreError> {
     let mut found = HashMap::with_capacity(wallet_ids.len());
     for chunk in wallet_ids.chunks(ROWS_PER_STATEMENT) {
         let lock = match dialect {
@@ -51,9 +51,9 @@ pub async fn lock_payers(
             let policy = policy
                 .map(|p| serde_json::from_str::<Policy>(&p))
                 .transpose()
-                .map_err(|e| ApiError::Internal(format!("stored policy of {id}: {e}")))?;
+                .map_err(|e| StoreError::Inconsistent(format!("stored policy of {id}: {e}")))?;
             let usage = serde_json::from_str::<Usage>(&usage)
-                .map_err(|e| ApiError::Internal(format!("stored usage of {id}: {e}")))?;
+                .map_err(|e| StoreError::Inconsistent(format!("stored usage of {id}: {e}")))?;
             found.insert(id, (policy, usage));
         }
     }
@@ -64,7 +64,7 @@ pub async fn lock_payers(
 pub async fn balances(
     conn: &mut AnyConnection,
     wallet_ids: &[&str],
-) -> Result<HashMap<(String, String), i64>, sqlx::Error> {
+) -> Result<HashMap<(String, String), i64>, StoreError> {
     let mut found = HashMap::with_capacity(wallet_ids.len());
     for chunk in wallet_ids.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
@@ -102,7 +102,7 @@ pub async fn earlier_payments(
     network: &str,
     by: OnceKey,
     keys: &[(&str, &str)],
-) -> Result<HashMap<(String, String), EarlierPayment>, ApiError> {
+) -> Result<HashMap<(String, String), EarlierPayment>, StoreError> {
     let (column, fingerprint) = match by {
         OnceKey::Nonce => ("nonce", "fingerprint"),
         OnceKey::Identifier => ("payment_identifier", "terms_fingerprint"),
@@ -126,7 +126,7 @@ pub async fn earlier_payments(
             let earlier = EarlierPayment {
                 payment_id: row.try_get("id")?,
                 fingerprint: Fingerprint::try_from(fingerprint)
-                    .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+                    .map_err(|e| StoreError::Inconsistent(format!("stored fingerprint: {e}")))?,
             };
             found.insert(key, earlier);
         }
@@ -134,61 +134,11 @@ pub async fn earlier_payments(
     Ok(found)
 }
 
-/// Takes each `(wallet, asset, amount)` from its balance (one row per balance: sum a
-/// wallet's debits first). `false` when any balance is short — the caller must roll back,
-/// since the others were taken.
-pub async fn debit(
-    conn: &mut AnyConnection,
-    debits: &[(&str, &str, i64)],
-) -> Result<bool, sqlx::Error> {
-    for chunk in debits.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "UPDATE balances SET amount = balances.amount - v.column3 FROM (VALUES {}) AS v \
-             WHERE balances.wallet_id = v.column1 AND balances.asset = v.column2 \
-             AND balances.amount >= v.column3",
-            Placeholders::of(conn).tuples(chunk.len(), 3, 1)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (wallet, asset, amount) in chunk {
-            query = query.bind(*wallet).bind(*asset).bind(*amount);
-        }
-        if query.execute(&mut *conn).await?.rows_affected() != chunk.len() as u64 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Adds each `(wallet, asset, amount)` to its balance, creating it at zero first (one row per
-/// balance: sum a wallet's credits first). `false` when any sum would pass
-/// [`MAX_BALANCE`] — the caller must roll back.
-pub async fn credit(
-    conn: &mut AnyConnection,
-    credits: &[(&str, &str, i64)],
-) -> Result<bool, sqlx::Error> {
-    for chunk in credits.chunks(ROWS_PER_STATEMENT) {
-        let rows = Placeholders::of(conn).tuples(chunk.len(), 3, 1);
-        let sql = format!(
-            "INSERT INTO balances (wallet_id, asset, amount) VALUES {rows} \
-             ON CONFLICT (wallet_id, asset) DO UPDATE SET amount = balances.amount + excluded.amount \
-             WHERE balances.amount <= {MAX_BALANCE} - excluded.amount"
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (wallet, asset, amount) in chunk {
-            query = query.bind(*wallet).bind(*asset).bind(*amount);
-        }
-        if query.execute(&mut *conn).await?.rows_affected() != chunk.len() as u64 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// Stores each wallet's usage (one row per wallet: its last usage).
 pub async fn set_usage(
     conn: &mut AnyConnection,
     usages: &[(&str, String)],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     for chunk in usages.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE wallets SET usage = v.column2 FROM (VALUES {}) AS v WHERE wallets.id = v.column1",
@@ -223,7 +173,7 @@ pub async fn enqueue_events(
     conn: &mut AnyConnection,
     events: &[NewEvent<'_>],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let style = Placeholders::of(conn);
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(

@@ -5,7 +5,7 @@ use paywire_core::settlement::chain::{Attempt, AttemptState};
 use paywire_core::Reason;
 use sqlx::{AnyConnection, AnyPool, Row};
 
-use crate::base::error::ApiError;
+use crate::store::StoreError;
 
 /// A recorded attempt, with what the reconciler needs to drive it on.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct StoredAttempt {
     pub signer_nonce: Option<u64>,
 }
 
-fn stored(row: sqlx::any::AnyRow) -> Result<StoredAttempt, ApiError> {
+fn stored(row: sqlx::any::AnyRow) -> Result<StoredAttempt, StoreError> {
     let fingerprint: String = row.try_get("fingerprint")?;
     let status: String = row.try_get("status")?;
     let tx_hash: Option<String> = row.try_get("tx_hash")?;
@@ -44,7 +44,7 @@ fn stored(row: sqlx::any::AnyRow) -> Result<StoredAttempt, ApiError> {
         attempt: Attempt {
             payment_id: row.try_get("id")?,
             fingerprint: Fingerprint::try_from(fingerprint)
-                .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+                .map_err(|e| StoreError::Inconsistent(format!("stored fingerprint: {e}")))?,
             state,
         },
         network: row.try_get("network")?,
@@ -65,7 +65,7 @@ pub async fn find(
     network: &str,
     payer: &str,
     nonce: &str,
-) -> Result<Option<StoredAttempt>, ApiError> {
+) -> Result<Option<StoredAttempt>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM chain_attempts WHERE network = $1 AND payer = $2 AND nonce = $3"
     );
@@ -79,7 +79,7 @@ pub async fn find(
 }
 
 /// The attempt `id`.
-pub async fn by_id(pool: &AnyPool, id: &str) -> Result<Option<StoredAttempt>, ApiError> {
+pub async fn by_id(pool: &AnyPool, id: &str) -> Result<Option<StoredAttempt>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM chain_attempts WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -106,7 +106,11 @@ pub struct NewAttempt<'a> {
 
 /// Records a new attempt as `submitting`. `false` when one exists for the authorization
 /// already (a concurrent request won: decide again on it).
-pub async fn insert(pool: &AnyPool, attempt: &NewAttempt<'_>, now: i64) -> Result<bool, ApiError> {
+pub async fn insert(
+    pool: &AnyPool,
+    attempt: &NewAttempt<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO chain_attempts (id, network, payer, nonce, fingerprint, request, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'submitting', $7, $7) ON CONFLICT (network, payer, nonce) DO NOTHING",
@@ -133,7 +137,7 @@ pub async fn signed(
     raw_tx: &str,
     signer_nonce: u64,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO chain_transactions (hash, attempt_id, raw_tx, created_at) VALUES ($1, $2, $3, $4) \
@@ -161,7 +165,7 @@ pub async fn signed(
 }
 
 /// The hashes of every transaction signed for attempt `id`, newest first.
-pub async fn transactions(pool: &AnyPool, id: &str) -> Result<Vec<String>, ApiError> {
+pub async fn transactions(pool: &AnyPool, id: &str) -> Result<Vec<String>, StoreError> {
     let rows = sqlx::query(
         "SELECT hash FROM chain_transactions WHERE attempt_id = $1 ORDER BY created_at DESC, hash",
     )
@@ -180,7 +184,7 @@ pub async fn fail(
     tx_hash: Option<&str>,
     reason: &Reason,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE chain_attempts SET status = 'failed', tx_hash = COALESCE($1, tx_hash), error_reason = $2, updated_at = $3 \
          WHERE id = $4 AND status IN ('submitting', 'submitted')",
@@ -201,7 +205,7 @@ pub async fn settle(
     id: &str,
     tx_hash: &str,
     now: i64,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE chain_attempts SET status = 'settled', tx_hash = $1, updated_at = $2 \
          WHERE id = $3 AND status IN ('submitting', 'submitted')",
@@ -215,7 +219,11 @@ pub async fn settle(
 }
 
 /// Attempts still open and unchanged since `before` (Unix seconds), oldest first.
-pub async fn open(pool: &AnyPool, before: i64, limit: i64) -> Result<Vec<StoredAttempt>, ApiError> {
+pub async fn open(
+    pool: &AnyPool,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<StoredAttempt>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM chain_attempts WHERE status IN ('submitting', 'submitted') AND updated_at <= $1 \
          ORDER BY updated_at LIMIT $2"
@@ -231,7 +239,7 @@ pub async fn open(pool: &AnyPool, before: i64, limit: i64) -> Result<Vec<StoredA
 }
 
 /// Marks an open attempt as looked at now (so the reconciler goes round the others first).
-pub async fn touch(pool: &AnyPool, id: &str, now: i64) -> Result<(), ApiError> {
+pub async fn touch(pool: &AnyPool, id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("UPDATE chain_attempts SET updated_at = $1 WHERE id = $2 AND status IN ('submitting', 'submitted')")
         .bind(now)
         .bind(id)
@@ -242,7 +250,7 @@ pub async fn touch(pool: &AnyPool, id: &str, now: i64) -> Result<(), ApiError> {
 
 /// Forgets an attempt that put nothing on the chain (its transaction could not be prepared,
 /// or the node refused it), so the same payment may be submitted again.
-pub async fn forget(pool: &AnyPool, id: &str) -> Result<(), ApiError> {
+pub async fn forget(pool: &AnyPool, id: &str) -> Result<(), StoreError> {
     sqlx::query(
         "DELETE FROM chain_attempts WHERE id = $1 AND status IN ('submitting', 'submitted')",
     )

@@ -2,12 +2,14 @@
 
 use sqlx::{AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// A provider's enabled endpoints as stored: `(rule JSON, bundle JSON)`, in registration
 /// order.
 pub async fn of_provider(
     pool: &AnyPool,
     provider_id: &str,
-) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
     let rows =
         sqlx::query("SELECT rule, bundle FROM endpoints WHERE provider_id = $1 AND disabled_at IS NULL ORDER BY position, id")
             .bind(provider_id)
@@ -30,7 +32,7 @@ pub async fn insert(
     rule: &str,
     bundle: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO endpoints (id, provider_id, rule, bundle, position, created_at) \
          SELECT $1, $2, $3, $4, COALESCE(MAX(position), 0) + 1, $5 FROM endpoints WHERE provider_id = $6",
@@ -54,7 +56,7 @@ pub async fn set_disabled(
     id: &str,
     disabled: bool,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE endpoints SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END \
          WHERE id = $3 AND provider_id = $4",

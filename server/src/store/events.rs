@@ -11,6 +11,8 @@ use sqlx::{AnyPool, Row};
 
 use crate::store::db::Dialect;
 
+use crate::store::StoreError;
+
 /// Queues an event for a tenant, inside the caller's transaction: `pending` when the tenant
 /// has an enabled webhook endpoint now, else `none` (listed, never sent).
 pub async fn enqueue(
@@ -20,7 +22,7 @@ pub async fn enqueue(
     event_type: &str,
     data: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     insert(
         conn,
         "tenants t WHERE t.id = $6",
@@ -42,7 +44,7 @@ pub async fn enqueue_for_wallet(
     event_type: &str,
     data: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let source = "wallets w JOIN tenants t ON t.id = w.tenant_id WHERE w.id = $6";
     insert(conn, source, id, wallet_id, event_type, data, now).await
 }
@@ -58,7 +60,7 @@ async fn insert(
     event_type: &str,
     data: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO webhook_outbox (id, tenant_id, event, payload, created_at, delivered_at, status, attempts, next_attempt_at, lease_until) \
          SELECT $1, t.id, $2, $3, $4, NULL, \
@@ -114,7 +116,7 @@ pub async fn claim_due(
     lease_ms: i64,
     limit: i64,
     per_tenant: i64,
-) -> Result<Vec<Due>, sqlx::Error> {
+) -> Result<Vec<Due>, StoreError> {
     let claim = "UPDATE webhook_outbox SET lease_until = $1, lease_owner = $2, attempts = attempts + 1 \
          WHERE status = 'pending' AND lease_until < $3 AND next_attempt_at <= $4 AND id IN ( \
              SELECT id FROM ( \
@@ -215,7 +217,7 @@ pub async fn record_attempt(
     attempt: &Attempt<'_>,
     outcome: Outcome,
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<i64>, StoreError> {
     let mut tx = pool.begin_with(dialect.begin_write()).await?;
     let (status, next, delivered) = match outcome {
         Outcome::Delivered => ("delivered", 0, Some(now)),
@@ -277,7 +279,7 @@ pub async fn disable_endpoint(
     event_id: &str,
     data: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let mut tx = pool.begin_with(dialect.begin_write()).await?;
     let done = sqlx::query(
         "UPDATE tenants SET webhook_disabled_at = $1 WHERE id = $2 AND webhook_disabled_at IS NULL",
@@ -308,7 +310,7 @@ pub async fn resend(
     event_id: &str,
     tenant_id: Option<&str>,
     now_ms: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE webhook_outbox SET status = 'pending', next_attempt_at = $1 \
          WHERE id = $2 AND ($3 IS NULL OR tenant_id = $3) AND lease_until < $1 \
@@ -323,12 +325,12 @@ pub async fn resend(
 }
 
 /// Events waiting to be sent (pending, to an enabled endpoint): the queue depth.
-pub async fn queue_depth(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+pub async fn queue_depth(pool: &AnyPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
         "SELECT COUNT(*) AS n FROM webhook_outbox o JOIN tenants t ON t.id = o.tenant_id \
          WHERE o.status = 'pending' AND t.webhook_url IS NOT NULL AND t.webhook_disabled_at IS NULL",
     )
     .fetch_one(pool)
     .await?
-    .try_get("n")
+    .try_get("n")?)
 }

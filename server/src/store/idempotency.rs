@@ -3,7 +3,7 @@
 use paywire_core::idempotency::{Fingerprint, IdempotencyRecord, RecordState, StoredOutcome};
 use sqlx::{AnyPool, Row};
 
-use crate::base::error::ApiError;
+use crate::store::StoreError;
 
 /// Inserts an in-progress record of a new `generation`; `false` when the key has one already.
 pub async fn insert(
@@ -13,7 +13,7 @@ pub async fn insert(
     fingerprint: &Fingerprint,
     generation: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO idempotency_keys (scope, key, fingerprint, state, status, body, created_at, generation) \
          VALUES ($1, $2, $3, 'in_progress', NULL, NULL, $4, $5) ON CONFLICT (scope, key) DO NOTHING",
@@ -40,7 +40,7 @@ pub struct Read {
 }
 
 /// The record under `(scope, key)`.
-pub async fn get(pool: &AnyPool, scope: &str, key: &str) -> Result<Option<Read>, ApiError> {
+pub async fn get(pool: &AnyPool, scope: &str, key: &str) -> Result<Option<Read>, StoreError> {
     let Some(row) = sqlx::query("SELECT fingerprint, state, status, body, created_at, generation FROM idempotency_keys WHERE scope = $1 AND key = $2")
         .bind(scope)
         .bind(key)
@@ -65,7 +65,7 @@ pub async fn get(pool: &AnyPool, scope: &str, key: &str) -> Result<Option<Read>,
     };
     let record = IdempotencyRecord {
         fingerprint: Fingerprint::try_from(row.try_get::<String, _>("fingerprint")?)
-            .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+            .map_err(|e| StoreError::Inconsistent(format!("stored fingerprint: {e}")))?,
         created_at: u64::try_from(created_at).unwrap_or(0),
         state,
     };
@@ -88,7 +88,7 @@ pub async fn take_over(
     read_created_at: i64,
     generation: Option<&str>,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE idempotency_keys SET fingerprint = $1, state = 'in_progress', status = NULL, body = NULL, created_at = $2, generation = $3 \
          WHERE scope = $4 AND key = $5 AND created_at = $6",
@@ -111,7 +111,7 @@ pub async fn complete(
     key: &str,
     fingerprint: &Fingerprint,
     outcome: &StoredOutcome,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE idempotency_keys SET state = 'completed', status = $1, body = $2 WHERE scope = $3 AND key = $4 AND fingerprint = $5 AND state = 'in_progress'")
         .bind(i32::from(outcome.status))
         .bind(&outcome.body)
@@ -129,7 +129,7 @@ pub async fn abandon(
     scope: &str,
     key: &str,
     fingerprint: &Fingerprint,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND fingerprint = $3 AND state = 'in_progress'")
         .bind(scope)
         .bind(key)
@@ -140,7 +140,7 @@ pub async fn abandon(
 }
 
 /// Deletes records older than `before` (unix seconds).
-pub async fn sweep(pool: &AnyPool, before: i64) -> Result<u64, sqlx::Error> {
+pub async fn sweep(pool: &AnyPool, before: i64) -> Result<u64, StoreError> {
     Ok(
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
             .bind(before)

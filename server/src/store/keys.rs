@@ -2,6 +2,8 @@
 
 use sqlx::{AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// An API key as stored (never the key: its hash stays in the store).
 #[derive(Debug, Clone)]
 pub struct KeyRow {
@@ -21,7 +23,7 @@ pub struct KeyRow {
 pub async fn tenant_of(
     pool: &AnyPool,
     hash: &str,
-) -> Result<Option<(String, String, String)>, sqlx::Error> {
+) -> Result<Option<(String, String, String)>, StoreError> {
     let row = sqlx::query(
         "SELECT k.tenant_id, k.scopes, t.kind FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
          WHERE k.hash = $1 AND k.revoked_at IS NULL",
@@ -40,7 +42,7 @@ pub async fn tenant_of(
 }
 
 /// Whether a hash is an operator key's.
-pub async fn is_operator(pool: &AnyPool, hash: &str) -> Result<bool, sqlx::Error> {
+pub async fn is_operator(pool: &AnyPool, hash: &str) -> Result<bool, StoreError> {
     Ok(sqlx::query("SELECT 1 FROM operator_keys WHERE hash = $1")
         .bind(hash)
         .fetch_optional(pool)
@@ -57,7 +59,7 @@ pub async fn insert<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     scopes: &[String],
     hint: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO api_keys (hash, tenant_id, scopes, created_at, id, hint) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -73,7 +75,7 @@ pub async fn insert<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
 }
 
 /// A tenant's keys, oldest first.
-pub async fn list(pool: &AnyPool, tenant_id: &str) -> Result<Vec<KeyRow>, sqlx::Error> {
+pub async fn list(pool: &AnyPool, tenant_id: &str) -> Result<Vec<KeyRow>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, scopes, hint, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
     )
@@ -99,7 +101,7 @@ pub async fn get(
     pool: &AnyPool,
     tenant_id: &str,
     key_id: &str,
-) -> Result<Option<KeyRow>, sqlx::Error> {
+) -> Result<Option<KeyRow>, StoreError> {
     Ok(list(pool, tenant_id)
         .await?
         .into_iter()
@@ -112,7 +114,7 @@ pub async fn revoke(
     tenant_id: &str,
     key_id: &str,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
     )
@@ -125,11 +127,7 @@ pub async fn revoke(
 }
 
 /// Makes `hash` the only operator key: a newly configured admin key revokes the old ones.
-pub async fn replace_operator_keys(
-    pool: &AnyPool,
-    hash: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn replace_operator_keys(pool: &AnyPool, hash: &str, now: i64) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM operator_keys WHERE hash <> $1")
         .bind(hash)
@@ -140,19 +138,19 @@ pub async fn replace_operator_keys(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// How many operator keys exist.
-pub async fn operator_count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM operator_keys")
+pub async fn operator_count(pool: &AnyPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM operator_keys")
         .fetch_one(pool)
         .await?
-        .try_get("n")
+        .try_get("n")?)
 }
 
 /// Stores an operator key.
-pub async fn insert_operator(pool: &AnyPool, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_operator(pool: &AnyPool, hash: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO operator_keys (hash, created_at) VALUES ($1, $2)")
         .bind(hash)
         .bind(now)

@@ -6,6 +6,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// A bound value.
 #[derive(Debug, Clone)]
 pub enum Bind {
@@ -41,7 +43,7 @@ pub(crate) async fn page(
     table: &str,
     join: &str,
     page: &Page,
-) -> Result<Option<(Vec<AnyRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<AnyRow>, bool)>, StoreError> {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     for (condition, value) in &page.filters {
@@ -135,7 +137,7 @@ const EVENT_COLUMNS: &str =
     "x.id, x.tenant_id, x.event, x.payload, x.created_at, x.status, x.attempts, \
     x.next_attempt_at, x.last_status_code, x.last_error, x.delivered_at";
 
-fn event_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
+fn event_row(row: &AnyRow) -> Result<EventRow, StoreError> {
     Ok(EventRow {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
@@ -155,7 +157,7 @@ fn event_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
 pub async fn events(
     pool: &AnyPool,
     request: &Page,
-) -> Result<Option<(Vec<EventRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<EventRow>, bool)>, StoreError> {
     let Some((rows, more)) = page(pool, EVENT_COLUMNS, "webhook_outbox", "", request).await? else {
         return Ok(None);
     };
@@ -166,7 +168,7 @@ pub async fn events(
 }
 
 /// One event.
-pub async fn event(pool: &AnyPool, id: &str) -> Result<Option<EventRow>, sqlx::Error> {
+pub async fn event(pool: &AnyPool, id: &str) -> Result<Option<EventRow>, StoreError> {
     let sql = format!("SELECT {EVENT_COLUMNS} FROM webhook_outbox x WHERE x.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -201,7 +203,7 @@ pub struct AttemptRow {
 const ATTEMPT_COLUMNS: &str =
     "x.id, x.event_id, x.tenant_id, x.attempt, x.url, x.status_code, x.error, x.duration_ms, x.created_at";
 
-fn attempt_row(row: &AnyRow) -> Result<AttemptRow, sqlx::Error> {
+fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     Ok(AttemptRow {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
@@ -219,7 +221,7 @@ fn attempt_row(row: &AnyRow) -> Result<AttemptRow, sqlx::Error> {
 pub async fn attempts(
     pool: &AnyPool,
     request: &Page,
-) -> Result<Option<(Vec<AttemptRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<AttemptRow>, bool)>, StoreError> {
     let Some((rows, more)) = page(pool, ATTEMPT_COLUMNS, "webhook_attempts", "", request).await?
     else {
         return Ok(None);
@@ -268,7 +270,7 @@ const PAYMENT_COLUMNS: &str =
     x.provider_id, x.asset, x.amount, x.fee, x.net, x.payment_identifier, x.resource, x.created_at";
 const PAYMENT_JOIN: &str = "JOIN wallets pw ON pw.id = x.payer_wallet";
 
-fn payment_row(row: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
+fn payment_row(row: &AnyRow) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {
         id: row.try_get("id")?,
         network: row.try_get("network")?,
@@ -292,7 +294,7 @@ fn payment_row(row: &AnyRow) -> Result<PaymentRow, sqlx::Error> {
 pub async fn payments(
     pool: &AnyPool,
     request: &Page,
-) -> Result<Option<(Vec<PaymentRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<PaymentRow>, bool)>, StoreError> {
     let Some((rows, more)) = page(pool, PAYMENT_COLUMNS, "payments", PAYMENT_JOIN, request).await?
     else {
         return Ok(None);
@@ -304,7 +306,7 @@ pub async fn payments(
 }
 
 /// One payment.
-pub async fn payment(pool: &AnyPool, id: &str) -> Result<Option<PaymentRow>, sqlx::Error> {
+pub async fn payment(pool: &AnyPool, id: &str) -> Result<Option<PaymentRow>, StoreError> {
     let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments x {PAYMENT_JOIN} WHERE x.id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -332,7 +334,7 @@ pub struct EndpointRow {
 
 const ENDPOINT_COLUMNS: &str = "x.id, x.provider_id, x.rule, x.bundle, x.disabled_at, x.created_at";
 
-fn endpoint_row(row: &AnyRow) -> Result<EndpointRow, sqlx::Error> {
+fn endpoint_row(row: &AnyRow) -> Result<EndpointRow, StoreError> {
     Ok(EndpointRow {
         id: row.try_get("id")?,
         provider_id: row.try_get("provider_id")?,
@@ -347,7 +349,7 @@ fn endpoint_row(row: &AnyRow) -> Result<EndpointRow, sqlx::Error> {
 pub async fn endpoints(
     pool: &AnyPool,
     request: &Page,
-) -> Result<Option<(Vec<EndpointRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<EndpointRow>, bool)>, StoreError> {
     let Some((rows, more)) = page(pool, ENDPOINT_COLUMNS, "endpoints", "", request).await? else {
         return Ok(None);
     };
@@ -362,7 +364,7 @@ pub async fn endpoint(
     pool: &AnyPool,
     provider_id: &str,
     id: &str,
-) -> Result<Option<EndpointRow>, sqlx::Error> {
+) -> Result<Option<EndpointRow>, StoreError> {
     let sql = format!(
         "SELECT {ENDPOINT_COLUMNS} FROM endpoints x WHERE x.id = $1 AND x.provider_id = $2"
     );
@@ -397,7 +399,7 @@ pub struct PostingRow {
 pub async fn journal(
     pool: &AnyPool,
     request: &Page,
-) -> Result<Option<(Vec<PostingRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<PostingRow>, bool)>, StoreError> {
     let Some((rows, more)) = page(
         pool,
         "x.id, x.entry_id, x.wallet_id, x.asset, x.amount, x.kind, x.created_at",
@@ -422,7 +424,7 @@ pub async fn journal(
                 created_at: row.try_get("created_at")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()?;
+        .collect::<Result<_, StoreError>>()?;
     Ok(Some((postings, more)))
 }
 
@@ -430,7 +432,7 @@ pub async fn journal(
 pub async fn tenant(
     pool: &AnyPool,
     id: &str,
-) -> Result<Option<(String, String, Option<String>)>, sqlx::Error> {
+) -> Result<Option<(String, String, Option<String>)>, StoreError> {
     let row = sqlx::query(
         "SELECT t.kind, t.name, (SELECT w.id FROM wallets w WHERE w.tenant_id = t.id AND w.kind = t.kind) AS wallet \
          FROM tenants t WHERE t.id = $1",

@@ -2,17 +2,19 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// A fact by name.
-pub async fn get(pool: &AnyPool, name: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn get(pool: &AnyPool, name: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT value FROM meta WHERE name = $1")
         .bind(name)
         .fetch_optional(pool)
         .await?;
-    row.map(|row| row.try_get("value")).transpose()
+    Ok(row.map(|row| row.try_get("value")).transpose()?)
 }
 
 /// Records a fact unless it is recorded already.
-pub async fn insert(pool: &AnyPool, name: &str, value: &str) -> Result<(), sqlx::Error> {
+pub async fn insert(pool: &AnyPool, name: &str, value: &str) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(name)
         .bind(value)
@@ -22,7 +24,7 @@ pub async fn insert(pool: &AnyPool, name: &str, value: &str) -> Result<(), sqlx:
 }
 
 /// Replaces a fact (inside a transaction).
-pub async fn set(conn: &mut AnyConnection, name: &str, value: &str) -> Result<(), sqlx::Error> {
+pub async fn set(conn: &mut AnyConnection, name: &str, value: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE meta SET value = $1 WHERE name = $2")
         .bind(value)
         .bind(name)
@@ -47,7 +49,7 @@ pub async fn sealed_values(
     conn: &mut AnyConnection,
     at: SealedColumn,
     unsealed_only: bool,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let filter = if unsealed_only {
         format!(" AND {} NOT LIKE 'sealed:%'", at.column)
     } else {
@@ -73,7 +75,7 @@ pub async fn set_sealed(
     at: SealedColumn,
     key: &str,
     value: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "UPDATE {table} SET {column} = $1 WHERE {key} = $2",
         table = at.table,
@@ -88,14 +90,14 @@ pub async fn set_sealed(
 }
 
 /// Whether the database answers.
-pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
+pub async fn ping(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
 
 /// Copies as much of SQLite's write-ahead log into the database file as it can without
 /// waiting for the writer or readers (`PRAGMA wal_checkpoint(PASSIVE)`).
-pub async fn checkpoint(pool: &AnyPool) -> Result<(), sqlx::Error> {
+pub async fn checkpoint(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
         .execute(pool)
         .await?;

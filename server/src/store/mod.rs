@@ -25,9 +25,36 @@ pub mod wallets;
 
 use sqlx::AnyConnection;
 
+use crate::base::error::ApiError;
+
+/// What a store function can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed; the statement did not happen (its transaction rolls back).
+    #[error("the database is unavailable")]
+    Database(#[from] sqlx::Error),
+    /// Stored data that does not decode (a policy, a fingerprint), or a row the store has just
+    /// seen that is gone: a fault of this server, never of the caller.
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// The one mapping of store errors to the API's: the database's failure keeps its code
+/// (`database_unavailable`); inconsistent data is this server's fault (`internal_error`, the
+/// detail logged, never shown).
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Database(e) => ApiError::Database(e),
+            StoreError::Inconsistent(detail) => ApiError::Internal(detail),
+        }
+    }
+}
+
 /// Whether a database error is a unique-constraint violation (a row that already exists).
-pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(d) if d.is_unique_violation())
+pub fn is_unique_violation(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
 
 /// How a statement's parameters are written.

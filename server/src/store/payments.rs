@@ -5,14 +5,14 @@ use paywire_core::idempotency::Fingerprint;
 use paywire_core::settlement::ledger::EarlierPayment;
 use sqlx::{AnyConnection, Row};
 
-use crate::base::error::ApiError;
+use crate::store::StoreError;
 
-fn earlier(row: sqlx::any::AnyRow) -> Result<EarlierPayment, ApiError> {
+fn earlier(row: sqlx::any::AnyRow) -> Result<EarlierPayment, StoreError> {
     let fingerprint: String = row.try_get("fp")?;
     Ok(EarlierPayment {
         payment_id: row.try_get("id")?,
         fingerprint: Fingerprint::try_from(fingerprint)
-            .map_err(|e| ApiError::Internal(format!("stored fingerprint: {e}")))?,
+            .map_err(|e| StoreError::Inconsistent(format!("stored fingerprint: {e}")))?,
     })
 }
 
@@ -22,7 +22,7 @@ pub async fn by_nonce(
     network: &str,
     payer: &str,
     nonce: &str,
-) -> Result<Option<EarlierPayment>, ApiError> {
+) -> Result<Option<EarlierPayment>, StoreError> {
     let row = sqlx::query(
         "SELECT id, fingerprint AS fp FROM payments WHERE network = $1 AND payer = $2 AND nonce = $3",
     )
@@ -40,7 +40,7 @@ pub async fn by_identifier(
     network: &str,
     payer: &str,
     identifier: &str,
-) -> Result<Option<EarlierPayment>, ApiError> {
+) -> Result<Option<EarlierPayment>, StoreError> {
     let row = sqlx::query(
         "SELECT id, terms_fingerprint AS fp FROM payments WHERE network = $1 AND payer = $2 AND payment_identifier = $3",
     )
@@ -56,12 +56,12 @@ pub async fn by_identifier(
 pub async fn response(
     conn: &mut AnyConnection,
     payment_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT response FROM payments WHERE id = $1")
         .bind(payment_id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|row| row.try_get("response")).transpose()
+    Ok(row.map(|row| row.try_get("response")).transpose()?)
 }
 
 /// A payment to record.
@@ -105,7 +105,7 @@ pub async fn insert(
     conn: &mut AnyConnection,
     payment: &NewPayment<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     insert_many(conn, std::slice::from_ref(payment), now).await
 }
 
@@ -114,7 +114,7 @@ pub async fn insert_many(
     conn: &mut AnyConnection,
     payments: &[NewPayment<'_>],
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     // 17 parameters a row: 8,500 a statement, under SQLite's 32,766 and PostgreSQL's 65,535.
     for chunk in payments.chunks(500) {
         let sql = format!(
@@ -150,9 +150,9 @@ pub async fn insert_many(
 }
 
 /// How many payments are recorded.
-pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query("SELECT COUNT(*) AS n FROM payments")
+pub async fn count(pool: &sqlx::AnyPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM payments")
         .fetch_one(pool)
         .await?
-        .try_get("n")
+        .try_get("n")?)
 }

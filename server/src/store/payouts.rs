@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// A payout as stored.
 #[derive(Debug, Clone)]
 pub struct PayoutRow {
@@ -29,7 +31,7 @@ pub struct PayoutRow {
 const COLUMNS: &str =
     "id, provider_id, wallet_id, asset, amount, status, failure_reason, created_at, updated_at";
 
-fn row_of(row: &sqlx::any::AnyRow) -> Result<PayoutRow, sqlx::Error> {
+fn row_of(row: &sqlx::any::AnyRow) -> Result<PayoutRow, StoreError> {
     Ok(PayoutRow {
         id: row.try_get("id")?,
         provider_id: row.try_get("provider_id")?,
@@ -45,7 +47,7 @@ fn row_of(row: &sqlx::any::AnyRow) -> Result<PayoutRow, sqlx::Error> {
 
 /// Inserts a pending payout; `false` when one with this id exists (a retry under the same
 /// idempotency key).
-pub async fn insert(conn: &mut AnyConnection, payout: &PayoutRow) -> Result<bool, sqlx::Error> {
+pub async fn insert(conn: &mut AnyConnection, payout: &PayoutRow) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO payouts (id, provider_id, wallet_id, asset, amount, status, failure_reason, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 'pending', NULL, $6, $6) ON CONFLICT (id) DO NOTHING",
@@ -62,7 +64,7 @@ pub async fn insert(conn: &mut AnyConnection, payout: &PayoutRow) -> Result<bool
 }
 
 /// One payout.
-pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<PayoutRow>, sqlx::Error> {
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<PayoutRow>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM payouts WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
@@ -72,7 +74,7 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<PayoutRow>
 }
 
 /// One payout, from the pool.
-pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<PayoutRow>, sqlx::Error> {
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<PayoutRow>, StoreError> {
     let mut conn = pool.acquire().await?;
     get(&mut conn, id).await
 }
@@ -84,7 +86,7 @@ pub async fn settle(
     status: &str,
     failure_reason: Option<&str>,
     now: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE payouts SET status = $1, failure_reason = $2, updated_at = $3 WHERE id = $4 AND status = 'pending'",
     )
@@ -101,7 +103,7 @@ pub async fn settle(
 pub async fn list(
     pool: &AnyPool,
     request: &crate::store::lists::Page,
-) -> Result<Option<(Vec<PayoutRow>, bool)>, sqlx::Error> {
+) -> Result<Option<(Vec<PayoutRow>, bool)>, StoreError> {
     let select = COLUMNS
         .split(", ")
         .map(|c| format!("x.{c}"))

@@ -3,6 +3,8 @@
 
 use sqlx::{AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// One payment as a wallet's journal saw it.
 #[derive(Debug, Clone)]
 pub struct Line {
@@ -38,7 +40,7 @@ pub async fn lines(
     wallet_id: &str,
     from: i64,
     to: i64,
-) -> Result<Vec<Line>, sqlx::Error> {
+) -> Result<Vec<Line>, StoreError> {
     let rows = sqlx::query(LINES)
         .bind(wallet_id)
         .bind(from)
@@ -66,11 +68,11 @@ pub async fn wallet_of(
     pool: &AnyPool,
     tenant_id: &str,
     kind: &str,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT id FROM wallets WHERE tenant_id = $1 AND kind = $2")
         .bind(tenant_id)
         .bind(kind)
         .fetch_optional(pool)
         .await?;
-    row.map(|row| row.try_get("id")).transpose()
+    Ok(row.map(|row| row.try_get("id")).transpose()?)
 }

@@ -2,6 +2,8 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// Inserts a tenant. A duplicate id or EVM address is a unique violation (see
 /// [`super::is_unique_violation`]).
 pub async fn insert(
@@ -11,7 +13,7 @@ pub async fn insert(
     name: &str,
     evm_address: Option<&str>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO tenants (id, kind, name, evm_address, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -48,7 +50,7 @@ pub async fn insert_wallet(
     conn: &mut AnyConnection,
     wallet: &NewWallet<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO wallets (id, tenant_id, kind, address, secret_sealed, policy, usage, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -67,7 +69,7 @@ pub async fn insert_wallet(
 }
 
 /// Creates a platform wallet (fees, deposits) unless it exists.
-pub async fn ensure_platform_wallet(pool: &AnyPool, id: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn ensure_platform_wallet(pool: &AnyPool, id: &str, now: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO wallets (id, tenant_id, kind, address, secret_sealed, policy, usage, created_at) \
          VALUES ($1, NULL, 'platform', NULL, NULL, NULL, '{}', $2) ON CONFLICT (id) DO NOTHING",
@@ -80,11 +82,7 @@ pub async fn ensure_platform_wallet(pool: &AnyPool, id: &str, now: i64) -> Resul
 }
 
 /// The wallet of the tenant `id` of `kind`, if that tenant exists.
-pub async fn wallet_of(
-    pool: &AnyPool,
-    id: &str,
-    kind: &str,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn wallet_of(pool: &AnyPool, id: &str, kind: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query(
         "SELECT w.id AS wallet FROM tenants t JOIN wallets w ON w.tenant_id = t.id WHERE t.id = $1 AND t.kind = $2",
     )
@@ -92,23 +90,23 @@ pub async fn wallet_of(
     .bind(kind)
     .fetch_optional(pool)
     .await?;
-    row.map(|row| row.try_get("wallet")).transpose()
+    Ok(row.map(|row| row.try_get("wallet")).transpose()?)
 }
 
 /// A tenant's kind (`provider`, `agent`), if it exists.
-pub async fn kind(pool: &AnyPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+pub async fn kind(pool: &AnyPool, id: &str) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT kind FROM tenants WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    row.map(|row| row.try_get("kind")).transpose()
+    Ok(row.map(|row| row.try_get("kind")).transpose()?)
 }
 
 /// A provider's payout wallet and EVM address.
 pub async fn provider_payout(
     pool: &AnyPool,
     provider_id: &str,
-) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+) -> Result<Option<(String, Option<String>)>, StoreError> {
     let row = sqlx::query(
         "SELECT w.id AS wallet, t.evm_address FROM wallets w JOIN tenants t ON t.id = w.tenant_id \
          WHERE t.id = $1 AND w.kind = 'provider'",
@@ -127,7 +125,7 @@ pub async fn set_webhook(
     provider_id: &str,
     url: &str,
     secret_sealed: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE tenants SET webhook_url = $1, webhook_secret_sealed = $2, webhook_failures = 0, webhook_disabled_at = NULL \
          WHERE id = $3 AND kind = 'provider'",

@@ -2,8 +2,10 @@
 
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::store::StoreError;
+
 /// The token keys, oldest first: `(kid, sealed secret)`.
-pub async fn keys(pool: &AnyPool) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub async fn keys(pool: &AnyPool) -> Result<Vec<(String, String)>, StoreError> {
     let rows = sqlx::query("SELECT kid, secret_sealed FROM token_keys ORDER BY created_at, kid")
         .fetch_all(pool)
         .await?;
@@ -18,7 +20,7 @@ pub async fn insert_key(
     kid: &str,
     secret_sealed: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO token_keys (kid, secret_sealed, created_at) VALUES ($1, $2, $3)")
         .bind(kid)
         .bind(secret_sealed)
@@ -51,7 +53,7 @@ pub async fn insert(
     conn: &mut AnyConnection,
     token: &NewToken<'_>,
     now: i64,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO access_tokens (id, hash, provider_id, payment_id, claims, max_uses, uses, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
@@ -73,19 +75,19 @@ pub async fn insert(
 pub async fn claims_of_payment(
     pool: &AnyPool,
     payment_id: &str,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Option<String>, StoreError> {
     let row = sqlx::query("SELECT claims FROM access_tokens WHERE payment_id = $1")
         .bind(payment_id)
         .fetch_optional(pool)
         .await?;
-    row.map(|row| row.try_get("claims")).transpose()
+    Ok(row.map(|row| row.try_get("claims")).transpose()?)
 }
 
 /// A token's provider and uses so far.
 pub async fn provider_and_uses(
     pool: &AnyPool,
     id: &str,
-) -> Result<Option<(String, i64)>, sqlx::Error> {
+) -> Result<Option<(String, i64)>, StoreError> {
     let row = sqlx::query("SELECT provider_id, uses FROM access_tokens WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
@@ -95,7 +97,7 @@ pub async fn provider_and_uses(
 }
 
 /// Counts one use unless `limit` uses were counted already, atomically; `false` when spent.
-pub async fn count_use(pool: &AnyPool, id: &str, limit: Option<i64>) -> Result<bool, sqlx::Error> {
+pub async fn count_use(pool: &AnyPool, id: &str, limit: Option<i64>) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE access_tokens SET uses = uses + 1 WHERE id = $1 AND ($2 IS NULL OR uses < $2)",
     )
@@ -107,7 +109,7 @@ pub async fn count_use(pool: &AnyPool, id: &str, limit: Option<i64>) -> Result<b
 }
 
 /// Deletes tokens expired at `now`.
-pub async fn sweep(pool: &AnyPool, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn sweep(pool: &AnyPool, now: i64) -> Result<u64, StoreError> {
     Ok(
         sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
             .bind(now)

@@ -17,12 +17,14 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::check::{rules, Checked};
+use crate::base::entry::Entry;
 use crate::base::error::ApiError;
 use crate::base::ledger::PLATFORM_WALLET;
 use crate::base::util::{new_ordered_id, now_i64};
 use crate::services::state::AppState;
 use crate::settle::{kept_resource, Refusal};
 use crate::store;
+use crate::store::ledger::Applied as Written;
 
 /// A verified payment waiting to be settled.
 pub struct Job {
@@ -66,17 +68,9 @@ pub async fn apply(state: &AppState, jobs: &[&Job]) -> Result<BatchOutcome, ApiE
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut events = Vec::new();
     let mut payments = Vec::new();
-    let mut postings = Vec::new();
-    let mut debits = BTreeMap::<(&str, &str), i64>::new();
-    let mut credits = BTreeMap::<(&str, &str), i64>::new();
+    let mut entries = Vec::new();
     let mut usages = BTreeMap::<&str, String>::new();
     let mut tokens = Vec::new();
-    let sum = |total: &mut i64, amount: i64| -> Result<(), ApiError> {
-        *total = total
-            .checked_add(amount)
-            .ok_or(ApiError::Internal("a batch's sums overflow".into()))?;
-        Ok(())
-    };
     for job in jobs {
         let checked = &job.checked;
         let payer = Some(checked.facts.payer.as_str());
@@ -121,20 +115,8 @@ pub async fn apply(state: &AppState, jobs: &[&Job]) -> Result<BatchOutcome, ApiE
                         continue;
                     }
                 };
-                let asset = checked.asset_key.as_str();
                 let payment_id = job.payment_id.as_str();
-                sum(
-                    debits.entry((&checked.payer_wallet, asset)).or_insert(0),
-                    amount,
-                )?;
-                sum(
-                    credits.entry((&checked.payee_wallet, asset)).or_insert(0),
-                    net,
-                )?;
-                if fee > 0 {
-                    sum(credits.entry((PLATFORM_WALLET, asset)).or_insert(0), fee)?;
-                }
-                postings.extend(journal_lines(checked, payment_id, amount, net, fee));
+                entries.push(payment_entry(checked, payment_id, amount, net, fee)?);
                 let response = posted_answer(checked, payment_id);
                 let answer = serde_json::to_string(&response)
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -176,36 +158,36 @@ pub async fn apply(state: &AppState, jobs: &[&Job]) -> Result<BatchOutcome, ApiE
     let now_db = now_i64();
     let lone = jobs.len() == 1;
     let payer = Some(jobs[0].checked.facts.payer.as_str());
-    if !store::batch::debit(&mut tx, &sum_rows(&debits)).await? {
-        return match lone {
-            true => Ok(BatchOutcome::Done(vec![Ok(Applied::Refused(
+    match store::ledger::apply(&mut tx, &entries, now_db).await? {
+        Written::Done => {}
+        Written::Short if lone => {
+            return Ok(BatchOutcome::Done(vec![Ok(Applied::Refused(
                 Refusal::new(
                     Reason::InsufficientFunds,
                     "the payer's balance is below the amount",
                     payer,
                 ),
-            ))])),
-            false => Err(ApiError::Internal(
+            ))]))
+        }
+        Written::Full if lone => {
+            return Ok(BatchOutcome::Done(vec![Ok(Applied::Refused(
+                Refusal::new(
+                    Reason::BalanceOverflow,
+                    "settling would take a balance past what the ledger holds; nothing was written",
+                    payer,
+                ),
+            ))]))
+        }
+        Written::Short => {
+            return Err(ApiError::Internal(
                 "a batch's debit found a balance short".into(),
-            )),
-        };
-    }
-    if !store::batch::credit(&mut tx, &sum_rows(&credits)).await? {
-        return match lone {
-            true => {
-                Ok(BatchOutcome::Done(vec![Ok(Applied::Refused(Refusal::new(
-                Reason::BalanceOverflow,
-                "settling would take a balance past what the ledger holds; nothing was written",
-                payer,
-            )))]))
-            }
-            false => Err(ApiError::Internal(
+            ))
+        }
+        Written::Full => {
+            return Err(ApiError::Internal(
                 "a batch's credit would pass the ledger's maximum".into(),
-            )),
-        };
-    }
-    for chunk in postings.chunks(1_000) {
-        store::ledger::post(&mut tx, chunk, now_db).await?;
+            ))
+        }
     }
     let fingerprints: Vec<(String, String)> = payments
         .iter()
@@ -491,30 +473,33 @@ fn settled_event_data(
     .to_string()
 }
 
-/// The journal lines of a posted payment: the payer's debit, the payee's net and the
-/// platform's fee (when there is one); they sum to zero.
-fn journal_lines<'a>(
-    checked: &'a Checked,
-    payment_id: &'a str,
+/// The entry of a posted payment: the payer gives the amount, the payee takes the net and the
+/// platform the fee (no line when there is none).
+fn payment_entry(
+    checked: &Checked,
+    payment_id: &str,
     amount: i64,
     net: i64,
     fee: i64,
-) -> Vec<store::ledger::Posting<'a>> {
-    let line = |wallet_id: &'a str, amount: i64, kind: &'static str| store::ledger::Posting {
-        entry_id: payment_id,
-        wallet_id,
-        asset: &checked.asset_key,
-        amount,
-        kind,
-    };
-    let mut lines = vec![
-        line(&checked.payer_wallet, -amount, "payment"),
-        line(&checked.payee_wallet, net, "payment"),
-    ];
-    if fee > 0 {
-        lines.push(line(PLATFORM_WALLET, fee, "fee"));
+) -> Result<Entry, ApiError> {
+    let entry = Entry::split(
+        payment_id,
+        &checked.asset_key,
+        (&checked.payer_wallet, "payment"),
+        &[
+            (&checked.payee_wallet, net, "payment"),
+            (PLATFORM_WALLET, fee, "fee"),
+        ],
+    )
+    .map_err(|e| ApiError::Internal(format!("payment {payment_id}: {e}")))?;
+    // The core splits the amount into net and fee; an entry that takes anything else from the
+    // payer is a fault here, not a payment.
+    if entry.legs()[0].amount != -amount {
+        return Err(ApiError::Internal(format!(
+            "payment {payment_id}: net and fee do not sum to the amount"
+        )));
     }
-    lines
+    Ok(entry)
 }
 
 /// A posting's amounts as the database keeps them, or the refusal when one does not fit.
@@ -529,11 +514,4 @@ fn db_amounts(posting: &Posting, payer: Option<&str>) -> Result<(i64, i64, i64),
         })
     };
     Ok((db(posting.amount)?, db(posting.net)?, db(posting.fee)?))
-}
-
-/// One row per balance of a batch's summed debits or credits.
-fn sum_rows<'a>(sums: &BTreeMap<(&'a str, &'a str), i64>) -> Vec<(&'a str, &'a str, i64)> {
-    sums.iter()
-        .map(|((wallet, asset), amount)| (*wallet, *asset, *amount))
-        .collect()
 }
