@@ -8,7 +8,7 @@
 //! concurrently (one signer, no nonce collisions); a receipt that does not come in time answers
 //! `settlement_pending` and the reconciler settles it once the chain mines; a contract wallet
 //! pays (ERC-1271); RPC URLs that refuse connections, stall or serve another chain are failed
-//! over. Without anvil installed the tests say so and pass, unless `PAYWIRE_REQUIRE_CHAIN` is
+//! over; Base Sepolia configured as a chain settles there, not on the devnet ledger. Without anvil installed the tests say so and pass, unless `PAYWIRE_REQUIRE_CHAIN` is
 //! set (as `scripts/test.sh` sets it).
 
 mod common;
@@ -39,6 +39,7 @@ on_both_databases!(
     a_stuck_transaction_is_replaced_with_higher_fees,
     a_counterfactual_wallet_is_deployed_and_pays_through_erc6492,
     forged_contract_wallet_signatures_cost_bounded_rpc_calls,
+    a_devnet_network_configured_as_a_chain_settles_on_the_chain,
 );
 
 /// Anvil's first two development accounts: the token's deployer, and the facilitator.
@@ -124,6 +125,8 @@ async fn anvil(extra: &[&str]) -> Option<Anvil> {
 struct Chain {
     anvil: Anvil,
     token: Address,
+    /// `eip155:<anvil's chain id>` ([`NETWORK`] unless started with `--chain-id`).
+    network: String,
 }
 
 fn bytecode(name: &str) -> Vec<u8> {
@@ -135,9 +138,15 @@ fn bytecode(name: &str) -> Vec<u8> {
 impl Chain {
     async fn start(extra: &[&str]) -> Option<Chain> {
         let anvil = anvil(extra).await?;
+        let id = ProviderBuilder::new()
+            .connect_http(anvil.url.parse().unwrap())
+            .get_chain_id()
+            .await
+            .unwrap();
         let mut chain = Chain {
             anvil,
             token: Address::ZERO,
+            network: format!("eip155:{id}"),
         };
         let mut code = bytecode("PaywireTestUSD");
         code.extend((TOKEN_NAME.to_string(), TOKEN_VERSION.to_string()).abi_encode_params());
@@ -218,12 +227,12 @@ impl Chain {
             urls.join(",")
         };
         SettingsArgs {
-            chains: vec![format!("{NETWORK}={urls}")],
+            chains: vec![format!("{}={urls}", self.network)],
             chain_signer_key_file: Some(key_file),
             chain_receipt_timeout_ms: Some(receipt_timeout_ms),
             chain_rpc_timeout_ms: Some(500),
             chain_bump_after_ms: Some(60_000),
-            chain_tokens: vec![format!("{NETWORK}={}", self.token.to_checksum(None))],
+            chain_tokens: vec![format!("{}={}", self.network, self.token.to_checksum(None))],
             ..Default::default()
         }
     }
@@ -231,7 +240,7 @@ impl Chain {
     fn requirements(&self, pay_to: &str, amount: u128) -> PaymentRequired {
         PaymentRequired::from_json_value(json!({"x402Version": 2,
             "resource": {"url": "https://api.example.com/v1/weather"},
-            "accepts": [{"scheme": "exact", "network": NETWORK, "amount": amount.to_string(),
+            "accepts": [{"scheme": "exact", "network": self.network, "amount": amount.to_string(),
                 "asset": self.token.to_checksum(None), "payTo": pay_to, "maxTimeoutSeconds": 60,
                 "extra": {"name": TOKEN_NAME, "version": TOKEN_VERSION}}]}))
         .unwrap()
@@ -1076,5 +1085,35 @@ async fn forged_contract_wallet_signatures_cost_bounded_rpc_calls(backend: Backe
     // Nothing moved and nothing was recorded.
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 0);
     proxy.task.abort();
+    app.finish().await;
+}
+
+/// Base Sepolia is one of the devnet networks (settled against ledger balances) and can also be
+/// configured as a real chain: then it settles on the chain — the settler is picked chain
+/// first. Anvil stands in for Base Sepolia with its chain id.
+async fn a_devnet_network_configured_as_a_chain_settles_on_the_chain(backend: Backend) {
+    let Some(chain) = Chain::start(&["--chain-id", "84532"]).await else {
+        return;
+    };
+    assert_eq!(chain.network, "eip155:84532");
+    assert!(paywire_server::base::ledger::DEVNET_NETWORKS.contains(&"eip155:84532"));
+    let app = TestApp::with_args(backend, chain.args(&[], 10_000)).await;
+    let (_provider, payee) = provider(&app).await;
+    let payer = new_key();
+    // The payer holds tokens on the chain and nothing in the ledger: the devnet ledger would
+    // refuse this payment (insufficient_funds); the chain settles it.
+    chain.mint(alloy_address(&payer), 50_000).await;
+    let body = payment(&chain, &payer, &payee.to_checksum(None), 20_000);
+    assert_eq!(app.verify(&body).await["isValid"], true);
+    let settled = app.settle(&body).await;
+    assert_eq!(settled["success"], true, "{settled}");
+    assert_eq!(settled["network"], "eip155:84532");
+    let transaction = settled["transaction"].as_str().unwrap();
+    assert!(
+        transaction.starts_with("0x") && transaction.len() == 66,
+        "an on-chain transaction, not a ledger payment id: {transaction}"
+    );
+    assert_eq!(chain.balance(alloy_address(&payer)).await, 30_000);
+    assert_eq!(chain.balance(payee).await, 20_000);
     app.finish().await;
 }
