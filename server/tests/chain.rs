@@ -8,8 +8,9 @@
 //! concurrently (one signer, no nonce collisions); a receipt that does not come in time answers
 //! `settlement_pending` and the reconciler settles it once the chain mines; a contract wallet
 //! pays (ERC-1271); RPC URLs that refuse connections, stall or serve another chain are failed
-//! over; Base Sepolia configured as a chain settles there, not on the devnet ledger. Without anvil installed the tests say so and pass, unless `PAYWIRE_REQUIRE_CHAIN` is
-//! set (as `scripts/test.sh` sets it).
+//! over; Base Sepolia configured as a chain settles there, not on the devnet ledger. Without
+//! anvil installed the tests say so and pass, unless `PAYWIRE_REQUIRE_CHAIN` is set (as
+//! `scripts/test.sh` sets it).
 
 mod common;
 
