@@ -60,9 +60,28 @@ impl Paywall {
         })
     }
 
-    /// Feeds an event (JSON) to `flow`, with `keys` verifying and signing tokens: the next
-    /// action (JSON).
-    pub fn feed(&self, flow: &PaywallFlow, event: &str, keys: Option<&KeyRing>) -> Result<String> {
+    /// Feeds an event (JSON) to `flow`: the next action (JSON).
+    pub fn feed(&self, flow: &PaywallFlow, event: &str) -> Result<String> {
+        self.feed_keyed(flow, event, None)
+    }
+
+    /// Feeds an event (JSON) to `flow`, with `keys` verifying presented tokens and signing sold
+    /// ones: the next action (JSON).
+    pub fn feed_with_keys(
+        &self,
+        flow: &PaywallFlow,
+        event: &str,
+        keys: &KeyRing,
+    ) -> Result<String> {
+        self.feed_keyed(flow, event, Some(keys))
+    }
+
+    fn feed_keyed(
+        &self,
+        flow: &PaywallFlow,
+        event: &str,
+        keys: Option<&KeyRing>,
+    ) -> Result<String> {
         let event: PaywallEvent = parse(event, "paywall event")?;
         let mut flow = flow.flow.lock().unwrap_or_else(|p| p.into_inner());
         let action = match keys {

@@ -87,12 +87,13 @@ impl MemoryStore {
         key: &str,
         fingerprint: &str,
         status: f64,
-        body: String,
+        body: &str,
         now: f64,
     ) -> Result<()> {
         let (key, fp) = parse_key(key, fingerprint)?;
         let status = small_number(status, "status", 999)? as u16;
         let now = whole_number(now, "now")?;
+        let body = body.to_string();
         self.lock()
             .complete(&key, &fp, StoredOutcome { status, body }, now)
     }

@@ -1,8 +1,8 @@
 //! # paywire-bindings-common
 //!
 //! What every foreign-language binding of `paywire-core` exposes, written once: the Node
-//! addon (napi) and the Python extension (uniffi) wrap these functions and objects one line
-//! each. Arguments are the few types every language has — strings, numbers, bytes, and
+//! addon (napi), the Python extension (uniffi) and the wasm module (wasm-bindgen) wrap these
+//! functions and objects one line each, generated from `exports.toml`. Arguments are the few types every language has — strings, numbers, bytes, and
 //! objects as JSON text — and are checked here, so every binding refuses the same inputs with
 //! the same codes. Objects come back as JSON text, except on the hot paths (token
 //! verification, policy evaluation), which return typed values the bindings build natively.
@@ -28,6 +28,12 @@ pub mod webhook;
 
 /// What every function returns.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The class (`policy_denied`, `token_rejected`, …) of an error known only by its code (a
+/// flow's refusal carries the code), for hosts that raise a class per error.
+pub fn error_class_of(code: &str) -> String {
+    paywire_core::ErrorClass::of_code(code).as_str().to_string()
+}
 
 /// The largest integer a JavaScript number holds exactly (2^53 − 1).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;

@@ -65,6 +65,13 @@ impl Policy {
         Ok(self.policy.evaluate(intent, &usage.lock(), now))
     }
 
+    /// [`Policy::evaluate`] of an intent in its one-string form ([`unpack_intent`]), the verdict
+    /// as a number ([`decision_code`]): the hot call's form for hosts, which shape it.
+    pub fn evaluate_packed(&self, intent: &str, usage: &Usage, now: f64) -> Result<u32> {
+        let intent = unpack_intent(intent)?;
+        Ok(decision_code(self.evaluate(&intent, usage, now)?))
+    }
+
     /// The option to pay from a 402 (JSON), or why none (JSON `Selection`).
     pub fn select(&self, payment_required: &str, usage: &Usage, now: f64) -> Result<String> {
         let required =

@@ -77,6 +77,28 @@ impl KeyRing {
         self.read()
             .verify(token, TokenRequest::new(method, resource), now, uses)
     }
+
+    /// [`KeyRing::verify`] answering one string ([`flat_verified`]): the hot call's form for
+    /// the JavaScript engines, which shape it (an object built across the boundary costs
+    /// several times more).
+    pub fn verify_flat(
+        &self,
+        token: &str,
+        method: &str,
+        resource: &str,
+        now: f64,
+        uses: f64,
+    ) -> Result<String> {
+        flat_verified(self.verify(token, method, resource, now, uses)?)
+    }
+
+    /// [`KeyRing::verify_flat`] taking token, method and resource as one string
+    /// ([`unpack_token_request`]): uniffi's Python converts each string argument, so one
+    /// string instead of three is measurably faster.
+    pub fn verify_packed(&self, request: &str, now: f64, uses: f64) -> Result<String> {
+        let (token, method, resource) = unpack_token_request(request)?;
+        self.verify_flat(token, method, resource, now, uses)
+    }
 }
 
 /// Appends a caveat (JSON) to a token, without any key.

@@ -1,6 +1,6 @@
 /**
- * How both engines' free functions carry values across their boundary (the Node addon, the
- * wasm module): every argument's JavaScript type checked here, the same way for both
+ * How both engines' free functions and classes carry values across their boundary (the Node
+ * addon, the wasm module): every argument's JavaScript type checked here, the same way for both
  * (wasm-bindgen would coerce a number into a string, napi throws its own status codes),
  * objects as JSON text and back, and every failure rethrown as a `PaywireError` with the core's
  * code.
@@ -98,4 +98,26 @@ export function body(value: unknown, what: string): Uint8Array {
 /** An optional body: empty when `undefined` or `null`. */
 export function optionalBody(value: unknown, what: string): Uint8Array {
   return value === undefined || value === null ? new Uint8Array(0) : body(value, what);
+}
+
+/** Where a wrapper keeps its engine object: a symbol that no entry of the packages exports. */
+export const NATIVE: unique symbol = Symbol("paywire.native");
+
+/** Gives a wrapper its engine object. */
+export function own(wrapper: object, engine: object): void {
+  (wrapper as { [NATIVE]?: object })[NATIVE] = engine;
+}
+
+/** A wrapper of `Class` around an engine object a static constructor made. */
+export function adopt<T extends object>(Class: abstract new (...args: never[]) => T, engine: object): T {
+  const made = Object.create(Class.prototype) as T;
+  own(made, engine);
+  return made;
+}
+
+/** The engine object of a wrapper of `Class`; `invalid_argument` for anything else. */
+export function nativeOf<N>(value: unknown, Class: abstract new (...args: never[]) => object, what: string): N {
+  const engine = value instanceof Class ? (value as { [NATIVE]?: unknown })[NATIVE] : undefined;
+  if (engine === undefined) throw new PaywireError("invalid_argument", `${what} must be a ${Class.name}`);
+  return engine as N;
 }

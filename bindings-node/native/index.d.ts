@@ -9,104 +9,111 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** One paid request's client flow. */
+/** One paid request's client flow: feed events, take actions. */
 export declare class ClientFlow {
-  /** A flow for `method url` under a configuration (JSON). */
+  /** A flow for `method url` under a client configuration. */
   constructor(config: string, method: string, url: string)
-  /** Feeds an event (JSON): the next action (JSON). */
+  /** Feeds an event: the next action. */
   feed(event: string): string
 }
 
-/** HMAC-SHA256 token keys by key id: one signs, all verify. */
+/** HMAC-SHA256 keys by key id: one signs, all verify. */
 export declare class KeyRing {
   /** A ring signing with `secret` under `kid`. */
   constructor(kid: string, secret: Uint8Array)
-  /** Adds a verifying key. */
+  /** Adds a key that verifies but does not sign. */
   addVerifyingKey(kid: string, secret: Uint8Array): void
-  /** Makes `kid` the signing key. */
+  /** Makes `kid` the signing key (adding it with `secret`). */
   rotate(kid: string, secret: Uint8Array): void
   /** Removes a verifying key. */
   retire(kid: string): void
-  /** The signing key's id. */
+  /** The id of the key that signs. */
   get signingKid(): string
-  /** Signs claims (JSON) into a token. */
+  /** Signs claims into a token. */
   issue(claims: string): string
   /**
-   * Verifies a token; the result as one string (see
-   * `paywire_bindings_common::token::flat_verified`), which the entry shapes.
+   * Verifies a token for `method resource` at `now` after `uses` earlier uses; the result as
+   * one string (`flat_verified`).
    */
   verifyFlat(token: string, method: string, resource: string, now: number, uses: number): string
+  /** The same, token, method and resource given as one string (`unpack_token_request`). */
+  verifyPacked(request: string, now: number, uses: number): string
 }
 
-/** A bounded in-memory idempotency store. */
+/** A bounded in-memory idempotency store deciding by Stripe's contract. */
 export declare class MemoryStore {
-  /** A store of at most `capacity` keys. */
+  /**
+   * A store of at most `capacity` keys, kept `retentionSeconds` and leased `leaseSeconds`
+   * (the core's defaults when omitted).
+   */
   constructor(capacity: number, retentionSeconds?: number | undefined | null, leaseSeconds?: number | undefined | null)
-  /** Begins a request (JSON answer). */
+  /** Begins a request: proceed, or replay the stored outcome. */
   begin(key: string, fingerprint: string, now: number): string
-  /** Stores an outcome. */
+  /** Stores a request's outcome. */
   complete(key: string, fingerprint: string, status: number, body: string, now: number): void
-  /** Releases a key. */
+  /** Releases a key whose request failed before any outcome. */
   abandon(key: string, fingerprint: string): void
-  /** Forgets what expired. */
+  /** Forgets what expired by `now`. */
   sweep(now: number): void
   /** How many keys it holds. */
   get size(): number
 }
 
-/** A provider's paywall. */
+/** A provider's paywall: feed a request's events, take actions. */
 export declare class Paywall {
-  /** A paywall from its configuration (JSON). */
+  /** A paywall from its configuration. */
   constructor(config: string)
-  /** Feeds an event (JSON) to `flow`: the next action (JSON). */
+  /** Feeds an event to `flow`: the next action. */
   feed(flow: PaywallFlow, event: string): string
-  /** The same, with `keys` verifying and signing tokens. */
+  /** The same, with `keys` verifying presented tokens and signing sold ones. */
   feedWithKeys(flow: PaywallFlow, event: string, keys: KeyRing): string
 }
 
 /** One request's state in a paywall. */
 export declare class PaywallFlow {
-  /** A fresh flow. */
+  /** A fresh flow (a `request` event starts it). */
   constructor()
 }
 
-/** A spending policy. */
+/**
+ * A spending policy: limits per request, day and month, allow-lists, a velocity limit and an
+ * approval threshold (all optional).
+ */
 export declare class Policy {
-  /** A policy from its JSON. */
+  /** Parses and validates a policy; an invalid one is `policy_invalid`. */
   constructor(policy: string)
   /**
-   * Judges one payment given as one string (see
-   * `paywire_bindings_common::policy::unpack_intent`); the verdict as a number (see
-   * `decision_code`).
+   * Judges one payment given as one string (`unpack_intent`): the verdict as a number
+   * (`decision_code`).
    */
   evaluatePacked(intent: string, usage: Usage, now: number): number
-  /** What to pay from a 402 (JSON): the selection (JSON). */
+  /** What to pay from a 402, or why nothing. */
   select(paymentRequired: string, usage: Usage, now: number): string
-  /** Records a payment into `usage`. */
+  /** Records a payment of `amount` whole units into `usage`. */
   record(usage: Usage, amount: string, now: number): void
   /** The policy as JSON. */
   toJSON(): string
 }
 
-/** Price rules and the platform fee. */
+/** Price rules in one scale, and the platform fee. */
 export declare class Pricebook {
   /** A pricebook from its JSON. */
   constructor(pricebook: string)
-  /** A quote (JSON) for a request (JSON). */
+  /** Prices a request. */
   quote(request: string): string
-  /** The rule that prices `method path`, if any. */
+  /** The index of the rule pricing `method path`, if any. */
   route(method: string, path: string): number | null
-  /** Rule `index` (JSON), if any. */
+  /** Rule `index`, if there is one. */
   rule(index: number): string | null
   /** The pricebook as JSON. */
   toJSON(): string
 }
 
-/** Spending so far. */
+/** The spending so far (persist it between payments with `toJSON` / `Usage.fromJSON`). */
 export declare class Usage {
-  /** Empty usage. */
+  /** Empty usage: nothing spent yet. */
   constructor()
-  /** Usage from its JSON. */
+  /** Usage from its JSON (as `toJSON` wrote it). */
   static fromJSON(usage: string): Usage
   /** The usage as JSON. */
   toJSON(): string
@@ -133,7 +140,7 @@ export declare function decodePaymentRequired(headerValue: string, limitBytes?: 
 /** A `PAYMENT-RESPONSE` header's settlement. */
 export declare function decodePaymentResponse(headerValue: string, limitBytes?: number | undefined | null): string
 
-/** The codes of the reasons a policy denies, in the order `evaluatePacked` numbers them. */
+/** The codes of the reasons a policy denies, in the order `Policy.evaluate_packed` numbers them. */
 export declare function denyReasons(): Array<string>
 
 /**
@@ -144,6 +151,9 @@ export declare function eip712Hashes(domain: string, message: string): string
 
 /** Any JSON value as an x402 header value (base64 of its JSON). */
 export declare function encodeHeader(value: string): string
+
+/** The class of an error known only by its code (a flow's refusal carries the code). */
+export declare function errorClassOf(code: string): string
 
 /** The checksummed address of a private key. */
 export declare function evmAddress(privateKey: string): string
@@ -261,6 +271,12 @@ export declare function validateIdempotencyKey(key: string): string
 
 /** Verifies an EIP-3009 payment against requirements at `now`: `{payer, value, signature}`. */
 export declare function verifyEvmPayment(payment: string, requirements: string, now: number): string
+
+/**
+ * An EIP-3009 payment verified, given with its requirements as one JSON array (one string to
+ * convert instead of two).
+ */
+export declare function verifyEvmPaymentPair(pair: string, now: number): string
 
 /** Verifies a ledger payment with wallet secrets (hex) by wallet id. */
 export declare function verifyLedgerPayment(payment: string, requirements: string, now: number, secrets: string): string

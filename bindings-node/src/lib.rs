@@ -13,8 +13,6 @@
 
 use paywire_bindings_common as common;
 
-pub mod classes;
-
 /// What every export returns: a value, or an error whose `code` is the core's.
 pub type Result<T> = napi::Result<T, String>;
 

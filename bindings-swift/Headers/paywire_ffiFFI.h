@@ -303,6 +303,11 @@ void uniffi_paywire_ffi_fn_method_keyring_rotate(uint64_t ptr, RustBuffer kid, R
 RustBuffer uniffi_paywire_ffi_fn_method_keyring_signing_kid(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_KEYRING_VERIFY_FLAT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_KEYRING_VERIFY_FLAT
+RustBuffer uniffi_paywire_ffi_fn_method_keyring_verify_flat(uint64_t ptr, RustBuffer token, RustBuffer method, RustBuffer resource, double now, double uses, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_KEYRING_VERIFY_PACKED
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_KEYRING_VERIFY_PACKED
 RustBuffer uniffi_paywire_ffi_fn_method_keyring_verify_packed(uint64_t ptr, RustBuffer request, double now, double uses, RustCallStatus *_Nonnull out_status
@@ -365,7 +370,12 @@ uint64_t uniffi_paywire_ffi_fn_constructor_paywall_new(RustBuffer config, RustCa
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_PAYWALL_FEED
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_PAYWALL_FEED
-RustBuffer uniffi_paywire_ffi_fn_method_paywall_feed(uint64_t ptr, uint64_t flow, RustBuffer event, RustBuffer keys, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_paywire_ffi_fn_method_paywall_feed(uint64_t ptr, uint64_t flow, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_PAYWALL_FEED_WITH_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_PAYWALL_FEED_WITH_KEYS
+RustBuffer uniffi_paywire_ffi_fn_method_paywall_feed_with_keys(uint64_t ptr, uint64_t flow, RustBuffer event, uint64_t keys, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_PAYWALLFLOW
@@ -480,27 +490,6 @@ uint64_t uniffi_paywire_ffi_fn_constructor_usage_new(RustCallStatus *_Nonnull ou
 RustBuffer uniffi_paywire_ffi_fn_method_usage_to_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
-RustBuffer uniffi_paywire_ffi_fn_func_deny_reasons(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
-RustBuffer uniffi_paywire_ffi_fn_func_error_class_of(RustBuffer code, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
-RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment(RustBuffer payment, RustBuffer requirements, double now, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
-RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(RustBuffer pair, double now, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ATTENUATE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ATTENUATE_TOKEN
 RustBuffer uniffi_paywire_ffi_fn_func_attenuate_token(RustBuffer token, RustBuffer caveat, RustCallStatus *_Nonnull out_status
@@ -536,6 +525,12 @@ RustBuffer uniffi_paywire_ffi_fn_func_decode_payment_required(RustBuffer header_
 RustBuffer uniffi_paywire_ffi_fn_func_decode_payment_response(RustBuffer header_value, RustBuffer limit_bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_DENY_REASONS
+RustBuffer uniffi_paywire_ffi_fn_func_deny_reasons(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EIP712_HASHES
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EIP712_HASHES
 RustBuffer uniffi_paywire_ffi_fn_func_eip712_hashes(RustBuffer domain, RustBuffer message, RustCallStatus *_Nonnull out_status
@@ -544,6 +539,11 @@ RustBuffer uniffi_paywire_ffi_fn_func_eip712_hashes(RustBuffer domain, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ENCODE_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ENCODE_HEADER
 RustBuffer uniffi_paywire_ffi_fn_func_encode_header(RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_ERROR_CLASS_OF
+RustBuffer uniffi_paywire_ffi_fn_func_error_class_of(RustBuffer code, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_EVM_ADDRESS
@@ -734,6 +734,16 @@ RustBuffer uniffi_paywire_ffi_fn_func_token_hash(RustBuffer token, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VALIDATE_IDEMPOTENCY_KEY
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VALIDATE_IDEMPOTENCY_KEY
 RustBuffer uniffi_paywire_ffi_fn_func_validate_idempotency_key(RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT
+RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment(RustBuffer payment, RustBuffer requirements, double now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_EVM_PAYMENT_PAIR
+RustBuffer uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(RustBuffer pair, double now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FUNC_VERIFY_LEDGER_PAYMENT
@@ -1011,30 +1021,6 @@ void ffi_paywire_ffi_rust_future_free_void(uint64_t handle
 void ffi_paywire_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
-uint16_t uniffi_paywire_ffi_checksum_func_deny_reasons(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
-uint16_t uniffi_paywire_ffi_checksum_func_error_class_of(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
-uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
-#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
-uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ATTENUATE_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ATTENUATE_TOKEN
 uint16_t uniffi_paywire_ffi_checksum_func_attenuate_token(void
@@ -1077,6 +1063,12 @@ uint16_t uniffi_paywire_ffi_checksum_func_decode_payment_response(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_DENY_REASONS
+uint16_t uniffi_paywire_ffi_checksum_func_deny_reasons(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_EIP712_HASHES
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_EIP712_HASHES
 uint16_t uniffi_paywire_ffi_checksum_func_eip712_hashes(void
@@ -1086,6 +1078,12 @@ uint16_t uniffi_paywire_ffi_checksum_func_eip712_hashes(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ENCODE_HEADER
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ENCODE_HEADER
 uint16_t uniffi_paywire_ffi_checksum_func_encode_header(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_ERROR_CLASS_OF
+uint16_t uniffi_paywire_ffi_checksum_func_error_class_of(void
     
 );
 #endif
@@ -1317,6 +1315,18 @@ uint16_t uniffi_paywire_ffi_checksum_func_validate_idempotency_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT
+uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_EVM_PAYMENT_PAIR
+uint16_t uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_LEDGER_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_FUNC_VERIFY_LEDGER_PAYMENT
 uint16_t uniffi_paywire_ffi_checksum_func_verify_ledger_payment(void
@@ -1371,6 +1381,12 @@ uint16_t uniffi_paywire_ffi_checksum_method_keyring_signing_kid(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_KEYRING_VERIFY_FLAT
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_KEYRING_VERIFY_FLAT
+uint16_t uniffi_paywire_ffi_checksum_method_keyring_verify_flat(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_KEYRING_VERIFY_PACKED
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_KEYRING_VERIFY_PACKED
 uint16_t uniffi_paywire_ffi_checksum_method_keyring_verify_packed(void
@@ -1410,6 +1426,12 @@ uint16_t uniffi_paywire_ffi_checksum_method_memorystore_sweep(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_PAYWALL_FEED
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_PAYWALL_FEED
 uint16_t uniffi_paywire_ffi_checksum_method_paywall_feed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_PAYWALL_FEED_WITH_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_PAYWALL_FEED_WITH_KEYS
+uint16_t uniffi_paywire_ffi_checksum_method_paywall_feed_with_keys(void
     
 );
 #endif

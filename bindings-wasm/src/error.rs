@@ -11,16 +11,15 @@ use wasm_bindgen::prelude::*;
 /// try { fromDecimal("ten dollars", 6) } catch (e) { e.code === "amount_invalid" }
 /// ```
 pub fn to_js_error(error: &Error) -> JsValue {
-    coded_error(error.code(), &error.to_string())
-}
-
-/// A JavaScript `Error` with a `code`, for the few failures the binding itself detects.
-pub(crate) fn coded_error(code: &str, message: &str) -> JsValue {
-    let error = js_sys::Error::new(message);
-    error.set_name("PaywireError");
+    let thrown = js_sys::Error::new(&error.to_string());
+    thrown.set_name("PaywireError");
     // Setting a property on a fresh Error object cannot fail.
-    let _ = Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(code));
-    error.into()
+    let _ = Reflect::set(
+        &thrown,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(error.code()),
+    );
+    thrown.into()
 }
 
 /// What every export returns: a value, or a thrown coded `Error`.

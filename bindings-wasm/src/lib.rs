@@ -1,19 +1,12 @@
 //! # paywire-wasm
 //!
-//! The WebAssembly face of `paywire-core`, published on npm as `@paywire/wasm`. Glue only.
-//! The free functions are generated ([`exports`], from `bindings-common/exports.toml`, over
-//! `paywire-bindings-common` as the Node addon and the Python library are): they take strings,
-//! numbers and bytes, carry objects as JSON text, and are wrapped by the JavaScript both npm
-//! packages share (`bindings-js/src/exports.ts`), which checks argument types and parses the
-//! JSON. The classes are written here:
-//!
-//! | module | JavaScript classes |
-//! | --- | --- |
-//! | [`pricing`] | `Pricebook` |
-//! | [`policy`] | `Policy` (`evaluate`, `select`, `record`), `Usage` |
-//! | [`token`] | `KeyRing` (`issue`, `verify`, `rotate`, ...) |
-//! | [`idempotency`] | `MemoryStore` |
-//! | [`flow`] | `ClientFlow`, `Paywall`, `PaywallFlow` |
+//! The WebAssembly face of `paywire-core`, published on npm as `@paywire/wasm`. Glue only:
+//! every free function and class is generated ([`exports`], from
+//! `bindings-common/exports.toml`, over `paywire-bindings-common` as the Node addon and the
+//! Python library are). They take strings, numbers and bytes, carry objects as JSON text, and
+//! are wrapped by the JavaScript both npm packages share (`bindings-js/src/exports.ts`), which
+//! checks argument types and parses the JSON; the two hot calls (`KeyRing.verify`,
+//! `Policy.evaluate`) cross as one string each way (`bindings-js/src/hot.ts`).
 //!
 //! Conventions at the boundary: amounts are decimal strings (atomic units, or whole units
 //! where the core uses `Decimal`); times are unix seconds as JavaScript numbers, refused unless
@@ -24,13 +17,6 @@
 
 pub mod error;
 pub mod exports;
-pub mod flow;
-pub mod idempotency;
-pub mod policy;
-pub mod pricing;
-pub mod token;
-
-mod convert;
 
 use wasm_bindgen::prelude::*;
 

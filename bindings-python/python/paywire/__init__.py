@@ -12,17 +12,7 @@ runtime.
 - Every failure is a `PaywireError` with a stable `code`, raised as the subclass of its class.
 """
 
-from ._core import (
-    ClientFlow,
-    KeyRing,
-    MemoryStore,
-    Paywall,
-    PaywallFlow,
-    Policy,
-    Pricebook,
-    Usage,
-    verify_evm_payment,
-)
+from ._core import KeyRing, Policy, verify_evm_payment
 from .errors import (
     ConflictError,
     InvalidArgumentError,
@@ -37,33 +27,28 @@ from .errors import (
     UnavailableError,
 )
 from . import _exports
-from ._exports import *  # noqa: F403 - the free functions, generated from exports.toml
+from ._exports import *  # noqa: F403 - the free functions and classes, generated from exports.toml
 from .signers import EthAccountSigner, EvmKeySigner, LedgerSigner, Signer
 from .stores import MemoryTokenStore, MemoryTokenUses, MemoryUsageStore, TokenStore, TokenUses, UsageStore
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClientFlow",
     "ConflictError",
     "EthAccountSigner",
     "EvmKeySigner",
     "InvalidArgumentError",
     "KeyRing",
     "LedgerSigner",
-    "MemoryStore",
     "MemoryTokenStore",
     "MemoryTokenUses",
     "MemoryUsageStore",
     "NotFoundError",
     "PaymentInvalidError",
     "PaymentRejectedError",
-    "Paywall",
-    "PaywallFlow",
     "PaywireError",
     "Policy",
     "PolicyDeniedError",
-    "Pricebook",
     "Signer",
     "TokenError",
     "TokenMalformedError",
@@ -71,7 +56,6 @@ __all__ = [
     "TokenStore",
     "TokenUses",
     "UnavailableError",
-    "Usage",
     "UsageStore",
     "verify_evm_payment",
 ]

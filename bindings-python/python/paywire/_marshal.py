@@ -66,3 +66,10 @@ def _body_bytes(body: Union[str, bytes, bytearray, memoryview, None]) -> bytes:
     if isinstance(body, (bytes, bytearray, memoryview)):
         return bytes(body)
     raise InvalidArgumentError("invalid_argument", "body must be str, bytes or None")
+
+
+def _native_of(value: Any, cls: type, what: str) -> Any:
+    """The `_ffi` object of a wrapper of `cls`; `invalid_argument` for anything else."""
+    if not isinstance(value, cls):
+        raise InvalidArgumentError("invalid_argument", f"{what} must be a {cls.__name__}")
+    return value._inner  # type: ignore[attr-defined]

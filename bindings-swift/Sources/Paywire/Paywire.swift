@@ -586,18 +586,18 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
- * One paid request's client flow.
+ * One paid request's client flow: feed events, take actions.
  */
 public protocol ClientFlowProtocol: AnyObject, Sendable {
     
     /**
-     * Feeds an event (JSON): the next action (JSON).
+     * Feeds an event: the next action.
      */
     func feed(event: String) throws  -> String
     
 }
 /**
- * One paid request's client flow.
+ * One paid request's client flow: feed events, take actions.
  */
 open class ClientFlow: ClientFlowProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -639,7 +639,7 @@ open class ClientFlow: ClientFlowProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_clientflow(self.handle, $0) }
     }
     /**
-     * A flow for `method url` under a configuration (JSON).
+     * A flow for `method url` under a client configuration.
      */
 public convenience init(config: String, method: String, url: String)throws  {
     let handle =
@@ -667,7 +667,7 @@ public convenience init(config: String, method: String, url: String)throws  {
 
     
     /**
-     * Feeds an event (JSON): the next action (JSON).
+     * Feeds an event: the next action.
      */
 open func feed(event: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -730,17 +730,17 @@ public func FfiConverterTypeClientFlow_lower(_ value: ClientFlow) -> UInt64 {
 
 
 /**
- * HMAC-SHA256 token keys by key id: one signs, all verify.
+ * HMAC-SHA256 keys by key id: one signs, all verify.
  */
 public protocol KeyRingProtocol: AnyObject, Sendable {
     
     /**
-     * Adds a verifying key.
+     * Adds a key that verifies but does not sign.
      */
     func addVerifyingKey(kid: String, secret: Data) throws 
     
     /**
-     * Signs claims (JSON) into a token.
+     * Signs claims into a token.
      */
     func issue(claims: String) throws  -> String
     
@@ -750,25 +750,29 @@ public protocol KeyRingProtocol: AnyObject, Sendable {
     func retire(kid: String) throws 
     
     /**
-     * Makes `kid` the signing key.
+     * Makes `kid` the signing key (adding it with `secret`).
      */
     func rotate(kid: String, secret: Data) throws 
     
     /**
-     * The signing key's id.
+     * The id of the key that signs.
      */
     func signingKid()  -> String
     
     /**
-     * Verifies a token given with its method and resource as one string
-     * (`unpack_token_request`: each string argument costs uniffi's Python a conversion); the
-     * result as one string (`flat_verified`), which the package shapes.
+     * Verifies a token for `method resource` at `now` after `uses` earlier uses; the result as
+     * one string (`flat_verified`).
+     */
+    func verifyFlat(token: String, method: String, resource: String, now: Double, uses: Double) throws  -> String
+    
+    /**
+     * The same, token, method and resource given as one string (`unpack_token_request`).
      */
     func verifyPacked(request: String, now: Double, uses: Double) throws  -> String
     
 }
 /**
- * HMAC-SHA256 token keys by key id: one signs, all verify.
+ * HMAC-SHA256 keys by key id: one signs, all verify.
  */
 open class KeyRing: KeyRingProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -837,7 +841,7 @@ public convenience init(kid: String, secret: Data)throws  {
 
     
     /**
-     * Adds a verifying key.
+     * Adds a key that verifies but does not sign.
      */
 open func addVerifyingKey(kid: String, secret: Data)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -850,7 +854,7 @@ open func addVerifyingKey(kid: String, secret: Data)throws   {try rustCallWithEr
 }
     
     /**
-     * Signs claims (JSON) into a token.
+     * Signs claims into a token.
      */
 open func issue(claims: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -875,7 +879,7 @@ open func retire(kid: String)throws   {try rustCallWithError(FfiConverterTypeFfi
 }
     
     /**
-     * Makes `kid` the signing key.
+     * Makes `kid` the signing key (adding it with `secret`).
      */
 open func rotate(kid: String, secret: Data)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -888,7 +892,7 @@ open func rotate(kid: String, secret: Data)throws   {try rustCallWithError(FfiCo
 }
     
     /**
-     * The signing key's id.
+     * The id of the key that signs.
      */
 open func signingKid() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
@@ -900,9 +904,25 @@ open func signingKid() -> String  {
 }
     
     /**
-     * Verifies a token given with its method and resource as one string
-     * (`unpack_token_request`: each string argument costs uniffi's Python a conversion); the
-     * result as one string (`flat_verified`), which the package shapes.
+     * Verifies a token for `method resource` at `now` after `uses` earlier uses; the result as
+     * one string (`flat_verified`).
+     */
+open func verifyFlat(token: String, method: String, resource: String, now: Double, uses: Double)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_keyring_verify_flat(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(token),
+        FfiConverterString.lower(method),
+        FfiConverterString.lower(resource),
+        FfiConverterDouble.lower(now),
+        FfiConverterDouble.lower(uses),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The same, token, method and resource given as one string (`unpack_token_request`).
      */
 open func verifyPacked(request: String, now: Double, uses: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -967,22 +987,22 @@ public func FfiConverterTypeKeyRing_lower(_ value: KeyRing) -> UInt64 {
 
 
 /**
- * A bounded in-memory idempotency store.
+ * A bounded in-memory idempotency store deciding by Stripe's contract.
  */
 public protocol MemoryStoreProtocol: AnyObject, Sendable {
     
     /**
-     * Releases a key.
+     * Releases a key whose request failed before any outcome.
      */
     func abandon(key: String, fingerprint: String) throws 
     
     /**
-     * Begins a request (JSON answer).
+     * Begins a request: proceed, or replay the stored outcome.
      */
     func begin(key: String, fingerprint: String, now: Double) throws  -> String
     
     /**
-     * Stores an outcome.
+     * Stores a request's outcome.
      */
     func complete(key: String, fingerprint: String, status: Double, body: String, now: Double) throws 
     
@@ -992,13 +1012,13 @@ public protocol MemoryStoreProtocol: AnyObject, Sendable {
     func size()  -> UInt32
     
     /**
-     * Forgets what expired.
+     * Forgets what expired by `now`.
      */
     func sweep(now: Double) throws 
     
 }
 /**
- * A bounded in-memory idempotency store.
+ * A bounded in-memory idempotency store deciding by Stripe's contract.
  */
 open class MemoryStore: MemoryStoreProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1040,7 +1060,8 @@ open class MemoryStore: MemoryStoreProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_memorystore(self.handle, $0) }
     }
     /**
-     * A store of at most `capacity` keys.
+     * A store of at most `capacity` keys, kept `retentionSeconds` and leased `leaseSeconds`
+     * (the core's defaults when omitted).
      */
 public convenience init(capacity: Double, retentionSeconds: Double?, leaseSeconds: Double?)throws  {
     let handle =
@@ -1068,7 +1089,7 @@ public convenience init(capacity: Double, retentionSeconds: Double?, leaseSecond
 
     
     /**
-     * Releases a key.
+     * Releases a key whose request failed before any outcome.
      */
 open func abandon(key: String, fingerprint: String)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -1081,7 +1102,7 @@ open func abandon(key: String, fingerprint: String)throws   {try rustCallWithErr
 }
     
     /**
-     * Begins a request (JSON answer).
+     * Begins a request: proceed, or replay the stored outcome.
      */
 open func begin(key: String, fingerprint: String, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -1096,7 +1117,7 @@ open func begin(key: String, fingerprint: String, now: Double)throws  -> String 
 }
     
     /**
-     * Stores an outcome.
+     * Stores a request's outcome.
      */
 open func complete(key: String, fingerprint: String, status: Double, body: String, now: Double)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -1124,7 +1145,7 @@ open func size() -> UInt32  {
 }
     
     /**
-     * Forgets what expired.
+     * Forgets what expired by `now`.
      */
 open func sweep(now: Double)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -1186,18 +1207,23 @@ public func FfiConverterTypeMemoryStore_lower(_ value: MemoryStore) -> UInt64 {
 
 
 /**
- * A provider's paywall.
+ * A provider's paywall: feed a request's events, take actions.
  */
 public protocol PaywallProtocol: AnyObject, Sendable {
     
     /**
-     * Feeds an event (JSON) to `flow`, with `keys` if given: the next action (JSON).
+     * Feeds an event to `flow`: the next action.
      */
-    func feed(flow: PaywallFlow, event: String, keys: KeyRing?) throws  -> String
+    func feed(flow: PaywallFlow, event: String) throws  -> String
+    
+    /**
+     * The same, with `keys` verifying presented tokens and signing sold ones.
+     */
+    func feedWithKeys(flow: PaywallFlow, event: String, keys: KeyRing) throws  -> String
     
 }
 /**
- * A provider's paywall.
+ * A provider's paywall: feed a request's events, take actions.
  */
 open class Paywall: PaywallProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1239,7 +1265,7 @@ open class Paywall: PaywallProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_paywall(self.handle, $0) }
     }
     /**
-     * A paywall from its configuration (JSON).
+     * A paywall from its configuration.
      */
 public convenience init(config: String)throws  {
     let handle =
@@ -1265,16 +1291,30 @@ public convenience init(config: String)throws  {
 
     
     /**
-     * Feeds an event (JSON) to `flow`, with `keys` if given: the next action (JSON).
+     * Feeds an event to `flow`: the next action.
      */
-open func feed(flow: PaywallFlow, event: String, keys: KeyRing?)throws  -> String  {
+open func feed(flow: PaywallFlow, event: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
     uniffi_paywire_ffi_fn_method_paywall_feed(
             self.uniffiCloneHandle(),
         FfiConverterTypePaywallFlow_lower(flow),
+        FfiConverterString.lower(event),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The same, with `keys` verifying presented tokens and signing sold ones.
+     */
+open func feedWithKeys(flow: PaywallFlow, event: String, keys: KeyRing)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_paywall_feed_with_keys(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePaywallFlow_lower(flow),
         FfiConverterString.lower(event),
-        FfiConverterOptionTypeKeyRing.lower(keys),uniffiCallStatus
+        FfiConverterTypeKeyRing_lower(keys),uniffiCallStatus
     )
 })
 }
@@ -1378,7 +1418,7 @@ open class PaywallFlow: PaywallFlowProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_paywallflow(self.handle, $0) }
     }
     /**
-     * A fresh flow.
+     * A fresh flow (a `request` event starts it).
      */
 public convenience init() {
     let handle =
@@ -1453,23 +1493,24 @@ public func FfiConverterTypePaywallFlow_lower(_ value: PaywallFlow) -> UInt64 {
 
 
 /**
- * A spending policy.
+ * A spending policy: limits per request, day and month, allow-lists, a velocity limit and an
+ * approval threshold (all optional).
  */
 public protocol PolicyProtocol: AnyObject, Sendable {
     
     /**
-     * Judges one payment given as one string (`paywire_bindings_common::policy::unpack_intent`):
-     * the verdict as a number (`decision_code`).
+     * Judges one payment given as one string (`unpack_intent`): the verdict as a number
+     * (`decision_code`).
      */
     func evaluatePacked(intent: String, usage: Usage, now: Double) throws  -> UInt32
     
     /**
-     * Records a payment into `usage`.
+     * Records a payment of `amount` whole units into `usage`.
      */
     func record(usage: Usage, amount: String, now: Double) throws 
     
     /**
-     * What to pay from a 402 (JSON): the selection (JSON).
+     * What to pay from a 402, or why nothing.
      */
     func select(paymentRequired: String, usage: Usage, now: Double) throws  -> String
     
@@ -1480,7 +1521,8 @@ public protocol PolicyProtocol: AnyObject, Sendable {
     
 }
 /**
- * A spending policy.
+ * A spending policy: limits per request, day and month, allow-lists, a velocity limit and an
+ * approval threshold (all optional).
  */
 open class Policy: PolicyProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1522,7 +1564,7 @@ open class Policy: PolicyProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_policy(self.handle, $0) }
     }
     /**
-     * A policy from its JSON.
+     * Parses and validates a policy; an invalid one is `policy_invalid`.
      */
 public convenience init(policy: String)throws  {
     let handle =
@@ -1548,8 +1590,8 @@ public convenience init(policy: String)throws  {
 
     
     /**
-     * Judges one payment given as one string (`paywire_bindings_common::policy::unpack_intent`):
-     * the verdict as a number (`decision_code`).
+     * Judges one payment given as one string (`unpack_intent`): the verdict as a number
+     * (`decision_code`).
      */
 open func evaluatePacked(intent: String, usage: Usage, now: Double)throws  -> UInt32  {
     return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -1564,7 +1606,7 @@ open func evaluatePacked(intent: String, usage: Usage, now: Double)throws  -> UI
 }
     
     /**
-     * Records a payment into `usage`.
+     * Records a payment of `amount` whole units into `usage`.
      */
 open func record(usage: Usage, amount: String, now: Double)throws   {try rustCallWithError(FfiConverterTypeFfiError_lift) {
         uniffiCallStatus in
@@ -1578,7 +1620,7 @@ open func record(usage: Usage, amount: String, now: Double)throws   {try rustCal
 }
     
     /**
-     * What to pay from a 402 (JSON): the selection (JSON).
+     * What to pay from a 402, or why nothing.
      */
 open func select(paymentRequired: String, usage: Usage, now: Double)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -1655,22 +1697,22 @@ public func FfiConverterTypePolicy_lower(_ value: Policy) -> UInt64 {
 
 
 /**
- * Price rules and the platform fee.
+ * Price rules in one scale, and the platform fee.
  */
 public protocol PricebookProtocol: AnyObject, Sendable {
     
     /**
-     * A quote (JSON) for a request (JSON).
+     * Prices a request.
      */
     func quote(request: String) throws  -> String
     
     /**
-     * The rule that prices `method path`, if any.
+     * The index of the rule pricing `method path`, if any.
      */
     func route(method: String, path: String)  -> UInt32?
     
     /**
-     * Rule `index` (JSON), if any.
+     * Rule `index`, if there is one.
      */
     func rule(index: Double) throws  -> String?
     
@@ -1681,7 +1723,7 @@ public protocol PricebookProtocol: AnyObject, Sendable {
     
 }
 /**
- * Price rules and the platform fee.
+ * Price rules in one scale, and the platform fee.
  */
 open class Pricebook: PricebookProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1749,7 +1791,7 @@ public convenience init(pricebook: String)throws  {
 
     
     /**
-     * A quote (JSON) for a request (JSON).
+     * Prices a request.
      */
 open func quote(request: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -1762,7 +1804,7 @@ open func quote(request: String)throws  -> String  {
 }
     
     /**
-     * The rule that prices `method path`, if any.
+     * The index of the rule pricing `method path`, if any.
      */
 open func route(method: String, path: String) -> UInt32?  {
     return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
@@ -1776,7 +1818,7 @@ open func route(method: String, path: String) -> UInt32?  {
 }
     
     /**
-     * Rule `index` (JSON), if any.
+     * Rule `index`, if there is one.
      */
 open func rule(index: Double)throws  -> String?  {
     return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -1851,7 +1893,7 @@ public func FfiConverterTypePricebook_lower(_ value: Pricebook) -> UInt64 {
 
 
 /**
- * Spending so far.
+ * The spending so far (persist it between payments with `toJSON` / `Usage.fromJSON`).
  */
 public protocol UsageProtocol: AnyObject, Sendable {
     
@@ -1862,7 +1904,7 @@ public protocol UsageProtocol: AnyObject, Sendable {
     
 }
 /**
- * Spending so far.
+ * The spending so far (persist it between payments with `toJSON` / `Usage.fromJSON`).
  */
 open class Usage: UsageProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1904,7 +1946,7 @@ open class Usage: UsageProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_paywire_ffi_fn_clone_usage(self.handle, $0) }
     }
     /**
-     * Empty usage.
+     * Empty usage: nothing spent yet.
      */
 public convenience init() {
     let handle =
@@ -1927,7 +1969,7 @@ public convenience init() {
 
     
     /**
-     * Usage from its JSON.
+     * Usage from its JSON (as `toJSON` wrote it).
      */
 public static func fromJson(usage: String)throws  -> Usage  {
     return try  FfiConverterTypeUsage_lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
@@ -2169,30 +2211,6 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeKeyRing: FfiConverterRustBuffer {
-    typealias SwiftType = KeyRing?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeKeyRing.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeKeyRing.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
     typealias SwiftType = [UInt32]
 
@@ -2238,53 +2256,6 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         }
         return seq
     }
-}
-/**
- * The codes of the reasons a policy denies, in the order `evaluate_packed` numbers them.
- */
-public func denyReasons() -> [String]  {
-    return try!  FfiConverterSequenceString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_deny_reasons(uniffiCallStatus
-    )
-})
-}
-/**
- * The class of an error known only by its code (a flow's refusal carries the code).
- */
-public func errorClassOf(code: String) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_error_class_of(
-        FfiConverterString.lower(code),uniffiCallStatus
-    )
-})
-}
-/**
- * An EIP-3009 payment verified (JSON in, JSON out).
- */
-public func verifyEvmPayment(payment: String, requirements: String, now: Double)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_verify_evm_payment(
-        FfiConverterString.lower(payment),
-        FfiConverterString.lower(requirements),
-        FfiConverterDouble.lower(now),uniffiCallStatus
-    )
-})
-}
-/**
- * An EIP-3009 payment verified, given with its requirements as one JSON array (one string
- * to convert instead of two).
- */
-public func verifyEvmPaymentPair(pair: String, now: Double)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
-        uniffiCallStatus in
-    uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(
-        FfiConverterString.lower(pair),
-        FfiConverterDouble.lower(now),uniffiCallStatus
-    )
-})
 }
 /**
  * A token with a caveat appended (no key needed; it can only narrow).
@@ -2375,6 +2346,16 @@ public func decodePaymentResponse(headerValue: String, limitBytes: Double?)throw
 })
 }
 /**
+ * The codes of the reasons a policy denies, in the order `Policy.evaluate_packed` numbers them.
+ */
+public func denyReasons() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_deny_reasons(uniffiCallStatus
+    )
+})
+}
+/**
  * The EIP-712 hashes of an authorization under a token's domain: `{domainSeparator, structHash,
  * digest}`.
  */
@@ -2395,6 +2376,17 @@ public func encodeHeader(value: String)throws  -> String  {
         uniffiCallStatus in
     uniffi_paywire_ffi_fn_func_encode_header(
         FfiConverterString.lower(value),uniffiCallStatus
+    )
+})
+}
+/**
+ * The class of an error known only by its code (a flow's refusal carries the code).
+ */
+public func errorClassOf(code: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_error_class_of(
+        FfiConverterString.lower(code),uniffiCallStatus
     )
 })
 }
@@ -2861,6 +2853,32 @@ public func validateIdempotencyKey(key: String)throws  -> String  {
 })
 }
 /**
+ * Verifies an EIP-3009 payment against requirements at `now`: `{payer, value, signature}`.
+ */
+public func verifyEvmPayment(payment: String, requirements: String, now: Double)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_verify_evm_payment(
+        FfiConverterString.lower(payment),
+        FfiConverterString.lower(requirements),
+        FfiConverterDouble.lower(now),uniffiCallStatus
+    )
+})
+}
+/**
+ * An EIP-3009 payment verified, given with its requirements as one JSON array (one string to
+ * convert instead of two).
+ */
+public func verifyEvmPaymentPair(pair: String, now: Double)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_func_verify_evm_payment_pair(
+        FfiConverterString.lower(pair),
+        FfiConverterDouble.lower(now),uniffiCallStatus
+    )
+})
+}
+/**
  * Verifies a ledger payment with wallet secrets (hex) by wallet id.
  */
 public func verifyLedgerPayment(payment: String, requirements: String, now: Double, secrets: String)throws  -> String  {
@@ -2918,18 +2936,6 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_paywire_ffi_checksum_func_deny_reasons() != 26674) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_error_class_of() != 26937) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_verify_evm_payment() != 56061) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair() != 53246) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_paywire_ffi_checksum_func_attenuate_token() != 28131) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2951,10 +2957,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_func_decode_payment_response() != 53698) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paywire_ffi_checksum_func_deny_reasons() != 14831) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paywire_ffi_checksum_func_eip712_hashes() != 17396) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_func_encode_header() != 64202) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_error_class_of() != 11102) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_func_evm_address() != 40527) {
@@ -3071,6 +3083,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_func_validate_idempotency_key() != 32141) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paywire_ffi_checksum_func_verify_evm_payment() != 60932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_func_verify_evm_payment_pair() != 19653) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paywire_ffi_checksum_func_verify_ledger_payment() != 3890) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3080,97 +3098,103 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_func_with_payment_identifier() != 38203) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_clientflow_feed() != 34186) {
+    if (uniffi_paywire_ffi_checksum_method_clientflow_feed() != 46041) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_add_verifying_key() != 7586) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_add_verifying_key() != 21110) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_issue() != 10406) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_issue() != 23228) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_retire() != 20540) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_retire() != 45472) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_rotate() != 38565) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_rotate() != 11279) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_signing_kid() != 52629) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_signing_kid() != 42522) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_keyring_verify_packed() != 1893) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_verify_flat() != 17380) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_memorystore_abandon() != 30888) {
+    if (uniffi_paywire_ffi_checksum_method_keyring_verify_packed() != 54223) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_memorystore_begin() != 3734) {
+    if (uniffi_paywire_ffi_checksum_method_memorystore_abandon() != 33024) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_memorystore_complete() != 40736) {
+    if (uniffi_paywire_ffi_checksum_method_memorystore_begin() != 28269) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_memorystore_size() != 56093) {
+    if (uniffi_paywire_ffi_checksum_method_memorystore_complete() != 35017) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_memorystore_sweep() != 25445) {
+    if (uniffi_paywire_ffi_checksum_method_memorystore_size() != 32733) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_paywall_feed() != 54406) {
+    if (uniffi_paywire_ffi_checksum_method_memorystore_sweep() != 13576) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_policy_evaluate_packed() != 21014) {
+    if (uniffi_paywire_ffi_checksum_method_paywall_feed() != 28979) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_policy_record() != 10512) {
+    if (uniffi_paywire_ffi_checksum_method_paywall_feed_with_keys() != 41676) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_policy_select() != 55867) {
+    if (uniffi_paywire_ffi_checksum_method_policy_evaluate_packed() != 1438) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_policy_to_json() != 7600) {
+    if (uniffi_paywire_ffi_checksum_method_policy_record() != 43982) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_pricebook_quote() != 5758) {
+    if (uniffi_paywire_ffi_checksum_method_policy_select() != 14432) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_pricebook_route() != 4987) {
+    if (uniffi_paywire_ffi_checksum_method_policy_to_json() != 9632) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_pricebook_rule() != 45512) {
+    if (uniffi_paywire_ffi_checksum_method_pricebook_quote() != 10563) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_pricebook_to_json() != 45027) {
+    if (uniffi_paywire_ffi_checksum_method_pricebook_route() != 30377) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_method_usage_to_json() != 14484) {
+    if (uniffi_paywire_ffi_checksum_method_pricebook_rule() != 42824) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_clientflow_new() != 25299) {
+    if (uniffi_paywire_ffi_checksum_method_pricebook_to_json() != 23466) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_keyring_new() != 49133) {
+    if (uniffi_paywire_ffi_checksum_method_usage_to_json() != 15143) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_memorystore_new() != 17026) {
+    if (uniffi_paywire_ffi_checksum_constructor_clientflow_new() != 26011) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_paywall_new() != 41998) {
+    if (uniffi_paywire_ffi_checksum_constructor_keyring_new() != 44987) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_paywallflow_new() != 36717) {
+    if (uniffi_paywire_ffi_checksum_constructor_memorystore_new() != 61991) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_policy_new() != 34386) {
+    if (uniffi_paywire_ffi_checksum_constructor_paywall_new() != 38883) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_pricebook_new() != 7777) {
+    if (uniffi_paywire_ffi_checksum_constructor_paywallflow_new() != 18917) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_usage_from_json() != 55332) {
+    if (uniffi_paywire_ffi_checksum_constructor_policy_new() != 48384) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_paywire_ffi_checksum_constructor_usage_new() != 50341) {
+    if (uniffi_paywire_ffi_checksum_constructor_pricebook_new() != 21754) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_constructor_usage_from_json() != 25580) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_constructor_usage_new() != 20053) {
         return InitializationResult.apiChecksumMismatch
     }
 
