@@ -223,14 +223,24 @@ forEachEngine((test, pw, engine) => {
   });
 
   test("a v1 client (JSON body, X-PAYMENT) pays the same paywall", async () => {
-    // A provider that speaks only v1: the 402 without its v2 header.
+    // A provider that speaks only v1, as an older server did: the 402 without its v2 header,
+    // and a v1 body listing the ledger option (a Paywire paywall leaves it out of the v1 body,
+    // which Coinbase's v1 clients could not read past).
     const shop = await provider({
       wrap: (inner) => async (request, env, ctx) => {
         const response = await inner(request, env, ctx);
         if (response.status !== 402) return response;
         const headers = new Headers(response.headers);
+        const required = pw.decodePaymentRequired(headers.get("PAYMENT-REQUIRED"), undefined);
         headers.delete("PAYMENT-REQUIRED");
-        return new Response(response.body, { status: 402, headers });
+        const body = await response.json();
+        assert.deepEqual(body.accepts, [], "the ledger option is not in the v1 body");
+        body.accepts = required.accepts.map((option) => ({
+          scheme: option.scheme, network: option.network, maxAmountRequired: option.amount,
+          resource: required.resource.url, description: "", mimeType: "application/json",
+          payTo: option.payTo, maxTimeoutSeconds: option.maxTimeoutSeconds, asset: option.asset,
+        }));
+        return new Response(JSON.stringify(body), { status: 402, headers });
       },
     });
     const agent = await server.agent("1.00");
@@ -253,7 +263,8 @@ forEachEngine((test, pw, engine) => {
     assert.ok(required.extensions["payment-identifier"]);
     const v1 = await plain.json();
     assert.equal(v1.x402Version, 1);
-    assert.equal(v1.accepts[0].maxAmountRequired, "10000");
+    // The ledger option has no v1 network name: a v1 client could not parse it.
+    assert.deepEqual(v1.accepts, []);
     for (const [header, code] of [
       ["%%%", "header_malformed"],
       [btoa('{"x402Version":9}'), "invalid_x402_version"],

@@ -195,6 +195,24 @@ pub fn resolve(network: &str) -> Result<ChainId> {
     ))
 }
 
+/// The name a v1 message gives `network`: its v1 name when it has one (`base-sepolia` for
+/// `eip155:84532`), else `network` as given. v1 clients read networks only by v1 name.
+pub fn v1_form(network: &str) -> &str {
+    if !network.contains(':') {
+        return network;
+    }
+    ChainId::parse(network)
+        .ok()
+        .and_then(|id| id.v1_name())
+        .unwrap_or(network)
+}
+
+/// Whether a v1 client can read `network`: a known v1 name. Coinbase's v1 clients parse every
+/// option of a 402 against their closed list of names and give up on the first they cannot.
+pub fn is_v1_name(network: &str) -> bool {
+    !network.contains(':') && resolve(network).is_ok()
+}
+
 /// The CAIP-2 form of `network` when it is a known v1 name, borrowed when already CAIP-2-shaped,
 /// `None` when it is neither. Cheap enough for lookups on hot paths.
 pub fn to_caip2(network: &str) -> Option<Cow<'_, str>> {
@@ -304,6 +322,18 @@ mod tests {
         assert_eq!(ChainId::parse("eip155:0845").unwrap().evm_chain_id(), None);
         assert_eq!(ChainId::parse("eip155:abc").unwrap().evm_chain_id(), None);
         assert_eq!(ChainId::parse("eip155:0").unwrap().evm_chain_id(), Some(0));
+    }
+
+    #[test]
+    fn v1_messages_name_networks_by_their_v1_names() {
+        assert_eq!(v1_form("eip155:84532"), "base-sepolia");
+        assert_eq!(v1_form("base"), "base");
+        assert_eq!(v1_form("paywire:main"), "paywire:main");
+        assert_eq!(v1_form("eip155:999999"), "eip155:999999");
+        assert!(is_v1_name("base-sepolia"));
+        assert!(!is_v1_name("eip155:84532"));
+        assert!(!is_v1_name("paywire:main"));
+        assert!(!is_v1_name("mainnet"));
     }
 
     #[test]

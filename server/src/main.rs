@@ -119,11 +119,21 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             paywire_server::base::observe::init_logging(settings.log_json, "info");
+            // Bound first: "listening" is said only once a client can connect (and the address
+            // is the one bound, a port 0 resolved).
+            let listener = paywire_server::app::run::listen(settings.listen)?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!(
-                "paywire-server listening on http://{} ({:?}, network {})",
-                settings.listen, state.dialect, state.ledger_network
+                "paywire-server listening on http://{address} ({:?}, network {})",
+                state.dialect, state.ledger_network
             );
-            paywire_server::serve(&settings, server).await
+            paywire_server::serve_on(
+                listener,
+                settings.limits,
+                server,
+                paywire_server::app::run::shutdown_signal(),
+            )
+            .await
         }
         Command::Migrate => {
             eprintln!("migrations applied");

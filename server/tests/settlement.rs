@@ -354,6 +354,29 @@ async fn evm_devnet_payments_settle_against_funded_addresses(backend: Backend) {
         app.settle(&unfunded).await["errorReason"],
         "insufficient_funds"
     );
+    // A v1 payment is answered in v1 terms: x402 1.x's settle response names the network by
+    // its v1 name (base-sepolia), the first time and on a replay.
+    let v1 = paywire_core::PaymentRequired::from_json_value(json!({"x402Version": 1, "error": "",
+        "accepts": [{"scheme": "exact", "network": "base-sepolia", "maxAmountRequired": "10000",
+            "resource": "https://api.example.com/weather", "description": "", "mimeType": "application/json",
+            "asset": usdc, "payTo": pay_to, "maxTimeoutSeconds": 60, "extra": {"name": "USDC", "version": "2"}}]})).unwrap();
+    let v1_requirements = v1.requirements(0).unwrap();
+    let exact = paywire_core::protocol::evm::sign_payment(
+        &v1_requirements,
+        &key,
+        &common::nonce(11),
+        paywire_server::base::util::now(),
+    )
+    .unwrap();
+    let v1_body = json!({"x402Version": 1, "paymentPayload": v1.payment(0, exact.to_object()).unwrap(), "paymentRequirements": v1_requirements});
+    let v1_settled = app.settle(&v1_body).await;
+    assert_eq!(
+        (v1_settled["success"].clone(), v1_settled["network"].clone()),
+        (json!(true), json!("base-sepolia")),
+        "{v1_settled}"
+    );
+    assert_eq!(app.settle(&v1_body).await["network"], "base-sepolia");
+    assert_eq!(settled["network"], "eip155:84532", "v2 answers keep CAIP-2");
     let (_, supported) = app.call(Method::GET, "/supported", None, None).await;
     assert!(supported["kinds"]
         .as_array()

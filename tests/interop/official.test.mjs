@@ -135,6 +135,8 @@ test("the legacy x402-fetch 1.2 (v1) pays an @paywire/wasm paywall from its v1 J
     assert.equal(response.status, 200, await response.clone().text());
     const settlement = JSON.parse(Buffer.from(response.headers.get("X-PAYMENT-RESPONSE"), "base64").toString());
     assert.equal(settlement.success, true, JSON.stringify(settlement));
+    // x402 1.x names networks only by their v1 names.
+    assert.equal(settlement.network, "base-sepolia");
     assert.equal(await balanceOf(), before - 20_000n);
   } finally {
     await api.close();
@@ -194,7 +196,7 @@ function runExample(name, env, ready) {
   return { child, exited, matched, output: () => output };
 }
 
-test("@x402/fetch pays a Rust axum API protected by paywire-axum (examples/provider)", async () => {
+test("@x402/fetch and the legacy x402-fetch 1.2 pay a Rust axum API protected by paywire-axum (examples/provider)", async () => {
   const provider = runExample(
     "example-provider",
     {
@@ -221,6 +223,16 @@ test("@x402/fetch pays a Rust axum API protected by paywire-axum (examples/provi
     const unpaid = await fetch(`${url}/v1/joke`);
     assert.equal(unpaid.status, 402);
     assert.ok(unpaid.headers.get("PAYMENT-REQUIRED"));
+    // The legacy x402-fetch 1.2 reads the v1 body, which lists only what it can parse (the
+    // ledger option, first in the v2 header, is left out of it), and pays in X-PAYMENT.
+    const v1 = await unpaid.json();
+    assert.ok(v1.accepts.length > 0 && v1.accepts.every((o) => !o.network.includes(":")), JSON.stringify(v1));
+    const legacy = await legacyWrapFetch(fetch, payer, 100_000n)(`${url}/v1/joke`);
+    assert.equal(legacy.status, 200, await legacy.clone().text());
+    const legacySettlement = JSON.parse(Buffer.from(legacy.headers.get("X-PAYMENT-RESPONSE"), "base64").toString());
+    assert.equal(legacySettlement.success, true, JSON.stringify(legacySettlement));
+    assert.equal(legacySettlement.network, "base-sepolia");
+    assert.equal(await balanceOf(), before - 2_000n, "the v1 payment charged once too");
   } finally {
     provider.child.kill("SIGINT");
     await provider.exited;

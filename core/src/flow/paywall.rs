@@ -39,7 +39,7 @@ use crate::protocol::names::{
 };
 use crate::protocol::{
     AnyRequirements, FacilitatorRequest, JsonObject, PaymentPayload, PaymentRequiredV1,
-    PaymentRequiredV2, ResourceInfo, SettleResponse, VerifyResponse,
+    PaymentRequiredV2, ResourceInfo, SettleResponse, VerifyResponse, Version,
 };
 use crate::token::{AccessToken, Bundle, KeyRing, TokenRequest};
 
@@ -435,7 +435,13 @@ impl Paywall {
         let accepts = route.accepts.as_ref().unwrap_or(&self.config.accepts);
         let mut resource = ResourceInfo::new(url);
         resource.description = route.rule.description.clone();
-        let v1 = quote.payment_required_v1(accepts, &resource, "X-PAYMENT header is required")?;
+        // Every option, for matching a v1 payment; the body a v1 client reads lists only the
+        // options it can parse (see `payment_required`).
+        let v1 = PaymentRequiredV1 {
+            x402_version: Version,
+            error: "X-PAYMENT header is required".into(),
+            accepts: quote.requirements_v1(accepts, &resource)?,
+        };
         let v2 =
             quote.payment_required_v2(accepts, resource, None, Some(self.extensions.clone()))?;
         Ok((v2, v1))
@@ -625,9 +631,9 @@ impl PaywallFlow {
                     .insert(ACCESS_TOKEN_EXTENSION.into(), token);
             }
         }
-        let name = match self.request.as_ref().map(|r| r.version()) {
-            Some(1) => X_PAYMENT_RESPONSE,
-            _ => PAYMENT_RESPONSE,
+        let (name, settled) = match self.request.as_ref().map(|r| r.version()) {
+            Some(1) => (X_PAYMENT_RESPONSE, settled.into_v1_form()),
+            _ => (PAYMENT_RESPONSE, settled),
         };
         PaywallAction::Deliver {
             set_headers: BTreeMap::from([(name.to_string(), header::encode(&settled))]),
@@ -644,6 +650,8 @@ impl PaywallFlow {
         v2.error = Some(code.to_string());
         let mut v1 = v1.clone();
         v1.error = code.to_string();
+        v1.accepts
+            .retain(|requirements| crate::network::is_v1_name(&requirements.network));
         let mut body = serde_json::to_value(&v1).unwrap_or(Value::Null);
         if let Some(object) = body.as_object_mut() {
             object.insert("message".into(), Value::String(message.to_string()));

@@ -167,6 +167,15 @@ pub struct SettleResponse {
     pub extensions: Option<JsonObject>,
 }
 
+impl SettleResponse {
+    /// The answer as a v1 message carries it: the network by its v1 name when it has one
+    /// (x402 1.x's settle-response schema names networks only that way).
+    pub fn into_v1_form(mut self) -> SettleResponse {
+        self.network = crate::network::v1_form(&self.network).to_string();
+        self
+    }
+}
+
 /// One scheme/network pair a facilitator supports.
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

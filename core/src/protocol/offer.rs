@@ -87,17 +87,22 @@ impl Quote {
             .collect()
     }
 
-    /// The v1 402 JSON body for this quote.
+    /// The v1 402 JSON body for this quote: only the options a v1 client can read (those whose
+    /// network has a v1 name). v1 clients parse every option against their closed list of
+    /// network names and give up on the first they cannot, so one Paywire ledger option would
+    /// keep them from paying any other; the v2 header keeps every option.
     pub fn payment_required_v1(
         &self,
         options: &[PaymentOption],
         resource: &ResourceInfo,
         error: impl Into<String>,
     ) -> Result<PaymentRequiredV1> {
+        let mut accepts = self.requirements_v1(options, resource)?;
+        accepts.retain(|requirements| crate::network::is_v1_name(&requirements.network));
         Ok(PaymentRequiredV1 {
             x402_version: Version,
             error: error.into(),
-            accepts: self.requirements_v1(options, resource)?,
+            accepts,
         })
     }
 }

@@ -246,7 +246,7 @@ pub async fn settle(
     now: u64,
 ) -> Result<Settled, ApiError> {
     let network = request.payment_requirements.network();
-    match Settler::pick(state, request) {
+    let settled = match Settler::pick(state, request) {
         Err(refusal) => Ok(failed(network, refusal)),
         Ok(Settler::Chain(chain)) => chain::settle(state, chain, client, request, body, now).await,
         Ok(Settler::Ledger) => {
@@ -271,7 +271,16 @@ pub async fn settle(
             )
             .await
         }
-    }
+    }?;
+    // A v1 request is answered in v1 terms: x402 1.x names networks only by their v1 names
+    // (the request was read in CAIP-2 form; stored answers are kept in it).
+    Ok(match request.payment_payload.version() {
+        1 => Settled {
+            response: settled.response.into_v1_form(),
+            ..settled
+        },
+        _ => settled,
+    })
 }
 
 /// `GET /supported`: every settler's kinds, each listed concretely (the TypeScript SDK

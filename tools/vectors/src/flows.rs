@@ -98,6 +98,28 @@ fn answer_402_of(config: Value, url: &str) -> Answer {
     }
 }
 
+/// The v1 JSON body an older server sent, listing the ledger option too (a Paywire paywall's v1
+/// body lists only options with v1 network names): the v2 header's ledger option in v1 form,
+/// appended. Clients still read such a body.
+fn v1_body_listing_the_ledger(answer: &Answer) -> String {
+    let required: Value = header::decode(&answer.headers["PAYMENT-REQUIRED"], usize::MAX).unwrap();
+    let mut body: Value = serde_json::from_str(&answer.body).unwrap();
+    let resource = required["resource"]["url"].clone();
+    let description = required["resource"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    for option in required["accepts"].as_array().unwrap() {
+        if option["network"].as_str().unwrap().starts_with("paywire:") {
+            body["accepts"].as_array_mut().unwrap().insert(0, json!({
+                "scheme": option["scheme"], "network": option["network"],
+                "maxAmountRequired": option["amount"], "resource": resource,
+                "description": description, "mimeType": "application/json", "payTo": option["payTo"],
+                "maxTimeoutSeconds": option["maxTimeoutSeconds"], "asset": option["asset"]}));
+        }
+    }
+    body.to_string()
+}
+
 fn response_event(status: u16, headers: Value, body: Option<&str>) -> Value {
     let mut event = json!({"event": "response", "status": status, "headers": headers});
     if let Some(body) = body {
@@ -302,7 +324,11 @@ pub(crate) fn client(dir: &Path) {
     let answer = answer_402(WEATHER);
     let mut s = ClientScenario::new(ledger_client(open.clone()), "GET", WEATHER, Key::Ledger);
     s.start(json!([]));
-    s.feed(v1_event(&answer));
+    s.feed(response_event(
+        402,
+        json!({"content-type": "application/json"}),
+        Some(&v1_body_listing_the_ledger(&answer)),
+    ));
     let action = s.pay(json!({}), 2);
     let action = s.sign(&action);
     let headers = paid_headers(&action);
@@ -317,7 +343,7 @@ pub(crate) fn client(dir: &Path) {
     ));
     s.done(
         &mut b,
-        "v1 fallback: a 402 with only a JSON body is paid in X-PAYMENT",
+        "v1 fallback: a 402 with only a JSON body (an older server's, listing the ledger) is paid in X-PAYMENT",
     );
 
     let mut s = ClientScenario::new(evm_client(open.clone()), "GET", WEATHER, Key::Evm(EVM_KEY));
@@ -753,6 +779,16 @@ pub(crate) fn paywall(dir: &Path) {
     s.done(
         &mut b,
         "v1: X-PAYMENT matched by scheme and network, answered in X-PAYMENT-RESPONSE",
+    );
+
+    let mut s = PaywallScenario::new(config.clone(), false);
+    s.request("GET", WEATHER, json!({&v1_name: &v1_value}));
+    s.feed(verified(&evm_address()));
+    s.feed(json!({"event": "handler", "status": 200}));
+    s.feed(settled("eip155:84532", &evm_address()));
+    s.done(
+        &mut b,
+        "v1: a facilitator answering in CAIP-2 is relayed with the v1 name (base-sepolia) in X-PAYMENT-RESPONSE",
     );
 
     let mut s = PaywallScenario::new(config.clone(), false);

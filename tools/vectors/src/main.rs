@@ -392,7 +392,11 @@ fn pricing(dir: &Path) {
         {"asset": {"network": "eip155:1", "address": "0x6B175474E89094C44Da98b954EedeAC495271d0F", "symbol": "DAI", "decimals": 18}, "payTo": PAY_TO}
     ]);
     for version in [1, 2] {
-        b.case(format!("v{version} 402 for three options"), "pricing.payment_required", json!({
+        let title = match version {
+            1 => "v1 402 for three options: only those with a v1 network name (a v1 client gives up on the first it cannot read)".to_string(),
+            _ => format!("v{version} 402 for three options"),
+        };
+        b.case(title, "pricing.payment_required", json!({
             "pricebook": tiered_book("graduated"), "request": {"method": "GET", "path": "/weather/paris", "periodRequests": 5},
             "options": options, "resource": {"url": "https://api.example.com/weather/paris", "description": "Weather", "mimeType": "application/json"},
             "x402Version": version}));
