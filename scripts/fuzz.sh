@@ -4,6 +4,7 @@
 # New inputs go to a scratch directory, so the committed corpus only changes on purpose
 # (`cargo fuzz cmin` after a long run). A crash fails the script and leaves its input in
 # fuzz/artifacts/<target>/: turn it into a vector, then fix.
+# Targets run one per core at once (PAYWIRE_FUZZ_JOBS to choose).
 # Usage: bash scripts/fuzz.sh [seconds-per-target] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,15 +20,30 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --version 0.13
 (cd fuzz && cargo fuzz build)
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-for target in "${TARGETS[@]}"; do
+# One target per core, at once: each fuzzes single-threaded for its full time.
+PARALLEL=${PAYWIRE_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+fuzz_one() {
+  local target=$1 log="$scratch/$1.log"
   mkdir -p "$scratch/$target"
-  log="$scratch/$target.log"
   if ! (cd fuzz && cargo fuzz run "$target" "$scratch/$target" "corpus/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 >"$log" 2>&1); then
     tail -40 "$log"
     echo "fuzz: $target crashed (input in fuzz/artifacts/$target/)" >&2
-    exit 1
+    return 1
   fi
+  local runs
   runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -1)
   echo "fuzz: $target: $runs, 0 crashes"
+}
+failed=0
+running=()
+for target in "${TARGETS[@]}"; do
+  fuzz_one "$target" &
+  running+=($!)
+  if [ ${#running[@]} -ge "$PARALLEL" ]; then
+    wait "${running[0]}" || failed=1
+    running=("${running[@]:1}")
+  fi
 done
+for job in "${running[@]}"; do wait "$job" || failed=1; done
+exit $failed

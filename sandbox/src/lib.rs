@@ -35,6 +35,7 @@ use paywire_server::app::run;
 use paywire_server::app::settings::Settings;
 use paywire_server::base::error::ApiError;
 use paywire_server::base::ledger;
+use paywire_server::services::auth;
 use paywire_server::services::state::AppState;
 
 /// A settlement server running in this process on a loopback port, with helpers to create
@@ -128,6 +129,59 @@ impl Sandbox {
         Ok(agent)
     }
 
+    /// The oldest tenant of `kind` (`provider`, `agent`) named `name`: `(id, wallet id)`.
+    pub async fn find(&self, kind: &str, name: &str) -> Result<Option<(String, String)>, ApiError> {
+        Ok(paywire_server::store::tenants::find_by_name(&self.state.pool, kind, name).await?)
+    }
+
+    /// A new API key (`read`, `write`) for a tenant: an earlier run's keys were shown once.
+    pub async fn new_api_key(&self, tenant_id: &str, kind: &str) -> Result<String, ApiError> {
+        let scopes: Vec<String> = tenants::DEFAULT_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Ok(
+            auth::create_api_key(&self.state.pool, tenant_id, kind, &scopes)
+                .await?
+                .key,
+        )
+    }
+
+    /// A new operator key (the one a server generates is shown on its first start only).
+    pub async fn new_operator_key(&self) -> Result<String, ApiError> {
+        auth::add_operator_key(&self.state).await
+    }
+
+    /// An agent wallet's signing secret (hex), unsealed.
+    pub async fn wallet_secret(
+        &self,
+        wallet_id: &str,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, ApiError> {
+        auth::wallet_secret_hex(&self.state, wallet_id).await
+    }
+
+    /// Sets an agent's policy and starts its spending over (a new day for the demo's agent).
+    pub async fn reset_agent(&self, wallet_id: &str, policy: &Policy) -> Result<(), ApiError> {
+        paywire_server::store::wallets::set_policy(&self.state.pool, wallet_id, policy).await?;
+        let mut conn = self.state.pool.acquire().await?;
+        paywire_server::store::wallets::set_usage(
+            &mut conn,
+            wallet_id,
+            &paywire_core::policy::Usage::default(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deposits what a wallet lacks of `funds` ledger dollars (`"6.16"`).
+    pub async fn top_up(&self, wallet_id: &str, funds: Decimal) -> Result<(), ApiError> {
+        let lacking = funds - self.balance(wallet_id).await?;
+        if lacking > Decimal::ZERO {
+            wallets::fund_ledger(&self.state, wallet_id, &lacking.to_string(), None).await?;
+        }
+        Ok(())
+    }
+
     /// Credits `amount` (`"1.00"`) of the devnet network's USDC to an EVM address.
     pub async fn fund_evm(
         &self,
@@ -171,6 +225,21 @@ impl Sandbox {
     }
 }
 
+/// The weather API's priced routes (paywall routes: a price rule, and a bundle it sells).
+pub fn weather_routes(report_price: Decimal) -> Value {
+    let atomic =
+        |dollars: Decimal| -> String { (dollars * Decimal::from(1_000_000)).trunc().to_string() };
+    json!([
+        {"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"},
+         "description": "Current weather"},
+        {"method": "GET", "path": "/v1/forecast/:city", "price": {"flat": "50000"},
+         "description": "Three-day forecast (each payment buys 3 more within the hour)",
+         "bundle": {"maxUses": 3, "seconds": 3600}},
+        {"method": "GET", "path": "/v1/report", "price": {"flat": atomic(report_price)},
+         "description": "The premium climate report"},
+    ])
+}
+
 /// A small weather API priced for the demo: `/v1/weather/{city}` costs $0.01, a
 /// `/v1/forecast/{city}` costs $0.05 and sells a token for 3 more forecasts within the hour,
 /// `/v1/report` costs `report_price` (whole dollars), `/healthz` is free. Paid on the ledger
@@ -181,17 +250,8 @@ pub fn weather_api(
     pay_to: &str,
     report_price: Decimal,
 ) -> Result<Router, String> {
-    let cents =
-        |dollars: Decimal| -> String { (dollars * Decimal::from(1_000_000)).trunc().to_string() };
     let config: PaywallConfig = serde_json::from_value(json!({
-        "routes": [
-            {"method": "GET", "path": "/v1/weather/:city", "price": {"flat": "10000"},
-             "description": "Current weather"},
-            {"method": "GET", "path": "/v1/forecast/:city", "price": {"flat": "50000"},
-             "description": "Three-day forecast", "bundle": {"maxUses": 3, "seconds": 3600}},
-            {"method": "GET", "path": "/v1/report", "price": {"flat": cents(report_price)},
-             "description": "The premium climate report"},
-        ],
+        "routes": weather_routes(report_price),
         "accepts": [{
             "asset": {"network": network, "address": ledger::LEDGER_ASSET, "symbol": "USD", "decimals": 6},
             "payTo": pay_to,
@@ -351,6 +411,137 @@ impl WebhookInbox {
     }
 }
 
+/// The demo's provider and agent: made on the first run, found again on the next ones (with new
+/// API keys: keys are shown once), the agent's policy set and its day started over.
+struct DemoParties {
+    provider_id: String,
+    provider_wallet: String,
+    provider_key: String,
+    agent_wallet: String,
+    agent_key: String,
+    agent_secret: zeroize::Zeroizing<String>,
+    operator_key: String,
+    /// Balances when this run starts.
+    agent_start: Decimal,
+    provider_start: Decimal,
+}
+
+const DEMO_PROVIDER: &str = "Demo Weather Co";
+const DEMO_AGENT: &str = "Demo research agent";
+
+impl DemoParties {
+    async fn open(
+        sandbox: &Sandbox,
+        policy: &Policy,
+        funds: Decimal,
+        routes: &Value,
+    ) -> Result<Self, String> {
+        let fail = |what: &str| {
+            let what = what.to_string();
+            move |e: ApiError| format!("{what}: {e}")
+        };
+        let found = (
+            sandbox
+                .find("provider", DEMO_PROVIDER)
+                .await
+                .map_err(fail("finding the provider"))?,
+            sandbox
+                .find("agent", DEMO_AGENT)
+                .await
+                .map_err(fail("finding the agent"))?,
+        );
+        let (provider_id, provider_wallet, provider_key, agent_wallet, agent_key) = match found {
+            (Some((provider_id, provider_wallet)), Some((agent_id, agent_wallet))) => {
+                println!("  reusing the provider and agent of an earlier run on this database (--fresh starts over)");
+                let provider_key = sandbox
+                    .new_api_key(&provider_id, "provider")
+                    .await
+                    .map_err(fail("a key for the provider"))?;
+                let agent_key = sandbox
+                    .new_api_key(&agent_id, "agent")
+                    .await
+                    .map_err(fail("a key for the agent"))?;
+                (
+                    provider_id,
+                    provider_wallet,
+                    provider_key,
+                    agent_wallet,
+                    agent_key,
+                )
+            }
+            _ => {
+                let provider = sandbox
+                    .provider(DEMO_PROVIDER, None)
+                    .await
+                    .map_err(fail("creating the provider"))?;
+                // The provider registers its prices with the server too, as the dashboard
+                // and quotes read them. Without their bundles: the API's own paywall sells
+                // those, with its own keys.
+                for route in routes.as_array().into_iter().flatten() {
+                    let mut rule = route.clone();
+                    rule.as_object_mut().map(|r| r.remove("bundle"));
+                    let rule = serde_json::from_value(rule).map_err(|e| e.to_string())?;
+                    paywire_server::api::endpoints::register(
+                        &sandbox.state,
+                        provider.id.clone(),
+                        rule,
+                        None,
+                    )
+                    .await
+                    .map_err(fail("registering the provider's prices"))?;
+                }
+                let agent = tenants::create_agent(&sandbox.state, DEMO_AGENT, Some(policy.clone()))
+                    .await
+                    .map_err(fail("creating the agent"))?;
+                (
+                    provider.id,
+                    provider.wallet_id,
+                    provider.api_key.unwrap_or_default(),
+                    agent.wallet_id,
+                    agent.api_key.unwrap_or_default(),
+                )
+            }
+        };
+        sandbox
+            .reset_agent(&agent_wallet, policy)
+            .await
+            .map_err(fail("setting the agent's policy"))?;
+        sandbox
+            .top_up(&agent_wallet, funds)
+            .await
+            .map_err(fail("funding the agent"))?;
+        let agent_secret = sandbox
+            .wallet_secret(&agent_wallet)
+            .await
+            .map_err(fail("the agent's wallet secret"))?
+            .ok_or("the agent has no wallet secret")?;
+        let operator_key = match &sandbox.admin_key {
+            Some(key) => key.clone(),
+            None => sandbox
+                .new_operator_key()
+                .await
+                .map_err(fail("an operator key"))?,
+        };
+        Ok(DemoParties {
+            agent_start: sandbox
+                .balance(&agent_wallet)
+                .await
+                .map_err(fail("a balance"))?,
+            provider_start: sandbox
+                .balance(&provider_wallet)
+                .await
+                .map_err(fail("a balance"))?,
+            provider_id,
+            provider_wallet,
+            provider_key,
+            agent_wallet,
+            agent_key,
+            agent_secret,
+            operator_key,
+        })
+    }
+}
+
 /// Runs the demo over `settings` (its listen address and database): the settlement server,
 /// the weather API on the next port, the provider's webhook receiver, and the agent's calls.
 pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), String> {
@@ -376,25 +567,21 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
             path.display()
         );
     }
-    // Enough daily budget for the payments asked for, and a report that costs more.
+    // Enough daily budget for the payments asked for; the report is priced at the whole
+    // limit, so the day's earlier calls leave too little for it.
     let wanted = options.payments.unwrap_or(0);
     let per_payment_cents = i64::try_from(wanted).unwrap_or(i64::MAX / 100);
     let daily_limit = Decimal::ONE.max(Decimal::new(16 + per_payment_cents, 2));
-    let report_price = daily_limit + Decimal::ONE;
-    let provider = sandbox
-        .provider("Demo Weather Co", None)
-        .await
-        .map_err(|e| format!("creating the provider: {e}"))?;
+    let report_price = daily_limit;
+    // At most the daily limit per request, and per day.
     let policy: Policy = serde_json::from_value(json!({
-        "maxPerRequest": dollars(report_price),
+        "maxPerRequest": dollars(daily_limit),
         "dailyLimit": dollars(daily_limit),
     }))
     .map_err(|e| e.to_string())?;
-    let funds = dollars(daily_limit + Decimal::from(5));
-    let agent = sandbox
-        .agent("Demo research agent", policy.clone(), &funds)
-        .await
-        .map_err(|e| format!("creating the agent: {e}"))?;
+    let funds = daily_limit + Decimal::from(5);
+    let parties =
+        DemoParties::open(&sandbox, &policy, funds, &weather_routes(report_price)).await?;
     let api_address = SocketAddr::new(
         settings.listen.ip(),
         match settings.listen.port() {
@@ -407,7 +594,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
     let app = weather_api(
         &sandbox.url,
         sandbox.network(),
-        &provider.wallet_id,
+        &parties.provider_wallet,
         report_price,
     )?;
     let (api, _api_task) = serve_app(api_address, app).await?;
@@ -415,8 +602,9 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         "  weather API         http://{api} (paywire-axum; facilitator: the settlement server)"
     );
     println!(
-        "  agent               wallet {} with ${funds}; policy: at most ${} a day (paywire-reqwest)",
-        agent.wallet_id,
+        "  agent               wallet {} with ${}; policy: at most ${} a day (paywire-reqwest)",
+        parties.agent_wallet,
+        dollars(parties.agent_start),
         dollars(daily_limit)
     );
     let inbox = WebhookInbox::default();
@@ -424,7 +612,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         serve_app(SocketAddr::new(settings.listen.ip(), 0), inbox.router()).await?;
     let webhook = paywire_server::api::webhooks::set(
         &sandbox.state,
-        provider.id.clone(),
+        parties.provider_id.clone(),
         &format!("http://{inbox_address}/webhooks"),
     )
     .await
@@ -434,17 +622,13 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         "  provider webhooks   http://{inbox_address}/webhooks (signatures checked with paywire-core)"
     );
     println!("  dashboard           {}/dashboard", sandbox.url);
-    if let (Some(provider_key), Some(agent_key)) = (&provider.api_key, &agent.api_key) {
-        println!("    sign in as the provider with {provider_key}");
-        println!("    or as the agent with         {agent_key}");
-    }
+    println!("    sign in as the provider with {}", parties.provider_key);
+    println!("    or as the agent with         {}", parties.agent_key);
+    println!("    or as the operator with      {}", parties.operator_key);
     println!();
 
-    let secret = agent
-        .wallet_secret
-        .as_deref()
-        .ok_or("the agent has no wallet secret")?;
-    let signer = LedgerSigner::from_hex(&agent.wallet_id, secret).map_err(|e| e.to_string())?;
+    let signer = LedgerSigner::from_hex(&parties.agent_wallet, &parties.agent_secret)
+        .map_err(|e| e.to_string())?;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(Paywire::builder(policy, signer).build())
         .build();
@@ -498,15 +682,16 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         }
         println!();
     }
-    let spent = Decimal::from_str_exact(&funds).unwrap_or_default()
+    let spent = parties.agent_start
         - sandbox
-            .balance(&agent.wallet_id)
+            .balance(&parties.agent_wallet)
             .await
             .map_err(|e| e.to_string())?;
     let earned = sandbox
-        .balance(&provider.wallet_id)
+        .balance(&parties.provider_wallet)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        - parties.provider_start;
     // Let the webhooks of these payments go out (bounded), then say what arrived.
     for _ in 0..100 {
         match paywire_server::store::events::queue_depth(&sandbox.state.pool).await {

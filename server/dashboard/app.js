@@ -1,6 +1,7 @@
-// The Paywire dashboard: signs in with a provider's or an agent's API key (kept in this tab's
-// sessionStorage only) and shows what the settlement server's API says — nothing is computed
-// here but the chart's geometry. Every value is inserted as text, never as HTML.
+// The Paywire dashboard: signs in with a provider's, an agent's or the operator's API key (kept
+// in this tab's sessionStorage only) and shows what the settlement server's API says — nothing
+// is computed here but the chart's geometry and the wording. Every value is inserted as text,
+// never as HTML.
 
 const KEY = "paywire-key";
 const $ = (selector) => document.querySelector(selector);
@@ -41,6 +42,36 @@ function path(resource) {
   } catch {
     return resource ?? "";
   }
+}
+
+/** A ledger price rule's price in dollars (atomic units, 6 decimals). */
+function dollars(atomic) {
+  const digits = String(atomic).padStart(7, "0");
+  const whole = digits.slice(0, -6).replace(/^0+(?=\d)/, "");
+  const fraction = digits.slice(-6).replace(/0+$/, "").padEnd(2, "0");
+  return `$${whole}.${fraction}`;
+}
+
+/** What a price rule charges, in words. */
+function priceText(price) {
+  if (price?.flat !== undefined) return dollars(price.flat);
+  if (Array.isArray(price?.tiers)) return `tiered: from ${dollars(price.tiers[price.tiers.length - 1]?.price ?? "0")}`;
+  return "see the rule";
+}
+
+/** A spending policy in words, one line per limit it sets. */
+function policyWords(policy) {
+  const lines = [];
+  if (policy.maxPerRequest) lines.push(["Per request", `at most $${policy.maxPerRequest}`]);
+  if (policy.dailyLimit) lines.push(["Per day", `at most $${policy.dailyLimit}`]);
+  if (policy.monthlyLimit) lines.push(["Per month", `at most $${policy.monthlyLimit}`]);
+  if (policy.velocity) lines.push(["Pace", `at most ${policy.velocity.maxPayments} payments every ${policy.velocity.windowSeconds} seconds`]);
+  if (policy.approvalThreshold) lines.push(["Approval", `asked for payments above $${policy.approvalThreshold}`]);
+  for (const [key, what] of [["allowedNetworks", "networks"], ["allowedAssets", "assets"], ["allowedPayees", "payees"], ["allowedHosts", "hosts"]]) {
+    if (Array.isArray(policy[key])) lines.push([`Only these ${what}`, policy[key].join(", ")]);
+  }
+  if (lines.length === 0) lines.push(["Limits", "none: every payment is allowed"]);
+  return lines;
 }
 
 function card(label, value, testid) {
@@ -99,18 +130,31 @@ function barChart(groups, testid, limit) {
 }
 
 function paymentsTable(payments, counterparty) {
+  const columns = {
+    provider: [["Provider"], (p) => p.providerName ?? p.providerId ?? ""],
+    payer: [["Payer"], (p) => p.agentName ?? p.agentId ?? p.payer],
+  };
+  const shown = (counterparty === "both" ? ["payer", "provider"] : [counterparty]).map((c) => columns[c]);
   return table(
-    [["When"], ["Payment", false, "mono"], [counterparty === "provider" ? "Provider" : "Payer"], ["Resource"], ["Amount", true], ["Net", true]],
-    payments.data.map((p) => [
-      when(p.created),
-      p.id,
-      counterparty === "provider" ? p.providerId ?? "" : p.agentId ?? p.payer,
-      path(p.resource),
-      `$${p.amount}`,
-      `$${p.net}`,
-    ]),
+    [["When"], ["Payment", false, "mono"], ...shown.map(([header]) => header), ["Resource"], ["Amount", true], ["Net", true]],
+    payments.data.map((p) => [when(p.created), p.id, ...shown.map(([, value]) => value(p)), path(p.resource), `$${p.amount}`, `$${p.net}`]),
     "payments",
   );
+}
+
+/** Names by tenant id, from what a listing carries. */
+function namesOf(payments) {
+  const names = new Map();
+  for (const p of payments.data) {
+    if (p.agentId && p.agentName) names.set(p.agentId, p.agentName);
+    if (p.providerId && p.providerName) names.set(p.providerId, p.providerName);
+  }
+  return names;
+}
+
+function deliveriesTable(deliveries) {
+  return table([["When"], ["Event"], ["Event id", false, "mono"], ["Attempt", true], ["Status"], ["ms", true]],
+    deliveries.data.map((d) => [when(d.created), d.eventType ?? "", d.eventId, String(d.attempt), d.statusCode ? String(d.statusCode) : d.error ?? "", String(d.durationMs)]), "deliveries");
 }
 
 async function renderProvider(me, view) {
@@ -121,6 +165,7 @@ async function renderProvider(me, view) {
     api(`/v1/providers/${me.tenantId}/endpoints?limit=100`),
   ]);
   const usd = revenue.assets[0];
+  const names = namesOf(payments);
   const totals = usd?.totals ?? { gross: "0", fees: "0", net: "0", payments: 0 };
   view.append(
     el("div", { class: "cards" },
@@ -133,15 +178,13 @@ async function renderProvider(me, view) {
       table([["Resource"], ["Payments", true], ["Gross", true], ["Net", true]],
         (usd?.byEndpoint ?? []).map((g) => [path(g.key), String(g.payments), `$${g.gross}`, `$${g.net}`]), "endpoints-by-revenue")),
     panel("Priced endpoints",
-      table([["Method"], ["Path"], ["Price (atomic)"], ["State"]],
-        endpoints.data.map((e) => [e.rule.method, e.rule.path, JSON.stringify(e.rule.price), e.disabled ? "disabled" : "enabled"]), "endpoints")),
+      table([["Method"], ["Path"], ["Price", true], ["What it is"], ["State"]],
+        endpoints.data.map((e) => [e.rule.method, e.rule.path, priceText(e.rule.price), e.rule.description ?? "", e.disabled ? "disabled" : "enabled"]), "endpoints")),
     panel("Top payers",
-      table([["Payer"], ["Agent"], ["Payments", true], ["Gross", true]],
-        (usd?.byCounterparty ?? []).map((g) => [g.key, g.agentId ?? "", String(g.payments), `$${g.gross}`]), "top-payers")),
+      table([["Payer"], ["Payments", true], ["Gross", true]],
+        (usd?.byCounterparty ?? []).map((g) => [names.get(g.agentId) ?? g.agentId ?? g.key, String(g.payments), `$${g.gross}`]), "top-payers")),
     panel("Recent payments", paymentsTable(payments, "payer")),
-    panel("Webhook deliveries",
-      table([["When"], ["Event", false, "mono"], ["Attempt", true], ["Status"], ["ms", true]],
-        deliveries.data.map((d) => [when(d.created), d.eventId, String(d.attempt), d.statusCode ? String(d.statusCode) : d.error ?? "", String(d.durationMs)]), "deliveries")),
+    panel("Webhook deliveries", deliveriesTable(deliveries)),
   );
 }
 
@@ -152,6 +195,7 @@ async function renderAgent(me, view) {
     api("/v1/payments?limit=10"),
   ]);
   const usd = spending.assets[0];
+  const names = namesOf(payments);
   const balance = wallet.balances.find((b) => b.asset === "USD") ?? wallet.balances[0];
   const policy = spending.policy ?? {};
   view.append(
@@ -162,11 +206,34 @@ async function renderAgent(me, view) {
       card("Daily limit", policy.dailyLimit ? `$${policy.dailyLimit}` : "none", "daily-limit")),
     panel("Spending by day against the daily limit",
       usd ? barChart(usd.byPeriod.map((g) => ({ key: g.key, value: g.gross })), "spending-chart", policy.dailyLimit) : el("p", { class: "empty" }, "No spending yet.")),
-    panel("Policy",
-      table([["Rule"], ["Value"]], Object.entries(policy).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]), "policy")),
+    panel("Policy", table([["Limit"], ["What it allows"]], policyWords(policy), "policy")),
     panel("By provider",
-      table([["Provider"], ["Payments", true], ["Spent", true]], (usd?.byCounterparty ?? []).map((g) => [g.key, String(g.payments), `$${g.gross}`]), "by-provider")),
+      table([["Provider"], ["Payments", true], ["Spent", true]], (usd?.byCounterparty ?? []).map((g) => [names.get(g.key) ?? g.key, String(g.payments), `$${g.gross}`]), "by-provider")),
     panel("Recent payments", paymentsTable(payments, "provider")),
+  );
+}
+
+async function renderOperator(view) {
+  const [tenants, payments, deliveries] = await Promise.all([
+    api("/v1/tenants?limit=100"),
+    api("/v1/payments?limit=10"),
+    api("/v1/webhook-deliveries?limit=10"),
+  ]);
+  const providers = tenants.data.filter((t) => t.kind === "provider");
+  const disabled = providers.filter((t) => t.webhookDisabled);
+  const failing = deliveries.data.filter((d) => !(d.statusCode >= 200 && d.statusCode < 300));
+  view.append(
+    el("div", { class: "cards" },
+      card("Providers", String(providers.length), "providers"),
+      card("Agents", String(tenants.data.length - providers.length), "agents"),
+      card("Webhook endpoints disabled", String(disabled.length), "webhooks-disabled"),
+      card("Failed deliveries, last 10", String(failing.length), "deliveries-failed")),
+    panel("Tenants",
+      table([["Name"], ["Kind"], ["Id", false, "mono"], ["Wallet", false, "mono"], ["Webhook"]],
+        tenants.data.map((t) => [t.name, t.kind, t.id, t.walletId ?? "", t.kind !== "provider" ? "" : !t.webhookUrl ? "none set" : t.webhookDisabled ? `disabled after ${t.webhookFailures} failures` : t.webhookFailures > 0 ? `failing (${t.webhookFailures} in a row)` : "healthy"]),
+        "tenants")),
+    panel("Recent settlements", paymentsTable(payments, "both")),
+    panel("Webhook deliveries", deliveriesTable(deliveries)),
   );
 }
 
@@ -176,10 +243,9 @@ async function load() {
   $("#error").textContent = "";
   try {
     const me = await api("/v1/me");
-    if (me.kind !== "provider" && me.kind !== "agent") throw Object.assign(new Error("sign in with a provider's or an agent's key"), { code: "wrong_key" });
-    $("#who").textContent = `${me.name} — ${me.kind} ${me.tenantId}`;
+    $("#who").textContent = me.kind === "operator" ? "the operator — every tenant" : `${me.name} — ${me.kind} ${me.tenantId}`;
     view.setAttribute("data-kind", me.kind);
-    await (me.kind === "provider" ? renderProvider(me, view) : renderAgent(me, view));
+    await (me.kind === "provider" ? renderProvider(me, view) : me.kind === "agent" ? renderAgent(me, view) : renderOperator(view));
     $("#sign-in").hidden = true;
     $("#sign-out").hidden = false;
     view.hidden = false;

@@ -414,6 +414,8 @@ async fn payments_list_page_by_page_for_their_own_tenant(backend: Backend) {
         pages += 1;
         for payment in data {
             assert_eq!(payment["providerId"], provider.id.as_str());
+            assert_eq!(payment["providerName"], "Weather Co");
+            assert_eq!(payment["agentName"], "agent");
             assert_eq!(payment["amount"], "0.01");
             seen.push((
                 payment["created"].as_i64().unwrap(),
@@ -624,6 +626,56 @@ async fn events_and_deliveries_list_with_their_state(backend: Backend) {
     assert!(attempts
         .iter()
         .any(|a| a["statusCode"] == 200 && a["error"].is_null()));
+    assert!(
+        attempts.iter().all(|a| a["eventType"] == "payment.settled"),
+        "each attempt names its event's type: {deliveries}"
+    );
+    // The operator lists every tenant, with its webhook endpoint's health; a tenant cannot.
+    let (status, tenants) = app
+        .call(Method::GET, "/v1/tenants?limit=100", Some(ADMIN), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tenants}");
+    let listed = tenants["data"].as_array().unwrap();
+    let mine = listed
+        .iter()
+        .find(|t| t["id"] == provider.id.as_str())
+        .expect("the provider is listed");
+    assert_eq!(
+        (
+            mine["kind"].clone(),
+            mine["name"].clone(),
+            mine["webhookUrl"].clone(),
+            mine["webhookDisabled"].clone()
+        ),
+        (
+            json!("provider"),
+            json!("Weather Co"),
+            json!(receiver.url),
+            json!(false)
+        )
+    );
+    assert_eq!(mine["walletId"], provider.wallet.as_str());
+    let (_, agents) = app
+        .call(Method::GET, "/v1/tenants?kind=agent", Some(ADMIN), None)
+        .await;
+    assert!(agents["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["kind"] == "agent"));
+    assert!(agents["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == agent.id.as_str()));
+    let (status, _) = app
+        .call(Method::GET, "/v1/tenants", Some(&provider.key), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a tenant's key lists no other tenant"
+    );
     // The agent sees none of the provider's deliveries.
     let (_, none) = app
         .call(

@@ -1,8 +1,9 @@
 // The dashboard in headless Chromium (Debian's `chromium`, driven by playwright-core) against
-// a live `paywire-demo` with its demo data: sign in as the provider and as the agent,
-// check that the cards and charts show what the API says (the exact totals), that nothing on
-// the page errs, and write a screenshot of each view (target/dashboard/*.png, the test's
-// artifacts; README's pictures are copies).
+// a live `paywire-demo` with its demo data: sign in as the provider, the agent and the operator,
+// check that the cards and charts show what the API says (the exact totals), that tenants show
+// by name, priced endpoints with their prices, deliveries with their event types, the policy in
+// words; that nothing on the page errs; and write a screenshot of each view
+// (target/dashboard/*.png, the test's artifacts; README's pictures are copies).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -16,7 +17,7 @@ const DEMO = process.env.PAYWIRE_DEMO_BIN ?? join(repo, "target/debug/paywire-de
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = process.env.DASHBOARD_SCREENSHOTS ?? join(repo, "target/dashboard");
 
-let demo, browser, origin, providerKey, agentKey;
+let demo, browser, origin, providerKey, agentKey, operatorKey;
 
 /** Starts the demo (it keeps serving) and reads its banner until it says so. */
 function startDemo() {
@@ -44,6 +45,7 @@ before(async () => {
   origin = started.out.match(/dashboard\s+(http:\/\/\S+)\/dashboard/)[1];
   providerKey = started.out.match(/sign in as the provider with (\S+)/)[1];
   agentKey = started.out.match(/or as the agent with\s+(\S+)/)[1];
+  operatorKey = started.out.match(/or as the operator with\s+(\S+)/)[1];
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
@@ -108,8 +110,19 @@ test("the provider view shows the revenue the API reports, charted by day", asyn
   assert.ok(bars.every((b) => b.height > 0), "every bar is drawn");
   const rows = await page.$$eval("[data-testid=payments] tbody tr", (trs) => trs.length);
   assert.equal(rows, Math.min(10, usd.totals.payments));
-  const deliveries = await page.$$eval("[data-testid=deliveries] tbody tr", (trs) => trs.length);
-  assert.ok(deliveries >= 1, "the demo's webhooks were delivered and listed");
+  const deliveries = await page.$$eval("[data-testid=deliveries] tbody tr", (trs) => trs.map((tr) => tr.cells[1].textContent));
+  assert.ok(deliveries.length >= 1, "the demo's webhooks were delivered and listed");
+  assert.ok(deliveries.every((type) => type === "payment.settled"), `deliveries name their event: ${deliveries}`);
+  // The priced endpoints the demo registered, with their prices in dollars.
+  const endpoints = await page.$$eval("[data-testid=endpoints] tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const registered = await api(`/v1/providers/${me.tenantId}/endpoints?limit=100`, providerKey);
+  assert.equal(endpoints.length, registered.data.length);
+  assert.ok(endpoints.length >= 3, "the demo's routes are listed");
+  const weather = endpoints.find((cells) => cells[1] === "/v1/weather/:city");
+  assert.equal(weather?.[2], "$0.01", JSON.stringify(endpoints));
+  // Payers by name, never by id.
+  const payers = await page.$$eval("[data-testid=payments] tbody tr", (trs) => trs.map((tr) => tr.cells[2].textContent));
+  assert.ok(payers.every((payer) => payer === "Demo research agent"), `payers by name: ${payers}`);
   assert.match(await page.textContent("#who"), /provider/);
   await page.screenshot({ path: join(SHOTS, "provider.png"), fullPage: true });
   assert.deepEqual(errors, []);
@@ -129,7 +142,36 @@ test("the agent view shows balance and spending against the daily limit", async 
   assert.equal(limit, spending.policy.dailyLimit);
   const bars = await page.$$eval("[data-testid=spending-chart] rect.bar", (rects) => rects.map((r) => r.dataset.value));
   assert.equal(sum(bars), sum([usd.totals.gross]));
+  // The policy in words: each limit the API reports, none as raw JSON.
+  const policy = await page.$$eval("[data-testid=policy] tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.deepEqual(policy.find(([limit]) => limit === "Per day"), ["Per day", `at most $${spending.policy.dailyLimit}`]);
+  assert.deepEqual(policy.find(([limit]) => limit === "Per request"), ["Per request", `at most $${spending.policy.maxPerRequest}`]);
+  assert.ok(policy.every(([, words]) => !words.includes("{")), JSON.stringify(policy));
+  // Providers by name.
+  const providers = await page.$$eval("[data-testid=payments] tbody tr", (trs) => trs.map((tr) => tr.cells[2].textContent));
+  assert.ok(providers.length > 0 && providers.every((name) => name === "Demo Weather Co"), `providers by name: ${providers}`);
   await page.screenshot({ path: join(SHOTS, "agent.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the operator view lists every tenant by name, recent settlements and webhook health", async () => {
+  const tenants = await api("/v1/tenants?limit=100", operatorKey);
+  const { page, errors } = await signIn(operatorKey);
+  assert.match(await page.textContent("#who"), /operator/);
+  const rows = await page.$$eval("[data-testid=tenants] tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.equal(rows.length, tenants.data.length);
+  const names = rows.map(([name]) => name);
+  assert.ok(names.includes("Demo Weather Co") && names.includes("Demo research agent"), JSON.stringify(names));
+  const provider = rows.find(([name]) => name === "Demo Weather Co");
+  assert.equal(provider[4], "healthy", "the demo's webhook endpoint delivers");
+  assert.equal(await page.textContent("[data-testid=providers]"), String(tenants.data.filter((t) => t.kind === "provider").length));
+  const settlements = await page.$$eval("[data-testid=payments] tbody tr", (trs) => trs.map((tr) => [tr.cells[2].textContent, tr.cells[3].textContent]));
+  assert.equal(settlements.length, 10);
+  assert.ok(settlements.every(([payer, provider]) => payer === "Demo research agent" && provider === "Demo Weather Co"), JSON.stringify(settlements));
+  const deliveries = await page.$$eval("[data-testid=deliveries] tbody tr", (trs) => trs.length);
+  assert.ok(deliveries >= 1);
+  await page.screenshot({ path: join(SHOTS, "operator.png"), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
 });

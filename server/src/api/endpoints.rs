@@ -124,8 +124,20 @@ pub async fn post_endpoint(
         "method": body.method, "path": body.path, "price": body.price,
         "overrides": body.overrides, "description": body.description}))
     .map_err(|e| ApiError::Core(paywire_core::Error::PricingRuleInvalid(e.to_string())))?;
+    Ok(Json(
+        register(&state, provider_id, rule, body.bundle).await?,
+    ))
+}
+
+/// Registers a provider's priced endpoint (a validated rule, and the bundle it sells).
+pub async fn register(
+    state: &AppState,
+    provider_id: String,
+    rule: PriceRule,
+    bundle: Option<Bundle>,
+) -> Result<EndpointCreated, ApiError> {
     Pricebook::new(vec![rule.clone()]).validate()?;
-    if let Some(bundle) = &body.bundle {
+    if let Some(bundle) = &bundle {
         bundle.validate()?;
     }
     if store::tenants::kind(&state.pool, &provider_id)
@@ -137,9 +149,9 @@ pub async fn post_endpoint(
     }
     let id = new_id("end");
     let rule_text = serde_json::to_string(&rule).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let bundle_text = body
-        .bundle
-        .map(|b| serde_json::to_string(&b))
+    let bundle_text = bundle
+        .as_ref()
+        .map(serde_json::to_string)
         .transpose()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     store::endpoints::insert(
@@ -151,12 +163,12 @@ pub async fn post_endpoint(
         now_i64(),
     )
     .await?;
-    Ok(Json(EndpointCreated {
+    Ok(EndpointCreated {
         id,
         provider_id,
         rule,
-        bundle: body.bundle,
-    }))
+        bundle,
+    })
 }
 
 /// `POST /v1/providers/{id}/quote` (the provider with `read`, or the operator): the price of a

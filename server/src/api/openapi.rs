@@ -105,6 +105,8 @@ fn routes() -> Vec<Route> {
             .body(of::<tenants::NewProvider>),
         route("post", "/v1/agents", "accounts", "Create an agent, its wallet (with signing secret) and an API key (operator)", of::<tenants::CreatedTenant>)
             .body(of::<tenants::NewAgent>),
+        route("get", "/v1/tenants", "accounts", "List providers and agents, newest first, with their webhook endpoints' health (operator)", of::<page::ListOf<tenants::TenantView>>)
+            .query(of::<tenants::TenantQuery>),
         route("get", "/v1/wallets/{id}", "accounts", "A wallet's balances, policy and usage (operator or owner)", of::<wallets::WalletView>),
         route("post", "/v1/wallets/{id}/fund", "accounts", "Deposit ledger dollars (operator)", of::<wallets::Funded>)
             .body(of::<wallets::Funding>),

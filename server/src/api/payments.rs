@@ -51,8 +51,14 @@ pub struct PaymentView {
     pub payer_wallet: String,
     /// The paying agent, if the wallet is an agent's.
     pub agent_id: Option<String>,
+    /// The paying agent's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
     /// The provider paid.
     pub provider_id: Option<String>,
+    /// The provider's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_name: Option<String>,
     /// The balance key of the asset.
     pub asset: String,
     /// Paid, in the asset's units (decimal string).
@@ -83,7 +89,9 @@ pub fn payment_view(state: &AppState, row: PaymentRow) -> PaymentView {
         payer: row.payer,
         payer_wallet: row.payer_wallet,
         agent_id: row.agent_id,
+        agent_name: row.agent_name,
         provider_id: row.provider_id,
+        provider_name: row.provider_name,
         asset: row.asset,
         payment_identifier: row.payment_identifier,
         resource: row.resource,

@@ -1,12 +1,13 @@
 //! Tenants: providers and agents are made (each with a wallet and a first API key, shown
 //! once), and a key learns who it belongs to (`GET /v1/me`).
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::{Extension, Json};
 use paywire_core::policy::{Policy, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::api::page::{cursor_not_found, limit_of, list, ListOf};
 use crate::base::body::JsonBody;
 use crate::base::error::ApiError;
 use crate::base::ledger::{DEPOSITS_WALLET, PLATFORM_WALLET};
@@ -15,6 +16,7 @@ use crate::services::auth::{create_api_key, Caller, TenantKind};
 use crate::services::idempotency::Reference;
 use crate::services::state::AppState;
 use crate::store;
+use crate::store::lists::{Bind, Page};
 
 /// `POST /v1/providers`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -296,4 +298,89 @@ pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Jso
             }
         }
     }))
+}
+
+/// A tenant in the operator's listing.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    /// `provider_…` or `agent_…`.
+    pub id: String,
+    /// `provider` or `agent`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its wallet.
+    pub wallet_id: Option<String>,
+    /// Where its webhooks go, if anywhere.
+    pub webhook_url: Option<String>,
+    /// Whether its webhook endpoint was disabled after consecutive failures.
+    pub webhook_disabled: bool,
+    /// Consecutive failed deliveries.
+    pub webhook_failures: i64,
+    /// When it was made, unix seconds.
+    pub created: i64,
+}
+
+/// Which tenants a listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantKindQuery {
+    /// Providers only.
+    Provider,
+    /// Agents only.
+    Agent,
+}
+
+/// `GET /v1/tenants` parameters.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantQuery {
+    /// `provider` or `agent` [default: both].
+    pub kind: Option<TenantKindQuery>,
+    /// Rows per page, 1–100 [default: 10].
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// The `id` of the last row of the previous page.
+    pub starting_after: Option<String>,
+}
+
+/// `GET /v1/tenants` (operator): every provider and agent, newest first, with its webhook
+/// endpoint's health.
+pub async fn get_tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<ListOf<TenantView>>, ApiError> {
+    caller.require_operator()?;
+    let mut page = Page {
+        limit: limit_of(query.limit)?,
+        starting_after: query.starting_after,
+        ..Default::default()
+    };
+    if let Some(kind) = query.kind {
+        let kind = match kind {
+            TenantKindQuery::Provider => "provider",
+            TenantKindQuery::Agent => "agent",
+        };
+        page.filter("x.kind = ?", Bind::Text(kind.into()));
+    }
+    let (rows, more) = store::lists::tenants(&state.pool, &page)
+        .await?
+        .ok_or_else(cursor_not_found)?;
+    Ok(list(
+        rows.into_iter()
+            .map(|row| TenantView {
+                webhook_disabled: row.webhook_disabled_at.is_some(),
+                id: row.id,
+                kind: row.kind,
+                name: row.name,
+                wallet_id: row.wallet_id,
+                webhook_url: row.webhook_url,
+                webhook_failures: row.webhook_failures,
+                created: row.created_at,
+            })
+            .collect(),
+        more,
+    ))
 }

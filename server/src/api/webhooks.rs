@@ -111,6 +111,9 @@ pub struct DeliveryView {
     pub id: String,
     /// The event it carried.
     pub event_id: String,
+    /// That event's type (`payment.settled`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
     /// Its number, from 1.
     pub attempt: i64,
     /// Where it went.
@@ -188,6 +191,7 @@ fn delivery_view(row: AttemptRow) -> DeliveryView {
     DeliveryView {
         id: row.id,
         event_id: row.event_id,
+        event_type: row.event_type,
         attempt: row.attempt,
         url: row.url,
         status_code: row.status_code,

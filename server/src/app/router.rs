@@ -25,6 +25,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/settle"),
     ("post", "/v1/providers"),
     ("post", "/v1/agents"),
+    ("get", "/v1/tenants"),
     ("get", "/v1/wallets/{id}"),
     ("post", "/v1/wallets/{id}/fund"),
     ("put", "/v1/wallets/{id}/policy"),
@@ -80,6 +81,7 @@ pub fn router_with(server: Server, limits: Limits) -> Router {
         .route("/settle", post(facilitator::post_settle))
         .route("/v1/providers", post(tenants::post_provider))
         .route("/v1/agents", post(tenants::post_agent))
+        .route("/v1/tenants", get(tenants::get_tenants))
         .route("/v1/wallets/{id}", get(wallets::get_wallet))
         .route("/v1/wallets/{id}/fund", post(wallets::post_fund))
         .route("/v1/wallets/{id}/policy", put(wallets::put_policy))

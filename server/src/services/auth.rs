@@ -203,6 +203,32 @@ pub async fn ensure_operator_key(
     Ok(Some(key))
 }
 
+/// A new operator key beside the existing ones (the demo signs its operator in with one each
+/// run; the key a server generated on its first start is shown only then).
+pub async fn add_operator_key(state: &AppState) -> Result<String, ApiError> {
+    let key = format!("sk_admin_{}", hex::encode(random_bytes::<24>()));
+    store::keys::insert_operator(&state.pool, &sha256_hex(&key), now_i64()).await?;
+    Ok(key)
+}
+
+/// An agent wallet's signing secret (hex), unsealed (wiped when dropped); `None` for a wallet
+/// without one.
+pub async fn wallet_secret_hex(
+    state: &AppState,
+    wallet_id: &str,
+) -> Result<Option<zeroize::Zeroizing<String>>, ApiError> {
+    let Some(sealed) = store::wallets::sealed_secret(&state.pool, wallet_id).await? else {
+        return Ok(None);
+    };
+    let secret = state
+        .sealer
+        .open(&sealed, &crate::infra::secrets::wallet_aad(wallet_id))
+        .map_err(|e| ApiError::Internal(format!("wallet {wallet_id}: {e}")))?;
+    let text = std::str::from_utf8(&secret)
+        .map_err(|_| ApiError::Internal(format!("wallet {wallet_id}: secret is not text")))?;
+    Ok(Some(zeroize::Zeroizing::new(text.to_string())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -184,6 +184,8 @@ pub struct AttemptRow {
     pub id: String,
     /// The event.
     pub event_id: String,
+    /// The event's type (`payment.settled`, …).
+    pub event_type: Option<String>,
     /// Whose.
     pub tenant_id: String,
     /// Its number.
@@ -200,13 +202,15 @@ pub struct AttemptRow {
     pub created_at: i64,
 }
 
-const ATTEMPT_COLUMNS: &str =
-    "x.id, x.event_id, x.tenant_id, x.attempt, x.url, x.status_code, x.error, x.duration_ms, x.created_at";
+const ATTEMPT_COLUMNS: &str = "x.id, x.event_id, o.event AS event_type, x.tenant_id, x.attempt, \
+    x.url, x.status_code, x.error, x.duration_ms, x.created_at";
+const ATTEMPT_JOIN: &str = "LEFT JOIN webhook_outbox o ON o.id = x.event_id";
 
 fn attempt_row(row: &AnyRow) -> Result<AttemptRow, StoreError> {
     Ok(AttemptRow {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
         tenant_id: row.try_get("tenant_id")?,
         attempt: row.try_get("attempt")?,
         url: row.try_get("url")?,
@@ -222,7 +226,14 @@ pub async fn attempts(
     pool: &AnyPool,
     request: &Page,
 ) -> Result<Option<(Vec<AttemptRow>, bool)>, StoreError> {
-    let Some((rows, more)) = page(pool, ATTEMPT_COLUMNS, "webhook_attempts", "", request).await?
+    let Some((rows, more)) = page(
+        pool,
+        ATTEMPT_COLUMNS,
+        "webhook_attempts",
+        ATTEMPT_JOIN,
+        request,
+    )
+    .await?
     else {
         return Ok(None);
     };
@@ -249,6 +260,10 @@ pub struct PaymentRow {
     pub payee_wallet: String,
     /// The provider.
     pub provider_id: Option<String>,
+    /// The provider's name.
+    pub provider_name: Option<String>,
+    /// The paying agent's name.
+    pub agent_name: Option<String>,
     /// The balance key of the asset.
     pub asset: String,
     /// Atomic units.
@@ -267,8 +282,10 @@ pub struct PaymentRow {
 
 const PAYMENT_COLUMNS: &str =
     "x.id, x.network, x.payer, x.payer_wallet, pw.tenant_id AS agent_id, x.payee_wallet, \
-    x.provider_id, x.asset, x.amount, x.fee, x.net, x.payment_identifier, x.resource, x.created_at";
-const PAYMENT_JOIN: &str = "JOIN wallets pw ON pw.id = x.payer_wallet";
+    x.provider_id, pv.name AS provider_name, ag.name AS agent_name, x.asset, x.amount, x.fee, \
+    x.net, x.payment_identifier, x.resource, x.created_at";
+const PAYMENT_JOIN: &str = "JOIN wallets pw ON pw.id = x.payer_wallet \
+    LEFT JOIN tenants pv ON pv.id = x.provider_id LEFT JOIN tenants ag ON ag.id = pw.tenant_id";
 
 fn payment_row(row: &AnyRow) -> Result<PaymentRow, StoreError> {
     Ok(PaymentRow {
@@ -279,6 +296,8 @@ fn payment_row(row: &AnyRow) -> Result<PaymentRow, StoreError> {
         agent_id: row.try_get("agent_id")?,
         payee_wallet: row.try_get("payee_wallet")?,
         provider_id: row.try_get("provider_id")?,
+        provider_name: row.try_get("provider_name")?,
+        agent_name: row.try_get("agent_name")?,
         asset: row.try_get("asset")?,
         amount: row.try_get("amount")?,
         fee: row.try_get("fee")?,
@@ -448,4 +467,56 @@ pub async fn tenant(
         ))
     })
     .transpose()
+}
+
+/// A tenant, as the operator's listing shows it.
+#[derive(Debug, Clone)]
+pub struct TenantRow {
+    /// `provider_…` or `agent_…`.
+    pub id: String,
+    /// `provider` or `agent`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its wallet.
+    pub wallet_id: Option<String>,
+    /// Where its webhooks go, if anywhere.
+    pub webhook_url: Option<String>,
+    /// When its webhook endpoint was disabled (after consecutive failures), if it is.
+    pub webhook_disabled_at: Option<i64>,
+    /// Consecutive failed deliveries.
+    pub webhook_failures: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+const TENANT_COLUMNS: &str = "x.id, x.kind, x.name, w.id AS wallet_id, x.webhook_url, \
+    x.webhook_disabled_at, x.webhook_failures, x.created_at";
+const TENANT_JOIN: &str = "LEFT JOIN wallets w ON w.tenant_id = x.id";
+
+/// A page of tenants (filter: `x.kind = ?`).
+pub async fn tenants(
+    pool: &AnyPool,
+    request: &Page,
+) -> Result<Option<(Vec<TenantRow>, bool)>, StoreError> {
+    let Some((rows, more)) = page(pool, TENANT_COLUMNS, "tenants", TENANT_JOIN, request).await?
+    else {
+        return Ok(None);
+    };
+    let row_of = |row: &AnyRow| -> Result<TenantRow, StoreError> {
+        Ok(TenantRow {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            name: row.try_get("name")?,
+            wallet_id: row.try_get("wallet_id")?,
+            webhook_url: row.try_get("webhook_url")?,
+            webhook_disabled_at: row.try_get("webhook_disabled_at")?,
+            webhook_failures: row.try_get("webhook_failures")?,
+            created_at: row.try_get("created_at")?,
+        })
+    };
+    Ok(Some((
+        rows.iter().map(row_of).collect::<Result<_, _>>()?,
+        more,
+    )))
 }

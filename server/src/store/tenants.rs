@@ -137,3 +137,22 @@ pub async fn set_webhook(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The oldest tenant of `kind` named `name`, with its wallet: `(tenant id, wallet id)`.
+pub async fn find_by_name(
+    pool: &AnyPool,
+    kind: &str,
+    name: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT t.id, w.id AS wallet_id FROM tenants t JOIN wallets w ON w.tenant_id = t.id \
+         WHERE t.kind = $1 AND t.name = $2 ORDER BY t.created_at, t.id LIMIT 1",
+    )
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("wallet_id")?)))
+        .transpose()?)
+}

@@ -167,16 +167,8 @@ async fn wallet_secret(
     state: &AppState,
     wallet_id: &str,
 ) -> Result<Option<WalletSecret>, ApiError> {
-    let Some(sealed) = store::wallets::sealed_secret(&state.pool, wallet_id).await? else {
-        return Ok(None);
-    };
-    let secret = state
-        .sealer
-        .open(&sealed, &crate::infra::secrets::wallet_aad(wallet_id))
-        .map_err(|e| ApiError::Internal(format!("wallet {wallet_id}: {e}")))?;
-    let hex_text = std::str::from_utf8(&secret)
-        .map_err(|_| ApiError::Internal(format!("wallet {wallet_id}: secret is not text")))?;
-    Ok(WalletSecret::from_hex(hex_text).ok())
+    let secret = crate::services::auth::wallet_secret_hex(state, wallet_id).await?;
+    Ok(secret.and_then(|hex_text| WalletSecret::from_hex(&hex_text).ok()))
 }
 
 /// What the ledger knows about payer and payee as it stands, for `/verify` (settling reads
