@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export ADMIN=$1
 export URL=${2:-http://127.0.0.1:4020}
-export PAYWIRE=${3:-"cargo run -q --release -p paywire-server --"}
+export PAYWIRE=${3:-"cargo run -q -p paywire-server --"}
 block=$(sed -n '/<!-- walkthrough:begin -->/,/<!-- walkthrough:end -->/p' README.md | sed '1,2d;$d' | sed '$d')
 [ -n "$block" ] || { echo "the README has no walkthrough block" >&2; exit 1; }
 out=$(bash -euo pipefail -c "$block")

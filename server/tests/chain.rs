@@ -9,8 +9,8 @@
 //! `settlement_pending` and the reconciler settles it once the chain mines; a contract wallet
 //! pays (ERC-1271); RPC URLs that refuse connections, stall or serve another chain are failed
 //! over; Base Sepolia configured as a chain settles there, not on the devnet ledger. Without
-//! anvil installed (or with `PAYWIRE_SKIP_CHAIN` set) the tests say so and pass, unless
-//! `PAYWIRE_REQUIRE_CHAIN` is set (as `scripts/test.sh`'s `chain` part sets it).
+//! anvil installed the tests say so and pass, unless `PAYWIRE_REQUIRE_CHAIN` is set (as
+//! `scripts/test.sh` sets it).
 
 mod common;
 
@@ -90,11 +90,6 @@ fn free_port() -> u16 {
 /// Starts anvil (`extra` arguments added), or `None` when it is not installed and not
 /// required.
 async fn anvil(extra: &[&str]) -> Option<Anvil> {
-    // scripts/test.sh runs these tests in its `chain` part, and skips them in `rust`.
-    if std::env::var_os("PAYWIRE_SKIP_CHAIN").is_some() {
-        eprintln!("SKIPPED: PAYWIRE_SKIP_CHAIN is set");
-        return None;
-    }
     let binary = repository().join("tests/chain/node_modules/.bin/anvil");
     if !binary.exists() {
         assert!(

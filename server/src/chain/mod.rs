@@ -36,9 +36,9 @@ alloy::sol! {
     }
 }
 
-/// The creation code of `contracts/Erc6492Validator.sol`, run deployless to validate ERC-6492
+/// The creation code of `server/contracts/Erc6492Validator.sol`, run deployless to validate ERC-6492
 /// signatures.
-const ERC6492_VALIDATOR: &str = include_str!("../../../contracts/out/Erc6492Validator.bin");
+const ERC6492_VALIDATOR: &str = include_str!("../../contracts/Erc6492Validator.bin");
 
 /// An ERC-6492 signature, unwrapped.
 pub struct Erc6492Signature {
