@@ -165,7 +165,6 @@ if want rust; then
   step "cargo test: every crate (the server's suites on SQLite and PostgreSQL, its chain tests on anvil)"
   # A missing anvil fails the chain tests here instead of skipping them.
   suite "cargo test --workspace (SQLite, PostgreSQL, anvil)" cargo_counts env PAYWIRE_REQUIRE_CHAIN=1 cargo test --workspace --locked
-  debug_built=1
   # The workspace builds paywire-core with libsecp256k1 (the server asks for it); the pure-Rust
   # k256 backend, which wasm uses, runs the vectors on its own.
   suite "paywire-core vectors on k256" cargo_counts cargo test --locked -p paywire-core --test vectors
