@@ -6,10 +6,11 @@
 # bindings-swift/build-xcframework.sh builds the static libraries and the XCFramework there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release --locked -p paywire-python
+# The library's uniffi metadata is the same in any profile: the workspace's debug build serves.
+cargo build --quiet --locked --workspace --lib --bins
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cargo run --quiet --locked --bin uniffi-bindgen -- generate --library target/release/libpaywire_ffi.so --language swift --out-dir "$out" >/dev/null
+./target/debug/uniffi-bindgen generate --library target/debug/libpaywire_ffi.so --language swift --out-dir "$out" >/dev/null
 cp "$out/paywire_ffi.swift" bindings-swift/Sources/Paywire/Paywire.swift
 cp "$out/paywire_ffiFFI.h" bindings-swift/Headers/paywire_ffiFFI.h
 # An XCFramework's headers carry their module map under this name.
