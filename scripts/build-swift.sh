@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The library's uniffi metadata is the same in any profile: the workspace's debug build serves.
-cargo build --quiet --locked --workspace --lib --bins
+cargo build --quiet --locked --workspace --all-targets
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 ./target/debug/uniffi-bindgen generate --library target/debug/libpaywire_ffi.so --language swift --out-dir "$out" >/dev/null

@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 [ -d tests/chain/node_modules/@x402/express ] || (cd tests/chain && npm ci --no-audit --no-fund --loglevel=error)
 # The workspace build the other parts use (building -p paywire-server alone would resolve
 # features apart and compile again).
-cargo build --quiet --locked --workspace --bins
+cargo build --quiet --locked --workspace --all-targets
 [ -f bindings-wasm/dist/node.js ] || bash scripts/build-wasm.sh
 node tests/chain/e2e.mjs

@@ -127,11 +127,13 @@ rustup component add rustfmt clippy >/dev/null
 rustup target add wasm32-unknown-unknown >/dev/null
 
 debug_built=""
-# The workspace in debug, once: the tests' build, whose binaries the later parts run.
+# The workspace in debug, once: every target — the tests and the binaries the later parts run —
+# with one resolution of features (a `cargo build` of the binaries alone would leave out the
+# dev-dependencies' features and compile much of the workspace again).
 debug_build() {
   [ -n "$debug_built" ] && return
-  step "the workspace, built once in debug (binaries the parts below run)"
-  cargo build --workspace --locked --bins --examples
+  step "the workspace, built once in debug (the tests, and the binaries the parts below run)"
+  cargo build --workspace --locked --all-targets
   debug_built=1
 }
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -163,6 +165,7 @@ fi
 
 if want rust; then
   chain_tools
+  debug_build
   step "cargo test: every crate (the server's suites on SQLite and PostgreSQL, its chain tests on anvil)"
   # A missing anvil fails the chain tests here instead of skipping them.
   suite "cargo test --workspace (SQLite, PostgreSQL, anvil)" cargo_counts env PAYWIRE_REQUIRE_CHAIN=1 cargo test --workspace --locked
@@ -170,7 +173,6 @@ if want rust; then
   # k256 backend, which wasm uses, runs the vectors on its own.
   suite "paywire-core vectors on k256" cargo_counts cargo test --locked -p paywire-core --test vectors
 
-  debug_build
   step "shared vectors, wire schemas, the README's list of codes, TypeScript types, binding glue are up to date"
   codes_before=$(sed -n '/codes:begin/,/codes:end/p' README.md | sha256sum)
   # The workspace's build of the generator (`cargo run -p` would resolve features apart and
