@@ -32,7 +32,7 @@ def walk(value, found):
 
 
 def seeds():
-    out = {t: [] for t in ("header_codec", "payment_json", "token_verify", "policy_json", "pricebook_json")}
+    out = {t: [] for t in ("header_codec", "payment_json", "token_verify", "policy_json", "pricebook_json", "mcp_flow")}
     for name in ("protocol", "ledger", "evm_exact"):
         for case in load(name):
             for obj in walk(case.get("input", {}), []):
@@ -61,6 +61,10 @@ def seeds():
         inp = case.get("input", {})
         if "pricebook" in inp:
             out["pricebook_json"].append(json.dumps([inp["pricebook"], inp.get("request", {})]))
+    for case in load("flow_mcp"):
+        events = case.get("input", {}).get("events")
+        if events:
+            out["mcp_flow"].append(json.dumps(events))
     return out
 
 

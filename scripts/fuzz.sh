@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(header_codec payment_json token_verify policy_json pricebook_json)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(header_codec payment_json token_verify policy_json pricebook_json mcp_flow)
 
 # cargo-fuzz builds with nightly-only sanitizer flags; RUSTC_BOOTSTRAP lets the machine's one
 # (stable) toolchain accept them — its x86_64 sanitizer runtimes ship with the standard library.

@@ -293,6 +293,8 @@ if want js; then
   fi
   step "both engines: shared vectors, flow vectors, binding contract, host layer against paywire-server"
   suite "both JS engines (node --test bindings-js/test)" node_counts env PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" node --test bindings-js/test/*.test.mjs
+  step "paid MCP tools: mcpPaywall and wrapMcpClient (both engines) over the official MCP SDK, against paywire-server"
+  suite "MCP tools in JS (tests/mcp)" node_counts bash -c 'cd tests/mcp && npm ci --no-audit --no-fund --loglevel=error && PAYWIRE_SERVER_BIN="$PWD/../../target/debug/paywire-server" node --test'
   step "@paywire/wasm: node --test (parity, npm pack, workers, Chromium)"
   suite "@paywire/wasm (npm pack, workers, Chromium)" node_counts bash -c 'cd bindings-wasm && PAYWIRE_SERVER_BIN="$PWD/../target/debug/paywire-server" node --test test/*.test.mjs'
   step "dashboard: headless Chromium against the demo (screenshots in target/dashboard/)"
@@ -316,8 +318,8 @@ if want python; then
   python3 -m venv "$pyenv/venv"
   "$pyenv/venv/bin/pip" install --quiet --disable-pip-version-check target/wheels/paywire-*.whl \
     "httpx==0.28.1" "requests==2.32.5" "starlette==0.49.3" "fastapi==0.121.0" "uvicorn==0.38.0" \
-    "eth-account==0.14.0" "x402[httpx,evm,fastapi]==2.25.0" "pytest==8.4.2" "pytest-benchmark==5.2.3" "mypy==1.18.2"
-  step "paywire for Python: vectors, binding contract, httpx/requests/ASGI against paywire-server, interop with Coinbase's x402, parity"
+    "eth-account==0.14.0" "x402[httpx,evm,fastapi,mcp]==2.25.0" "mcp==2.3.0" "pytest==8.4.2" "pytest-benchmark==5.2.3" "mypy==1.18.2"
+  step "paywire for Python: vectors, binding contract, httpx/requests/ASGI and MCP against paywire-server, interop with Coinbase's x402, parity"
   suite "pytest bindings-python/tests" pytest_counts env PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" "$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/tests
   suite "pytest bindings-python/bench (once each)" pytest_counts "$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/bench --benchmark-disable
   "$pyenv/venv/bin/python" -m mypy --strict --no-incremental --cache-dir=/dev/null examples/python

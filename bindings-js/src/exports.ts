@@ -18,6 +18,11 @@ import type {
   ExactPayload,
   FacilitatorRequest,
   JsonObject,
+  McpClientAction,
+  McpClientEvent,
+  McpPaywallAction,
+  McpPaywallConfig,
+  McpPaywallEvent,
   PaymentOption,
   PaymentPayload,
   PaymentRequired,
@@ -460,5 +465,46 @@ export class Paywall {
   /** The same, with `keys` verifying presented tokens and signing sold ones. */
   feedWithKeys(flow: PaywallFlow, event: PaywallEvent, keys: KeyRing): PaywallAction {
     return marshal.parsed(marshal.call(() => marshal.nativeOf<native.Paywall>(this, Paywall, "this").feedWithKeys(marshal.nativeOf<native.PaywallFlow>(flow, PaywallFlow, "flow"), marshal.json(event, "paywall event"), marshal.nativeOf<native.KeyRing>(keys, KeyRing, "keys"))));
+  }
+}
+
+/** One paid MCP tool call's client flow: feed events, take actions. */
+export class McpClientFlow {
+  /** A flow for one call of `tool` under a client configuration. */
+  constructor(config: ClientConfig, tool: string) {
+    marshal.own(this, marshal.call(() => new native.McpClientFlow(marshal.json(config, "client config"), marshal.string(tool, "tool"))));
+  }
+  /** Feeds an event: the next action. */
+  feed(event: McpClientEvent): McpClientAction {
+    return marshal.parsed(marshal.call(() => marshal.nativeOf<native.McpClientFlow>(this, McpClientFlow, "this").feed(marshal.json(event, "MCP client event"))));
+  }
+}
+
+/** One tool call's state in an MCP paywall. */
+export class McpPaywallFlow {
+  /** A fresh flow (a `call` event starts it). */
+  constructor() {
+    marshal.own(this, new native.McpPaywallFlow());
+  }
+}
+
+/** An MCP server's paywall over its tools: feed a call's events, take actions. */
+export class McpPaywall {
+  /** A tool paywall from its configuration. */
+  constructor(config: McpPaywallConfig) {
+    marshal.own(this, marshal.call(() => new native.McpPaywall(marshal.json(config, "MCP paywall config"))));
+  }
+  /** Feeds an event to `flow`: the next action. */
+  feed(flow: McpPaywallFlow, event: McpPaywallEvent): McpPaywallAction {
+    return marshal.parsed(marshal.call(() => marshal.nativeOf<native.McpPaywall>(this, McpPaywall, "this").feed(marshal.nativeOf<native.McpPaywallFlow>(flow, McpPaywallFlow, "flow"), marshal.json(event, "MCP paywall event"))));
+  }
+  /** The same, with `keys` verifying presented tokens and signing sold ones. */
+  feedWithKeys(flow: McpPaywallFlow, event: McpPaywallEvent, keys: KeyRing): McpPaywallAction {
+    return marshal.parsed(marshal.call(() => marshal.nativeOf<native.McpPaywall>(this, McpPaywall, "this").feedWithKeys(marshal.nativeOf<native.McpPaywallFlow>(flow, McpPaywallFlow, "flow"), marshal.json(event, "MCP paywall event"), marshal.nativeOf<native.KeyRing>(keys, KeyRing, "keys"))));
+  }
+  /** What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is priced. */
+  toolMeta(tool: string, now: number): Record<string, unknown> | undefined {
+    const found = marshal.call(() => marshal.nativeOf<native.McpPaywall>(this, McpPaywall, "this").toolMeta(marshal.string(tool, "tool"), marshal.number(now, "now")));
+    return found == null ? undefined : marshal.parsed<Record<string, unknown>>(found);
   }
 }

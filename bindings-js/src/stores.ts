@@ -19,8 +19,9 @@ export interface TokenStore {
   delete(token: string): void | Promise<void>;
 }
 
-/** Counts uses of access tokens by claims id (in memory by default; share it across
- *  instances with a store of your own). */
+/** Counts uses of access tokens by claims id, and deliveries of a payment's answer (ids
+ *  `payment:…`: a payment buys one answer and one re-send of a lost one) — in memory by
+ *  default; share it across instances with a store of your own. */
 export interface TokenUses {
   /** Records one use of `id` and returns how many uses came before it. */
   use(id: string, expiresAt: number): number | Promise<number>;

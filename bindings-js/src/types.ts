@@ -969,3 +969,172 @@ export type PaywallAction =
         [key: string]: string;
       };
     };
+
+/**
+ * A tool's price: text (`"$0.01"`, or atomic units), a Paywire route without its method and
+ * path (`{"price": "$0.01", "description", "bundle", "accepts"}`), or Coinbase's form
+ * (`{"accepts": [{"scheme", "price", "network", "payTo"}], "description"}`).
+ */
+export type ToolPrice =
+  /** `"$0.01"`, or atomic units. */
+  | string
+  /** A route's terms. */
+  | {
+      [key: string]: unknown;
+    };
+
+/**
+ * How an MCP server's paid tools are configured: a paywall configuration whose `routes` are
+ * `tools`, an object of tool name → `ToolPrice`.
+ */
+export interface McpPaywallConfig {
+  /** The priced tools, by name. */
+  tools?: {
+    [key: string]: ToolPrice;
+  };
+  /** How the provider accepts payment (a tool may name its own). */
+  accepts?: PaymentOption[];
+  /** Decimals of the prices in atomic units (default 6). */
+  decimals?: number | null;
+  /** Whether payments must carry a payment identifier. */
+  requirePaymentIdentifier?: boolean;
+  /** The `iss` of the tokens bundles sell (default `mcp://tool`, the tools' origin). */
+  tokenIssuer?: string | null;
+}
+
+/** What happened, as an MCP server's host reports it. */
+export type McpPaywallEvent =
+  /** A `tools/call` arrived. */
+  | {
+      event: "call";
+      /** The tool's name. */
+      tool: string;
+      /** The call's `params._meta`, if any. */
+      meta?: unknown;
+      /** Unix seconds. */
+      now: number;
+      /** 16 random bytes (hex): the id of a token this call may sell. */
+      entropy: string;
+      /**
+       * This call's price (`"$0.01"` or atomic units), when the host prices calls by their
+       * arguments; the tool's configured price otherwise.
+       */
+      price?: string | null;
+    }
+  /** The token store counted a use. */
+  | {
+      event: "tokenUses";
+      /** Uses before this one. */
+      before: number;
+    }
+  /** The facilitator answered (any status). */
+  | {
+      event: "facilitator";
+      /** The HTTP status. */
+      status: number;
+      /** The body, when it was JSON. */
+      body?: unknown;
+    }
+  /** The facilitator could not be reached. */
+  | {
+      event: "facilitatorUnreachable";
+      /** What the transport said. */
+      message: string;
+    }
+  /** The tool ran: `isError` when it threw or answered an error result. */
+  | {
+      event: "toolResult";
+      /** Whether it failed. */
+      isError: boolean;
+    };
+
+/** What an MCP server's host does next. */
+export type McpPaywallAction =
+  /** Run the tool and return its result untouched (a free tool, or a valid token). */
+  | {
+      action: "pass";
+    }
+  /** Count one use of this token in the store and feed how many uses came before it. */
+  | {
+      action: "countTokenUse";
+      /** The token's claims id. */
+      id: string;
+      /** When it expires. */
+      expiresAt: number;
+    }
+  /** Return this `CallToolResult` instead of running the tool. */
+  | {
+      action: "respond";
+      /** The result (`isError: true`). */
+      result: unknown;
+    }
+  /** `POST <facilitator>/verify` with this JSON body and feed the answer. */
+  | {
+      action: "verify";
+      /** The body. */
+      body: unknown;
+    }
+  /** The payment verified: run the tool, hold its result, and feed `toolResult`. */
+  | {
+      action: "runTool";
+    }
+  /** `POST <facilitator>/settle` with this JSON body and feed the answer. */
+  | {
+      action: "settle";
+      /** The body. */
+      body: unknown;
+    }
+  /** Return the tool's held result with these entries added to its `_meta`. */
+  | {
+      action: "deliver";
+      /** `_meta` entries to add (the settlement, when there was one). */
+      meta: {
+        [key: string]: unknown;
+      };
+    };
+
+/** What came back from an MCP server for a tool call. */
+export type McpAnswer =
+  /** The call's result (a `CallToolResult`). */
+  | {
+      event: "result";
+      /** The result as JSON. */
+      result: unknown;
+    }
+  /** The call failed with a JSON-RPC error. */
+  | {
+      event: "rpcError";
+      /** Its code (402: a payment is required, `data` says how). */
+      code: number;
+      /** Its message. */
+      message?: string;
+      /** Its data. */
+      data?: unknown;
+    };
+
+/**
+ * What happened, as an MCP client's host reports it: the events of `ClientEvent` with a
+ * tool result or a JSON-RPC error in place of an HTTP response.
+ */
+export type McpClientEvent = McpAnswer | ClientEvent;
+
+/** Call the tool, with these `_meta` entries set and these removed. */
+export type McpCall = {
+      action: "call";
+      /** `_meta` entries to set: the payment (an object), an access token. */
+      setMeta: {
+        [key: string]: unknown;
+      };
+      /** `_meta` entries to remove. */
+      removeMeta: string[];
+      /** Stored access tokens to delete. */
+      forgetTokens: string[];
+      /** Whether this call carries a payment. */
+      paid: boolean;
+    };
+
+/**
+ * What an MCP client's host does next: the actions of `ClientAction`, with `call` in place
+ * of `send`.
+ */
+export type McpClientAction = McpCall | ClientAction;

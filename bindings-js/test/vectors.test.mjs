@@ -61,6 +61,20 @@ forEachEngine((test, pw, engine) => {
       const keys = i.keys ? ring(i.keys) : undefined;
       return { actions: i.events.map((event) => (keys ? paywall.feedWithKeys(flow, event, keys) : paywall.feed(flow, event))) };
     },
+    "flow.mcp_paywall": (i) => {
+      const paywall = new pw.McpPaywall(i.config);
+      const flow = new pw.McpPaywallFlow();
+      const keys = i.keys ? ring(i.keys) : undefined;
+      return { actions: i.events.map((event) => (keys ? paywall.feedWithKeys(flow, event, keys) : paywall.feed(flow, event))) };
+    },
+    "flow.mcp_client": (i) => {
+      const flow = new pw.McpClientFlow(i.config, i.tool);
+      return { actions: i.events.map((event) => flow.feed(event)) };
+    },
+    "flow.mcp_tool_meta": (i) => {
+      const paywall = new pw.McpPaywall(i.config);
+      return { meta: Object.fromEntries(i.tools.map((tool) => [tool, paywall.toolMeta(tool, i.now) ?? null])) };
+    },
 
     "money.parse_price": (i) => ({ atomic: pw.parsePrice(i.text, i.decimals) }),
     "money.parse_atomic": (i) => ({ atomic: pw.parseAtomic(i.text) }),

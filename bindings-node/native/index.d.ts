@@ -40,6 +40,35 @@ export declare class KeyRing {
   verifyPacked(request: string, now: number, uses: number): string
 }
 
+/** One paid MCP tool call's client flow: feed events, take actions. */
+export declare class McpClientFlow {
+  /** A flow for one call of `tool` under a client configuration. */
+  constructor(config: string, tool: string)
+  /** Feeds an event: the next action. */
+  feed(event: string): string
+}
+
+/** An MCP server's paywall over its tools: feed a call's events, take actions. */
+export declare class McpPaywall {
+  /** A tool paywall from its configuration. */
+  constructor(config: string)
+  /** Feeds an event to `flow`: the next action. */
+  feed(flow: McpPaywallFlow, event: string): string
+  /** The same, with `keys` verifying presented tokens and signing sold ones. */
+  feedWithKeys(flow: McpPaywallFlow, event: string, keys: KeyRing): string
+  /**
+   * What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is
+   * priced.
+   */
+  toolMeta(tool: string, now: number): string | null
+}
+
+/** One tool call's state in an MCP paywall. */
+export declare class McpPaywallFlow {
+  /** A fresh flow (a `call` event starts it). */
+  constructor()
+}
+
 /** A bounded in-memory idempotency store deciding by Stripe's contract. */
 export declare class MemoryStore {
   /**

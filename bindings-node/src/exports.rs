@@ -732,3 +732,87 @@ impl Paywall {
             .or_throw()
     }
 }
+
+/// One paid MCP tool call's client flow: feed events, take actions.
+#[napi]
+pub struct McpClientFlow {
+    inner: common::flow::McpClientFlow,
+}
+
+#[napi]
+impl McpClientFlow {
+    /// A flow for one call of `tool` under a client configuration.
+    #[napi(constructor)]
+    pub fn new(config: String, tool: String) -> Result<Self> {
+        Ok(McpClientFlow {
+            inner: common::flow::McpClientFlow::new(&config, &tool).or_throw()?,
+        })
+    }
+
+    /// Feeds an event: the next action.
+    #[napi]
+    pub fn feed(&self, event: String) -> Result<String> {
+        self.inner.feed(&event).or_throw()
+    }
+}
+
+/// One tool call's state in an MCP paywall.
+#[napi]
+pub struct McpPaywallFlow {
+    inner: common::flow::McpPaywallFlow,
+}
+
+#[napi]
+impl McpPaywallFlow {
+    /// A fresh flow (a `call` event starts it).
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        McpPaywallFlow {
+            inner: common::flow::McpPaywallFlow::new(),
+        }
+    }
+}
+
+/// An MCP server's paywall over its tools: feed a call's events, take actions.
+#[napi]
+pub struct McpPaywall {
+    inner: common::flow::McpPaywall,
+}
+
+#[napi]
+impl McpPaywall {
+    /// A tool paywall from its configuration.
+    #[napi(constructor)]
+    pub fn new(config: String) -> Result<Self> {
+        Ok(McpPaywall {
+            inner: common::flow::McpPaywall::new(&config).or_throw()?,
+        })
+    }
+
+    /// Feeds an event to `flow`: the next action.
+    #[napi]
+    pub fn feed(&self, flow: &McpPaywallFlow, event: String) -> Result<String> {
+        self.inner.feed(&flow.inner, &event).or_throw()
+    }
+
+    /// The same, with `keys` verifying presented tokens and signing sold ones.
+    #[napi]
+    pub fn feed_with_keys(
+        &self,
+        flow: &McpPaywallFlow,
+        event: String,
+        keys: &KeyRing,
+    ) -> Result<String> {
+        self.inner
+            .feed_with_keys(&flow.inner, &event, &keys.inner)
+            .or_throw()
+    }
+
+    /// What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is
+    /// priced.
+    #[napi]
+    pub fn tool_meta(&self, tool: String, now: f64) -> Result<Option<String>> {
+        self.inner.tool_meta(&tool, now).or_throw()
+    }
+}

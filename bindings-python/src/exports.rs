@@ -760,3 +760,80 @@ impl Paywall {
         ok(self.inner.feed_with_keys(&flow.inner, &event, &keys.inner))
     }
 }
+
+/// One paid MCP tool call's client flow: feed events, take actions.
+#[derive(uniffi::Object)]
+pub struct McpClientFlow {
+    inner: common::flow::McpClientFlow,
+}
+
+#[uniffi::export]
+impl McpClientFlow {
+    /// A flow for one call of `tool` under a client configuration.
+    #[uniffi::constructor]
+    pub fn new(config: String, tool: String) -> Result<Arc<Self>> {
+        Ok(Arc::new(McpClientFlow {
+            inner: ok(common::flow::McpClientFlow::new(&config, &tool))?,
+        }))
+    }
+
+    /// Feeds an event: the next action.
+    pub fn feed(&self, event: String) -> Result<String> {
+        ok(self.inner.feed(&event))
+    }
+}
+
+/// One tool call's state in an MCP paywall.
+#[derive(uniffi::Object)]
+pub struct McpPaywallFlow {
+    inner: common::flow::McpPaywallFlow,
+}
+
+#[uniffi::export]
+impl McpPaywallFlow {
+    /// A fresh flow (a `call` event starts it).
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(McpPaywallFlow {
+            inner: common::flow::McpPaywallFlow::new(),
+        })
+    }
+}
+
+/// An MCP server's paywall over its tools: feed a call's events, take actions.
+#[derive(uniffi::Object)]
+pub struct McpPaywall {
+    inner: common::flow::McpPaywall,
+}
+
+#[uniffi::export]
+impl McpPaywall {
+    /// A tool paywall from its configuration.
+    #[uniffi::constructor]
+    pub fn new(config: String) -> Result<Arc<Self>> {
+        Ok(Arc::new(McpPaywall {
+            inner: ok(common::flow::McpPaywall::new(&config))?,
+        }))
+    }
+
+    /// Feeds an event to `flow`: the next action.
+    pub fn feed(&self, flow: Arc<McpPaywallFlow>, event: String) -> Result<String> {
+        ok(self.inner.feed(&flow.inner, &event))
+    }
+
+    /// The same, with `keys` verifying presented tokens and signing sold ones.
+    pub fn feed_with_keys(
+        &self,
+        flow: Arc<McpPaywallFlow>,
+        event: String,
+        keys: Arc<KeyRing>,
+    ) -> Result<String> {
+        ok(self.inner.feed_with_keys(&flow.inner, &event, &keys.inner))
+    }
+
+    /// What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is
+    /// priced.
+    pub fn tool_meta(&self, tool: String, now: f64) -> Result<Option<String>> {
+        ok(self.inner.tool_meta(&tool, now))
+    }
+}

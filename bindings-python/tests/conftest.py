@@ -92,11 +92,12 @@ def facilitator() -> Iterator[Facilitator]:
 class Served:
     """An ASGI app served over HTTP on loopback by uvicorn, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, lifespan: str = "off") -> None:
         import uvicorn
 
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"))
+        # An MCP server's Streamable HTTP app runs its session manager in its lifespan.
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan=lifespan))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
@@ -115,8 +116,8 @@ class Served:
 def serve() -> Iterator[Any]:
     opened = []
 
-    def start(app: Any) -> Served:
-        served = Served(app)
+    def start(app: Any, lifespan: str = "off") -> Served:
+        served = Served(app, lifespan)
         opened.append(served)
         return served
 

@@ -29,8 +29,8 @@ def table() -> list[list[str]]:
 def test_every_core_export_of_the_javascript_engines_exists_in_python() -> None:
     for cells in table():
         for name in re.findall(r"`(\w+)`", cells[3]):  # the wasm column
-            if name in ("wrapFetch", "paywall"):
-                continue  # the host layer: Python has its own (paywire.httpx, paywire.asgi)
+            if name in ("wrapFetch", "paywall", "wrapMcpClient", "mcpPaywall"):
+                continue  # the host layer: Python has its own (paywire.httpx, paywire.asgi, paywire.mcp)
             assert hasattr(paywire, snake(name)), f"{name} ({snake(name)}) is missing from paywire"
 
 

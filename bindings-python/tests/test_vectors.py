@@ -69,6 +69,23 @@ def client_flow(i: Any) -> Any:
     return {"actions": [flow.feed(event) for event in i["events"]]}
 
 
+def mcp_paywall_flow(i: Any) -> Any:
+    paywall = pw.McpPaywall(i["config"])
+    flow = pw.McpPaywallFlow()
+    keys = ring(i["keys"]) if i.get("keys") else None
+    return {"actions": [paywall.feed_with_keys(flow, e, keys) if keys else paywall.feed(flow, e) for e in i["events"]]}
+
+
+def mcp_client_flow(i: Any) -> Any:
+    flow = pw.McpClientFlow(i["config"], i["tool"])
+    return {"actions": [flow.feed(event) for event in i["events"]]}
+
+
+def mcp_tool_meta(i: Any) -> Any:
+    paywall = pw.McpPaywall(i["config"])
+    return {"meta": {tool: paywall.tool_meta(tool, i["now"]) for tool in i["tools"]}}
+
+
 def record_then_evaluate(i: Any) -> Any:
     policy = pw.Policy(i["policy"])
     usage = pw.Usage()
@@ -80,6 +97,9 @@ def record_then_evaluate(i: Any) -> Any:
 OPS: Dict[str, Callable[[Any], Any]] = {
     "flow.client": client_flow,
     "flow.paywall": paywall_flow,
+    "flow.mcp_paywall": mcp_paywall_flow,
+    "flow.mcp_client": mcp_client_flow,
+    "flow.mcp_tool_meta": mcp_tool_meta,
     "money.parse_price": lambda i: {"atomic": pw.parse_price(i["text"], i["decimals"])},
     "money.parse_atomic": lambda i: {"atomic": pw.parse_atomic(i["text"])},
     "money.to_decimal": lambda i: {"decimal": pw.to_decimal(i["atomic"], i["decimals"])},

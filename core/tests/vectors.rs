@@ -73,6 +73,7 @@ fn every_vector_file_is_run_by_a_test_above() {
         "evm_exact",
         "flow_client",
         "flow_paywall",
+        "flow_mcp",
     ];
     for (path, file) in load_all(&vectors_dir()).unwrap() {
         assert!(
@@ -91,4 +92,9 @@ fn flow_client_vectors() {
 #[test]
 fn flow_paywall_vectors() {
     run_concept("flow_paywall");
+}
+
+#[test]
+fn flow_mcp_vectors() {
+    run_concept("flow_mcp");
 }

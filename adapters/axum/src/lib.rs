@@ -255,8 +255,10 @@ fn build(client: &reqwest::Client, retry: Option<ExponentialBackoff>) -> ClientW
     }
 }
 
-/// Counts uses of access tokens by their claims id. Share one store among the instances of a
-/// provider for limits that hold across them; [`MemoryTokenUses`] counts in this process.
+/// Counts uses of access tokens by their claims id, and deliveries of a payment's answer (ids
+/// `payment:…`: one answer and one re-send of a lost one per payment). Share one store among
+/// the instances of a provider for limits that hold across them; [`MemoryTokenUses`] counts in
+/// this process.
 #[async_trait]
 pub trait TokenUses: Send + Sync {
     /// Records one use of token `id` (which expires at `expires_at`, unix seconds) and returns

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
-from ._core import ClientFlow, raise_refusal
+from ._core import ClientFlow, McpClientFlow, raise_refusal
 from .signers import Signer
 from .stores import MemoryTokenStore, MemoryUsageStore, TokenStore, UsageStore
 from .types import AssetRegistry, ClientAction, PaymentRecord, PolicyJson
@@ -23,12 +23,14 @@ MAX_402_BODY_BYTES = 64 * 1024
 
 @dataclass
 class Seen:
-    """A response as the flow reads it, with the host's own response object."""
+    """An answer as the flow reads it, with the host's own answer object: an HTTP response
+    (status, headers, body), or — for an MCP tool call — the flow `event` it stands for."""
 
     status: int
     headers: Dict[str, str]
     body: Optional[str]
     response: Any
+    event: Optional[Dict[str, Any]] = None
 
 
 class ConnectionFailed(Exception):
@@ -59,30 +61,39 @@ class ClientOptions:
 Op = Tuple[Any, ...]
 
 
-def client_steps(options: ClientOptions, method: str, url: str) -> Generator[Op, Any, Tuple[Any, Optional[PaymentRecord]]]:
-    """Drives one request's flow; yields operations, receives their results, and returns the
-    response to deliver and the payment made (if any). Refusals raise `PaywireError`s."""
+def client_steps(options: ClientOptions, method: str, url: str, tool: Optional[str] = None) -> Generator[Op, Any, Tuple[Any, Optional[PaymentRecord]]]:
+    """Drives one request's flow (one call of MCP `tool`, when given); yields operations,
+    receives their results, and returns the answer to deliver and the payment made (if any).
+    Refusals raise `PaywireError`s. An HTTP request's `send` op carries the headers to set and
+    remove; a tool call's, the `_meta` entries."""
     config: Dict[str, Any] = {"policy": options.policy, "payer": options.signer.identity()}
     if options.assets is not None:
         config["assets"] = options.assets
-    flow = ClientFlow(config, method, url)  # type: ignore[arg-type]
+    flow: Any = McpClientFlow(config, tool) if tool is not None else ClientFlow(config, method, url)  # type: ignore[arg-type]
     tokens = yield ("tokens_list",)
     action: ClientAction = flow.feed({"event": "start", "tokens": tokens, "now": options.now()})
     last: Optional[Seen] = None
     while True:
         kind = action["action"]
-        if kind == "send":
+        if kind in ("send", "call"):
             for token in action["forgetTokens"]:  # type: ignore[typeddict-item]
                 yield ("tokens_forget", token)
-            seen = yield ("send", action["setHeaders"], action["removeHeaders"])  # type: ignore[typeddict-item]
+            if kind == "send":
+                seen = yield ("send", action["setHeaders"], action["removeHeaders"])  # type: ignore[typeddict-item]
+            else:
+                seen = yield ("send", action["setMeta"], action["removeMeta"])  # type: ignore[typeddict-item]
             if seen is None:
                 action = flow.feed({"event": "connectionFailed"})
                 continue
             last = seen
-            event: Dict[str, Any] = {"event": "response", "status": seen.status, "headers": seen.headers}
-            if seen.body is not None:
-                event["body"] = seen.body
-            action = flow.feed(event)  # type: ignore[arg-type]
+            event: Dict[str, Any]
+            if seen.event is not None:
+                event = seen.event
+            else:
+                event = {"event": "response", "status": seen.status, "headers": seen.headers}
+                if seen.body is not None:
+                    event["body"] = seen.body
+            action = flow.feed(event)
         elif kind == "paymentRequired":
             for token in action["forgetTokens"]:  # type: ignore[typeddict-item]
                 yield ("tokens_forget", token)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Union, cast
 
 from . import _exports, _ffi
-from ._exports import ClientFlow, Paywall, PaywallFlow, Usage
+from ._exports import ClientFlow, McpClientFlow, McpPaywall, McpPaywallFlow, Paywall, PaywallFlow, Usage
 from ._marshal import _call, _json, _native_of, _number, _parsed
 from .errors import InvalidArgumentError, error_for
 from .types import (
@@ -20,7 +20,7 @@ from .types import (
     VerifiedToken,
 )
 
-__all__ = ["ClientFlow", "KeyRing", "Paywall", "PaywallFlow", "Policy", "raise_refusal", "verify_evm_payment"]
+__all__ = ["ClientFlow", "KeyRing", "McpClientFlow", "McpPaywall", "McpPaywallFlow", "Paywall", "PaywallFlow", "Policy", "raise_refusal", "verify_evm_payment"]
 
 AnyRequirements = Union[PaymentRequirements, PaymentRequirementsV1]
 

@@ -20,6 +20,11 @@ from .types import (
     ExactPayload,
     FacilitatorRequest,
     JsonObject,
+    McpClientAction,
+    McpClientEvent,
+    McpPaywallAction,
+    McpPaywallConfig,
+    McpPaywallEvent,
     PaymentOption,
     PaymentPayload,
     PaymentRequired,
@@ -46,6 +51,9 @@ AnyRequirements = Union[PaymentRequirements, PaymentRequirementsV1]
 
 __all__ = [
     "ClientFlow",
+    "McpClientFlow",
+    "McpPaywall",
+    "McpPaywallFlow",
     "MemoryStore",
     "Paywall",
     "PaywallFlow",
@@ -519,3 +527,47 @@ class Paywall:
     def feed_with_keys(self, flow: "PaywallFlow", event: PaywallEvent, keys: "KeyRing") -> PaywallAction:
         """The same, with `keys` verifying presented tokens and signing sold ones."""
         return cast(PaywallAction, _parsed(_call(lambda: self._inner.feed_with_keys(_native_of(flow, PaywallFlow, "flow"), _json(event, "paywall event"), _native_of(keys, KeyRing, "keys")))))
+
+
+
+class McpClientFlow:
+    """One paid MCP tool call's client flow: feed events, take actions."""
+
+    def __init__(self, config: ClientConfig, tool: str) -> None:
+        """A flow for one call of `tool` under a client configuration."""
+        self._inner = _call(lambda: _ffi.McpClientFlow(_json(config, "client config"), tool))
+
+    def feed(self, event: McpClientEvent) -> McpClientAction:
+        """Feeds an event: the next action."""
+        return cast(McpClientAction, _parsed(_call(lambda: self._inner.feed(_json(event, "MCP client event")))))
+
+
+
+class McpPaywallFlow:
+    """One tool call's state in an MCP paywall."""
+
+    def __init__(self) -> None:
+        """A fresh flow (a `call` event starts it)."""
+        self._inner = _ffi.McpPaywallFlow()
+
+
+
+class McpPaywall:
+    """An MCP server's paywall over its tools: feed a call's events, take actions."""
+
+    def __init__(self, config: McpPaywallConfig) -> None:
+        """A tool paywall from its configuration."""
+        self._inner = _call(lambda: _ffi.McpPaywall(_json(config, "MCP paywall config")))
+
+    def feed(self, flow: "McpPaywallFlow", event: McpPaywallEvent) -> McpPaywallAction:
+        """Feeds an event to `flow`: the next action."""
+        return cast(McpPaywallAction, _parsed(_call(lambda: self._inner.feed(_native_of(flow, McpPaywallFlow, "flow"), _json(event, "MCP paywall event")))))
+
+    def feed_with_keys(self, flow: "McpPaywallFlow", event: McpPaywallEvent, keys: "KeyRing") -> McpPaywallAction:
+        """The same, with `keys` verifying presented tokens and signing sold ones."""
+        return cast(McpPaywallAction, _parsed(_call(lambda: self._inner.feed_with_keys(_native_of(flow, McpPaywallFlow, "flow"), _json(event, "MCP paywall event"), _native_of(keys, KeyRing, "keys")))))
+
+    def tool_meta(self, tool: str, now: int) -> Optional[Dict[str, Any]]:
+        """What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is priced."""
+        found = _call(lambda: self._inner.tool_meta(tool, _number(now, "now")))
+        return None if found is None else cast(Dict[str, Any], _parsed(found))

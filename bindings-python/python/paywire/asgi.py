@@ -24,14 +24,12 @@ retries calls that could not connect (httpx's `retries`), and takes headers per 
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import time
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, MutableMapping, Optional, Union
 
-import httpx
-
 from ._core import KeyRing, Paywall, PaywallFlow
+from ._facilitator import FacilitatorClient, FacilitatorHeaders
 from .stores import MemoryTokenUses, TokenUses
 from .types import PaymentOption, PaywallAction, PaywallEvent
 
@@ -43,11 +41,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Headers for facilitator calls: fixed, or computed per call from ("verify" | "settle", body).
-FacilitatorHeaders = Union[Mapping[str, str], Callable[[str, Any], Union[Mapping[str, str], Awaitable[Mapping[str, str]]]]]
-
-#: The most of a facilitator's answer read (a verify or settle answer is well under 4 KB).
-MAX_ANSWER_BYTES = 64 * 1024
 
 
 class PaymentMiddleware:
@@ -83,11 +76,7 @@ class PaymentMiddleware:
         self.paywall = Paywall(config)  # type: ignore[arg-type]
         self.keys = token_keys
         self.token_uses: TokenUses = token_uses or MemoryTokenUses()
-        self.facilitator_url = facilitator_url.rstrip("/")
-        self.facilitator_headers = facilitator_headers
-        # Retries only connections that failed (httpcore's exponential backoff): a call that
-        # connected is never sent twice; the payer may re-send its payment, settled once.
-        self.client = httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(retries=facilitator_retries), timeout=facilitator_timeout)
+        self.facilitator = FacilitatorClient(facilitator_url, facilitator_headers, facilitator_timeout, facilitator_retries)
         self.public_origin = public_origin.rstrip("/") if public_origin else None
         self.now = now or (lambda: int(time.time()))
 
@@ -103,23 +92,7 @@ class PaymentMiddleware:
         return f"{scope.get('scheme', 'http')}://{host}{target}"
 
     async def _facilitator(self, call: str, body: Any) -> PaywallEvent:
-        headers: Dict[str, str] = {}
-        if self.facilitator_headers is not None:
-            extra = self.facilitator_headers(call, body) if callable(self.facilitator_headers) else self.facilitator_headers
-            if inspect.isawaitable(extra):
-                extra = await extra
-            headers.update(extra)  # type: ignore[arg-type]
-        try:
-            answer = await self.client.post(f"{self.facilitator_url}/{call}", json=body, headers=headers)
-        except httpx.HTTPError as error:
-            return {"event": "facilitatorUnreachable", "message": str(error) or type(error).__name__}
-        content = answer.content
-        if len(content) > MAX_ANSWER_BYTES:
-            return {"event": "facilitator", "status": answer.status_code}
-        try:
-            return {"event": "facilitator", "status": answer.status_code, "body": json.loads(content)}
-        except ValueError:
-            return {"event": "facilitator", "status": answer.status_code}
+        return await self.facilitator.call(call, body)  # type: ignore[return-value]
 
     def _feed(self, flow: PaywallFlow, event: PaywallEvent) -> PaywallAction:
         if self.keys is not None:

@@ -40,7 +40,9 @@ class TokenStore(Protocol):
 
 
 class TokenUses(Protocol):
-    """A provider's count of uses per token claims id."""
+    """A provider's count of uses per token claims id, and of deliveries per payment (ids
+    `payment:…`: a payment buys one answer and one re-send of a lost one). Share one store
+    among a provider's instances for limits that hold across them."""
 
     def use(self, id: str, expires_at: int) -> Union[int, Awaitable[int]]:
         """Records one use of `id` and returns how many came before it."""

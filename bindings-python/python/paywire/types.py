@@ -87,6 +87,14 @@ __all__ = [
     "PaywallConfig",
     "PaywallEvent",
     "PaywallAction",
+    "ToolPrice",
+    "McpPaywallConfig",
+    "McpPaywallEvent",
+    "McpPaywallAction",
+    "McpAnswer",
+    "McpClientEvent",
+    "McpCall",
+    "McpClientAction",
 ]
 
 
@@ -465,6 +473,150 @@ _PaywallAction6 = TypedDict(
     },
 )
 """Send the handler's held answer, with these header fields added."""
+
+_McpPaywallEvent0 = TypedDict(
+    "_McpPaywallEvent0",
+    {
+        "event": "Literal[\"call\"]",
+        "tool": "str",
+        "meta": "NotRequired[Any]",
+        "now": "int",
+        "entropy": "str",
+        "price": "NotRequired[Optional[str]]",
+    },
+)
+"""A `tools/call` arrived."""
+
+_McpPaywallEvent1 = TypedDict(
+    "_McpPaywallEvent1",
+    {
+        "event": "Literal[\"tokenUses\"]",
+        "before": "int",
+    },
+)
+"""The token store counted a use."""
+
+_McpPaywallEvent2 = TypedDict(
+    "_McpPaywallEvent2",
+    {
+        "event": "Literal[\"facilitator\"]",
+        "status": "int",
+        "body": "NotRequired[Any]",
+    },
+)
+"""The facilitator answered (any status)."""
+
+_McpPaywallEvent3 = TypedDict(
+    "_McpPaywallEvent3",
+    {
+        "event": "Literal[\"facilitatorUnreachable\"]",
+        "message": "str",
+    },
+)
+"""The facilitator could not be reached."""
+
+_McpPaywallEvent4 = TypedDict(
+    "_McpPaywallEvent4",
+    {
+        "event": "Literal[\"toolResult\"]",
+        "isError": "bool",
+    },
+)
+"""The tool ran: `isError` when it threw or answered an error result."""
+
+_McpPaywallAction0 = TypedDict(
+    "_McpPaywallAction0",
+    {
+        "action": "Literal[\"pass\"]",
+    },
+)
+"""Run the tool and return its result untouched (a free tool, or a valid token)."""
+
+_McpPaywallAction1 = TypedDict(
+    "_McpPaywallAction1",
+    {
+        "action": "Literal[\"countTokenUse\"]",
+        "id": "str",
+        "expiresAt": "int",
+    },
+)
+"""Count one use of this token in the store and feed how many uses came before it."""
+
+_McpPaywallAction2 = TypedDict(
+    "_McpPaywallAction2",
+    {
+        "action": "Literal[\"respond\"]",
+        "result": "Any",
+    },
+)
+"""Return this `CallToolResult` instead of running the tool."""
+
+_McpPaywallAction3 = TypedDict(
+    "_McpPaywallAction3",
+    {
+        "action": "Literal[\"verify\"]",
+        "body": "Any",
+    },
+)
+"""`POST <facilitator>/verify` with this JSON body and feed the answer."""
+
+_McpPaywallAction4 = TypedDict(
+    "_McpPaywallAction4",
+    {
+        "action": "Literal[\"runTool\"]",
+    },
+)
+"""The payment verified: run the tool, hold its result, and feed `toolResult`."""
+
+_McpPaywallAction5 = TypedDict(
+    "_McpPaywallAction5",
+    {
+        "action": "Literal[\"settle\"]",
+        "body": "Any",
+    },
+)
+"""`POST <facilitator>/settle` with this JSON body and feed the answer."""
+
+_McpPaywallAction6 = TypedDict(
+    "_McpPaywallAction6",
+    {
+        "action": "Literal[\"deliver\"]",
+        "meta": "JsonObject",
+    },
+)
+"""Return the tool's held result with these entries added to its `_meta`."""
+
+_McpAnswer0 = TypedDict(
+    "_McpAnswer0",
+    {
+        "event": "Literal[\"result\"]",
+        "result": "Any",
+    },
+)
+"""The call's result (a `CallToolResult`)."""
+
+_McpAnswer1 = TypedDict(
+    "_McpAnswer1",
+    {
+        "event": "Literal[\"rpcError\"]",
+        "code": "int",
+        "message": "NotRequired[str]",
+        "data": "NotRequired[Any]",
+    },
+)
+"""The call failed with a JSON-RPC error."""
+
+_McpCall0 = TypedDict(
+    "_McpCall0",
+    {
+        "action": "Literal[\"call\"]",
+        "setMeta": "JsonObject",
+        "removeMeta": "List[str]",
+        "forgetTokens": "List[str]",
+        "paid": "bool",
+    },
+)
+"""Call the tool."""
 
 Asset = TypedDict(
     "Asset",
@@ -1031,3 +1183,41 @@ PaywallEvent: TypeAlias = "Union[_PaywallEvent0, _PaywallEvent1, _PaywallEvent2,
 
 PaywallAction: TypeAlias = "Union[_PaywallAction0, _PaywallAction1, _PaywallAction2, _PaywallAction3, _PaywallAction4, _PaywallAction5, _PaywallAction6]"
 """What the host does next."""
+
+ToolPrice: TypeAlias = "Union[str, JsonObject]"
+"""A tool's price: text (`"$0.01"`, or atomic units), a Paywire route without its method and
+path (`{"price": "$0.01", "description", "bundle", "accepts"}`), or Coinbase's form
+(`{"accepts": [{"scheme", "price", "network", "payTo"}], "description"}`)."""
+
+McpPaywallConfig = TypedDict(
+    "McpPaywallConfig",
+    {
+        "tools": "NotRequired[Dict[str, ToolPrice]]",
+        "accepts": "NotRequired[List[PaymentOption]]",
+        "decimals": "NotRequired[Optional[int]]",
+        "requirePaymentIdentifier": "NotRequired[bool]",
+        "tokenIssuer": "NotRequired[Optional[str]]",
+    },
+)
+"""How an MCP server's paid tools are configured: a paywall configuration whose `routes` are
+`tools`, an object of tool name → [`ToolPrice`]."""
+
+McpPaywallEvent: TypeAlias = "Union[_McpPaywallEvent0, _McpPaywallEvent1, _McpPaywallEvent2, _McpPaywallEvent3, _McpPaywallEvent4]"
+"""What happened, as an MCP server's host reports it."""
+
+McpPaywallAction: TypeAlias = "Union[_McpPaywallAction0, _McpPaywallAction1, _McpPaywallAction2, _McpPaywallAction3, _McpPaywallAction4, _McpPaywallAction5, _McpPaywallAction6]"
+"""What an MCP server's host does next."""
+
+McpAnswer: TypeAlias = "Union[_McpAnswer0, _McpAnswer1]"
+"""What came back from an MCP server for a tool call."""
+
+McpClientEvent: TypeAlias = "Union[McpAnswer, ClientEvent]"
+"""What happened, as an MCP client's host reports it: the events of [`ClientEvent`] with a
+tool result or a JSON-RPC error in place of an HTTP response."""
+
+McpCall: TypeAlias = "_McpCall0"
+"""Call the tool, with these `_meta` entries set and these removed."""
+
+McpClientAction: TypeAlias = "Union[McpCall, ClientAction]"
+"""What an MCP client's host does next: the actions of [`ClientAction`], with `call` in place
+of `send`."""

@@ -211,6 +211,7 @@ code_table! {
         InvalidPayload => crate::error::code::reason::InvalidPayload, InvalidInput, "JSON that does not have the x402 shape (also the x402 reason code).";
         PaymentRejected => "payment_rejected", PaymentInvalid, "A provider refused a signed payment; its 402 names the reason (host clients).";
         FacilitatorUnavailable => "facilitator_unavailable", Unavailable, "The facilitator was unreachable or answered garbage; nothing was settled (host paywalls).";
+        PaymentAlreadyDelivered => "payment_already_delivered", PaymentInvalid, "A payment presented again after a paywall delivered its answer twice (once, and one re-send of a lost answer); not charged again (host paywalls).";
         InvalidArgument => "invalid_argument", InvalidInput, "A binding's argument of the wrong type or range (e.g. a fractional `now`).";
         InvalidX402Version => crate::error::code::reason::InvalidX402Version, InvalidInput, "An `x402Version` other than 1 or 2 (also the x402 reason code).";
         NetworkInvalid => "network_invalid", InvalidInput, "Not a CAIP-2 chain id, nor a known v1 network name.";

@@ -154,6 +154,9 @@ pub enum Error {
     /// The facilitator could not be reached or gave no usable answer; nothing was settled.
     #[error("facilitator unavailable: {0}")]
     FacilitatorUnavailable(String),
+    /// A payment presented again after its answer was delivered as often as a paywall allows.
+    #[error("payment already delivered: {0}")]
+    PaymentAlreadyDelivered(String),
     /// A binding's argument of the wrong type or out of range (a time that is not a whole
     /// number of seconds, an object where a string belongs, ...).
     #[error("invalid argument: {0}")]
@@ -314,6 +317,7 @@ mod tests {
             Error::InvalidArgument("x".into()),
             Error::PaymentRejected("x".into()),
             Error::FacilitatorUnavailable("x".into()),
+            Error::PaymentAlreadyDelivered("x".into()),
             Error::InvalidX402Version(3),
             Error::payment_invalid(Reason::InvalidExactEvmSignature, "x"),
         ];

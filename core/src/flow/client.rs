@@ -344,14 +344,52 @@ impl ClientFlow {
 
     /// An answer arrived (to the first request, or to the paid one).
     pub fn on_response(&mut self, response: &HttpResponse) -> ClientAction {
+        let settlement = response
+            .headers
+            .get(PAYMENT_RESPONSE)
+            .or_else(|| response.headers.get(X_PAYMENT_RESPONSE))
+            .and_then(|h| header::decode_settle_response(h, DEFAULT_HEADER_LIMIT).ok());
+        let payment_required = (response.status == 402).then(|| read_payment_required(response));
+        self.on_reply(Reply {
+            status: response.status,
+            payment_required,
+            settlement,
+        })
+    }
+
+    /// The payment sent, while the paid request is out.
+    pub(crate) fn sent_payment(&self) -> Option<&PaymentPayload> {
+        match &self.state {
+            State::Paid { payment, .. } => Some(payment),
+            _ => None,
+        }
+    }
+
+    /// An answer arrived, read from its transport (see [`Reply`]).
+    pub(crate) fn on_reply(&mut self, reply: Reply) -> ClientAction {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Sent { token } => {
-                if response.status != 402 {
+                let Some(payment_required) = reply.payment_required else {
                     return deliver(None, None, None);
+                };
+                if let Some(failed) = reply.settlement.filter(|s| !s.success) {
+                    // A 402 that reports a failed settlement answers a payment already made
+                    // (by this agent or another): paying again on one's own could pay twice.
+                    let reason = failed
+                        .error_reason
+                        .as_ref()
+                        .map_or("no reason given", |r| r.as_str())
+                        .to_string();
+                    return ClientAction::refuse(
+                        &Error::PaymentRejected(format!(
+                            "the provider reports a failed settlement ({reason}); not paying again"
+                        )),
+                        serde_json::to_value(&failed).ok(),
+                    );
                 }
                 // The provider refused the token it was shown: it is spent or revoked.
                 let forget_tokens: Vec<String> = token.into_iter().collect();
-                match read_payment_required(response) {
+                match payment_required {
                     Ok(payment_required) => {
                         let payment_required = Box::new(payment_required);
                         self.state = State::Required {
@@ -367,7 +405,7 @@ impl ClientFlow {
             }
             State::Paid {
                 chosen, payment, ..
-            } => self.on_paid_response(response, *chosen, *payment),
+            } => self.on_paid_reply(reply, *chosen, *payment),
             other => self.out_of_order(other, "a response"),
         }
     }
@@ -535,14 +573,14 @@ impl ClientFlow {
         }
     }
 
-    fn on_paid_response(
+    fn on_paid_reply(
         &mut self,
-        response: &HttpResponse,
+        reply: Reply,
         chosen: Chosen,
         payment: PaymentPayload,
     ) -> ClientAction {
-        if response.status == 402 {
-            let refusal = read_payment_required(response).ok();
+        if let Some(payment_required) = reply.payment_required {
+            let refusal = payment_required.ok();
             let reason = refusal.as_ref().and_then(|r| match r {
                 PaymentRequired::V1(v1) => Some(v1.error.clone()).filter(|e| !e.is_empty()),
                 PaymentRequired::V2(v2) => v2.error.clone(),
@@ -556,16 +594,12 @@ impl ClientFlow {
                 refusal.and_then(|r| serde_json::to_value(r).ok()),
             );
         }
-        let settlement = response
-            .headers
-            .get(PAYMENT_RESPONSE)
-            .or_else(|| response.headers.get(X_PAYMENT_RESPONSE))
-            .and_then(|h| header::decode_settle_response(h, DEFAULT_HEADER_LIMIT).ok());
+        let settlement = reply.settlement;
         // Spent only when the provider delivered: a facilitator outage (502) or a failed
         // settlement charged nothing and must not eat into the limits. An answer without a
         // readable PAYMENT-RESPONSE counts as spent: over-counting never passes a limit.
         let delivered =
-            (200..300).contains(&response.status) && settlement.as_ref().is_none_or(|s| s.success);
+            (200..300).contains(&reply.status) && settlement.as_ref().is_none_or(|s| s.success);
         let usage = delivered.then(|| {
             let mut usage = chosen.usage.clone();
             self.config
@@ -596,6 +630,18 @@ impl ClientFlow {
             None,
         )
     }
+}
+
+/// An answer as the flow reads it, whatever carried it: an HTTP response, or an MCP tool
+/// result or error.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    /// The status, or the one an HTTP answer of the same meaning would have (402, 200, 500).
+    pub(crate) status: u16,
+    /// For a 402: what it asks for, or why that could not be read.
+    pub(crate) payment_required: Option<crate::Result<PaymentRequired>>,
+    /// The settlement it reports, if it carries a readable one.
+    pub(crate) settlement: Option<SettleResponse>,
 }
 
 fn deliver(

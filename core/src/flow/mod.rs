@@ -13,6 +13,9 @@
 //!   answer until the money moved, attach `PAYMENT-RESPONSE`, or answer 502 when the
 //!   facilitator is unreachable.
 //!
+//! - [`mcp`]: the same two flows for a paid MCP tool call: the payment and the settlement in
+//!   `_meta`, the 402 as a tool result.
+//!
 //! Both also take JSON events ([`client::ClientEvent`], [`paywall::PaywallEvent`]) so that a
 //! binding forwards what its host saw without a type per event.
 
@@ -21,11 +24,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub mod client;
+pub mod mcp;
 pub mod paywall;
 pub mod routes;
 pub mod sign;
 
 pub use client::{ClientAction, ClientConfig, ClientEvent, ClientFlow, Payer, PaymentRecord};
+pub use mcp::{
+    McpAnswer, McpCall, McpClientAction, McpClientEvent, McpClientFlow, McpPaywall,
+    McpPaywallAction, McpPaywallConfig, McpPaywallEvent, McpPaywallFlow, ToolPrice,
+};
 pub use paywall::{Paywall, PaywallAction, PaywallConfig, PaywallEvent, PaywallFlow, PaywallRoute};
 pub use sign::SignRequest;
 

@@ -7,7 +7,9 @@
 //!          ├─ no payment, or one that does not decode or match ────────────► Respond 402
 //!          └─ payment ──► Verify ──► facilitator ─┬─ unreachable ──────────► Respond 502
 //!                                                 ├─ invalid ──────────────► Respond 402
-//!                                                 └─ valid ──► RunHandler ──► handler
+//!                                                 └─ valid ──► CountTokenUse (deliveries)
+//!   deliveries ─┬─ already 2 (an answer, and a re-sent one) ───────────────► Respond 402
+//!               └─ otherwise ──► RunHandler ──► handler
 //!   handler ─┬─ status ≥ 400 (not charged for) ────────────────────────────► Deliver
 //!            └─ otherwise ──► Settle ──► facilitator ─┬─ unreachable ──────► Respond 502
 //!                                                     ├─ failed ───────────► Respond 402
@@ -192,8 +194,12 @@ pub enum PaywallEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Stage {
-    CountingToken { token: String },
+    CountingToken {
+        token: String,
+    },
     Verifying,
+    /// The payment verified; its deliveries are being counted.
+    CountingDelivery,
     Handling,
     Settling,
     Done,
@@ -211,6 +217,10 @@ pub struct PaywallFlow {
     v2: Option<PaymentRequiredV2>,
     v1: Option<PaymentRequiredV1>,
     request: Option<FacilitatorRequest>,
+    /// The 402 last answered (v2), for transports that carry it as an object (MCP).
+    answered: Option<PaymentRequiredV2>,
+    /// The settlement last delivered, likewise.
+    settlement: Option<SettleResponse>,
 }
 
 impl Paywall {
@@ -322,16 +332,34 @@ impl Paywall {
         entropy: &[u8; 16],
         keys: Option<&KeyRing>,
     ) -> (PaywallFlow, PaywallAction) {
+        let presented = Presented {
+            token: headers.get(ACCESS_TOKEN_HEADER),
+            payment: headers
+                .get(PAYMENT_SIGNATURE)
+                .or_else(|| headers.get(X_PAYMENT))
+                .map(|header| header::decode_payment_payload(header, DEFAULT_HEADER_LIMIT)),
+        };
+        self.start(method, url, presented, now, entropy, keys)
+    }
+
+    /// A request arrived with what it presents, however its transport carried it (HTTP
+    /// headers, MCP `_meta`): starts its flow and says what to do first.
+    pub(crate) fn start(
+        &self,
+        method: &str,
+        url: &str,
+        presented: Presented<'_>,
+        now: u64,
+        entropy: &[u8; 16],
+        keys: Option<&KeyRing>,
+    ) -> (PaywallFlow, PaywallAction) {
         let mut flow = PaywallFlow {
             stage: Stage::Done,
             method: method.to_ascii_uppercase(),
             url: url.to_string(),
             now,
             entropy: *entropy,
-            route: None,
-            v2: None,
-            v1: None,
-            request: None,
+            ..PaywallFlow::default()
         };
         let path = path_of(url);
         let route = match self.book.route_unambiguous(&flow.method, path) {
@@ -356,7 +384,7 @@ impl Paywall {
             }
             Err(error) => return (flow, error_answer(500, &error)),
         }
-        if let (Some(token), Some(keys)) = (headers.get(ACCESS_TOKEN_HEADER), keys) {
+        if let (Some(token), Some(keys)) = (presented.token, keys) {
             // First without counting: a forged or expired token must not consume anything.
             let route_key = self.book.rules[route].route_key();
             let request = TokenRequest::new(&flow.method, url).priced_by(Some(&route_key));
@@ -375,15 +403,12 @@ impl Paywall {
             };
             return (flow, action);
         }
-        let Some(header) = headers
-            .get(PAYMENT_SIGNATURE)
-            .or_else(|| headers.get(X_PAYMENT))
-        else {
+        let Some(payment) = presented.payment else {
             let action =
                 flow.payment_required(PAYMENT_REQUIRED_ERROR, "this resource needs a payment");
             return (flow, action);
         };
-        let action = match self.read_payment(&flow, header) {
+        let action = match payment.and_then(|payment| self.read_payment(&flow, payment)) {
             Ok(request) => {
                 let body = serde_json::to_value(&request).unwrap_or(Value::Null);
                 flow.request = Some(request);
@@ -395,9 +420,12 @@ impl Paywall {
         (flow, action)
     }
 
-    /// The payment in a header, decoded and matched to the offer of its version.
-    fn read_payment(&self, flow: &PaywallFlow, header: &str) -> Result<FacilitatorRequest> {
-        let payment = header::decode_payment_payload(header, DEFAULT_HEADER_LIMIT)?;
+    /// A presented payment matched to the offer of its version.
+    fn read_payment(
+        &self,
+        flow: &PaywallFlow,
+        payment: PaymentPayload,
+    ) -> Result<FacilitatorRequest> {
         let offers: Vec<AnyRequirements> = match &payment {
             PaymentPayload::V1(_) => flow
                 .v1
@@ -478,6 +506,14 @@ impl Paywall {
     }
 }
 
+/// What a request presents to a paywall: an access token, and a payment (decoded, or why it
+/// could not be).
+#[derive(Debug, Default)]
+pub(crate) struct Presented<'a> {
+    pub(crate) token: Option<&'a str>,
+    pub(crate) payment: Option<Result<PaymentPayload>>,
+}
+
 impl Default for PaywallFlow {
     /// A flow with no request yet: feed it a `request` event.
     fn default() -> Self {
@@ -491,11 +527,36 @@ impl Default for PaywallFlow {
             v2: None,
             v1: None,
             request: None,
+            answered: None,
+            settlement: None,
         }
     }
 }
 
 impl PaywallFlow {
+    /// The 402 this flow last answered, in its v2 form.
+    pub(crate) fn answered(&self) -> Option<&PaymentRequiredV2> {
+        self.answered.as_ref()
+    }
+
+    /// The settlement this flow last delivered.
+    pub(crate) fn settlement(&self) -> Option<&SettleResponse> {
+        self.settlement.as_ref()
+    }
+
+    /// The network of the payment being settled, once one was matched.
+    pub(crate) fn network(&self) -> Option<&str> {
+        self.request
+            .as_ref()
+            .map(|request| request.payment_requirements.network())
+    }
+
+    /// Whether the facilitator is settling this flow's payment (a 402 now is a failed
+    /// settlement, not a refused payment).
+    pub(crate) fn is_settling(&self) -> bool {
+        self.stage == Stage::Settling
+    }
+
     /// The token store counted a use: `before` uses came before this one.
     pub fn on_token_uses(
         &mut self,
@@ -503,8 +564,22 @@ impl PaywallFlow {
         before: u64,
         keys: Option<&KeyRing>,
     ) -> PaywallAction {
-        let Stage::CountingToken { token } = std::mem::replace(&mut self.stage, Stage::Done) else {
-            return self.out_of_order("a token use count");
+        let token = match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::CountingToken { token } => token,
+            Stage::CountingDelivery if before < DELIVERIES_PER_PAYMENT => {
+                self.stage = Stage::Handling;
+                return PaywallAction::RunHandler;
+            }
+            Stage::CountingDelivery => {
+                let error = Error::PaymentAlreadyDelivered(format!(
+                    "this payment's answer went out {before} times; a payment buys one answer and one re-send of a lost answer"
+                ));
+                return self.payment_required(error.code(), &error.to_string());
+            }
+            other => {
+                self.stage = other;
+                return self.out_of_order("a token use count");
+            }
         };
         let Some(keys) = keys else {
             return self.out_of_order("a token use count without keys");
@@ -554,10 +629,15 @@ impl PaywallFlow {
         };
         if action == "verify" {
             match serde_json::from_value::<VerifyResponse>(json.1.clone()) {
-                Ok(verified) if verified.is_valid => {
-                    self.stage = Stage::Handling;
-                    PaywallAction::RunHandler
-                }
+                Ok(verified) if verified.is_valid => match &self.request {
+                    // Before the handler runs: how often this payment's answer went out.
+                    Some(request) => {
+                        let (id, expires_at) = delivery_key(request, self.now);
+                        self.stage = Stage::CountingDelivery;
+                        PaywallAction::CountTokenUse { id, expires_at }
+                    }
+                    None => self.out_of_order("a verification without a payment"),
+                },
                 Ok(verified) => self.payment_required(
                     verified
                         .invalid_reason
@@ -635,9 +715,11 @@ impl PaywallFlow {
             Some(1) => (X_PAYMENT_RESPONSE, settled.into_v1_form()),
             _ => (PAYMENT_RESPONSE, settled),
         };
-        PaywallAction::Deliver {
+        let action = PaywallAction::Deliver {
             set_headers: BTreeMap::from([(name.to_string(), header::encode(&settled))]),
-        }
+        };
+        self.settlement = Some(settled);
+        action
     }
 
     /// A 402 with a fresh `PAYMENT-REQUIRED` (whose `error` is `code`) and the v1 JSON body.
@@ -656,14 +738,16 @@ impl PaywallFlow {
         if let Some(object) = body.as_object_mut() {
             object.insert("message".into(), Value::String(message.to_string()));
         }
-        PaywallAction::Respond(Answer {
+        let action = PaywallAction::Respond(Answer {
             status: 402,
             headers: BTreeMap::from([
                 ("content-type".into(), "application/json".into()),
                 (PAYMENT_REQUIRED.into(), header::encode(&v2)),
             ]),
             body: body.to_string(),
-        })
+        });
+        self.answered = Some(v2);
+        action
     }
 
     fn out_of_order(&mut self, event: &str) -> PaywallAction {
@@ -671,6 +755,40 @@ impl PaywallFlow {
             500,
             &Error::InvalidArgument(format!("{event} does not fit where this request stands")),
         )
+    }
+}
+
+/// How often one payment's answer is delivered at most: once, and once more for the payer's
+/// re-send of a lost answer (the very same payment, settled once). Without a bound, a payer
+/// could re-send its own payment for as long as its authorization is valid and have the
+/// handler run each time for one charge.
+pub const DELIVERIES_PER_PAYMENT: u64 = 2;
+
+/// The key a payment's deliveries are counted under in the token-use store, and until when it
+/// matters (the authorization's expiry; a payment that cannot verify after it cannot be
+/// delivered either). Keyed on what the payer signed — network, payer and nonce for `exact` —
+/// so that re-encoding the payment's unsigned parts does not make it new.
+fn delivery_key(request: &FacilitatorRequest, now: u64) -> (String, u64) {
+    let network = request.payment_requirements.network();
+    let payload = request.payment_payload.payload();
+    match crate::protocol::exact::ExactPayload::from_object(payload) {
+        Ok(exact) => (
+            format!(
+                "payment:{network}:{}:{}",
+                exact.authorization.from.to_ascii_lowercase(),
+                exact.authorization.nonce.to_ascii_lowercase()
+            ),
+            exact.authorization.valid_before,
+        ),
+        Err(_) => {
+            use sha2::Digest;
+            let signed = serde_json::to_vec(payload).unwrap_or_default();
+            let digest = sha2::Sha256::digest(&signed);
+            (
+                format!("payment:{network}:{}", hex_of(&digest)),
+                now.saturating_add(24 * 3600),
+            )
+        }
     }
 }
 

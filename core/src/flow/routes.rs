@@ -86,7 +86,7 @@ fn convert(amount: Option<&mut Value>, decimals: u8) -> Result<()> {
 }
 
 /// A dollar price (`"$0.01"`, `"0.01"`, `0.01`) in atomic units at `decimals`.
-fn atomic(price: &str, decimals: u8) -> Result<String> {
+pub(crate) fn atomic(price: &str, decimals: u8) -> Result<String> {
     let unit = crate::money::Asset::new("paywire:*", "USD", "USD", decimals)?;
     Ok(unit.parse_price(price)?.to_string())
 }
@@ -94,8 +94,15 @@ fn atomic(price: &str, decimals: u8) -> Result<String> {
 /// Routes keyed `"METHOD /path"` as price rules with their own payment options.
 fn keyed_routes(routes: &Map<String, Value>) -> Result<Vec<Value>> {
     let registry = AssetRegistry::with_defaults();
-    let mut rules = Vec::with_capacity(routes.len());
-    for (key, config) in routes {
+    routes
+        .iter()
+        .map(|(key, config)| keyed_route(key, config, &registry))
+        .collect()
+}
+
+/// One route keyed `"METHOD /path"` as a price rule with its own payment options.
+pub(crate) fn keyed_route(key: &str, config: &Value, registry: &AssetRegistry) -> Result<Value> {
+    {
         let invalid = |why: String| Error::PricingRuleInvalid(format!("route {key:?}: {why}"));
         let (method, path) = match key.trim().split_once(char::is_whitespace) {
             Some((method, path)) => (method.to_ascii_uppercase(), path.trim()),
@@ -136,7 +143,7 @@ fn keyed_routes(routes: &Map<String, Value>) -> Result<Vec<Value>> {
         let mut price: Option<String> = None;
         let mut accepts = Vec::with_capacity(options.len());
         for option in options {
-            let (option_price, accepted) = payment_option(option, &registry).map_err(&invalid)?;
+            let (option_price, accepted) = payment_option(option, registry).map_err(&invalid)?;
             match &price {
                 Some(first) if *first != option_price => {
                     return Err(invalid(
@@ -156,9 +163,8 @@ fn keyed_routes(routes: &Map<String, Value>) -> Result<Vec<Value>> {
         if let Some(description) = description {
             rule["description"] = Value::String(description);
         }
-        rules.push(rule);
+        Ok(rule)
     }
-    Ok(rules)
 }
 
 /// `[id]` path parameters (Next.js style, as x402 examples write them) as `:id`.

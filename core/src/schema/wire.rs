@@ -12,8 +12,10 @@ use crate::protocol::{AnyRequirements, FacilitatorRequest, PaymentPayload};
 /// a field the core defaults is optional here even where the core always writes it.
 pub fn wire_schema() -> serde_json::Value {
     use crate::flow::{
-        Answer, ClientAction, ClientConfig, ClientEvent, HttpResponse, Payer, PaymentRecord,
-        PaywallAction, PaywallConfig, PaywallEvent, PaywallRoute, SignRequest,
+        Answer, ClientAction, ClientConfig, ClientEvent, HttpResponse, McpAnswer, McpCall,
+        McpClientAction, McpClientEvent, McpPaywallAction, McpPaywallConfig, McpPaywallEvent,
+        Payer, PaymentRecord, PaywallAction, PaywallConfig, PaywallEvent, PaywallRoute,
+        SignRequest, ToolPrice,
     };
     use crate::money::Asset;
     use crate::policy::{Decision, PaymentIntent, Policy, Rejection, Selection, Usage};
@@ -82,6 +84,14 @@ pub fn wire_schema() -> serde_json::Value {
         PaywallConfig,
         PaywallEvent,
         PaywallAction,
+        ToolPrice,
+        McpPaywallConfig,
+        McpPaywallEvent,
+        McpPaywallAction,
+        McpAnswer,
+        McpClientEvent,
+        McpCall,
+        McpClientAction,
     ];
     let definitions = generator.take_definitions(true);
     serde_json::json!({

@@ -701,6 +701,11 @@ fn payment_header(url: &str, evm: bool, v1: bool) -> (String, String) {
     (name.clone(), value.as_str().unwrap().to_string())
 }
 
+/// The token-use store's answer to the count of a verified payment's deliveries: none yet.
+fn first_delivery() -> Value {
+    json!({"event": "tokenUses", "before": 0})
+}
+
 fn verified(payer: &str) -> Value {
     json!({"event": "facilitator", "status": 200, "body": {"isValid": true, "payer": payer}})
 }
@@ -752,6 +757,7 @@ pub(crate) fn paywall(dir: &Path) {
     s2.done(&mut b, "a payment signed for another price does not match the offer: 402 payment_requirements_mismatch");
     other.request("GET", WEATHER, json!({&name: &value}));
     other.feed(verified("wal_agent"));
+    other.feed(first_delivery());
     other.feed(json!({"event": "handler", "status": 200}));
     other.feed(settled("paywire:main", "wal_agent"));
     other.done(
@@ -763,6 +769,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), false);
     s.request("GET", WEATHER, json!({&evm_name: &evm_value}));
     s.feed(verified(&evm_address()));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 201}));
     s.feed(settled("eip155:84532", &evm_address()));
     s.done(
@@ -774,6 +781,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), false);
     s.request("GET", WEATHER, json!({&v1_name: &v1_value}));
     s.feed(verified(&evm_address()));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(settled("base-sepolia", &evm_address()));
     s.done(
@@ -784,6 +792,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), false);
     s.request("GET", WEATHER, json!({&v1_name: &v1_value}));
     s.feed(verified(&evm_address()));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(settled("eip155:84532", &evm_address()));
     s.done(
@@ -814,11 +823,23 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), false);
     s.request("GET", WEATHER, json!({&name: &value}));
     s.feed(verified("wal_agent"));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 500}));
     s.done(
         &mut b,
         "the handler fails: its answer passes, nothing is settled (not charged for)",
     );
+
+    for (before, title) in [
+        (1, "a payment re-sent after a lost answer (delivered once): the handler runs again, the facilitator settles it once"),
+        (2, "a payment delivered twice already (an answer and a re-send): 402 payment_already_delivered, the handler never runs"),
+    ] {
+        let mut s = PaywallScenario::new(config.clone(), false);
+        s.request("GET", WEATHER, json!({&name: &value}));
+        s.feed(verified("wal_agent"));
+        s.feed(json!({"event": "tokenUses", "before": before}));
+        s.done(&mut b, title);
+    }
 
     for (title, event) in [
         (
@@ -837,6 +858,7 @@ pub(crate) fn paywall(dir: &Path) {
         let mut s = PaywallScenario::new(config.clone(), false);
         s.request("GET", WEATHER, json!({&name: &value}));
         s.feed(verified("wal_agent"));
+        s.feed(first_delivery());
         s.feed(json!({"event": "handler", "status": 200}));
         s.feed(event);
         s.done(&mut b, title);
@@ -846,6 +868,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), true);
     s.request("GET", BUNDLE, json!({&bundle_name: &bundle_value}));
     s.feed(verified("wal_agent"));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(settled("paywire:main", "wal_agent"));
     s.done(
@@ -856,6 +879,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), true);
     s.request("GET", BUNDLE, json!({&bundle_name: &bundle_value}));
     s.feed(verified("wal_agent"));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(json!({"event": "facilitator", "status": 200, "body": {"success": true, "transaction": "pay_0001", "network": "paywire:main", "payer": "wal_agent", "extensions": {"paywire-access-token": sold_token()}}}));
     s.done(
@@ -866,6 +890,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(config.clone(), false);
     s.request("GET", BUNDLE, json!({&bundle_name: &bundle_value}));
     s.feed(verified("wal_agent"));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(settled("paywire:main", "wal_agent"));
     s.done(&mut b, "without a key ring a bundle route sells no token");
@@ -875,6 +900,7 @@ pub(crate) fn paywall(dir: &Path) {
     let mut s = PaywallScenario::new(issuer, true);
     s.request("GET", BUNDLE, json!({&bundle_name: &bundle_value}));
     s.feed(verified("wal_agent"));
+    s.feed(first_delivery());
     s.feed(json!({"event": "handler", "status": 200}));
     s.feed(settled("paywire:main", "wal_agent"));
     s.done(&mut b, "tokens are issued by the configured issuer");

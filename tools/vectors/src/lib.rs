@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use paywire_core::flow::{ClientAction, ClientConfig, ClientEvent, ClientFlow};
+use paywire_core::flow::{
+    McpClientAction, McpClientEvent, McpClientFlow, McpPaywall, McpPaywallAction, McpPaywallEvent,
+    McpPaywallFlow,
+};
 use paywire_core::flow::{Paywall, PaywallAction, PaywallEvent, PaywallFlow};
 use paywire_core::idempotency::{
     fingerprint, Begin, IdempotencyConfig, IdempotencyKey, IdempotencyStore, MemoryStore,
@@ -187,6 +191,39 @@ fn run_op(op: &str, input: &Value) -> Result<Value, Error> {
                 .into_iter()
                 .map(|e| paywall.feed(&mut flow, e, keys.as_ref()))
                 .collect();
+            to_json(&json!({"actions": actions}))
+        }
+        "flow.mcp_paywall" => {
+            let paywall =
+                McpPaywall::from_json(input.get("config").cloned().unwrap_or(Value::Null))?;
+            let keys = match input.get("keys") {
+                Some(_) => Some(ring_from(input)?),
+                None => None,
+            };
+            let events: Vec<McpPaywallEvent> = field(input, "events")?;
+            let mut flow = McpPaywallFlow::default();
+            let actions: Vec<McpPaywallAction> = events
+                .into_iter()
+                .map(|e| paywall.feed(&mut flow, e, keys.as_ref()))
+                .collect();
+            to_json(&json!({"actions": actions}))
+        }
+        "flow.mcp_tool_meta" => {
+            let paywall =
+                McpPaywall::from_json(input.get("config").cloned().unwrap_or(Value::Null))?;
+            let tools: Vec<String> = field(input, "tools")?;
+            let now: u64 = field(input, "now")?;
+            let listed: serde_json::Map<String, Value> = tools
+                .iter()
+                .map(|tool| (tool.clone(), json!(paywall.tool_meta(tool, now))))
+                .collect();
+            Ok(json!({"meta": listed}))
+        }
+        "flow.mcp_client" => {
+            let config: ClientConfig = field(input, "config")?;
+            let events: Vec<McpClientEvent> = field(input, "events")?;
+            let mut flow = McpClientFlow::new(&config, &text(input, "tool")?)?;
+            let actions: Vec<McpClientAction> = events.into_iter().map(|e| flow.feed(e)).collect();
             to_json(&json!({"actions": actions}))
         }
         // ---- money ----

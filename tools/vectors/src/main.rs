@@ -13,6 +13,7 @@ use paywire_vectors::{run, vectors_dir, Case, VectorFile};
 use serde_json::{json, Value};
 
 mod flows;
+mod mcp;
 
 pub(crate) struct Builder {
     cases: Vec<Case>,
@@ -1642,6 +1643,7 @@ fn main() {
     ledger(&dir);
     flows::client(&dir);
     flows::paywall(&dir);
+    mcp::write(&dir);
     wire_schema();
     readme_codes();
     let files = paywire_vectors::load_all(&dir).expect("read back");
