@@ -11,8 +11,9 @@
 #   demo      the demo (--payments 5) and both Rust examples over loopback
 #   fuzz      every cargo-fuzz target for 60 s (two at a time)
 #   js        @paywire/wasm and @paywire/node built and tested (vectors, host layer against the
-#             server, npm pack, workers entry, headless Chromium), the dashboard in Chromium
-#   python    the wheel in a fresh venv: vectors, binding contract, hosts, x402 interop, mypy
+#             server, paid MCP tools, npm pack, workers entry, headless Chromium), the dashboard
+#   python    the wheel in a fresh venv: vectors, binding contract, hosts (HTTP and MCP), x402
+#             interop, mypy; with js, scripts/mcp-e2e.sh (each MCP client pays each server)
 #   swift     the Swift sources uniffi generates, checked for drift
 #   interop   Coinbase's official x402 clients and middleware against Paywire, both ways
 #   chain     a real local EVM chain (anvil): Coinbase's SDK settling through paywire-server
@@ -54,6 +55,8 @@ record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >>"$SUMMARY"; }
 check() { record "$1" 1 0 "${2:-}"; }
 cargo_counts() { awk '/^test result:/ {p += $4; f += $6} END {print p + 0, f + 0}' "$1"; }
 node_counts() { awk '/^# pass / {p += $3} /^# fail / {f += $3} END {print p + 0, f + 0}' "$1"; }
+# `mcp: N of M paid tool calls settled`: N passed, M - N failed.
+mcp_counts() { sed -n 's/^mcp: \([0-9]*\) of \([0-9]*\) paid tool calls settled$/\1 \2/p' "$1" | awk '{print $1, $2 - $1} END {if (NR == 0) print 0, 1}'; }
 pytest_counts() {
   tail -n 3 "$1" | grep -Eo '[0-9]+ (passed|failed)' | awk '/passed/ {p += $1} /failed/ {f += $1} END {print p + 0, f + 0}'
 }
@@ -322,8 +325,8 @@ if want python; then
   step "paywire for Python: vectors, binding contract, httpx/requests/ASGI and MCP against paywire-server, interop with Coinbase's x402, parity"
   suite "pytest bindings-python/tests" pytest_counts env PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" "$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/tests
   suite "pytest bindings-python/bench (once each)" pytest_counts "$pyenv/venv/bin/python" -m pytest -q -p no:cacheprovider bindings-python/bench --benchmark-disable
-  "$pyenv/venv/bin/python" -m mypy --strict --no-incremental --cache-dir=/dev/null examples/python
-  check "mypy --strict examples/python"
+  "$pyenv/venv/bin/python" -m mypy --strict --no-incremental --cache-dir=/dev/null examples/python examples/mcp
+  check "mypy --strict examples/python examples/mcp"
   # The Python agent example pays the Rust provider example.
   provider_out=$(mktemp)
   PAYWIRE_LISTEN=127.0.0.1:0 ./target/debug/example-provider >"$provider_out" 2>&1 &
@@ -332,8 +335,15 @@ if want python; then
   credentials=$(sed -n 's/^Pay it with: \(.*\) cargo run -p example-agent$/\1/p' "$provider_out")
   env $credentials "$pyenv/venv/bin/python" examples/python/agent.py
   kill -INT $provider; wait $provider || true; provider=""
-  rm -rf "$pyenv" "$provider_out"
+  rm -f "$provider_out"
   check "examples/python/agent.py pays example-provider"
+  # Paid MCP tools across runtimes: each client pays each runtime's example server (needs the
+  # JS part's build of @paywire/node).
+  if want js; then
+    step "paid MCP tools end to end: JS and Python servers; Paywire's JS and Python agents and Coinbase's Python client (scripts/mcp-e2e.sh)"
+    suite "MCP end to end (scripts/mcp-e2e.sh)" mcp_counts env PAYWIRE_SERVER_BIN="$PWD/target/debug/paywire-server" PYTHON="$pyenv/venv/bin/python" bash scripts/mcp-e2e.sh
+  fi
+  rm -rf "$pyenv"
 fi
 
 if want swift; then
