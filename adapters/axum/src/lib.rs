@@ -213,7 +213,7 @@ impl FacilitatorClient {
 
     /// The facilitator's answer as the flow reads it: `Ok((status, JSON body))`, or
     /// `Err(what went wrong)` when it could not be reached.
-    async fn call(
+    pub async fn call(
         &self,
         call: FacilitatorCall,
         body: &Value,
