@@ -68,7 +68,8 @@ def main() -> None:
                     start = time.perf_counter()
                     call: Any = await paying.call_tool("search", {"q": f"q{i}"})
                     paid_times.append((time.perf_counter() - start) * 1000)
-                    assert call.payment and call.payment["settlement"]["success"]
+                    settlement = (call.payment or {}).get("settlement")
+                    assert settlement and settlement["success"], (i, call.result)
                 return {"unpaid": percentiles(unpaid), "paid": percentiles(paid_times)}
 
         result = asyncio.run(run())

@@ -37,15 +37,18 @@ class Facilitator:
         self.dir = tempfile.mkdtemp(prefix="paywire-py-test-")
         self.admin = "ak_" + secrets.token_hex(12)
         self.url = f"http://127.0.0.1:{free_port()}"
+        # The log goes to a file: a pipe nobody reads fills up (64 KiB) and then blocks the
+        # server in its next write — every request stalls until the facilitator client's timeout.
+        self.log = open(os.path.join(self.dir, "server.log"), "wb")
         self.process = subprocess.Popen(
             [SERVER, "--database-url", f"sqlite://{self.dir}/paywire.db", "--listen", self.url.removeprefix("http://"), "--admin-key", self.admin],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"paywire-server exited: {self.process.stderr.read() if self.process.stderr else ''}")
+                raise RuntimeError(f"paywire-server exited: {Path(self.dir, 'server.log').read_text(errors='replace')}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
                     if answer.status == 200:
@@ -80,6 +83,7 @@ class Facilitator:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        self.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,12 @@
 //! `paywire-axum` (the server is its facilitator), and an agent with a spending policy paying
 //! it through `paywire-reqwest`.
 //!
+//! The agent then buys one paid MCP tool call ([`mcp`], `paywire-rmcp`).
+//!
 //! [`Sandbox`] and [`weather_api`] are public so that the examples can stand the same pieces up
 //! around the part they show.
+
+pub mod mcp;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -629,6 +633,7 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
 
     let signer = LedgerSigner::from_hex(&parties.agent_wallet, &parties.agent_secret)
         .map_err(|e| e.to_string())?;
+    let tool_policy = policy.clone();
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(Paywire::builder(policy, signer).build())
         .build();
@@ -682,6 +687,35 @@ pub async fn run_demo(settings: &Settings, options: DemoOptions) -> Result<(), S
         }
         println!();
     }
+    // The same agent buys one paid tool call over MCP.
+    println!("agent calls a paid MCP tool: {} ($0.01)", mcp::TOOL);
+    let signer = LedgerSigner::from_hex(&parties.agent_wallet, &parties.agent_secret)
+        .map_err(|e| e.to_string())?;
+    match mcp::pay_one_tool_call(
+        &sandbox.url,
+        sandbox.network(),
+        &parties.provider_wallet,
+        signer,
+        tool_policy,
+    )
+    .await
+    {
+        Ok(call) => {
+            let text = serde_json::to_value(&call.result)
+                .ok()
+                .and_then(|r| r["content"][0]["text"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            match call.payment.and_then(|p| p.settlement) {
+                Some(settlement) => println!(
+                    "  the tool answered with a 402 result; the agent paid in _meta; settled ({}); the tool answered: {text}",
+                    settlement.transaction
+                ),
+                None => println!("  the tool answered without a settlement: {text}"),
+            }
+        }
+        Err(error) => println!("  the paid tool call did not complete: {error}"),
+    }
+    println!();
     let spent = parties.agent_start
         - sandbox
             .balance(&parties.agent_wallet)

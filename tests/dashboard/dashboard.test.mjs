@@ -98,7 +98,7 @@ test("the provider view shows the revenue the API reports, charted by day", asyn
   const me = await api("/v1/me", providerKey);
   const revenue = await api(`/v1/providers/${me.tenantId}/revenue`, providerKey);
   const usd = revenue.assets[0];
-  assert.equal(usd.totals.payments, 12, "the demo made its payments");
+  assert.equal(usd.totals.payments, 12 + 1, "the demo made its payments: 12 over HTTP, and its paid MCP tool call");
   const { page, errors } = await signIn(providerKey);
   assert.equal(await page.textContent("[data-testid=total-gross]"), `$${usd.totals.gross}`);
   assert.equal(await page.textContent("[data-testid=total-net]"), `$${usd.totals.net}`);
