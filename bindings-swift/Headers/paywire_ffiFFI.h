@@ -313,6 +313,72 @@ RustBuffer uniffi_paywire_ffi_fn_method_keyring_verify_flat(uint64_t ptr, RustBu
 RustBuffer uniffi_paywire_ffi_fn_method_keyring_verify_packed(uint64_t ptr, RustBuffer request, double now, double uses, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPCLIENTFLOW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPCLIENTFLOW
+uint64_t uniffi_paywire_ffi_fn_clone_mcpclientflow(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPCLIENTFLOW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPCLIENTFLOW
+void uniffi_paywire_ffi_fn_free_mcpclientflow(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPCLIENTFLOW_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPCLIENTFLOW_NEW
+uint64_t uniffi_paywire_ffi_fn_constructor_mcpclientflow_new(RustBuffer config, RustBuffer tool, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPCLIENTFLOW_FEED
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPCLIENTFLOW_FEED
+RustBuffer uniffi_paywire_ffi_fn_method_mcpclientflow_feed(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPPAYWALL
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPPAYWALL
+uint64_t uniffi_paywire_ffi_fn_clone_mcppaywall(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPPAYWALL
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPPAYWALL
+void uniffi_paywire_ffi_fn_free_mcppaywall(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPPAYWALL_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPPAYWALL_NEW
+uint64_t uniffi_paywire_ffi_fn_constructor_mcppaywall_new(RustBuffer config, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_FEED
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_FEED
+RustBuffer uniffi_paywire_ffi_fn_method_mcppaywall_feed(uint64_t ptr, uint64_t flow, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_FEED_WITH_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_FEED_WITH_KEYS
+RustBuffer uniffi_paywire_ffi_fn_method_mcppaywall_feed_with_keys(uint64_t ptr, uint64_t flow, RustBuffer event, uint64_t keys, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_TOOL_META
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_METHOD_MCPPAYWALL_TOOL_META
+RustBuffer uniffi_paywire_ffi_fn_method_mcppaywall_tool_meta(uint64_t ptr, RustBuffer tool, double now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPPAYWALLFLOW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MCPPAYWALLFLOW
+uint64_t uniffi_paywire_ffi_fn_clone_mcppaywallflow(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPPAYWALLFLOW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_FREE_MCPPAYWALLFLOW
+void uniffi_paywire_ffi_fn_free_mcppaywallflow(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPPAYWALLFLOW_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CONSTRUCTOR_MCPPAYWALLFLOW_NEW
+uint64_t uniffi_paywire_ffi_fn_constructor_mcppaywallflow_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MEMORYSTORE
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_FN_CLONE_MEMORYSTORE
 uint64_t uniffi_paywire_ffi_fn_clone_memorystore(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1393,6 +1459,30 @@ uint16_t uniffi_paywire_ffi_checksum_method_keyring_verify_packed(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPCLIENTFLOW_FEED
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPCLIENTFLOW_FEED
+uint16_t uniffi_paywire_ffi_checksum_method_mcpclientflow_feed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_FEED
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_FEED
+uint16_t uniffi_paywire_ffi_checksum_method_mcppaywall_feed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_FEED_WITH_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_FEED_WITH_KEYS
+uint16_t uniffi_paywire_ffi_checksum_method_mcppaywall_feed_with_keys(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_TOOL_META
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MCPPAYWALL_TOOL_META
+uint16_t uniffi_paywire_ffi_checksum_method_mcppaywall_tool_meta(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MEMORYSTORE_ABANDON
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_METHOD_MEMORYSTORE_ABANDON
 uint16_t uniffi_paywire_ffi_checksum_method_memorystore_abandon(void
@@ -1498,6 +1588,24 @@ uint16_t uniffi_paywire_ffi_checksum_constructor_clientflow_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_KEYRING_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_KEYRING_NEW
 uint16_t uniffi_paywire_ffi_checksum_constructor_keyring_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPCLIENTFLOW_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPCLIENTFLOW_NEW
+uint16_t uniffi_paywire_ffi_checksum_constructor_mcpclientflow_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPPAYWALL_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPPAYWALL_NEW
+uint16_t uniffi_paywire_ffi_checksum_constructor_mcppaywall_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPPAYWALLFLOW_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PAYWIRE_FFI_CHECKSUM_CONSTRUCTOR_MCPPAYWALLFLOW_NEW
+uint16_t uniffi_paywire_ffi_checksum_constructor_mcppaywallflow_new(void
     
 );
 #endif

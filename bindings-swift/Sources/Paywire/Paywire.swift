@@ -987,6 +987,456 @@ public func FfiConverterTypeKeyRing_lower(_ value: KeyRing) -> UInt64 {
 
 
 /**
+ * One paid MCP tool call's client flow: feed events, take actions.
+ */
+public protocol McpClientFlowProtocol: AnyObject, Sendable {
+    
+    /**
+     * Feeds an event: the next action.
+     */
+    func feed(event: String) throws  -> String
+    
+}
+/**
+ * One paid MCP tool call's client flow: feed events, take actions.
+ */
+open class McpClientFlow: McpClientFlowProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paywire_ffi_fn_clone_mcpclientflow(self.handle, $0) }
+    }
+    /**
+     * A flow for one call of `tool` under a client configuration.
+     */
+public convenience init(config: String, tool: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_constructor_mcpclientflow_new(
+        FfiConverterString.lower(config),
+        FfiConverterString.lower(tool),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paywire_ffi_fn_free_mcpclientflow(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Feeds an event: the next action.
+     */
+open func feed(event: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_mcpclientflow_feed(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(event),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMcpClientFlow: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = McpClientFlow
+
+    public static func lift(_ handle: UInt64) throws -> McpClientFlow {
+        return McpClientFlow(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: McpClientFlow) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> McpClientFlow {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: McpClientFlow, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpClientFlow_lift(_ handle: UInt64) throws -> McpClientFlow {
+    return try FfiConverterTypeMcpClientFlow.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpClientFlow_lower(_ value: McpClientFlow) -> UInt64 {
+    return FfiConverterTypeMcpClientFlow.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An MCP server's paywall over its tools: feed a call's events, take actions.
+ */
+public protocol McpPaywallProtocol: AnyObject, Sendable {
+    
+    /**
+     * Feeds an event to `flow`: the next action.
+     */
+    func feed(flow: McpPaywallFlow, event: String) throws  -> String
+    
+    /**
+     * The same, with `keys` verifying presented tokens and signing sold ones.
+     */
+    func feedWithKeys(flow: McpPaywallFlow, event: String, keys: KeyRing) throws  -> String
+    
+    /**
+     * What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is
+     * priced.
+     */
+    func toolMeta(tool: String, now: Double) throws  -> String?
+    
+}
+/**
+ * An MCP server's paywall over its tools: feed a call's events, take actions.
+ */
+open class McpPaywall: McpPaywallProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paywire_ffi_fn_clone_mcppaywall(self.handle, $0) }
+    }
+    /**
+     * A tool paywall from its configuration.
+     */
+public convenience init(config: String)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_constructor_mcppaywall_new(
+        FfiConverterString.lower(config),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paywire_ffi_fn_free_mcppaywall(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Feeds an event to `flow`: the next action.
+     */
+open func feed(flow: McpPaywallFlow, event: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_mcppaywall_feed(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMcpPaywallFlow_lower(flow),
+        FfiConverterString.lower(event),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The same, with `keys` verifying presented tokens and signing sold ones.
+     */
+open func feedWithKeys(flow: McpPaywallFlow, event: String, keys: KeyRing)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_mcppaywall_feed_with_keys(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMcpPaywallFlow_lower(flow),
+        FfiConverterString.lower(event),
+        FfiConverterTypeKeyRing_lower(keys),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What `tools/list` shows of `tool` in its `_meta` at `now` (unix seconds), if it is
+     * priced.
+     */
+open func toolMeta(tool: String, now: Double)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeFfiError_lift) {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_method_mcppaywall_tool_meta(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tool),
+        FfiConverterDouble.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMcpPaywall: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = McpPaywall
+
+    public static func lift(_ handle: UInt64) throws -> McpPaywall {
+        return McpPaywall(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: McpPaywall) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> McpPaywall {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: McpPaywall, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpPaywall_lift(_ handle: UInt64) throws -> McpPaywall {
+    return try FfiConverterTypeMcpPaywall.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpPaywall_lower(_ value: McpPaywall) -> UInt64 {
+    return FfiConverterTypeMcpPaywall.lower(value)
+}
+
+
+
+
+
+
+/**
+ * One tool call's state in an MCP paywall.
+ */
+public protocol McpPaywallFlowProtocol: AnyObject, Sendable {
+    
+}
+/**
+ * One tool call's state in an MCP paywall.
+ */
+open class McpPaywallFlow: McpPaywallFlowProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_paywire_ffi_fn_clone_mcppaywallflow(self.handle, $0) }
+    }
+    /**
+     * A fresh flow (a `call` event starts it).
+     */
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_paywire_ffi_fn_constructor_mcppaywallflow_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_paywire_ffi_fn_free_mcppaywallflow(handle, $0) }
+    }
+
+    
+
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMcpPaywallFlow: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = McpPaywallFlow
+
+    public static func lift(_ handle: UInt64) throws -> McpPaywallFlow {
+        return McpPaywallFlow(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: McpPaywallFlow) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> McpPaywallFlow {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: McpPaywallFlow, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpPaywallFlow_lift(_ handle: UInt64) throws -> McpPaywallFlow {
+    return try FfiConverterTypeMcpPaywallFlow.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMcpPaywallFlow_lower(_ value: McpPaywallFlow) -> UInt64 {
+    return FfiConverterTypeMcpPaywallFlow.lower(value)
+}
+
+
+
+
+
+
+/**
  * A bounded in-memory idempotency store deciding by Stripe's contract.
  */
 public protocol MemoryStoreProtocol: AnyObject, Sendable {
@@ -3122,6 +3572,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_paywire_ffi_checksum_method_keyring_verify_packed() != 54223) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_paywire_ffi_checksum_method_mcpclientflow_feed() != 22960) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_method_mcppaywall_feed() != 37461) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_method_mcppaywall_feed_with_keys() != 23773) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_method_mcppaywall_tool_meta() != 5544) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_paywire_ffi_checksum_method_memorystore_abandon() != 33024) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3174,6 +3636,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_constructor_keyring_new() != 44987) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_constructor_mcpclientflow_new() != 36340) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_constructor_mcppaywall_new() != 31577) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_paywire_ffi_checksum_constructor_mcppaywallflow_new() != 46926) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_paywire_ffi_checksum_constructor_memorystore_new() != 61991) {
