@@ -20,13 +20,15 @@ use serde_json::{json, Value};
 
 use crate::Builder;
 
-const NOW: u64 = 1_795_262_400;
-const EVM_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub(crate) const NOW: u64 = 1_795_262_400;
+pub(crate) const EVM_KEY: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const OTHER_EVM_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const WALLET_SECRET: &str = "7061797769726520746573742077616c6c657420736563726574";
-const USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
-const TOKEN_KEY: &str = "746f6b656e206b6579206f662074686520666c6f7720766563746f7273212121";
+pub(crate) const WALLET_SECRET: &str = "7061797769726520746573742077616c6c657420736563726574";
+pub(crate) const USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
+pub(crate) const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
+pub(crate) const TOKEN_KEY: &str =
+    "746f6b656e206b6579206f662074686520666c6f7720766563746f7273212121";
 const WEATHER: &str = "https://api.example.com/v1/weather/paris";
 const BUNDLE: &str = "https://api.example.com/v1/bundle/oslo";
 
@@ -67,19 +69,19 @@ fn paywall_config() -> Value {
     })
 }
 
-fn ledger_client(policy: Value) -> Value {
+pub(crate) fn ledger_client(policy: Value) -> Value {
     json!({"policy": policy, "payer": {"type": "ledger", "walletId": "wal_agent"}})
 }
 
-fn evm_client(policy: Value) -> Value {
+pub(crate) fn evm_client(policy: Value) -> Value {
     json!({"policy": policy, "payer": {"type": "evm", "address": evm_address()}})
 }
 
-fn keys() -> Value {
+pub(crate) fn keys() -> Value {
     json!([{"kid": "k1", "secret": TOKEN_KEY}])
 }
 
-fn ring() -> KeyRing {
+pub(crate) fn ring() -> KeyRing {
     KeyRing::new("k1", &hex::decode(TOKEN_KEY).unwrap()).unwrap()
 }
 
@@ -702,15 +704,15 @@ fn payment_header(url: &str, evm: bool, v1: bool) -> (String, String) {
 }
 
 /// The token-use store's answer to the count of a verified payment's deliveries: none yet.
-fn first_delivery() -> Value {
+pub(crate) fn first_delivery() -> Value {
     json!({"event": "tokenUses", "before": 0})
 }
 
-fn verified(payer: &str) -> Value {
+pub(crate) fn verified(payer: &str) -> Value {
     json!({"event": "facilitator", "status": 200, "body": {"isValid": true, "payer": payer}})
 }
 
-fn settled(network: &str, payer: &str) -> Value {
+pub(crate) fn settled(network: &str, payer: &str) -> Value {
     json!({"event": "facilitator", "status": 200, "body": {"success": true, "transaction": "pay_0001", "network": network, "payer": payer}})
 }
 

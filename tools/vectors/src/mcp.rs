@@ -15,14 +15,11 @@ use paywire_core::protocol::ledger::WalletSecret;
 use paywire_core::token::KeyRing;
 use serde_json::{json, Value};
 
+use crate::flows::{
+    evm_client, first_delivery, keys, ledger_client, ring, settled, verified, EVM_KEY, NOW, PAY_TO,
+    USDC, WALLET_SECRET,
+};
 use crate::Builder;
-
-const NOW: u64 = 1_795_262_400;
-const EVM_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const WALLET_SECRET: &str = "7061797769726520746573742077616c6c657420736563726574";
-const USDC: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-const PAY_TO: &str = "0x209693Bc6afc0C5328bA36FaF03C514EF312287C";
-const TOKEN_KEY: &str = "746f6b656e206b6579206f662074686520666c6f7720766563746f7273212121";
 
 /// An MCP server's tools: a search at a cent, a report at five cents that sells a bundle of
 /// three more calls, a free tool, and a tool priced the way Coinbase's wrappers take prices.
@@ -43,41 +40,8 @@ fn config() -> Value {
     })
 }
 
-fn keys() -> Value {
-    json!([{"kid": "k1", "secret": TOKEN_KEY}])
-}
-
-fn ring() -> KeyRing {
-    KeyRing::new("k1", &hex::decode(TOKEN_KEY).unwrap()).unwrap()
-}
-
-fn ledger_client(policy: Value) -> Value {
-    json!({"policy": policy, "payer": {"type": "ledger", "walletId": "wal_agent"}})
-}
-
-fn evm_client(policy: Value) -> Value {
-    let address = PrivateKey::from_hex(EVM_KEY)
-        .unwrap()
-        .address()
-        .to_checksum();
-    json!({"policy": policy, "payer": {"type": "evm", "address": address}})
-}
-
 fn open_policy() -> Value {
     json!({"maxPerRequest": "1.00", "dailyLimit": "5.00"})
-}
-
-/// The token-use store's answer to the count of a verified payment's deliveries: none yet.
-fn first_delivery() -> Value {
-    json!({"event": "tokenUses", "before": 0})
-}
-
-fn verified(payer: &str) -> Value {
-    json!({"event": "facilitator", "status": 200, "body": {"isValid": true, "payer": payer}})
-}
-
-fn settled(network: &str, payer: &str) -> Value {
-    json!({"event": "facilitator", "status": 200, "body": {"success": true, "transaction": "pay_0001", "network": network, "payer": payer}})
 }
 
 fn call(tool: &str, meta: Value) -> Value {
