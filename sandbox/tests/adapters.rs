@@ -5,6 +5,8 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+#[path = "support/facilitator.rs"]
+mod facilitator;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,17 +19,16 @@ use axum::extract::{Path, Request};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{Backend, TestApp};
+use common::Backend;
+use facilitator::Facilitator;
 use paywire_axum::{FacilitatorClient, PaywallLayer};
 use paywire_core::flow::{Paywall, PaywallConfig};
 use paywire_core::token::KeyRing;
 use paywire_core::Policy;
 use paywire_reqwest::{EvmSigner, LedgerSigner, PaymentError, Paywire, Signer};
 use paywire_sandbox::serve_app;
-use paywire_server::app::settings::Limits;
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 on_both_databases!(
     a_ledger_payment_is_made_once_and_reported,
@@ -45,43 +46,6 @@ on_both_databases!(
 
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const USDC_BASE_SEPOLIA: &str = "0x036CbD53842c5426634e7929541eC2318f3dCF7e";
-
-/// The server under test, served over loopback HTTP.
-struct Facilitator {
-    app: TestApp,
-    url: String,
-    stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<Result<(), String>>,
-}
-
-impl Facilitator {
-    async fn start(backend: Backend) -> Self {
-        let app = TestApp::new(backend).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(paywire_server::serve_on(
-            listener,
-            Limits::default(),
-            app.server(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Facilitator {
-            app,
-            url,
-            stop,
-            serving,
-        }
-    }
-
-    async fn finish(self) {
-        let _ = self.stop.send(());
-        self.serving.await.unwrap().unwrap();
-        self.app.finish().await;
-    }
-}
 
 /// A provider's API behind the paywall: `/v1/weather/{city}` at $0.01 (and whatever else
 /// `routes` adds), handler runs counted.

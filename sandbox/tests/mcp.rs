@@ -4,17 +4,19 @@
 
 #[path = "../../server/tests/common/mod.rs"]
 mod common;
+#[path = "support/facilitator.rs"]
+mod facilitator;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{Backend, TestApp};
+use common::Backend;
+use facilitator::Facilitator;
 use paywire_axum::FacilitatorClient;
 use paywire_core::flow::McpPaywall;
 use paywire_core::Policy;
 use paywire_reqwest::LedgerSigner;
 use paywire_rmcp::{PaidCallError, PaidTools, PayingClient};
-use paywire_server::app::settings::Limits;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, InitializeResult,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
@@ -22,7 +24,6 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, ServerHandler, ServiceExt};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 on_both_databases!(
     a_paid_tool_call_settles_once_and_the_price_is_listed,
@@ -30,43 +31,6 @@ on_both_databases!(
     the_policy_refuses_before_anything_is_paid,
     an_unpaid_call_answers_a_402_result,
 );
-
-/// The server under test, served over loopback HTTP.
-struct Facilitator {
-    app: TestApp,
-    url: String,
-    stop: oneshot::Sender<()>,
-    serving: tokio::task::JoinHandle<Result<(), String>>,
-}
-
-impl Facilitator {
-    async fn start(backend: Backend) -> Self {
-        let app = TestApp::new(backend).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(paywire_server::serve_on(
-            listener,
-            Limits::default(),
-            app.server(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        Facilitator {
-            app,
-            url,
-            stop,
-            serving,
-        }
-    }
-
-    async fn finish(self) {
-        let _ = self.stop.send(());
-        self.serving.await.unwrap().unwrap();
-        self.app.finish().await;
-    }
-}
 
 /// An MCP server selling `search` ($0.01) and `flaky` ($0.01, fails after payment).
 struct Shop {
